@@ -1,0 +1,284 @@
+"""Back end: a lowered Plan -> a standalone, vectorized numpy simulator (`sim.py`).
+
+Trials (and sweep points) are array axes: every value has shape (points, trials) or
+(points, 1) when it does not depend on a draw.  Expressions are printed by
+`NumpySimPrinter`, a sympy `NumPyPrinter` subclass with a `_print_<Node>` method per IR
+node; it keeps the written evaluation order so float results match Python's.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+
+from sympy.printing.numpy import NumPyPrinter
+
+from .. import ir
+from ..lower import Accumulator, Join, Plan, Step, Timing, var_of, time_var, walk
+from ..templates_env import render
+
+# Names the generated module uses for itself; user identifiers are escaped around them.
+_INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "math"}
+
+# Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
+_PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
+         "+": 6, "-": 6, "*": 7, "/": 7, "%": 7, "neg": 8, "^": 9, "atom": 10}
+
+
+def py_name(name: str) -> str:
+    """Escape a spec identifier for Python (keywords, builtins we rely on, internals)."""
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _INTERNAL or name.startswith("_"):
+        return name + "_"
+    return name
+
+
+def var_name(var: str) -> str:
+    """The Python local holding a plan variable ('layer:N' -> 'N', 'design:d:x' -> 'd__x')."""
+    parts = var.split(":")
+    match parts[0]:
+        case "design":
+            return f"{py_name(parts[1])}__{parts[2]}"
+        case "time":
+            d, stage, which = parts[1], parts[2], parts[3]
+            return f"{py_name(d)}__{which}" if not stage else f"{py_name(d)}__{stage}__{which}"
+        case "acc":
+            return f"acc__{parts[1]}__{parts[2]}__{parts[3]}"
+    return py_name(parts[1])
+
+
+class NumpySimPrinter(NumPyPrinter):
+    """Prints IR expressions as numpy code over (points, trials) arrays.
+
+    `names` maps a plan variable to the Python expression naming it in the current
+    context (a local, a function argument, or `c.<name>` for constants).
+    """
+
+    printmethod = "_numpysim"
+
+    def __init__(self, names=None, reduce_names=None, settings=None):
+        super().__init__(settings or {"fully_qualified_modules": True})
+        self._names = names or (lambda var: var_name(var))
+        self._reduce_names = reduce_names or {}
+
+    def code(self, e) -> str:
+        """Print an IR expression (CodePrinter.doprint would sympify it first)."""
+        return self._print(e)
+
+    def paren(self, e, prec: int, right: bool = False) -> str:
+        p = self.prec(e)
+        text = self._print(e)
+        return f"({text})" if p < prec or (right and p == prec) else text
+
+    @staticmethod
+    def prec(e) -> int:
+        match e:
+            case ir.Binary(op=op):
+                return _PREC[op] if op not in ("and", "or") and op not in ("<", "<=", ">", ">=", "==", "!=") else _PREC["atom"]
+            case ir.Unary(op="-"):
+                return _PREC["neg"]
+            case ir.Num(value=v) if v < 0:
+                return _PREC["neg"]
+        return _PREC["atom"]
+
+    def _print_Num(self, e: ir.Num) -> str:
+        return repr(int(e.value)) if e.is_int else repr(float(e.value))
+
+    def _print_Bool(self, e: ir.Bool) -> str:
+        return "True" if e.value else "False"
+
+    def _print_Ref(self, e: ir.Ref) -> str:
+        if e.scope == "local":
+            return py_name(e.name)
+        if e.scope in ("param", "const"):
+            return f"c.{py_name(e.name)}"
+        return self._names(var_of(e))
+
+    def _print_StageTime(self, e: ir.StageTime) -> str:
+        return self._names(time_var(e.design, e.stage, e.which))
+
+    def _print_MetricRef(self, e: ir.MetricRef) -> str:
+        return f"R[{e.design!r}][{e.metric!r}]"
+
+    def _print_Reduce(self, e: ir.Reduce) -> str:
+        if e.axis == "trials":
+            return f"_trial_{e.kind}({self._print(e.arg)})"
+        return self._reduce_names[e.slot]
+
+    def _print_Unary(self, e: ir.Unary) -> str:
+        if e.op == "not":
+            return f"np.logical_not({self._print(e.operand)})"
+        return f"-{self.paren(e.operand, _PREC['neg'])}"
+
+    def _print_Binary(self, e: ir.Binary) -> str:
+        op = e.op
+        if op in ("and", "or"):
+            return f"np.logical_{op}({self._print(e.left)}, {self._print(e.right)})"
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            return f"({self.paren(e.left, 5)} {op} {self.paren(e.right, 5)})"
+        if op == "^":
+            exp = e.right
+            base = self.paren(e.left, _PREC["^"] + 1)
+            if isinstance(exp, ir.Num) and exp.is_int and exp.value >= 0:
+                return f"{base} ** {self.paren(exp, _PREC['^'])}"
+            return f"np.power(np.float64({self._print(e.left)}), {self._print(exp)})"
+        p = _PREC[op]
+        return f"{self.paren(e.left, p)} {op} {self.paren(e.right, p, right=True)}"
+
+    def _print_Cond(self, e: ir.Cond) -> str:
+        return f"np.where({self._print(e.test)}, {self._print(e.then)}, {self._print(e.else_)})"
+
+    def _print_Builtin(self, e: ir.Builtin) -> str:
+        args = [self._print(a) for a in e.args]
+        match e.func:
+            case "min" | "max":
+                fn = "np.minimum" if e.func == "min" else "np.maximum"
+                out = args[0]
+                for a in args[1:]:
+                    out = f"{fn}({out}, {a})"
+                return out
+            case "clamp":
+                return f"np.maximum({args[1]}, np.minimum({args[2]}, {args[0]}))"
+            case "floor" | "ceil" | "trunc" | "round":
+                return f"_{e.func}({args[0]})"
+            case "abs":
+                return f"np.abs({args[0]})"
+            case "sqrt" | "log" | "log2" | "exp":
+                return f"np.{e.func}({args[0]})"
+        raise AssertionError(e.func)  # pragma: no cover
+
+    def _print_Apply(self, e: ir.Apply) -> str:
+        return f"fn_{e.func}(c, {', '.join(self._print(a) for a in e.args)})"
+
+
+@dataclass(frozen=True)
+class _Assign:
+    target: str
+    code: str
+    comment: str = ""
+
+
+def _free_vars(e: ir.Expr) -> list[str]:
+    """Per-layer plan variables an expression reads, in order of first appearance."""
+    out: list[str] = []
+    for node in walk(e):
+        if isinstance(node, ir.Ref) and node.scope not in ("param", "const", "local"):
+            v = var_of(node)
+            if v not in out:
+                out.append(v)
+    return out
+
+
+def _func_arg(var: str) -> str:
+    return py_name(var.split(":")[-1])
+
+
+def render_sim(plan: Plan, spec_path: str, command: str) -> str:
+    """The text of sim.py for a plan."""
+    prog = plan.program
+    p = NumpySimPrinter()
+    consts = [_Assign(f"c.{py_name(k.name)}", p.code(k.expr), k.name) for k in plan.consts]
+    funcs = []
+    for f in plan.funcs:
+        body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
+        funcs.append({"name": f"fn_{f.name}", "spec_name": f.name, "params": [py_name(x) for x in f.params],
+                      "lets": body, "ret": p.code(f.body)})
+
+    # Stages become named functions of the per-layer values they read.
+    stage_funcs = []
+    stage_calls: dict[str, str] = {}
+    all_stage_steps = [s for s in plan.layer_steps if s.kind == "stage"] + [
+        s for d in plan.designs for s in d.pre if s.kind == "stage"]
+    for s in all_stage_steps:
+        free = _free_vars(s.expr)
+        local = {v: _func_arg(v) for v in free}
+        fp = NumpySimPrinter(names=lambda v, local=local: local[v])
+        fname = f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}"
+        stage_funcs.append({"name": fname, "spec_name": s.name, "design": s.design, "args": [local[v] for v in free],
+                            "ret": fp.code(s.expr), "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
+        stage_calls[s.var] = f"{fname}(c, {', '.join(var_name(v) for v in free)})" if free else f"{fname}(c)"
+
+    def step_code(s: Step) -> _Assign:
+        if s.kind == "stage":
+            return _Assign(var_name(s.var), stage_calls[s.var], f"stage {s.name}")
+        if s.kind == "random":
+            args = ", ".join(p.code(a) for a in s.args)
+            return _Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}")
+        return _Assign(var_name(s.var), p.code(s.expr), s.name)
+
+    layer = [step_code(s) for s in plan.layer_steps]
+    designs = []
+    for d in plan.designs:
+        pre = [step_code(s) for s in d.pre]
+        timeline = []
+        for t in d.timeline:
+            if isinstance(t, Timing):
+                timeline.append(_Assign(var_name(time_var(d.name, t.stage, "start")), var_name(t.start), ""))
+                timeline.append(_Assign(var_name(t.end), f"{var_name(t.start)} + {var_name(t.stage_var)}",
+                                        f"{t.stage}"))
+            else:
+                out = var_name(t.parts[0])
+                for part in t.parts[1:]:
+                    out = f"np.maximum({out}, {var_name(part)})"
+                timeline.append(_Assign(var_name(t.var), out, "parallel join"))
+        post = [step_code(s) for s in d.post]
+        accs = []
+        for a in d.accumulators:
+            accs.append({"var": var_name(a.var), "kind": a.kind, "code": p.code(a.arg)})
+        metrics = []
+        for mt in d.metrics:
+            slots = {a_i: var_name(a.var) for a_i, a in enumerate(x for x in d.accumulators if x.metric == mt.name)}
+            reduce_names = {}
+            for a in d.accumulators:
+                if a.metric == mt.name:
+                    slot = int(a.var.rsplit(":", 1)[1])
+                    reduce_names[slot] = _final(a)
+            mp = NumpySimPrinter(reduce_names=reduce_names)
+            metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
+        recorded = [{"stage": t.stage, "start": var_name(t.start), "end": var_name(t.end)}
+                    for t in d.timeline if isinstance(t, Timing)]
+        designs.append({"name": d.name, "py": py_name(d.name), "pre": pre, "timeline": timeline,
+                        "end": var_name(d.end_var) if d.end_var else None,
+                        "start": var_name(time_var(d.name, None, "start")),
+                        "post": post, "accs": accs, "metrics": metrics, "recorded": recorded})
+    states = [{"name": var_name(f"state:{s.name}"), "init": p.code(s.init), "next": p.code(s.next),
+               "int": prog.types.get(f"state:{s.name}") == "int"} for s in plan.states]
+    compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
+    return render(
+        "sim.py.j2",
+        spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
+        trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
+        stage_funcs=stage_funcs, layer=layer, designs=designs, states=states, compares=compares,
+        count=p.code(plan.layer_count), index=py_name(plan.index),
+        metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan),
+    )
+
+
+def _final(a: Accumulator) -> str:
+    v = var_name(a.var)
+    return f"({v} / _count)" if a.kind == "mean" else v
+
+
+def _param_table(prog: ir.Program) -> list[dict]:
+    from ..evaluate import const_value
+    out = []
+    for prm in prog.params:
+        out.append({"name": prm.name, "type": prm.type, "default": repr(const_value(prm.default)),
+                    "lo": repr(const_value(prm.lo)) if prm.lo is not None else "None",
+                    "hi": repr(const_value(prm.hi)) if prm.hi is not None else "None",
+                    "unit": repr(prm.attrs.unit), "doc": repr(prm.attrs.doc)})
+    return out
+
+
+def _meta(name: str, attrs: ir.Attrs, random: bool) -> dict:
+    return {"name": name, "label": repr(attrs.label or name), "unit": repr(attrs.unit), "fmt": repr(attrs.fmt or ".2f"),
+            "scale": repr(attrs.scale if attrs.scale is not None else 1.0), "random": random}
+
+
+def _metric_meta(plan: Plan) -> list[dict]:
+    return [{"design": d.name, "title": repr(d.title),
+             "metrics": [_meta(m.name, m.attrs, m.name in d.random_metrics) for m in d.metrics]}
+            for d in plan.designs]
+
+
+def _compare_meta(plan: Plan) -> list[dict]:
+    return [_meta(c.name, c.attrs, c.name in plan.random_compares) for c in plan.compares]

@@ -1,0 +1,643 @@
+"""Front end, phase 2: resolve names, infer types and randomness, order definitions.
+
+Turns a parsed `Module` into a checked `Program`.  Every user error is raised with the
+location of the offending text (and, for conflicts, of the other place involved).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from . import ir
+from .errors import fail
+
+#: builtin scalar functions: name -> (min args, max args or None, result type rule)
+BUILTINS: dict[str, tuple[int, int | None, str]] = {
+    "min": (2, None, "join"), "max": (2, None, "join"), "clamp": (3, 3, "join"),
+    "floor": (1, 1, "int"), "ceil": (1, 1, "int"), "round": (1, 1, "int"), "trunc": (1, 1, "int"),
+    "abs": (1, 1, "same"), "sqrt": (1, 1, "real"), "log": (1, 1, "real"), "log2": (1, 1, "real"),
+    "exp": (1, 1, "real"),
+}
+LAYER_REDUCTIONS = ("sum", "mean", "count", "last", "first", "max_over", "min_over")
+TRIAL_REDUCTIONS = ("mean", "std")
+RESERVED = {"start", "end", "true", "false"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
+TIME_ATTRS = ("start", "end")
+
+
+@dataclass
+class _Scope:
+    """What an expression may see.  `level` is one of const | func | layer | design |
+    metric | compare; `what` names the context for messages."""
+
+    level: str
+    what: str
+    design: str | None = None
+    locals: dict[str, str] = field(default_factory=dict)  # function params/lets -> type
+    in_reduction: bool = False
+
+
+class _Checker:
+    def __init__(self, module: ir.Module):
+        self.m = module
+        self.types: dict[str, str] = {}
+        self.random: set[str] = set()
+        self.defs: dict[str, tuple[str, ir.Loc]] = {}  # global name -> (scoped key, loc)
+        self.funcs: dict[str, ir.Func] = {f.name: f for f in module.funcs}
+        self.func_types: dict[str, str] = {}
+        self.layer_defs: dict[str, tuple[str, object]] = {}
+        self.design_defs: dict[str, dict[str, tuple[str, object]]] = {}
+        self.scheduled: dict[str, set[str]] = {}
+        self.metric_types: dict[tuple[str, str], str] = {}
+        self.metric_random: set[tuple[str, str]] = set()
+        self.reduce_slot = 0
+        self.pending: dict[str, object] = {}
+        self.resolving: list[tuple[str, ir.Loc]] = []
+        self.resolved: dict[str, object] = {}
+
+    # ------------------------------------------------------------ declarations
+    def declare(self, name: str, key: str, loc: ir.Loc, table: dict | None = None):
+        table = self.defs if table is None else table
+        if name in RESERVED:
+            fail(f"'{name}' is a reserved name and cannot be defined", loc)
+        for t in (self.defs, self.layer_defs) + ((table,) if table is not self.defs and table is not self.layer_defs else ()):
+            if name in t:
+                other = t[name][1]
+                other_loc = other if isinstance(other, ir.Loc) else other.loc
+                fail(f"'{name}' is defined more than once", loc, (other_loc, "first defined here"))
+        table[name] = (key, loc) if table is self.defs else (key, loc)
+
+    def run(self) -> ir.Program:
+        m = self.m
+        if m.name is None:
+            fail("missing 'spec NAME' declaration (e.g. spec my_model \"A title\")",
+                 ir.Loc(m.file, 1, 1, 1, 2))
+        for p in m.params:
+            self.declare(p.name, f"param:{p.name}", p.loc)
+            self.types[f"param:{p.name}"] = p.type
+        for let in m.lets:
+            self.declare(let.name, f"const:{let.name}", let.loc)
+            self.pending[f"const:{let.name}"] = let
+        for f in m.funcs:
+            self.declare(f.name, f"func:{f.name}", f.loc)
+            if f.name in BUILTINS:
+                fail(f"'{f.name}' is a builtin function and cannot be redefined", f.loc)
+            if len(set(f.params)) != len(f.params):
+                fail(f"function '{f.name}' repeats a parameter name", f.loc)
+        for d in m.designs:
+            self.declare(d.name, f"design:{d.name}", d.loc)
+        if m.layers is None:
+            fail("missing 'layers' block (e.g. layers l in range(num_layers) { ... })",
+                 ir.Loc(m.file, 1, 1, 1, 2))
+        if not m.designs:
+            fail("a spec needs at least one 'design' block", m.layers.loc)
+
+        params = tuple(self.check_param(p) for p in m.params)
+        consts = tuple(self.resolve_key(f"const:{let.name}") for let in m.lets)
+        consts = self.order(consts, lambda c: f"const:{c.name}")
+        funcs = tuple(self.check_func(f) for f in m.funcs)
+
+        trials = self.constant_int(m.trials, "trials", 50)
+        seed = self.constant_int(m.seed, "seed", 0)
+        layers, layer_items = self.check_layers(m.layers)
+        designs = tuple(self.check_design(d) for d in m.designs)
+        compares = []
+        seen_c: dict[str, ir.Loc] = {}
+        for c in m.compares:
+            if c.name in seen_c or c.name in self.defs:
+                other = seen_c.get(c.name) or self.defs[c.name][1]
+                fail(f"'{c.name}' is defined more than once", c.loc, (other, "first defined here"))
+            seen_c[c.name] = c.loc
+            scope = _Scope("compare", f"comparison '{c.name}'")
+            expr = self.expr(c.expr, scope)
+            self.types[f"compare:{c.name}"] = self.type_of(expr, scope)
+            compares.append(dataclasses.replace(c, expr=expr))
+        return ir.Program(
+            file=m.file, source=m.source, name=m.name, title=m.title, trials=trials, seed=seed,
+            params=params, consts=consts, funcs=funcs, layers=layers, layer_items=layer_items,
+            designs=designs, compares=tuple(compares), types=dict(sorted(self.types.items())),
+            random=frozenset(self.random),
+        )
+
+    def check_param(self, p: ir.Param) -> ir.Param:
+        scope = _Scope("literal", f"the default of param '{p.name}'")
+        default = self.expr(p.default, scope)
+        lo = self.expr(p.lo, scope) if p.lo is not None else None
+        hi = self.expr(p.hi, scope) if p.hi is not None else None
+        from .evaluate import const_value  # local import: evaluate depends on ir only
+        value = const_value(default)
+        if p.type == "int" and (isinstance(value, bool) or float(value) != int(value)):
+            fail(f"param '{p.name}' is declared int but its default {value!r} is not an integer", p.default.loc)
+        if lo is not None and hi is not None:
+            lo_v, hi_v = const_value(lo), const_value(hi)
+            if lo_v > hi_v:
+                fail(f"empty range [{lo_v}, {hi_v}] for param '{p.name}'", p.lo.loc)
+            if not (lo_v <= value <= hi_v):
+                fail(f"default {value!r} of param '{p.name}' is outside its range [{lo_v}, {hi_v}]", p.default.loc)
+        return dataclasses.replace(p, default=default, lo=lo, hi=hi)
+
+    def constant_int(self, e: ir.Expr | None, what: str, default: int) -> int:
+        if e is None:
+            return default
+        from .evaluate import const_value
+        v = const_value(self.expr(e, _Scope("literal", f"'{what}'")))
+        if isinstance(v, bool) or float(v) != int(v) or v < (1 if what == "trials" else 0):
+            fail(f"'{what}' must be a {'positive' if what == 'trials' else 'non-negative'} integer, got {v!r}", e.loc)
+        return int(v)
+
+    def check_func(self, f: ir.Func) -> ir.Func:
+        return self.resolve_key(f"func:{f.name}")
+
+    def resolve_key(self, key: str):
+        """Resolve a global definition on demand (so order in the file does not matter)."""
+        if key in self.resolved:
+            return self.resolved[key]
+        for k, loc in self.resolving:
+            if k == key:
+                chain = [n.split(":", 1)[1] for n, _ in self.resolving[self.resolving.index((k, loc)):]] + [key.split(":", 1)[1]]
+                fail(f"circular definition: {' -> '.join(chain)}", loc)
+        kind, name = key.split(":", 1)
+        if kind == "const":
+            let = self.pending[key]
+            self.resolving.append((key, let.loc))
+            expr = self.expr(let.expr, _Scope("const", f"constant '{name}'"))
+            self.types[key] = self.type_of(expr, None)
+            out = dataclasses.replace(let, expr=expr)
+        elif kind == "func":
+            f = self.funcs[name]
+            self.resolving.append((key, f.loc))
+            scope = _Scope("func", f"function '{name}'", locals={p: "real" for p in f.params})
+            lets = []
+            for let in f.lets:
+                if let.name in scope.locals:
+                    fail(f"'{let.name}' is defined more than once in function '{name}'", let.loc)
+                e = self.expr(let.expr, scope)
+                scope.locals[let.name] = "local"
+                lets.append(dataclasses.replace(let, expr=e))
+            body = self.expr(f.body, scope)
+            self.func_types[name] = "real"
+            out = dataclasses.replace(f, lets=tuple(lets), body=body)
+        else:  # pragma: no cover
+            raise AssertionError(key)
+        self.resolving.pop()
+        self.resolved[key] = out
+        return out
+
+    def order(self, items, key):
+        return tuple(items)  # resolve_key already visits dependencies first
+
+    # ------------------------------------------------------------ layers
+    def check_layers(self, layers: ir.Layers):
+        if layers.index in self.defs or layers.index in RESERVED:
+            other = self.defs.get(layers.index)
+            fail(f"layer index '{layers.index}' is already defined", layers.loc,
+                 *((other[1], "defined here"),) if other else ())
+        count = self.expr(layers.count, _Scope("const", "the layer count"))
+        if self.type_of(count, None) not in ("int",):
+            fail("the layer count must be an integer (use trunc/round/floor/ceil on a real)", layers.count.loc)
+        self.layer_defs[layers.index] = ("index", layers.loc)
+        self.types[f"index:{layers.index}"] = "int"
+        for item in layers.items:
+            key = {ir.Let: "layer", ir.State: "state", ir.Random: "random", ir.Stage: "stage"}[type(item)]
+            self.declare(item.name, f"{key}:{item.name}", item.loc, self.layer_defs)
+            self.layer_defs[item.name] = (f"{key}:{item.name}", item)
+        # States first: their type comes from the initial value, and they are inputs to the layer.
+        states = [i for i in layers.items if isinstance(i, ir.State)]
+        resolved: dict[str, object] = {}
+        for s in states:
+            init = self.expr(s.init, _Scope("layer", f"the initial value of state '{s.name}'"))
+            t = self.type_of(init, None)
+            if s.type is not None:
+                if s.type == "int" and t == "real":
+                    fail(f"state '{s.name}' is declared int but its initial value is real "
+                         "(use trunc/round/floor/ceil)", s.init.loc)
+                t = s.type
+            self.types[f"state:{s.name}"] = t
+            if self.is_random(init):
+                self.random.add(f"state:{s.name}")
+            resolved[s.name] = init
+        order: list[str] = []
+        visiting: list[tuple[str, ir.Loc]] = []
+        done: dict[str, object] = {}
+
+        def visit(name: str):
+            if name in done:
+                return
+            for n, loc in visiting:
+                if n == name:
+                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
+                    fail(f"circular definition: {' -> '.join(chain)}", loc)
+            item = self.layer_defs[name][1]
+            visiting.append((name, item.loc))
+            for dep in _layer_deps(item, self.layer_defs):
+                visit(dep)
+            scope = _Scope("layer", f"'{name}'")
+            if isinstance(item, ir.Random):
+                args = tuple(self.expr(a, scope) for a in item.args)
+                argnames, rtype = ir.DISTRIBUTIONS[item.dist]
+                if item.dist == "binomial" and self.type_of(args[0], None) != "int":
+                    fail(f"binomial n must be an integer; '{_show(item.args[0])}' is real "
+                         "(use trunc/round/floor/ceil)", item.args[0].loc)
+                done[name] = dataclasses.replace(item, args=args)
+                self.types[f"random:{name}"] = rtype
+                self.random.add(f"random:{name}")
+            else:
+                e = self.expr(item.expr, scope)
+                key = "stage" if isinstance(item, ir.Stage) else "layer"
+                self.types[f"{key}:{name}"] = self.type_of(e, None)
+                if self.is_random(e):
+                    self.random.add(f"{key}:{name}")
+                done[name] = dataclasses.replace(item, expr=e)
+            visiting.pop()
+            order.append(name)
+
+        for item in layers.items:
+            if not isinstance(item, ir.State):
+                visit(item.name)
+        # Then the states' next values (they may use any layer quantity).
+        new_states = {}
+        for s in states:
+            nxt = self.expr(s.next, _Scope("layer", f"the next value of state '{s.name}'"))
+            t, tn = self.types[f"state:{s.name}"], self.type_of(nxt, None)
+            if t == "int" and tn == "real":
+                fail(f"state '{s.name}' is int but its next value is real (use trunc/round/floor/ceil)", s.next.loc)
+            if self.is_random(nxt):
+                self.random.add(f"state:{s.name}")
+            new_states[s.name] = dataclasses.replace(s, init=resolved[s.name], next=nxt, type=t)
+        # A state that becomes random makes everything using it random: recompute.
+        if any(f"state:{s.name}" in self.random for s in states):
+            for name in order:
+                item = done[name]
+                key = self.layer_defs[name][0]
+                expr = item.expr if not isinstance(item, ir.Random) else None
+                if expr is not None and self.is_random(expr):
+                    self.random.add(key)
+        items = tuple(new_states[s.name] for s in states) + tuple(done[n] for n in order)
+        return dataclasses.replace(layers, count=count, items=tuple(new_states[s.name] if isinstance(i, ir.State) else done[i.name] for i in layers.items)), items
+
+    # ------------------------------------------------------------ designs
+    def check_design(self, d: ir.Design) -> ir.Design:
+        table: dict[str, tuple[str, object]] = {}
+        self.design_defs[d.name] = table
+        for item in d.lets:
+            kind = "stage" if isinstance(item, ir.Stage) else "let"
+            if item.name in RESERVED:
+                fail(f"'{item.name}' is a reserved name and cannot be defined", item.loc)
+            for t in (self.defs, self.layer_defs, table):
+                if item.name in t:
+                    other = t[item.name][1]
+                    fail(f"'{item.name}' is defined more than once", item.loc,
+                         (other if isinstance(other, ir.Loc) else other.loc, "first defined here"))
+            table[item.name] = (f"design:{d.name}:{item.name}", item)
+        # Schedule: which stages run, each once.
+        scheduled: dict[str, ir.Loc] = {}
+
+        def walk(s: ir.Sched):
+            if isinstance(s, ir.SchedStage):
+                key = table.get(s.stage) or self.layer_defs.get(s.stage)
+                if key is None or not isinstance(key[1], ir.Stage):
+                    what = "is not a stage" if key is not None or s.stage in self.defs else "is not defined"
+                    fail(f"'{s.stage}' {what}; a schedule lists stages", s.loc)
+                if s.stage in scheduled:
+                    fail(f"stage '{s.stage}' appears twice in the schedule of '{d.name}'", s.loc,
+                         (scheduled[s.stage], "first here"))
+                scheduled[s.stage] = s.loc
+            else:
+                for p in s.parts:
+                    walk(p)
+
+        if d.schedule is not None:
+            walk(d.schedule)
+        self.scheduled[d.name] = set(scheduled)
+        done: dict[str, object] = {}
+        visiting: list[tuple[str, ir.Loc]] = []
+
+        def visit(name: str):
+            if name in done:
+                return
+            for n, loc in visiting:
+                if n == name:
+                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
+                    fail(f"circular definition: {' -> '.join(chain)}", loc)
+            item = table[name][1]
+            visiting.append((name, item.loc))
+            for dep in _layer_deps(item, table):
+                visit(dep)
+            scope = _Scope("design", f"'{name}' in design '{d.name}'", design=d.name)
+            e = self.expr(item.expr, scope)
+            self.types[f"design:{d.name}:{name}"] = self.type_of(e, None)
+            if self.is_random(e):
+                self.random.add(f"design:{d.name}:{name}")
+            done[name] = dataclasses.replace(item, expr=e)
+            visiting.pop()
+
+        for item in d.lets:
+            visit(item.name)
+        metrics = []
+        seen: dict[str, ir.Loc] = {}
+        for mt in d.metrics:
+            if mt.name in seen:
+                fail(f"metric '{mt.name}' is defined more than once in design '{d.name}'", mt.loc,
+                     (seen[mt.name], "first defined here"))
+            seen[mt.name] = mt.loc
+            self.reduce_slot = 0
+            scope = _Scope("metric", f"metric '{mt.name}'", design=d.name)
+            e = self.expr(mt.expr, scope)
+            self.metric_types[(d.name, mt.name)] = self.type_of(e, None)
+            self.types[f"metric:{d.name}:{mt.name}"] = self.type_of(e, None)
+            if self.is_random(e):
+                self.random.add(f"metric:{d.name}:{mt.name}")
+            metrics.append(dataclasses.replace(mt, expr=e))
+        # Design-time values depend on the schedule's stages; mark times random if any stage is.
+        if any(self.is_random(_stage_ref(self, d.name, s)) for s in scheduled):
+            self.random.add(f"time:{d.name}")
+        return dataclasses.replace(d, lets=tuple(done[i.name] for i in d.lets), metrics=tuple(metrics))
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr, scope: _Scope) -> ir.Expr:
+        match e:
+            case ir.Num() | ir.Bool():
+                return e
+            case ir.Name(loc=loc, name=name):
+                return self.name(name, loc, scope)
+            case ir.Attr():
+                return self.attr(e, scope)
+            case ir.Unary(op=op, operand=x):
+                x = self.expr(x, scope)
+                t = self.type_of(x, scope)
+                if op == "not" and t != "bool":
+                    fail(f"'not' needs a condition, got a {t} value", e.loc)
+                if op == "-" and t == "bool":
+                    fail("cannot negate a condition (use 'not')", e.loc)
+                return dataclasses.replace(e, operand=x)
+            case ir.Binary(op=op, left=a, right=b):
+                a, b = self.expr(a, scope), self.expr(b, scope)
+                ta, tb = self.type_of(a, scope), self.type_of(b, scope)
+                if op in ("and", "or"):
+                    for x, t in ((a, ta), (b, tb)):
+                        if t != "bool":
+                            fail(f"'{op}' needs conditions on both sides, got a {t} value", x.loc)
+                elif ta == "bool" or tb == "bool":
+                    if not (op in ("==", "!=") and ta == tb):
+                        bad = a if ta == "bool" else b
+                        fail(f"a condition cannot be used with '{op}'", bad.loc)
+                return dataclasses.replace(e, left=a, right=b)
+            case ir.Cond(test=c, then=x, else_=y):
+                c, x, y = self.expr(c, scope), self.expr(x, scope), self.expr(y, scope)
+                if self.type_of(c, scope) != "bool":
+                    fail("the test of 'if' must be a condition (a comparison, and/or/not)", c.loc)
+                if (self.type_of(x, scope) == "bool") != (self.type_of(y, scope) == "bool"):
+                    fail("'if' branches must both be conditions or both be numbers", y.loc)
+                return dataclasses.replace(e, test=c, then=x, else_=y)
+            case ir.Call():
+                return self.call(e, scope)
+        raise AssertionError(f"unexpected node {type(e).__name__}")  # pragma: no cover
+
+    def call(self, e: ir.Call, scope: _Scope) -> ir.Expr:
+        f, n = e.func, len(e.args)
+        if scope.level == "metric" and f in LAYER_REDUCTIONS:
+            if scope.in_reduction:
+                fail(f"reductions cannot be nested ('{f}' inside another reduction)", e.loc)
+            if n != 1:
+                fail(f"{f}() takes 1 argument (a per-layer expression), got {n}", e.loc)
+            inner = _Scope("design", scope.what, design=scope.design, in_reduction=True)
+            arg = self.expr(e.args[0], inner)
+            t = self.type_of(arg, inner)
+            if f == "count" and t != "bool":
+                fail("count() takes a condition (e.g. count(a.end <= b.end))", e.args[0].loc)
+            if f != "count" and t == "bool":
+                fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+            slot = self.reduce_slot
+            self.reduce_slot += 1
+            return ir.Reduce(e.loc, f, "layers", arg, slot)
+        if scope.level == "compare" and f in TRIAL_REDUCTIONS:
+            if n != 1:
+                fail(f"{f}() takes 1 argument (a metric such as design.metric), got {n}", e.loc)
+            arg = self.expr(e.args[0], scope)
+            return ir.Reduce(e.loc, f, "trials", arg)
+        if f in LAYER_REDUCTIONS and f not in BUILTINS:
+            where = "a design metric" if f in LAYER_REDUCTIONS else "a comparison"
+            fail(f"'{f}' reduces over layers and is only allowed in {where}", e.loc)
+        if f in BUILTINS:
+            lo, hi, _ = BUILTINS[f]
+            if n < lo or (hi is not None and n > hi):
+                want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+                fail(f"{f}() takes {want} argument{'s' if lo != 1 or hi != 1 else ''}, got {n}", e.loc)
+            args = tuple(self.expr(a, scope) for a in e.args)
+            for a in args:
+                if self.type_of(a, scope) == "bool":
+                    fail(f"{f}() takes numbers, not a condition", a.loc)
+            return ir.Builtin(e.loc, f, args)
+        if f in self.funcs:
+            fn = self.funcs[f]
+            if n != len(fn.params):
+                fail(f"function '{f}' takes {len(fn.params)} argument{'s' if len(fn.params) != 1 else ''} "
+                     f"({', '.join(fn.params)}), got {n}", e.loc, (fn.loc, f"'{f}' is defined here"))
+            self.resolve_key(f"func:{f}")
+            args = tuple(self.expr(a, scope) for a in e.args)
+            for a in args:
+                if self.type_of(a, scope) == "bool":
+                    fail(f"arguments of '{f}' must be numbers, not conditions", a.loc)
+            return ir.Apply(e.loc, f, args)
+        if f in TRIAL_REDUCTIONS or f in LAYER_REDUCTIONS:
+            fail(f"'{f}' is a reduction; it is allowed in design metrics (over layers) "
+                 f"and comparisons (over trials)", e.loc)
+        known = sorted(set(BUILTINS) | set(self.funcs))
+        fail(f"unknown function '{f}'; known functions: {', '.join(known)}", e.loc)
+
+    def name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr:
+        if name in scope.locals:
+            return ir.Ref(loc, name, "local")
+        lvl = scope.level
+        if lvl == "literal":
+            if name in self.defs or name in self.layer_defs:
+                fail(f"{scope.what} must be a literal number, not '{name}'", loc)
+            fail(f"{scope.what} must be a literal number; '{name}' is not defined", loc)
+        if name in ("start", "end") and lvl in ("design", "metric"):
+            if lvl == "metric" and not scope.in_reduction:
+                fail(f"'{name}' is a per-layer time; use it inside a reduction such as last({name})", loc)
+            return ir.StageTime(loc, scope.design, None, name)
+        if lvl in ("design", "metric") and name in self.design_defs.get(scope.design, {}):
+            if lvl == "metric" and not scope.in_reduction:
+                fail(f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)", loc)
+            return ir.Ref(loc, name, "design", scope.design)
+        if name in self.layer_defs:
+            key = self.layer_defs[name][0]
+            kind = key.split(":")[0]
+            if lvl in ("const", "func", "compare"):
+                what = {"random": "a per-layer random variable", "index": "the layer index"}.get(kind, "a per-layer quantity")
+                need = "a constant is required here" if lvl == "const" else \
+                    f"{scope.what} cannot use per-layer values (pass them as arguments)" if lvl == "func" else \
+                    "comparisons combine design metrics"
+                fail(f"'{name}' is {what}; {need}", loc)
+            if lvl == "metric" and not scope.in_reduction:
+                fail(f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)", loc)
+            return ir.Ref(loc, name, kind)
+        if name in self.defs:
+            key = self.defs[name][0]
+            kind = key.split(":")[0]
+            if kind == "func":
+                fail(f"'{name}' is a function; call it with arguments", loc)
+            if kind == "design":
+                fail(f"'{name}' is a design; refer to one of its metrics as {name}.METRIC", loc)
+            if kind == "const":
+                self.resolve_key(key)
+            return ir.Ref(loc, name, kind)
+        for d, table in self.design_defs.items():
+            if name in table and d != scope.design:
+                fail(f"'{name}' is local to design '{d}'", loc)
+        candidates = sorted(set(self.defs) | set(self.layer_defs) | set(scope.locals))
+        close = _close(name, candidates)
+        hint = f"; did you mean '{close}'?" if close else ""
+        fail(f"unknown name '{name}'{hint}", loc)
+
+    def attr(self, e: ir.Attr, scope: _Scope) -> ir.Expr:
+        if scope.level == "compare":
+            if e.base not in self.design_defs:
+                fail(f"unknown design '{e.base}'; designs: {', '.join(self.design_defs)}", e.loc)
+            if (e.base, e.attr) not in self.metric_types:
+                names = [m for (d, m) in self.metric_types if d == e.base]
+                fail(f"design '{e.base}' has no metric '{e.attr}'; its metrics: {', '.join(names)}", e.loc)
+            return ir.MetricRef(e.loc, e.base, e.attr)
+        if scope.level in ("design", "metric"):
+            if e.attr not in TIME_ATTRS:
+                fail(f"unknown attribute '.{e.attr}'; a stage has .start and .end", e.loc)
+            if scope.level == "metric" and not scope.in_reduction:
+                fail(f"'{e.base}.{e.attr}' is a per-layer time; use it inside a reduction", e.loc)
+            if e.base not in self.scheduled.get(scope.design, set()):
+                fail(f"'{e.base}' is not in the schedule of design '{scope.design}', so it has no "
+                     f".{e.attr}", e.loc)
+            return ir.StageTime(e.loc, scope.design, e.base, e.attr)
+        fail(f"'{e.base}.{e.attr}': stage times are only available inside designs, "
+             "and design metrics only inside comparisons", e.loc)
+
+    # ------------------------------------------------------------ types
+    def type_of(self, e: ir.Expr, scope: _Scope | None) -> str:
+        match e:
+            case ir.Num(is_int=i):
+                return "int" if i else "real"
+            case ir.Bool():
+                return "bool"
+            case ir.Ref(name=n, scope="local"):
+                return "real"
+            case ir.Ref(name=n, scope=s, design=d):
+                if s == "design":
+                    return self.types.get(f"design:{d}:{n}", "real")
+                if s == "index":
+                    return "int"
+                return self.types.get(f"{s}:{n}", "real")
+            case ir.StageTime():
+                return "real"
+            case ir.MetricRef(design=d, metric=m):
+                return self.metric_types[(d, m)]
+            case ir.Reduce(kind=k, arg=a):
+                if k in ("count",):
+                    return "int"
+                if k in ("mean", "std"):
+                    return "real"
+                return self.type_of(a, scope)
+            case ir.Unary(op=op, operand=x):
+                return "bool" if op == "not" else self.type_of(x, scope)
+            case ir.Binary(op=op, left=a, right=b):
+                if op in ("and", "or", "<", "<=", ">", ">=", "==", "!="):
+                    return "bool"
+                if op == "/":
+                    return "real"
+                ta, tb = self.type_of(a, scope), self.type_of(b, scope)
+                if op == "^" and not (isinstance(b, ir.Num) and b.is_int and b.value >= 0):
+                    return "real" if "real" in (ta, tb) or not isinstance(b, ir.Num) else ta
+                return "int" if ta == tb == "int" else "real"
+            case ir.Cond(then=x, else_=y):
+                tx, ty = self.type_of(x, scope), self.type_of(y, scope)
+                return "bool" if tx == "bool" else ("int" if tx == ty == "int" else "real")
+            case ir.Builtin(func=f, args=args):
+                rule = BUILTINS[f][2]
+                if rule == "int":
+                    return "int"
+                if rule == "real":
+                    return "real"
+                ts = [self.type_of(a, scope) for a in args]
+                return "int" if all(t == "int" for t in ts) else "real"
+            case ir.Apply():
+                return "real"
+        raise AssertionError(type(e).__name__)  # pragma: no cover
+
+    def is_random(self, e: ir.Expr) -> bool:
+        match e:
+            case ir.Ref(name=n, scope=s, design=d):
+                if s == "design":
+                    return f"design:{d}:{n}" in self.random
+                return f"{s}:{n}" in self.random
+            case ir.StageTime(design=d):
+                return f"time:{d}" in self.random or any(
+                    self.is_random(_stage_ref(self, d, s)) for s in self.scheduled.get(d, ()))
+            case ir.MetricRef(design=d, metric=m):
+                return f"metric:{d}:{m}" in self.random
+        return any(self.is_random(c) for c in _children(e))
+
+
+def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:
+    if stage in ch.design_defs.get(design, {}):
+        return ir.Ref(ir.NOWHERE, stage, "design", design)
+    return ir.Ref(ir.NOWHERE, stage, "stage")
+
+
+def _children(e) -> tuple:
+    match e:
+        case ir.Unary(operand=x):
+            return (x,)
+        case ir.Binary(left=a, right=b):
+            return (a, b)
+        case ir.Cond(test=c, then=x, else_=y):
+            return (c, x, y)
+        case ir.Call(args=a) | ir.Builtin(args=a) | ir.Apply(args=a):
+            return tuple(a)
+        case ir.Reduce(arg=a):
+            return (a,)
+    return ()
+
+
+def _names(e) -> list[str]:
+    """Bare names (and attribute bases) an unresolved expression mentions, in order."""
+    out: list[str] = []
+    match e:
+        case ir.Name(name=n):
+            out.append(n)
+        case ir.Attr(base=b):
+            out.append(b)
+    for c in _children(e):
+        out += _names(c)
+    return out
+
+
+def _layer_deps(item, table) -> list[str]:
+    exprs = item.args if isinstance(item, ir.Random) else (item.expr,)
+    deps = []
+    for x in exprs:
+        for n in _names(x):
+            if n in table and not isinstance(table[n][1], (ir.State, ir.Loc)) and n not in deps:
+                deps.append(n)
+    return deps
+
+
+def _show(e) -> str:
+    match e:
+        case ir.Name(name=n):
+            return n
+    return "expression"
+
+
+def _close(name: str, candidates: list[str]) -> str | None:
+    import difflib
+    m = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return m[0] if m else None
+
+
+def check(module: ir.Module) -> ir.Program:
+    """Resolve and check a parsed module; raises SpecError on the first user error."""
+    from .errors import SpecError
+    try:
+        return _Checker(module).run()
+    except SpecError as e:
+        e.source = module.source
+        raise

@@ -1,0 +1,403 @@
+"""IR: the typed, immutable contract between the front end and every back end.
+
+The parser builds these nodes with names unresolved (`Name`, `Attr`); the checker
+(`check.py`) replaces them by resolved nodes (`Ref`, `StageTime`, `MetricRef`,
+`Reduce`, `Builtin`, `Apply`) and returns a `Program`.  Every node carries `loc`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A source span: 1-based line and column of the first character, and of the end."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOWHERE = Loc("<builtin>", 0, 0, 0, 0)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    """A numeric literal; `is_int` when written without a point or exponent."""
+
+    loc: Loc
+    value: float | int
+    is_int: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Bool:
+    loc: Loc
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An unresolved identifier (parser output only)."""
+
+    loc: Loc
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """`base.attr` before resolution: a stage time or another design's metric."""
+
+    loc: Loc
+    base: str
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    """`op` is '-' or 'not'."""
+
+    loc: Loc
+    op: str
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """Arithmetic (+ - * / % ^), comparison (< <= > >= == !=) or logic (and, or).
+
+    Evaluation order is the written order: back ends must not reassociate, so float
+    results match a left-to-right Python evaluation of the same formula.
+    """
+
+    loc: Loc
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """`if test then then_ else else_`."""
+
+    loc: Loc
+    test: Expr
+    then: Expr
+    else_: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call before resolution (builtin, user function or reduction)."""
+
+    loc: Loc
+    func: str
+    args: tuple[Expr, ...]
+
+
+# Resolved forms ---------------------------------------------------------------
+
+#: Scopes a resolved name can live in.
+SCOPES = ("param", "const", "index", "state", "layer", "random", "stage", "design", "time", "local")
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A resolved name.  `scope` is one of SCOPES; `design` names the design for
+    design-local stages and lets (None otherwise)."""
+
+    loc: Loc
+    name: str
+    scope: str
+    design: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageTime:
+    """`stage.start` / `stage.end` of a scheduled stage in a design, or the layer's
+    own `start` / `end` when `stage` is None."""
+
+    loc: Loc
+    design: str
+    stage: str | None
+    which: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRef:
+    """`design.metric` inside a comparison: the per-trial samples of the metric."""
+
+    loc: Loc
+    design: str
+    metric: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reduce:
+    """A reduction.  Over layers inside a metric (sum, mean, count, last, first,
+    max_over, min_over); over trials inside a comparison (mean, std, min, max)."""
+
+    loc: Loc
+    kind: str
+    axis: str  # "layers" | "trials"
+    arg: Expr
+    slot: int = 0  # accumulator number within its metric (layers axis)
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    """A builtin scalar function (min, max, floor, ceil, round, trunc, abs, sqrt, log, exp)."""
+
+    loc: Loc
+    func: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    """A call of a user function; arity checked."""
+
+    loc: Loc
+    func: str
+    args: tuple[Expr, ...]
+
+
+Expr = Num | Bool | Name | Attr | Unary | Binary | Cond | Call | Ref | StageTime | MetricRef | Reduce | Builtin | Apply
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True, slots=True)
+class Attrs:
+    """Display and documentation attributes shared by declarations."""
+
+    unit: str | None = None
+    label: str | None = None
+    doc: str | None = None
+    fmt: str | None = None
+    scale: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A user-settable parameter: `type` is 'int', 'real' or 'bool'; `lo`/`hi` bound
+    `--set` values when declared (inclusive)."""
+
+    loc: Loc
+    name: str
+    type: str
+    default: Expr
+    lo: Expr | None
+    hi: Expr | None
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Let:
+    """A derived definition (global, per-layer, or design-local per-layer)."""
+
+    loc: Loc
+    name: str
+    expr: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Func:
+    """A user function: `lets` are evaluated in order, then `body` is returned."""
+
+    loc: Loc
+    name: str
+    params: tuple[str, ...]
+    lets: tuple[Let, ...]
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Per-layer state: `init` at layer 0, `next` gives the value for layer l+1."""
+
+    loc: Loc
+    name: str
+    type: str | None
+    init: Expr
+    next: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Random:
+    """A random variable drawn once per layer per trial: `dist` in DISTRIBUTIONS."""
+
+    loc: Loc
+    name: str
+    dist: str
+    args: tuple[Expr, ...]
+    attrs: Attrs
+
+
+#: Distribution name -> (argument names, result type).
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "binomial": (("n", "p"), "int"),
+    "bernoulli": (("p",), "bool"),
+    "uniform": (("low", "high"), "real"),
+    "normal": (("mean", "std"), "real"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A named latency (cycles) evaluated per layer."""
+
+    loc: Loc
+    name: str
+    expr: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class SchedStage:
+    loc: Loc
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """Sequential composition: each part starts when the previous one ends."""
+
+    loc: Loc
+    parts: tuple[Sched, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Par:
+    """Parallel composition: parts start together; it ends when the last one ends."""
+
+    loc: Loc
+    parts: tuple[Sched, ...]
+
+
+Sched = SchedStage | Seq | Par
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    loc: Loc
+    name: str
+    expr: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """A design: its own stages and lets (per layer), a per-layer schedule, metrics."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    lets: tuple[Let | Stage, ...]
+    schedule: Sched | None
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """The per-layer block: `index` runs over range(count)."""
+
+    loc: Loc
+    index: str
+    count: Expr
+    items: tuple[Let | State | Random | Stage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    loc: Loc
+    name: str
+    expr: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A parsed spec, before checking: declarations in source order."""
+
+    file: str
+    source: str
+    name: str | None
+    title: str | None
+    trials: Expr | None
+    seed: Expr | None
+    params: tuple[Param, ...]
+    lets: tuple[Let, ...]
+    funcs: tuple[Func, ...]
+    layers: Layers | None
+    designs: tuple[Design, ...]
+    compares: tuple[Compare, ...]
+    decl_locs: tuple[tuple[str, Loc], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A checked spec: every name resolved, definitions in dependency order.
+
+    `types` maps scoped names ("const:x", "layer:N", "design:lookahead:spec") to
+    'int' | 'real' | 'bool'; `random` holds the scoped names that depend on a draw.
+    """
+
+    file: str
+    source: str
+    name: str
+    title: str | None
+    trials: int
+    seed: int
+    params: tuple[Param, ...]
+    consts: tuple[Let, ...]
+    funcs: tuple[Func, ...]
+    layers: Layers
+    layer_items: tuple[Let | State | Random | Stage, ...]
+    designs: tuple[Design, ...]
+    compares: tuple[Compare, ...]
+    types: dict[str, str] = field(default_factory=dict)
+    random: frozenset[str] = frozenset()
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def design(self, name: str) -> Design:
+        return next(d for d in self.designs if d.name == name)
+
+
+def to_json(node: Any) -> Any:
+    """Plain-JSON form of an IR value (node type under "node"), for ir.json dumps."""
+    if is_dataclass(node) and not isinstance(node, type):
+        out: dict[str, Any] = {"node": type(node).__name__}
+        for f in fields(node):
+            if f.name == "source":
+                continue
+            value = getattr(node, f.name)
+            if isinstance(value, Loc):
+                out[f.name] = f"{value.line}:{value.col}"
+            else:
+                out[f.name] = to_json(value)
+        return out
+    if isinstance(node, (tuple, list)):
+        return [to_json(x) for x in node]
+    if isinstance(node, frozenset):
+        return sorted(node)
+    if isinstance(node, dict):
+        return {str(k): to_json(v) for k, v in sorted(node.items())}
+    if isinstance(node, float) and node != node:
+        return "nan"
+    return node

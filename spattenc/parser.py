@@ -1,0 +1,312 @@
+"""Front end, phase 1: .spt text -> unresolved IR `Module` (lark stays inside this module)."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import lark
+from lark import Token, Transformer, v_args
+
+from . import ir
+from .errors import SpecError, fail
+
+# Friendly names for terminals in "expected ..." messages.
+_TOKEN_NAMES = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "LPAR": "'('", "RPAR": "')'",
+    "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
+    "COLON": "':'", "DOT": "'.'", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'",
+    "MINUS": "'-'", "PLUS": "'+'", "CIRCUMFLEX": "'^'", "TILDE": "'~'", "VBAR": "'|'", "ATTR_KEY": "an attribute (unit, label, doc, fmt, scale)",
+    "$END": "end of file",
+}
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    grammar = resources.files("spattenc").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _describe(term: str) -> str:
+    if term in _TOKEN_NAMES:
+        return _TOKEN_NAMES[term]
+    # Anonymous keyword terminals are named after their text by lark (e.g. "LET").
+    pattern = _parser().get_terminal(term).pattern if term in {t.name for t in _parser().terminals} else None
+    if pattern is not None and pattern.type == "str":
+        return f"'{pattern.value}'"
+    return term.lower()
+
+
+def parse(source: str, file: str = "<spec>") -> ir.Module:
+    """Parse spec text into an unresolved Module; syntax errors raise SpecError."""
+    try:
+        tree = _parser().parse(source)
+    except lark.UnexpectedCharacters as e:
+        loc = ir.Loc(file, e.line, e.column, e.line, e.column + 1)
+        raise SpecError(f"unexpected character {source[e.pos_in_stream]!r}", loc, source=source) from None
+    except lark.UnexpectedToken as e:
+        tok = e.token
+        if tok.type == "$END":
+            lines = source.splitlines() or [""]
+            loc = ir.Loc(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+            found = "end of file"
+        else:
+            loc = ir.Loc(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
+            found = f"'{tok.value}'"
+        expected = sorted({_describe(t) for t in e.expected})
+        if len(expected) > 8:
+            expected = expected[:8] + ["..."]
+        raise SpecError(f"unexpected {found}; expected {', '.join(expected)}", loc, source=source) from None
+    except lark.UnexpectedEOF as e:  # pragma: no cover - LALR reports UnexpectedToken($END)
+        raise SpecError(f"unexpected end of file; expected {', '.join(sorted(e.expected))}", None, source=source) from None
+    try:
+        return _Builder(file, source).transform(tree)
+    except lark.exceptions.VisitError as e:
+        if isinstance(e.orig_exc, SpecError):
+            e.orig_exc.source = source
+            raise e.orig_exc from None
+        raise
+
+
+def _loc(file: str, meta_or_token) -> ir.Loc:
+    m = meta_or_token
+    if isinstance(m, Token):
+        return ir.Loc(file, m.line, m.column, m.end_line or m.line, m.end_column or m.column + 1)
+    if getattr(m, "empty", False):
+        return ir.Loc(file, 0, 0, 0, 0)
+    return ir.Loc(file, m.line, m.column, m.end_line, m.end_column)
+
+
+def _number(text: str) -> tuple[float | int, bool]:
+    clean = text.replace("_", "")
+    if any(c in clean for c in ".eE"):
+        return float(clean), False
+    return int(clean), True
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """One Transformer from the parse tree to IR nodes, positions attached."""
+
+    def __init__(self, file: str, source: str):
+        super().__init__()
+        self.file = file
+        self.source = source
+
+    def L(self, x) -> ir.Loc:
+        return _loc(self.file, x)
+
+    # ---- expressions
+    def number(self, meta, c):
+        value, is_int = _number(c[0])
+        return ir.Num(self.L(meta), value, is_int)
+
+    def true(self, meta, c):
+        return ir.Bool(self.L(meta), True)
+
+    def false(self, meta, c):
+        return ir.Bool(self.L(meta), False)
+
+    def name(self, meta, c):
+        return ir.Name(self.L(c[0]), str(c[0]))
+
+    def attribute(self, meta, c):
+        return ir.Attr(self.L(meta), str(c[0]), str(c[1]))
+
+    def call(self, meta, c):
+        args = tuple(a for a in c[1:] if a is not None)
+        return ir.Call(self.L(c[0]), str(c[0]), args)
+
+    def neg(self, meta, c):
+        if isinstance(c[0], ir.Num):  # fold "-3" so literals stay literals
+            return ir.Num(self.L(meta), -c[0].value, c[0].is_int)
+        return ir.Unary(self.L(meta), "-", c[0])
+
+    def not_op(self, meta, c):
+        return ir.Unary(self.L(meta), "not", c[0])
+
+    def binop(self, meta, c):
+        return ir.Binary(self.L(c[1]), str(c[1]), c[0], c[2])
+
+    def compare_op(self, meta, c):
+        return ir.Binary(self.L(c[1]), str(c[1]), c[0], c[2])
+
+    def pow_op(self, meta, c):
+        return ir.Binary(self.L(meta), "^", c[0], c[1])
+
+    def and_op(self, meta, c):
+        return ir.Binary(self.L(meta), "and", c[0], c[1])
+
+    def or_op(self, meta, c):
+        return ir.Binary(self.L(meta), "or", c[0], c[1])
+
+    def cond(self, meta, c):
+        return ir.Cond(self.L(meta), c[0], c[1], c[2])
+
+    # ---- attributes
+    def neg_number(self, meta, c):
+        value, _ = _number(c[0])
+        return -value
+
+    def signed_number(self, meta, c):
+        return _number(c[0])[0]
+
+    def attr(self, meta, c):
+        key, value = str(c[0]), c[1]
+        if isinstance(value, Token):
+            value = _unquote(value)
+        if key == "scale":
+            if not isinstance(value, (int, float)):
+                fail("'scale' takes a number", self.L(meta))
+            return key, float(value)
+        if not isinstance(value, str):
+            fail(f"'{key}' takes a string", self.L(meta))
+        if key == "fmt":
+            try:
+                format(1.5, value)
+            except ValueError:
+                fail(f"invalid format {value!r} (a Python format spec such as '.2f' or ',.0f')", self.L(meta))
+        return key, value
+
+    def attrs(self, meta, c):
+        seen: dict[str, object] = {}
+        for key, value in c:
+            seen[key] = value
+        return ir.Attrs(**seen)
+
+    # ---- declarations
+    def spec_decl(self, meta, c):
+        return ("spec", self.L(c[0]), str(c[0]), _unquote(c[1]) if c[1] is not None else None)
+
+    def trials_decl(self, meta, c):
+        return ("trials", self.L(meta), c[0])
+
+    def seed_decl(self, meta, c):
+        return ("seed", self.L(meta), c[0])
+
+    def range(self, meta, c):
+        return (c[0], c[1])
+
+    def param_decl(self, meta, c):
+        name, typ, default, rng, attrs = c
+        lo, hi = rng if rng is not None else (None, None)
+        if typ is not None and str(typ) not in ("int", "real", "bool"):
+            fail(f"unknown type '{typ}'; expected int, real or bool", self.L(typ))
+        t = str(typ) if typ is not None else ("int" if isinstance(default, ir.Num) and default.is_int else
+                                              "bool" if isinstance(default, ir.Bool) else "real")
+        return ir.Param(self.L(name), str(name), t, default, lo, hi, attrs)
+
+    def let_decl(self, meta, c):
+        return ir.Let(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def def_expr(self, meta, c):
+        name, *rest = c
+        params, body = rest[:-1], rest[-1]
+        return ir.Func(self.L(name), str(name), tuple(str(p) for p in params if p is not None), (), body)
+
+    def def_block(self, meta, c):
+        name, *rest = c
+        params = tuple(str(p) for p in rest if isinstance(p, Token))
+        lets = tuple(x for x in rest if isinstance(x, ir.Let))
+        body = rest[-1]
+        return ir.Func(self.L(name), str(name), params, lets, body)
+
+    def state_decl(self, meta, c):
+        name, typ, init, nxt, attrs = c
+        if typ is not None and str(typ) not in ("int", "real", "bool"):
+            fail(f"unknown type '{typ}'; expected int, real or bool", self.L(typ))
+        return ir.State(self.L(name), str(name), str(typ) if typ is not None else None, init, nxt, attrs)
+
+    def random_decl(self, meta, c):
+        name, dist, *rest = c
+        attrs = rest[-1]
+        args = tuple(a for a in rest[:-1] if a is not None)
+        if str(dist) not in ir.DISTRIBUTIONS:
+            fail(f"unknown distribution '{dist}'; expected one of {', '.join(sorted(ir.DISTRIBUTIONS))}", self.L(dist))
+        want = ir.DISTRIBUTIONS[str(dist)][0]
+        if len(args) != len(want):
+            fail(f"{dist}() takes {len(want)} argument{'s' if len(want) != 1 else ''} ({', '.join(want)}), "
+                 f"got {len(args)}", self.L(dist))
+        return ir.Random(self.L(name), str(name), str(dist), args, attrs)
+
+    def stage_decl(self, meta, c):
+        return ir.Stage(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def layers_decl(self, meta, c):
+        index, count, *items = c
+        return ir.Layers(self.L(meta), str(index), count, tuple(items))
+
+    def sched_stage(self, meta, c):
+        return ir.SchedStage(self.L(c[0]), str(c[0]))
+
+    def sched_seq(self, meta, c):
+        return ir.Seq(self.L(meta), tuple(c))
+
+    def sched_par(self, meta, c):
+        return c[0] if len(c) == 1 else ir.Par(self.L(meta), tuple(c))
+
+    def schedule_decl(self, meta, c):
+        return ("schedule", self.L(meta), c[0])
+
+    def metric_decl(self, meta, c):
+        return ir.Metric(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def compare_decl(self, meta, c):
+        return ir.Compare(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def design_decl(self, meta, c):
+        name, title, *items = c
+        lets, metrics, schedule = [], [], None
+        for item in items:
+            if isinstance(item, tuple) and item[0] == "schedule":
+                if schedule is not None:
+                    fail(f"design '{name}' has more than one schedule", item[1], (schedule.loc, "first schedule here"))
+                schedule = item[2]
+            elif isinstance(item, ir.Metric):
+                metrics.append(item)
+            else:
+                lets.append(item)
+        return ir.Design(self.L(name), str(name), _unquote(title) if title is not None else None,
+                         tuple(lets), schedule, tuple(metrics))
+
+    def start(self, meta, items):
+        name = title = trials = seed = None
+        params, lets, funcs, designs, compares = [], [], [], [], []
+        layers = None
+        seen: dict[str, ir.Loc] = {}
+
+        def once(key: str, loc: ir.Loc):
+            if key in seen:
+                fail(f"'{key}' is declared more than once", loc, (seen[key], "first declared here"))
+            seen[key] = loc
+
+        for item in items:
+            if isinstance(item, tuple):
+                kind, loc = item[0], item[1]
+                once(kind, loc)
+                if kind == "spec":
+                    name, title = item[2], item[3]
+                elif kind == "trials":
+                    trials = item[2]
+                elif kind == "seed":
+                    seed = item[2]
+            elif isinstance(item, ir.Param):
+                params.append(item)
+            elif isinstance(item, ir.Let):
+                lets.append(item)
+            elif isinstance(item, ir.Func):
+                funcs.append(item)
+            elif isinstance(item, ir.Layers):
+                once("layers", item.loc)
+                layers = item
+            elif isinstance(item, ir.Design):
+                designs.append(item)
+            elif isinstance(item, ir.Compare):
+                compares.append(item)
+        return ir.Module(self.file, self.source, name, title, trials, seed, tuple(params), tuple(lets),
+                         tuple(funcs), layers, tuple(designs), tuple(compares))
+
+
+def _unquote(tok) -> str:
+    text = str(tok)[1:-1]
+    return text.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", "\n")
