@@ -134,3 +134,15 @@ def cached_sim(compiled: Compiled) -> Path:
             fh.write(text)
         os.replace(tmp, sim)
     return sim
+
+
+def write_files(folder: Path, files: dict[str, str]) -> None:
+    """Write each file atomically (temporary file in the same folder, then a rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, text in sorted(files.items()):
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)

@@ -1,0 +1,7 @@
+"""`python -m spattenc`: the same as the `spattenc` console script."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
