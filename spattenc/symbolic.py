@@ -1,0 +1,479 @@
+"""Symbolic layer: IR -> sympy expressions (closed forms, relaxations, sums over layers).
+
+Expressions are built node by node from the checked IR (never from spec text).  Names
+stay symbols one level deep, so each definition reads on its own; user functions are
+inlined.  Totals over layers are given exactly (unrolled at the current parameters) and,
+when a state follows a recurrence that becomes linear once floors and clamps are
+dropped, as a continuous relaxation summed in closed form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import ir
+from .evaluate import const_value
+from .lower import Join, Timing
+
+
+class round_half_even(sp.Function):
+    """round() with ties to even, as Python and numpy round."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number and x.is_finite:
+            return sp.Integer(round(float(x)))
+        return None
+
+
+class trunc(sp.Function):
+    """Truncation toward zero, as Python int()."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number and x.is_finite:
+            return sp.Integer(int(float(x)))
+        if x.is_integer:
+            return x
+        return None
+
+
+_ROUNDING = {"floor": sp.floor, "ceil": sp.ceiling, "round": round_half_even, "trunc": trunc}
+
+
+@dataclass(frozen=True)
+class Symbols:
+    """The sympy symbol of every named quantity in a program."""
+
+    table: dict[str, sp.Symbol]
+
+    def __getitem__(self, key: str) -> sp.Symbol:
+        return self.table[key]
+
+
+def symbols(program: ir.Program) -> Symbols:
+    table: dict[str, sp.Symbol] = {}
+    for p in program.params:
+        lo = const_value(p.lo) if p.lo is not None else None
+        kw = {"real": True}
+        if p.type == "int":
+            kw["integer"] = True
+        if lo is not None and lo > 0:
+            kw["positive"] = True
+        elif lo is not None and lo >= 0:
+            kw["nonnegative"] = True
+        table[f"param:{p.name}"] = sp.Symbol(p.name, **kw)
+    for c in program.consts:
+        table[f"const:{c.name}"] = sp.Symbol(c.name, real=True)
+    table[f"index:{program.layers.index}"] = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
+    for item in program.layer_items:
+        kind = {ir.State: "state", ir.Let: "layer", ir.Random: "random", ir.Stage: "stage"}[type(item)]
+        integer = program.types.get(f"{kind}:{item.name}") == "int"
+        table[f"{kind}:{item.name}"] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
+    for d in program.designs:
+        for item in d.lets:
+            table[f"design:{d.name}:{item.name}"] = sp.Symbol(f"{d.name}.{item.name}", real=True)
+    return Symbols(table)
+
+
+def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp.Expr] | None = None) -> sp.Expr:
+    """The sympy form of an IR expression; names become symbols, functions are inlined."""
+    local = local or {}
+
+    def go(x: ir.Expr):
+        match x:
+            case ir.Num(value=v, is_int=i):
+                return sp.Integer(v) if i else sp.Float(v)
+            case ir.Bool(value=v):
+                return sp.true if v else sp.false
+            case ir.Ref(scope="local", name=n):
+                return local[n]
+            case ir.Ref(scope="design", name=n, design=d):
+                return syms[f"design:{d}:{n}"]
+            case ir.Ref(scope=s, name=n):
+                return syms[f"{s}:{n}"]
+            case ir.Unary(op="-", operand=a):
+                return -go(a)
+            case ir.Unary(op="not", operand=a):
+                return sp.Not(go(a))
+            case ir.Binary(op=op, left=a, right=b):
+                l, r = go(a), go(b)
+                match op:
+                    case "+":
+                        return l + r
+                    case "-":
+                        return l - r
+                    case "*":
+                        return l * r
+                    case "/":
+                        return l / r
+                    case "%":
+                        return sp.Mod(l, r)
+                    case "^":
+                        return l ** r
+                    case "and":
+                        return sp.And(l, r)
+                    case "or":
+                        return sp.Or(l, r)
+                    case "<":
+                        return sp.Lt(l, r)
+                    case "<=":
+                        return sp.Le(l, r)
+                    case ">":
+                        return sp.Gt(l, r)
+                    case ">=":
+                        return sp.Ge(l, r)
+                    case "==":
+                        return sp.Eq(l, r)
+                    case "!=":
+                        return sp.Ne(l, r)
+            case ir.Cond(test=t, then=a, else_=b):
+                return sp.Piecewise((go(a), go(t)), (go(b), True))
+            case ir.Builtin(func=f, args=args):
+                vals = [go(a) for a in args]
+                match f:
+                    case "min":
+                        return sp.Min(*vals)
+                    case "max":
+                        return sp.Max(*vals)
+                    case "clamp":
+                        return sp.Max(vals[1], sp.Min(vals[2], vals[0]))
+                    case "abs":
+                        return sp.Abs(vals[0])
+                    case "sqrt":
+                        return sp.sqrt(vals[0])
+                    case "log":
+                        return sp.log(vals[0])
+                    case "log2":
+                        return sp.log(vals[0], 2)
+                    case "exp":
+                        return sp.exp(vals[0])
+                    case _:
+                        return _ROUNDING[f](vals[0])
+            case ir.Apply(func=f, args=args):
+                fn = next(g for g in program.funcs if g.name == f)
+                env = {p: go(a) for p, a in zip(fn.params, args)}
+                for let in fn.lets:
+                    env[let.name] = to_sympy(let.expr, program, syms, env)
+                return to_sympy(fn.body, program, syms, env)
+        raise ValueError(f"no closed form for {type(x).__name__}")
+
+    return go(e)
+
+
+# ------------------------------------------------------------------ definitions
+
+
+@dataclass(frozen=True)
+class Forms:
+    """Closed forms of a program: each definition in terms of the names it reads, and
+    each one fully expanded down to states, draws and params."""
+
+    syms: Symbols
+    direct: dict[str, sp.Expr]
+    expanded: dict[str, sp.Expr]
+    const_values: dict[str, sp.Expr]
+
+
+def forms(program: ir.Program) -> Forms:
+    syms = symbols(program)
+    direct: dict[str, sp.Expr] = {}
+    for c in program.consts:
+        direct[f"const:{c.name}"] = to_sympy(c.expr, program, syms)
+    for item in program.layer_items:
+        if isinstance(item, (ir.Let, ir.Stage)):
+            kind = "stage" if isinstance(item, ir.Stage) else "layer"
+            direct[f"{kind}:{item.name}"] = to_sympy(item.expr, program, syms)
+        elif isinstance(item, ir.State):
+            direct[f"state_next:{item.name}"] = to_sympy(item.next, program, syms)
+            direct[f"state_init:{item.name}"] = to_sympy(item.init, program, syms)
+    for d in program.designs:
+        for item in d.lets:
+            try:
+                direct[f"design:{d.name}:{item.name}"] = to_sympy(item.expr, program, syms)
+            except ValueError:
+                continue  # reads schedule times: no closed form of its own
+    # Expand layer lets and stages (not states, draws or the index) to a fixed point.
+    layer_subs = {syms[k]: v for k, v in direct.items() if k.split(":")[0] in ("layer", "stage", "design")}
+    expanded = {}
+    for k, v in direct.items():
+        e = v
+        for _ in range(32):
+            new = e.xreplace(layer_subs)
+            if new == e:
+                break
+            e = new
+        expanded[k] = e
+    return Forms(syms, direct, expanded, {})
+
+
+def design_layer_time(program: ir.Program, f: Forms, design: ir.Design) -> sp.Expr | None:
+    """Time of one layer of a design: sums along sequences, Max across parallel branches."""
+    if design.schedule is None:
+        return None
+
+    def go(s: ir.Sched) -> sp.Expr:
+        if isinstance(s, ir.SchedStage):
+            key = f"design:{design.name}:{s.stage}" if f"design:{design.name}:{s.stage}" in f.expanded else f"stage:{s.stage}"
+            return f.expanded[key]
+        if isinstance(s, ir.Seq):
+            return sp.Add(*[go(p) for p in s.parts])
+        return sp.Max(*[go(p) for p in s.parts])
+
+    return go(design.schedule)
+
+
+def layer_time_symbolic(program: ir.Program, f: Forms, design: ir.Design) -> sp.Expr | None:
+    """Per-layer time in terms of stage symbols (readable one-level form)."""
+    if design.schedule is None:
+        return None
+
+    def go(s: ir.Sched) -> sp.Expr:
+        if isinstance(s, ir.SchedStage):
+            key = f"design:{design.name}:{s.stage}" if f"design:{design.name}:{s.stage}" in f.syms.table else f"stage:{s.stage}"
+            return f.syms[key]
+        if isinstance(s, ir.Seq):
+            return sp.Add(*[go(p) for p in s.parts])
+        return sp.Max(*[go(p) for p in s.parts])
+
+    return go(design.schedule)
+
+
+# ------------------------------------------------------------------ relaxation
+
+
+def _strip_discrete(e: sp.Expr) -> sp.Expr:
+    """Drop roundings and constant clamps: the continuous relaxation of a recurrence."""
+    if isinstance(e, (sp.floor, sp.ceiling, trunc, round_half_even)):
+        return _strip_discrete(e.args[0])
+    if isinstance(e, (sp.Max, sp.Min)):
+        varying = [a for a in e.args if not a.is_number]
+        if len(varying) == 1:
+            return _strip_discrete(varying[0])
+    if e.args:
+        return e.func(*[_strip_discrete(a) for a in e.args])
+    return e
+
+
+def _resolve_branches(e: sp.Expr, values: dict) -> tuple[sp.Expr, tuple]:
+    """Replace each Max/Min/Piecewise by the branch active at `values`; return the
+    resolved expression and the branch choices (its signature)."""
+    sig: list = []
+
+    def num(x):
+        v = x.xreplace(values)
+        return v if isinstance(v, sp.logic.boolalg.BooleanAtom) else v.evalf()
+
+    def go(x):
+        if isinstance(x, (sp.Max, sp.Min)):
+            args = [go(a) for a in x.args]
+            vals = [float(num(a)) for a in args]
+            pick = vals.index(max(vals) if isinstance(x, sp.Max) else min(vals))
+            sig.append(pick)
+            return args[pick]
+        if isinstance(x, sp.Piecewise):
+            for i, (expr, cond) in enumerate(x.args):
+                if bool(num(cond)):
+                    sig.append(i)
+                    return go(expr)
+            sig.append(-1)
+            return sp.nan
+        if x.args and not x.is_Atom:
+            return x.func(*[go(a) for a in x.args])
+        return x
+
+    out = go(e)
+    return out, tuple(sig)
+
+
+@dataclass(frozen=True)
+class Total:
+    """A design's total time over all layers: exact (unrolled) and relaxed."""
+
+    exact_value: float
+    unrolled: list[float]
+    state_law: sp.Expr | None
+    relaxed: sp.Expr | None
+    relaxed_value: float | None
+    note: str
+
+
+def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[str, float], exact: float,
+               unrolled: list[float]) -> Total:
+    """Relax the layer recurrence and sum the per-layer time in closed form."""
+    per_layer = design_layer_time(program, f, design)
+    states = [i for i in program.layer_items if isinstance(i, ir.State)]
+    if per_layer is None or len(states) != 1:
+        return Total(exact, unrolled, None, None, None, "relaxation needs exactly one state variable")
+    st = states[0]
+    N = f.syms[f"state:{st.name}"]
+    l = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
+    nxt = _strip_discrete(f.expanded[f"state_next:{st.name}"])
+    init = f.expanded[f"state_init:{st.name}"]
+    poly = sp.Poly(sp.expand(nxt), N) if nxt.has(N) else None
+    if poly is None or poly.degree() != 1:
+        return Total(exact, unrolled, None, None, None, f"the relaxed recurrence of {st.name} is not linear")
+    a, b = poly.all_coeffs()
+    if a.has(l) or b.has(l):
+        return Total(exact, unrolled, None, None, None, "the recurrence varies with the layer index")
+    law = sp.simplify(init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0))
+    count = to_sympy(program.layers.count, program, f.syms)
+    sub_num = _numeric_subs(program, f, values)
+    L = int(round(float(count.xreplace(sub_num))))
+    # Branches of clamps/conditionals at the current parameters, layer by layer.
+    layer_expr = per_layer.xreplace({N: law})
+    segments: list[tuple[int, int, sp.Expr]] = []
+    for i in range(L):
+        point = dict(sub_num)
+        point[l] = sp.Integer(i)
+        resolved, sig = _resolve_branches(layer_expr, point)
+        if segments and segments[-1][2][1] == sig:
+            segments[-1] = (segments[-1][0], i, segments[-1][2])
+        else:
+            segments.append((i, i, (resolved, sig)))
+    total = sp.Integer(0)
+    # Sum with symbolic bounds so sympy finds the geometric closed form, then bind them.
+    a_, b_ = sp.Symbol("l_lo", integer=True, nonnegative=True), sp.Symbol("l_hi", integer=True, nonnegative=True)
+    for lo, hi, (resolved, _) in segments:
+        upper = count - 1 if (lo == 0 and hi == L - 1) else sp.Integer(hi)
+        part = sp.summation(sp.expand(resolved), (l, a_, b_))
+        part = sp.piecewise_fold(part).xreplace({a_: sp.Integer(lo), b_: upper})
+        if isinstance(part, sp.Piecewise):  # the q == 1 case of a geometric sum: keep the general one
+            part = next((e for e, c in part.args if c == sp.true), part.args[-1][0])
+        total += part
+    total = sp.piecewise_fold(total)
+    relaxed_value = float(total.xreplace(sub_num).evalf())
+    note = ("one branch of every clamp/conditional holds on all layers at these parameters"
+            if len(segments) == 1 else f"clamps/conditionals change branch: {len(segments)} segments summed")
+    return Total(exact, unrolled, sp.Eq(sp.Function(st.name)(l), law), total, relaxed_value, note)
+
+
+def _numeric_subs(program: ir.Program, f: Forms, values: dict[str, float]) -> dict:
+    out = {}
+    for p in program.params:
+        out[f.syms[f"param:{p.name}"]] = sp.Float(values[p.name]) if p.type == "real" else sp.Integer(int(values[p.name]))
+    for c in program.consts:
+        out[f.syms[f"const:{c.name}"]] = f.direct[f"const:{c.name}"].xreplace(out).evalf()
+    return out
+
+
+# ------------------------------------------------------------------ reports
+
+
+def _show(e: sp.Expr, latex: bool) -> str:
+    return sp.latex(e) if latex else sp.sstr(e)
+
+
+def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, overrides: dict | None = None) -> str:
+    """Text of `spattenc inspect`: constants, per-layer quantities, stages, designs, totals."""
+    program = compiled.program
+    f = forms(program)
+    wanted = set(names)
+    known = ({c.name for c in program.consts} | {i.name for i in program.layer_items}
+             | {d.name for d in program.designs})
+    from .errors import SpecError
+    for n in names:
+        if n not in known:
+            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage or design of "
+                            f"spec '{program.name}'")
+
+    def want(n: str) -> bool:
+        return not wanted or n in wanted
+
+    out: list[str] = [f"# {program.name}: {program.title or ''}".rstrip(), ""]
+    if not wanted and program.consts:
+        out.append("## Constants")
+        for c in program.consts:
+            out.append(f"{c.name} = {_show(f.direct[f'const:{c.name}'], latex)}")
+        out.append("")
+    layer_named = [i for i in program.layer_items if want(i.name)]
+    if layer_named:
+        out.append(f"## Per layer ({program.layers.index} = 0 .. count-1)")
+        for item in layer_named:
+            if isinstance(item, ir.State):
+                out.append(f"state {item.name}: {item.name}[0] = {_show(f.direct[f'state_init:{item.name}'], latex)}; "
+                           f"{item.name}[{program.layers.index}+1] = {_show(f.direct[f'state_next:{item.name}'], latex)}")
+            elif isinstance(item, ir.Random):
+                args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
+                out.append(f"random {item.name} ~ {item.dist}({args})")
+            elif isinstance(item, ir.Let):
+                out.append(f"{item.name} = {_show(f.direct[f'layer:{item.name}'], latex)}")
+        stages = [i for i in layer_named if isinstance(i, ir.Stage)]
+        if stages:
+            out.append("")
+            out.append("## Stages (cycles per layer)")
+            stage_subs = {f.syms[f"stage:{i.name}"]: f.direct[f"stage:{i.name}"]
+                          for i in program.layer_items if isinstance(i, ir.Stage)}
+            for s in stages:
+                form = f.direct[f"stage:{s.name}"]
+                out.append(f"{s.name} = {_show(form, latex)}")
+                if form.free_symbols & set(stage_subs):
+                    out.append(f"  = {_show(form.xreplace(stage_subs), latex)}")
+        out.append("")
+    values = _values(compiled, overrides or {})
+    exact_runs = None
+    for d in program.designs:
+        if not want(d.name):
+            continue
+        out.append(f"## Design {d.name}" + (f" ({d.title})" if d.title else ""))
+        for item in d.lets:
+            key = f"design:{d.name}:{item.name}"
+            if key in f.direct:
+                out.append(f"{item.name} = {_show(f.direct[key], latex)}")
+        lt = layer_time_symbolic(program, f, d)
+        if lt is not None:
+            out.append(f"time per layer = {_show(lt, latex)}")
+        random = f"time:{d.name}" in program.random
+        if lt is not None and random:
+            out.append("total over layers: depends on random draws (see `spattenc eval`)")
+        elif lt is not None:
+            if exact_runs is None:
+                exact_runs = _exact_totals(compiled, overrides or {})
+            exact, unrolled = exact_runs[d.name]
+            tot = total_time(program, f, d, values, exact, unrolled)
+            out.append(f"total over layers, exact (unrolled at the current params) = {exact!r}")
+            out.append("  per layer: " + ", ".join(f"{x:.6g}" for x in unrolled))
+            if tot.relaxed is None:
+                out.append(f"continuous relaxation: none ({tot.note})")
+            else:
+                out.append(f"continuous relaxation: {_show(tot.state_law, latex)}")
+                out.append(f"  total = {_show(tot.relaxed, latex)}")
+                err = (tot.relaxed_value - exact) / exact if exact else float("nan")
+                out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _values(compiled, overrides: dict) -> dict[str, float]:
+    vals = {p.name: const_value(p.default) for p in compiled.program.params}
+    vals.update(overrides)
+    return vals
+
+
+def _exact_totals(compiled, overrides: dict) -> dict[str, tuple[float, list[float]]]:
+    """Each design's total time and per-layer times, from the generated simulator (float64)."""
+    from .runtime import simulator
+
+    sim = simulator(compiled)
+    _, _, events = sim.run(overrides, trials=1, seed=0, rng="pcg64", record=0)
+    out: dict[str, tuple[float, list[float]]] = {}
+    for d in compiled.program.designs:
+        ends: dict[int, float] = {}
+        starts: dict[int, float] = {}
+        for design, layer, _, start, end in events:
+            if design == d.name:
+                ends[layer] = max(ends.get(layer, start), end)
+                starts[layer] = min(starts.get(layer, start), start)
+        layers = sorted(ends)
+        per = [ends[i] - starts[i] for i in layers]
+        out[d.name] = (ends[layers[-1]] if layers else 0.0, per)
+    return out
+
+
+def closed_forms_markdown(compiled, spec_path: str, command: str) -> str:
+    """closed_forms.md: the inspect output at the spec's defaults, with a header."""
+    body = inspect_text(compiled)
+    return (f"<!-- Generated by spattenc from {spec_path}. Do not edit. Regenerate with: {command} -->\n\n"
+            "```\n" + body + "```\n")
