@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -69,7 +70,7 @@ def outputs(compiled: Compiled) -> dict[str, str]:
     files = {
         "sim.py": render_sim(compiled.plan, spec_path, command),
         "ir.json": json.dumps({"generated_by": f"spattenc from {spec_path}", "regenerate": command,
-                               "program": ir.to_json(compiled.program)}, indent=1, sort_keys=False) + "\n",
+                               "program": ir.to_json(dataclasses.replace(compiled.program, file=spec_path))}, indent=1, sort_keys=False) + "\n",
         "closed_forms.md": closed_forms_markdown(compiled, spec_path, command),
     }
     return files
