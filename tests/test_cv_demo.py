@@ -109,6 +109,12 @@ def test_reference_restatement_reproduces_published_figures():
 
 # ---------------------------------------------------------------- --set overrides
 
+# One token, one head, no pruning, unit-cost lookahead stages and a 20-cycle speculative fetch
+# (mem_latency only: zero vectors), all in exact integer arithmetic.
+TIE = {"initial_seq_len": 1, "initial_heads": 1, "token_pruning_rate": 0.0, "predictor_compute_factor": 0.0,
+       "proxy_col_sum_factor": 0.0, "top_k_factor": 0.0, "speculative_fetch_vecs": 0,
+       "predictor_recall": 1.0, "predictor_precision": 1.0}
+
 OVERRIDES: list[dict] = [
     {},
     # lookahead slower than AV in some layers (slow predictor), in all layers (slow proxy)
@@ -144,6 +150,9 @@ OVERRIDES: list[dict] = [
     {"qk_mult_factor": 1e6, "initial_heads": 1024, "initial_seq_len": 1048576, "num_layers": 2},
     {"token_pruning_rate": 0.0, "num_layers": 4},
     {"token_pruning_rate": 0.33, "initial_heads": 3, "score_comp_factor": 0.07, "top_k_factor": 3.0},
+    # exact tie: lookahead path + speculative fetch = 1 + 1 + 1 + 20 cycles = AV (counts as finished)
+    dict(TIE, av_mult_factor=23.0),
+    dict(TIE, av_mult_factor=22.0),
 ]
 
 
@@ -191,6 +200,8 @@ def test_override_set_covers_the_hard_cases():
         floors += n == 1
         finish_rates.append(ref.simulate(trials=2, seed=0, **o)["designs"]["lookahead"]["lookahead_finish_rate"]["mean"])
     assert any(0 < f < 1 for f in finish_rates)
+    assert finish_rates[OVERRIDES.index(dict(TIE, av_mult_factor=23.0))] == 1.0
+    assert finish_rates[OVERRIDES.index(dict(TIE, av_mult_factor=22.0))] == 0.0
     assert any(f == 0 for f in finish_rates)
     assert floors >= 4
 

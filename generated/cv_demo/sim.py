@@ -83,6 +83,29 @@ def _keep(act, new, old):
     return new if act is None else np.where(act, new, old)
 
 
+def _support(n, draws, trials):
+    """The values a binomial draw can take, as a row (0..max n), and the draws as the
+    index into it; or (draws, None) when tabulating would not pay (few trials)."""
+    n = np.asarray(n)
+    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
+        return np.arange(int(n.max()) + 1)[None, :], draws
+    return draws, None
+
+
+def _gather(table, index):
+    """Each trial's entry of a per-value table (table rows are points)."""
+    if index is None:
+        return table
+    table = np.asarray(table)
+    if table.ndim < 2 or table.shape[1] == 1:
+        return table  # does not depend on the draw
+    points, k = index.shape[0], table.shape[1]
+    if table.shape[0] == 1:
+        return table[0].take(index)
+    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
+    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
+
+
 def _trial_mean(x):
     x = np.asarray(x)
     return x.mean(axis=-1, keepdims=True) if x.shape[-1] > 1 else x
@@ -230,9 +253,10 @@ def simulate(params, trials, draw, record=None):
             H = c.initial_heads  # H
             N_next = _trunc(np.maximum(1, N * (1 - c.token_pruning_rate)))  # N_next
             tp = draw.binomial(N_next, c.predictor_recall)  # random tp ~ binomial
-            predicted = np.minimum(_round(tp / c.predictor_precision), N)  # predicted
-            false_pos = np.maximum(0, predicted - tp)  # false_pos
-            false_neg = np.maximum(0, N_next - tp)  # false_neg
+            tp__s, tp__ix = _support(N_next, tp, trials)  # values tp can take, and each trial's index into them
+            predicted__s = np.minimum(_round(tp__s / c.predictor_precision), N)  # let predicted, over the values of tp
+            false_pos__s = np.maximum(0, predicted__s - tp__s)  # let false_pos, over the values of tp
+            false_neg__s = np.maximum(0, N_next - tp__s)  # let false_neg, over the values of tp
             fetch_qkv = stage_fetch_qkv(c, N)  # stage fetch_qkv
             qk = stage_qk(c, N, H)  # stage qk
             softmax = stage_softmax(c, N, H)  # stage softmax
@@ -242,8 +266,10 @@ def simulate(params, trials, draw, record=None):
             predictor = stage_predictor(c, N, H)  # stage predictor
             proxy = stage_proxy(c, N, H)  # stage proxy
             lookahead_path = stage_lookahead_path(c, predictor, proxy, top_k)  # stage lookahead_path
-            spec_fetch = stage_spec_fetch(c, predicted)  # stage spec_fetch
-            corrective = stage_corrective(c, false_neg)  # stage corrective
+            spec_fetch__s = stage_spec_fetch(c, predicted__s)  # stage spec_fetch, over the values of tp
+            spec_fetch = _gather(spec_fetch__s, tp__ix)  # per trial
+            corrective__s = stage_corrective(c, false_neg__s)  # stage corrective, over the values of tp
+            corrective = _gather(corrective__s, tp__ix)  # per trial
             # -- design baseline
             baseline__start = baseline__t
             baseline__fetch_qkv__start = baseline__start
@@ -288,9 +314,9 @@ def simulate(params, trials, draw, record=None):
             lookahead__join1 = np.maximum(lookahead__corrective__end, lookahead__spec_fetch__end)  # parallel join
             lookahead__end = lookahead__join1
             acc__lookahead__total_cycles__0 = _keep(act, lookahead__end, acc__lookahead__total_cycles__0)  # last
-            acc__lookahead__dram_mb__0 = _keep(act, acc__lookahead__dram_mb__0 + N * c.qkv_bytes + predicted * c.bytes_per_vec * c.speculative_fetch_vecs, acc__lookahead__dram_mb__0)  # sum
-            acc__lookahead__wasted_mb__0 = _keep(act, acc__lookahead__wasted_mb__0 + false_pos * c.bytes_per_vec * c.speculative_fetch_vecs, acc__lookahead__wasted_mb__0)  # sum
-            acc__lookahead__avg_hidden_cycles__0 = _keep(act, acc__lookahead__avg_hidden_cycles__0 + np.minimum(av, lookahead_path + spec_fetch), acc__lookahead__avg_hidden_cycles__0)  # mean
+            acc__lookahead__dram_mb__0 = _keep(act, acc__lookahead__dram_mb__0 + _gather(N * c.qkv_bytes + predicted__s * c.bytes_per_vec * c.speculative_fetch_vecs, tp__ix), acc__lookahead__dram_mb__0)  # sum
+            acc__lookahead__wasted_mb__0 = _keep(act, acc__lookahead__wasted_mb__0 + _gather(false_pos__s * c.bytes_per_vec * c.speculative_fetch_vecs, tp__ix), acc__lookahead__wasted_mb__0)  # sum
+            acc__lookahead__avg_hidden_cycles__0 = _keep(act, acc__lookahead__avg_hidden_cycles__0 + _gather(np.minimum(av, lookahead_path + spec_fetch__s), tp__ix), acc__lookahead__avg_hidden_cycles__0)  # mean
             acc__lookahead__lookahead_finish_rate__0 = _keep(act, acc__lookahead__lookahead_finish_rate__0 + (lookahead__spec_fetch__end <= lookahead__av__end), acc__lookahead__lookahead_finish_rate__0)  # count
             lookahead__t = _keep(act, lookahead__end, lookahead__t)
             if record is not None:

@@ -168,6 +168,41 @@ def _free_vars(e: ir.Expr) -> list[str]:
     return out
 
 
+def _tabulated(plan: Plan) -> dict[str, str]:
+    """Per-layer values that depend on one binomial draw (with draw-free parameters) and
+    otherwise on draw-free values only: plan variable -> the draw's variable.
+
+    Such values are computed once per value the draw can take (a table over its support)
+    and gathered per trial: exact, since the formulas are elementwise, and much cheaper
+    than evaluating them for every trial when trials outnumber the support.
+    """
+    random = plan.program.random
+    tab: dict[str, str] = {}
+    for s in plan.layer_steps:
+        if s.kind == "random":
+            if s.dist == "binomial" and not any(v in random for a in s.args for v in _free_vars(a)):
+                tab[s.var] = s.var
+            continue
+        rv = _table_rv(s.expr, tab, random)
+        if rv is not None:
+            tab[s.var] = rv
+    return tab
+
+
+def _table_rv(e: ir.Expr, tab: dict[str, str], random: frozenset[str]) -> str | None:
+    """The single draw `e` can be tabulated over: every random value it reads is a table
+    of that draw, and it reads no schedule time."""
+    if any(isinstance(n, ir.StageTime) for n in walk(e)):
+        return None
+    rvs = set()
+    for v in _free_vars(e):
+        if v in random:
+            if v not in tab:
+                return None
+            rvs.add(tab[v])
+    return rvs.pop() if len(rvs) == 1 else None
+
+
 def _func_arg(var: str) -> str:
     return py_name(var.split(":")[-1])
 
@@ -185,7 +220,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
 
     # Stages become named functions of the per-layer values they read.
     stage_funcs = []
-    stage_calls: dict[str, str] = {}
+    stage_free: dict[str, tuple[str, list[str]]] = {}
     all_stage_steps = [s for s in plan.layer_steps if s.kind == "stage"] + [
         s for d in plan.designs for s in d.pre if s.kind == "stage"]
     for s in all_stage_steps:
@@ -195,17 +230,63 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         fname = f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}"
         stage_funcs.append({"name": fname, "spec_name": s.name, "design": s.design, "args": [local[v] for v in free],
                             "ret": fp.code(s.expr), "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
-        stage_calls[s.var] = f"{fname}(c, {', '.join(var_name(v) for v in free)})" if free else f"{fname}(c)"
+        stage_free[s.var] = (fname, free)
+
+    random = prog.random
+    tab_of = _tabulated(plan)
+
+    def table_name(v: str) -> str:
+        return f"{var_name(v)}__s" if v in tab_of else var_name(v)
+
+    tp = NumpySimPrinter(names=table_name)
+
+    def call(s: Step, names) -> str:
+        fname, free = stage_free[s.var]
+        return f"{fname}(c, {', '.join(names(v) for v in free)})" if free else f"{fname}(c)"
 
     def step_code(s: Step) -> _Assign:
         if s.kind == "stage":
-            return _Assign(var_name(s.var), stage_calls[s.var], f"stage {s.name}")
+            return _Assign(var_name(s.var), call(s, var_name), f"stage {s.name}")
         if s.kind == "random":
             args = ", ".join(p.code(a) for a in s.args)
             return _Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}")
         return _Assign(var_name(s.var), p.code(s.expr), s.name)
 
-    layer = [step_code(s) for s in plan.layer_steps]
+    # Per-trial consumers of tabulated values: everything outside the layer's own tables.
+    needed: set[str] = set()
+    for s in plan.layer_steps:
+        if s.var not in tab_of and s.expr is not None:
+            needed |= set(_free_vars(s.expr))
+        for a in s.args:
+            needed |= set(_free_vars(a))
+    for d in plan.designs:
+        for s in d.pre + d.post:
+            needed |= set(_free_vars(s.expr))
+        for t in d.timeline:
+            if isinstance(t, Timing):
+                needed.add(t.stage_var)
+        for a in d.accumulators:
+            if _table_rv(a.arg, tab_of, random) is None:
+                needed |= set(_free_vars(a.arg))
+    for st in plan.states:
+        needed |= set(_free_vars(st.next))
+
+    layer: list[_Assign] = []
+    for s in plan.layer_steps:
+        if s.var not in tab_of:
+            layer.append(step_code(s))
+            continue
+        rv = tab_of[s.var]
+        if s.kind == "random":
+            layer.append(step_code(s))
+            layer.append(_Assign(f"{var_name(s.var)}__s, {var_name(s.var)}__ix",
+                                 f"_support({p.code(s.args[0])}, {var_name(s.var)}, trials)",
+                                 f"values {s.name} can take, and each trial's index into them"))
+            continue
+        code = call(s, table_name) if s.kind == "stage" else tp.code(s.expr)
+        layer.append(_Assign(f"{var_name(s.var)}__s", code, f"{s.kind} {s.name}, over the values of {rv.split(':')[1]}"))
+        if s.var in needed:
+            layer.append(_Assign(var_name(s.var), f"_gather({var_name(s.var)}__s, {var_name(rv)}__ix)", "per trial"))
     designs = []
     for d in plan.designs:
         pre = [step_code(s) for s in d.pre]
@@ -223,7 +304,9 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         post = [step_code(s) for s in d.post]
         accs = []
         for a in d.accumulators:
-            accs.append({"var": var_name(a.var), "kind": a.kind, "code": p.code(a.arg)})
+            rv = _table_rv(a.arg, tab_of, random)
+            code = f"_gather({tp.code(a.arg)}, {var_name(rv)}__ix)" if rv else p.code(a.arg)
+            accs.append({"var": var_name(a.var), "kind": a.kind, "code": code})
         metrics = []
         for mt in d.metrics:
             slots = {a_i: var_name(a.var) for a_i, a in enumerate(x for x in d.accumulators if x.metric == mt.name)}
