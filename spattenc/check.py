@@ -54,6 +54,7 @@ class _Checker:
         self.pending: dict[str, object] = {}
         self.resolving: list[tuple[str, ir.Loc]] = []
         self.resolved: dict[str, object] = {}
+        self.implicit_layers = False
 
     # ------------------------------------------------------------ declarations
     def declare(self, name: str, key: str, loc: ir.Loc, table: dict | None = None):
@@ -87,10 +88,14 @@ class _Checker:
         for d in m.designs:
             self.declare(d.name, f"design:{d.name}", d.loc)
         if m.layers is None:
-            fail("missing 'layers' block (e.g. layers l in range(num_layers) { ... })",
-                 ir.Loc(m.file, 1, 1, 1, 2))
+            # No per-layer structure (e.g. a roofline model): one implicit layer, and
+            # metrics read per-layer values directly.
+            self.implicit_layers = True
+            m = dataclasses.replace(m, layers=ir.Layers(ir.NOWHERE, "_l", ir.Num(ir.NOWHERE, 1, True), ()))
+            self.m = m
         if not m.designs:
             fail("a spec needs at least one 'design' block", m.layers.loc)
+        self.declare_layers(m.layers)
 
         params = tuple(self.check_param(p) for p in m.params)
         consts = tuple(self.resolve_key(f"const:{let.name}") for let in m.lets)
@@ -160,7 +165,7 @@ class _Checker:
         if kind == "const":
             let = self.pending[key]
             self.resolving.append((key, let.loc))
-            expr = self.expr(let.expr, _Scope("const", f"constant '{name}'"))
+            expr = self.expr(let.expr, _Scope("const", f"global let '{name}'"))
             self.types[key] = self.type_of(expr, None)
             out = dataclasses.replace(let, expr=expr)
         elif kind == "func":
@@ -187,20 +192,24 @@ class _Checker:
         return tuple(items)  # resolve_key already visits dependencies first
 
     # ------------------------------------------------------------ layers
-    def check_layers(self, layers: ir.Layers):
+    def declare_layers(self, layers: ir.Layers):
+        """Declare the layer index and per-layer names before any global definition is
+        checked, so a global that uses one is told it is per-layer (not unknown)."""
         if layers.index in self.defs or layers.index in RESERVED:
             other = self.defs.get(layers.index)
             fail(f"layer index '{layers.index}' is already defined", layers.loc,
                  *((other[1], "defined here"),) if other else ())
-        count = self.expr(layers.count, _Scope("const", "the layer count"))
-        if self.type_of(count, None) not in ("int",):
-            fail("the layer count must be an integer (use trunc/round/floor/ceil on a real)", layers.count.loc)
         self.layer_defs[layers.index] = ("index", layers.loc)
         self.types[f"index:{layers.index}"] = "int"
         for item in layers.items:
             key = {ir.Let: "layer", ir.State: "state", ir.Random: "random", ir.Stage: "stage"}[type(item)]
             self.declare(item.name, f"{key}:{item.name}", item.loc, self.layer_defs)
             self.layer_defs[item.name] = (f"{key}:{item.name}", item)
+
+    def check_layers(self, layers: ir.Layers):
+        count = self.expr(layers.count, _Scope("const", "the layer count"))
+        if self.type_of(count, None) not in ("int",):
+            fail("the layer count must be an integer (use trunc/round/floor/ceil on a real)", layers.count.loc)
         # States first: their type comes from the initial value, and they are inputs to the layer.
         states = [i for i in layers.items if isinstance(i, ir.State)]
         resolved: dict[str, object] = {}
@@ -236,8 +245,9 @@ class _Checker:
                 args = tuple(self.expr(a, scope) for a in item.args)
                 argnames, rtype = ir.DISTRIBUTIONS[item.dist]
                 if item.dist == "binomial" and self.type_of(args[0], None) != "int":
-                    fail(f"binomial n must be an integer; '{_show(item.args[0])}' is real "
-                         "(use trunc/round/floor/ceil)", item.args[0].loc)
+                    what = f"'{_show(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
+                    fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)",
+                         item.args[0].loc)
                 done[name] = dataclasses.replace(item, args=args)
                 self.types[f"random:{name}"] = rtype
                 self.random.add(f"random:{name}")
@@ -395,9 +405,9 @@ class _Checker:
 
     def call(self, e: ir.Call, scope: _Scope) -> ir.Expr:
         f, n = e.func, len(e.args)
+        if scope.in_reduction and f in LAYER_REDUCTIONS:
+            fail(f"reductions cannot be nested ('{f}' inside another reduction)", e.loc)
         if scope.level == "metric" and f in LAYER_REDUCTIONS:
-            if scope.in_reduction:
-                fail(f"reductions cannot be nested ('{f}' inside another reduction)", e.loc)
             if n != 1:
                 fail(f"{f}() takes 1 argument (a per-layer expression), got {n}", e.loc)
             inner = _Scope("design", scope.what, design=scope.design, in_reduction=True)
@@ -415,9 +425,13 @@ class _Checker:
                 fail(f"{f}() takes 1 argument (a metric such as design.metric), got {n}", e.loc)
             arg = self.expr(e.args[0], scope)
             return ir.Reduce(e.loc, f, "trials", arg)
-        if f in LAYER_REDUCTIONS and f not in BUILTINS:
-            where = "a design metric" if f in LAYER_REDUCTIONS else "a comparison"
-            fail(f"'{f}' reduces over layers and is only allowed in {where}", e.loc)
+        if f in LAYER_REDUCTIONS and f in TRIAL_REDUCTIONS:
+            fail(f"'{f}' is a reduction, allowed over layers in a design metric or over trials in a comparison",
+                 e.loc)
+        if f in LAYER_REDUCTIONS:
+            fail(f"'{f}' reduces over layers and is only allowed in a design metric", e.loc)
+        if f in TRIAL_REDUCTIONS:
+            fail(f"'{f}' reduces over trials and is only allowed in a comparison", e.loc)
         if f in BUILTINS:
             lo, hi, _ = BUILTINS[f]
             if n < lo or (hi is not None and n > hi):
@@ -439,11 +453,10 @@ class _Checker:
                 if self.type_of(a, scope) == "bool":
                     fail(f"arguments of '{f}' must be numbers, not conditions", a.loc)
             return ir.Apply(e.loc, f, args)
-        if f in TRIAL_REDUCTIONS or f in LAYER_REDUCTIONS:
-            fail(f"'{f}' is a reduction; it is allowed in design metrics (over layers) "
-                 f"and comparisons (over trials)", e.loc)
         known = sorted(set(BUILTINS) | set(self.funcs))
-        fail(f"unknown function '{f}'; known functions: {', '.join(known)}", e.loc)
+        close = _close(f, known)
+        hint = f"did you mean '{close}'? " if close else ""
+        fail(f"unknown function '{f}'; {hint}known functions: {', '.join(known)}", e.loc)
 
     def name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr:
         if name in scope.locals:
@@ -454,24 +467,28 @@ class _Checker:
                 fail(f"{scope.what} must be a literal number, not '{name}'", loc)
             fail(f"{scope.what} must be a literal number; '{name}' is not defined", loc)
         if name in ("start", "end") and lvl in ("design", "metric"):
+            node = ir.StageTime(loc, scope.design, None, name)
             if lvl == "metric" and not scope.in_reduction:
-                fail(f"'{name}' is a per-layer time; use it inside a reduction such as last({name})", loc)
-            return ir.StageTime(loc, scope.design, None, name)
+                return self.direct_value(node, f"'{name}' is a per-layer time; use it inside a reduction such as last({name})")
+            return node
         if lvl in ("design", "metric") and name in self.design_defs.get(scope.design, {}):
+            node = ir.Ref(loc, name, "design", scope.design)
             if lvl == "metric" and not scope.in_reduction:
-                fail(f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)", loc)
-            return ir.Ref(loc, name, "design", scope.design)
+                return self.direct_value(node, f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)")
+            return node
         if name in self.layer_defs:
             key = self.layer_defs[name][0]
             kind = key.split(":")[0]
             if lvl in ("const", "func", "compare"):
                 what = {"random": "a per-layer random variable", "index": "the layer index"}.get(kind, "a per-layer quantity")
-                need = "a constant is required here" if lvl == "const" else \
-                    f"{scope.what} cannot use per-layer values (pass them as arguments)" if lvl == "func" else \
+                if lvl == "const":
+                    fail(f"'{name}' is {what}, but {scope.what} must be constant across layers and trials", loc)
+                need = f"{scope.what} cannot use per-layer values (pass them as arguments)" if lvl == "func" else \
                     "comparisons combine design metrics"
                 fail(f"'{name}' is {what}; {need}", loc)
             if lvl == "metric" and not scope.in_reduction:
-                fail(f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)", loc)
+                return self.direct_value(ir.Ref(loc, name, kind),
+                                         f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)")
             return ir.Ref(loc, name, kind)
         if name in self.defs:
             key = self.defs[name][0]
@@ -491,6 +508,15 @@ class _Checker:
         hint = f"; did you mean '{close}'?" if close else ""
         fail(f"unknown name '{name}'{hint}", loc)
 
+    def direct_value(self, node: ir.Expr, message: str) -> ir.Expr:
+        """A per-layer value read by a metric outside a reduction: the value itself when the
+        spec has no layers block (one implicit layer), an error otherwise."""
+        if not self.implicit_layers:
+            fail(message, node.loc)
+        slot = self.reduce_slot
+        self.reduce_slot += 1
+        return ir.Reduce(node.loc, "last", "layers", node, slot)
+
     def attr(self, e: ir.Attr, scope: _Scope) -> ir.Expr:
         if scope.level == "compare":
             if e.base not in self.design_defs:
@@ -502,12 +528,20 @@ class _Checker:
         if scope.level in ("design", "metric"):
             if e.attr not in TIME_ATTRS:
                 fail(f"unknown attribute '.{e.attr}'; a stage has .start and .end", e.loc)
-            if scope.level == "metric" and not scope.in_reduction:
-                fail(f"'{e.base}.{e.attr}' is a per-layer time; use it inside a reduction", e.loc)
             if e.base not in self.scheduled.get(scope.design, set()):
+                entry = self.design_defs.get(scope.design, {}).get(e.base) or self.layer_defs.get(e.base)
+                if entry is None or not isinstance(entry[1], ir.Stage):
+                    stages = sorted(self.scheduled.get(scope.design, set()))
+                    close = _close(e.base, stages)
+                    hint = f"did you mean '{close}'? " if close else ""
+                    fail(f"'{e.base}' is not a stage; {hint}design '{scope.design}' schedules "
+                         f"{', '.join(stages) or 'no stages'}", e.loc)
                 fail(f"'{e.base}' is not in the schedule of design '{scope.design}', so it has no "
                      f".{e.attr}", e.loc)
-            return ir.StageTime(e.loc, scope.design, e.base, e.attr)
+            node = ir.StageTime(e.loc, scope.design, e.base, e.attr)
+            if scope.level == "metric" and not scope.in_reduction:
+                return self.direct_value(node, f"'{e.base}.{e.attr}' is a per-layer time; use it inside a reduction")
+            return node
         fail(f"'{e.base}.{e.attr}': stage times are only available inside designs, "
              "and design metrics only inside comparisons", e.loc)
 

@@ -423,10 +423,15 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
             if key in f.direct:
                 out.append(f"{item.name} = {_show(f.direct[key], latex)}")
         lt = layer_time_symbolic(program, f, d)
+        implicit = program.layers.loc == ir.NOWHERE
         if lt is not None:
-            out.append(f"time per layer = {_show(lt, latex)}")
+            out.append(f"time{'' if implicit else ' per layer'} = {_show(lt, latex)}")
+            if implicit:
+                out.append(f"  = {_show(design_layer_time(program, f, d), latex)}")
         random = f"time:{d.name}" in program.random
-        if lt is not None and random:
+        if implicit:
+            pass
+        elif lt is not None and random:
             out.append("total over layers: depends on random draws (see `spattenc eval`)")
         elif lt is not None:
             if exact_runs is None:
