@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .errors import fail
+from .ir import children
 
 #: builtin scalar functions: name -> (min args, max args or None, result type rule)
 BUILTINS: dict[str, tuple[int, int | None, str]] = {
@@ -607,28 +608,13 @@ class _Checker:
                     self.is_random(_stage_ref(self, d, s)) for s in self.scheduled.get(d, ()))
             case ir.MetricRef(design=d, metric=m):
                 return f"metric:{d}:{m}" in self.random
-        return any(self.is_random(c) for c in _children(e))
+        return any(self.is_random(c) for c in children(e))
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:
     if stage in ch.design_defs.get(design, {}):
         return ir.Ref(ir.NOWHERE, stage, "design", design)
     return ir.Ref(ir.NOWHERE, stage, "stage")
-
-
-def _children(e) -> tuple:
-    match e:
-        case ir.Unary(operand=x):
-            return (x,)
-        case ir.Binary(left=a, right=b):
-            return (a, b)
-        case ir.Cond(test=c, then=x, else_=y):
-            return (c, x, y)
-        case ir.Call(args=a) | ir.Builtin(args=a) | ir.Apply(args=a):
-            return tuple(a)
-        case ir.Reduce(arg=a):
-            return (a,)
-    return ()
 
 
 def _names(e) -> list[str]:
@@ -639,7 +625,7 @@ def _names(e) -> list[str]:
             out.append(n)
         case ir.Attr(base=b):
             out.append(b)
-    for c in _children(e):
+    for c in children(e):
         out += _names(c)
     return out
 

@@ -379,6 +379,29 @@ class Program:
         return next(d for d in self.designs if d.name == name)
 
 
+def children(e: Any) -> tuple:
+    """The direct sub-expressions of an expression node."""
+    match e:
+        case Unary(operand=x):
+            return (x,)
+        case Binary(left=a, right=b):
+            return (a, b)
+        case Cond(test=c, then=x, else_=y):
+            return (c, x, y)
+        case Call(args=a) | Builtin(args=a) | Apply(args=a):
+            return tuple(a)
+        case Reduce(arg=a):
+            return (a,)
+    return ()
+
+
+def walk(e: Any):
+    """Every node of an expression, pre-order."""
+    yield e
+    for c in children(e):
+        yield from walk(c)
+
+
 def to_json(node: Any) -> Any:
     """Plain-JSON form of an IR value (node type under "node"), for ir.json dumps."""
     if is_dataclass(node) and not isinstance(node, type):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from . import ir
 from .errors import fail
+from .ir import children, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,28 +117,6 @@ def _reads_time(e: ir.Expr, design_steps: dict[str, ir.Expr], seen: set[str] | N
         if found is not None:
             return found
     return None
-
-
-def children(e) -> tuple:
-    match e:
-        case ir.Unary(operand=x):
-            return (x,)
-        case ir.Binary(left=a, right=b):
-            return (a, b)
-        case ir.Cond(test=c, then=x, else_=y):
-            return (c, x, y)
-        case ir.Builtin(args=a) | ir.Apply(args=a) | ir.Call(args=a):
-            return tuple(a)
-        case ir.Reduce(arg=a):
-            return (a,)
-    return ()
-
-
-def walk(e):
-    """Every node of an expression, pre-order."""
-    yield e
-    for c in children(e):
-        yield from walk(c)
 
 
 def lower(program: ir.Program) -> Plan:

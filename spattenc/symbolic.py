@@ -209,31 +209,19 @@ def forms(program: ir.Program) -> Forms:
     return Forms(syms, direct, expanded, {})
 
 
-def design_layer_time(program: ir.Program, f: Forms, design: ir.Design) -> sp.Expr | None:
-    """Time of one layer of a design: sums along sequences, Max across parallel branches."""
+def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: bool = True) -> sp.Expr | None:
+    """Time of one layer of a design: sums along sequences, Max across parallel branches.
+
+    With `expand`, stages are replaced by their closed forms; otherwise they stay symbols.
+    """
     if design.schedule is None:
         return None
 
     def go(s: ir.Sched) -> sp.Expr:
         if isinstance(s, ir.SchedStage):
-            key = f"design:{design.name}:{s.stage}" if f"design:{design.name}:{s.stage}" in f.expanded else f"stage:{s.stage}"
-            return f.expanded[key]
-        if isinstance(s, ir.Seq):
-            return sp.Add(*[go(p) for p in s.parts])
-        return sp.Max(*[go(p) for p in s.parts])
-
-    return go(design.schedule)
-
-
-def layer_time_symbolic(program: ir.Program, f: Forms, design: ir.Design) -> sp.Expr | None:
-    """Per-layer time in terms of stage symbols (readable one-level form)."""
-    if design.schedule is None:
-        return None
-
-    def go(s: ir.Sched) -> sp.Expr:
-        if isinstance(s, ir.SchedStage):
-            key = f"design:{design.name}:{s.stage}" if f"design:{design.name}:{s.stage}" in f.syms.table else f"stage:{s.stage}"
-            return f.syms[key]
+            local = f"design:{design.name}:{s.stage}"
+            key = local if local in f.syms.table else f"stage:{s.stage}"
+            return f.expanded[key] if expand else f.syms[key]
         if isinstance(s, ir.Seq):
             return sp.Add(*[go(p) for p in s.parts])
         return sp.Max(*[go(p) for p in s.parts])
@@ -422,7 +410,7 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
             key = f"design:{d.name}:{item.name}"
             if key in f.direct:
                 out.append(f"{item.name} = {_show(f.direct[key], latex)}")
-        lt = layer_time_symbolic(program, f, d)
+        lt = design_layer_time(program, f, d, expand=False)
         implicit = program.layers.loc == ir.NOWHERE
         if lt is not None:
             out.append(f"time{'' if implicit else ' per layer'} = {_show(lt, latex)}")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sympy.printing.numpy import NumPyPrinter
 
 from .. import ir
-from ..lower import Accumulator, Join, Plan, Step, Timing, var_of, time_var, walk
+from ..ir import walk
+from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
 from ..templates_env import render
 
 # Names the generated module uses for itself; user identifiers are escaped around them.
