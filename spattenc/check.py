@@ -307,11 +307,15 @@ class _Checker:
             if isinstance(s, ir.SchedStage):
                 key = table.get(s.stage) or self.layer_defs.get(s.stage)
                 if key is None or not isinstance(key[1], ir.Stage):
-                    what = "is not a stage" if key is not None or s.stage in self.defs else "is not defined"
-                    fail(f"'{s.stage}' {what}; a schedule lists stages", s.loc)
+                    stages = [n for t in (self.layer_defs, table) for n, v in t.items() if isinstance(v[1], ir.Stage)]
+                    if key is not None or s.stage in self.defs:
+                        fail(f"'{s.stage}' is not a stage; a schedule lists stages: {', '.join(stages)}", s.loc)
+                    close = _close(s.stage, stages)
+                    hint = f"did you mean '{close}'? " if close else ""
+                    fail(f"unknown stage '{s.stage}'; {hint}stages: {', '.join(stages)}", s.loc)
                 if s.stage in scheduled:
-                    fail(f"stage '{s.stage}' appears twice in the schedule of '{d.name}'", s.loc,
-                         (scheduled[s.stage], "first here"))
+                    fail(f"stage '{s.stage}' appears twice in the schedule of design '{d.name}'", s.loc,
+                         (scheduled[s.stage], "first scheduled here"))
                 scheduled[s.stage] = s.loc
             else:
                 for p in s.parts:

@@ -15,12 +15,12 @@ EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
 file:line:col: error: message with the source line and a caret.
 
-examples:
-  spattenc check specs/cv_demo.spt
-  spattenc inspect specs/cv_demo.spt qk baseline
-  spattenc compile specs/cv_demo.spt
-  spattenc eval specs/cv_demo.spt --rng legacy
-  spattenc eval specs/cv_demo.spt --set predictor_recall=0.9 --trials 1000 --json
+examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
+  spattenc check SPEC
+  spattenc inspect SPEC STAGE DESIGN
+  spattenc compile SPEC
+  spattenc eval SPEC --rng legacy
+  spattenc eval SPEC --set PARAM=0.9 --trials 1000 --json
 """
 
 

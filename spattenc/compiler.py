@@ -36,6 +36,8 @@ def read_spec(path: str | os.PathLike) -> str:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a directory, not a spec file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"{path}: cannot read spec: {e}") from None
 

@@ -352,7 +352,7 @@ class Module:
 class Program:
     """A checked spec: every name resolved, definitions in dependency order.
 
-    `types` maps scoped names ("const:x", "layer:N", "design:lookahead:spec") to
+    `types` maps scoped names ("const:x", "layer:N", "design:d:x") to
     'int' | 'real' | 'bool'; `random` holds the scoped names that depend on a draw.
     """
 

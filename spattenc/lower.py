@@ -16,7 +16,7 @@ from .ir import children, walk
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """Assign `expr` to the per-layer variable `var` (scope key, e.g. 'layer:N_next').
+    """Assign `expr` to the per-layer variable `var` (scope key, e.g. 'layer:x').
 
     `kind` is let | stage | random; for random steps `dist` and `args` replace `expr`.
     """

@@ -53,7 +53,8 @@ def parse(source: str, file: str = "<spec>") -> ir.Module:
         else:
             loc = ir.Loc(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
             found = f"'{tok.value}'"
-        expected = sorted({_describe(t) for t in e.expected})
+        # `accepts` (what the parser state takes) is complete; `expected` can omit keywords.
+        expected = sorted({_describe(t) for t in (getattr(e, "accepts", None) or e.expected)})
         if len(expected) > 8:
             expected = expected[:8] + ["..."]
         raise SpecError(f"unexpected {found}; expected {', '.join(expected)}", loc, source=source) from None

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import reference_seed000 as ref
-from conftest import ROOT, SPEC, run_subprocess
+from conftest import SPEC, run_subprocess
 
 EXPECTED = json.loads((Path(__file__).parent / "data" / "cv_demo_expected.json").read_text())
 
@@ -216,6 +216,60 @@ def test_override_subprocess_partial_finish():
     rate = want["designs"]["lookahead"]["lookahead_finish_rate"]["mean"]
     assert 0 < rate < 1
     assert_matches_reference(json.loads(r.out), want, o)
+
+
+def _random_config(rnd) -> dict:
+    """A configuration drawn across the declared ranges (values the seed model accepts)."""
+    o: dict = {}
+    choices = {
+        "num_layers": [1, 2, 5, 12, 30, 100], "initial_seq_len": [1, 2, 3, 7, 50, 512, 4096, 100000],
+        "initial_heads": [1, 2, 12, 64], "token_pruning_rate": [0.0, 0.1, 0.2, 0.37, 0.5, 0.9, 1.0],
+        "mem_latency": [0, 1, 20, 300], "bytes_per_token_vecs": [1, 2, 3, 16], "embedding_dim": [1, 64, 768, 4096],
+        "bytes_per_element": [1, 2, 4], "bandwidth_Gb_per_s": [0.001, 1.0, 64.0, 1024.0, 1e6],
+        "clock_speed_ghz": [0.001, 0.5, 1.0, 3.3, 100.0], "saturation_window_multiplier": [0.0, 0.5, 1.0, 10.0],
+        "predictor_precision": [0.001, 0.3, 0.5, 0.8, 0.995, 1.0], "predictor_recall": [0.0, 0.3, 0.5, 0.8, 0.995, 1.0],
+        "speculative_fetch_vecs": [0, 1, 2, 16], "corrective_fetch_vecs": [0, 1, 2, 16],
+    }
+    for name in ("score_comp_factor", "proxy_col_sum_factor", "top_k_factor", "qk_mult_factor", "softmax_factor",
+                 "av_mult_factor", "predictor_compute_factor"):
+        choices[name] = [0.0, 1e-4, 0.01, 0.3, 5.0, 1000.0]
+    for name, values in choices.items():
+        if rnd.random() < 0.4:
+            o[name] = rnd.choice(values + ([round(rnd.random(), 6)] if isinstance(values[0], float) else []))
+    if o.get("predictor_precision") == 0.0:
+        o["predictor_precision"] = 0.001
+    return o
+
+
+def test_random_configurations_match_reference(cli):
+    """40 configurations drawn (fixed seed) across the params' ranges, 1-3 trials each."""
+    import random
+
+    rnd = random.Random(2024)
+    for _ in range(40):
+        o = _random_config(rnd)
+        trials, seed = rnd.choice([1, 2, 3]), rnd.randrange(10_000)
+        r = cli("eval", str(SPEC), "--rng", "legacy", "--trials", str(trials), "--seed", str(seed), "--json",
+                *_set_args(o))
+        assert r.code == 0, (o, r.err)
+        assert_matches_reference(json.loads(r.out), ref.simulate(trials=trials, seed=seed, **o), (o, trials, seed))
+
+
+@pytest.mark.parametrize("overrides", [
+    {"predictor_recall": 1.0, "predictor_precision": 1.0},
+    {"predictor_recall": 1.0, "predictor_precision": 0.4, "num_layers": 30},
+    {"predictor_recall": 0.0, "num_layers": 20, "initial_seq_len": 64},
+    dict(TIE, av_mult_factor=23.0),
+], ids=["recall1", "recall1-precision0.4", "recall0", "tie"])
+@pytest.mark.parametrize("trials", [5, 30000])
+def test_pcg64_without_randomness_matches_reference(cli, overrides, trials):
+    """With recall 0 or 1 every draw is certain, so PCG64 mode (many trials, one array
+    pass) must equal the reference exactly as legacy mode does."""
+    r = cli("eval", str(SPEC), "--trials", str(trials), "--json", *_set_args(overrides))
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["rng"] == "pcg64" and doc["trials"] == trials
+    assert_matches_reference(doc, ref.simulate(trials=1, seed=0, **overrides), overrides)
 
 
 # ---------------------------------------------------------------- PCG64 vs legacy

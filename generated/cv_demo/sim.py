@@ -26,7 +26,7 @@ PARAMS = {
     "softmax_factor": ("real", 0.0008, 0, 1000000.0, None, 'softmax, per N^2*H'),
     "av_mult_factor": ("real", 0.1, 0, 1000000.0, None, 'A x V, per N^2*H'),
     "predictor_compute_factor": ("real", 0.001, 0, 1000000.0, None, 'predictor, per N'),
-    "mem_latency": ("int", 20, 0, 1000000.0, 'cycles', 'DRAM access latency'),
+    "mem_latency": ("real", 20, 0, 1000000.0, 'cycles', 'DRAM access latency'),
     "bytes_per_token_vecs": ("int", 3, 1, 16, 'vectors', 'vectors fetched per token (Q, K, V)'),
     "embedding_dim": ("int", 768, 1, 65536, None, None),
     "bytes_per_element": ("int", 2, 1, 16, 'bytes', None),
