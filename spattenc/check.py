@@ -118,12 +118,54 @@ class _Checker:
             expr = self.expr(c.expr, scope)
             self.types[f"compare:{c.name}"] = self.type_of(expr, scope)
             compares.append(dataclasses.replace(c, expr=expr))
+        sweeps = self.check_sweeps(m.sweeps, params)
         return ir.Program(
             file=m.file, source=m.source, name=m.name, title=m.title, trials=trials, seed=seed,
             params=params, consts=consts, funcs=funcs, layers=layers, layer_items=layer_items,
             designs=designs, compares=tuple(compares), types=dict(sorted(self.types.items())),
-            random=frozenset(self.random),
+            random=frozenset(self.random), sweeps=sweeps,
         )
+
+    # ------------------------------------------------------------ sweeps
+    def check_sweeps(self, sweeps: tuple[ir.Sweep, ...], params: tuple[ir.Param, ...]) -> tuple[ir.Sweep, ...]:
+        """Fold each axis into values, checked against its param's type and range."""
+        from .evaluate import const_value
+
+        by_name = {p.name: p for p in params}
+        out: list[ir.Sweep] = []
+        seen: dict[str, ir.Loc] = {}
+        for sw in sweeps:
+            if sw.name in seen:
+                fail(f"sweep '{sw.name}' is defined more than once", sw.loc, (seen[sw.name], "first defined here"))
+            seen[sw.name] = sw.loc
+            axes = []
+            for ax in sw.axes:
+                prm = by_name.get(ax.param)
+                if prm is None:
+                    what = "is not a param" if ax.param in self.defs or ax.param in self.layer_defs else "is not defined"
+                    close = _close(ax.param, sorted(by_name))
+                    hint = f"; did you mean '{close}'?" if close else ""
+                    fail(f"'{ax.param}' {what}; a sweep axis varies a param{hint}", ax.loc)
+                args = [const_value(self.expr(a, _Scope("literal", f"a value of axis '{ax.param}'"))) for a in ax.args]
+                try:
+                    values = axis_values(ax.kind, args, prm.type)
+                except ValueError as e:
+                    fail(f"axis '{ax.param}': {e}", ax.loc)
+                lo = const_value(prm.lo) if prm.lo is not None else None
+                hi = const_value(prm.hi) if prm.hi is not None else None
+                for v in values:
+                    if (lo is not None and v < lo) or (hi is not None and v > hi):
+                        fail(f"axis '{ax.param}': value {v!r} is outside the declared range [{lo}, {hi}]", ax.loc,
+                             (prm.loc, f"'{prm.name}' is declared here"))
+                axes.append(dataclasses.replace(ax, values=tuple(values)))
+            if sw.combine == "zip":
+                lengths = {len(a.values) for a in axes}
+                if len(lengths) > 1:
+                    desc = ", ".join(f"{a.param}: {len(a.values)}" for a in axes)
+                    fail(f"sweep '{sw.name}' zips axes of different lengths ({desc})", sw.loc)
+            trials = self.constant_int(sw.trials, "trials", 0) if sw.trials is not None else None
+            out.append(dataclasses.replace(sw, axes=tuple(axes), trials=trials))
+        return tuple(out)
 
     def check_param(self, p: ir.Param) -> ir.Param:
         scope = _Scope("literal", f"the default of param '{p.name}'")
@@ -366,7 +408,21 @@ class _Checker:
         # Design-time values depend on the schedule's stages; mark times random if any stage is.
         if any(self.is_random(_stage_ref(self, d.name, s)) for s in scheduled):
             self.random.add(f"time:{d.name}")
-        return dataclasses.replace(d, lets=tuple(done[i.name] for i in d.lets), metrics=tuple(metrics))
+        shows = []
+        seen_show: dict[str, ir.Loc] = {}
+        for sh in d.shows:
+            if sh.name in seen_show:
+                fail(f"'show {sh.name}' appears more than once in design '{d.name}'", sh.loc,
+                     (seen_show[sh.name], "first here"))
+            seen_show[sh.name] = sh.loc
+            scope = _Scope("design", f"'show {sh.name}' in design '{d.name}'", design=d.name)
+            start, end = self.expr(sh.start, scope), self.expr(sh.end, scope)
+            for x in (start, end):
+                if self.type_of(x, scope) == "bool":
+                    fail(f"'show {sh.name}' needs times (numbers), not a condition", x.loc)
+            shows.append(dataclasses.replace(sh, start=start, end=end))
+        return dataclasses.replace(d, lets=tuple(done[i.name] for i in d.lets), metrics=tuple(metrics),
+                                   shows=tuple(shows))
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, scope: _Scope) -> ir.Expr:
@@ -613,6 +669,56 @@ class _Checker:
             case ir.MetricRef(design=d, metric=m):
                 return f"metric:{d}:{m}" in self.random
         return any(self.is_random(c) for c in children(e))
+
+
+def _sig(v: float) -> float:
+    """`v` rounded to 15 significant digits: drops the last-bit noise of generated grids
+    (0.15000000000000002 -> 0.15) so a grid value typed back with --set is the same number."""
+    return float(f"{v:.15g}")
+
+
+def axis_values(kind: str, args: list, ptype: str) -> list:
+    """The values of a sweep axis: a list, range(start, stop[, step]) with Python's
+    exclusive stop, linspace(start, stop, num) or geomspace(start, stop, num) (both
+    inclusive).  Values are converted to the param's type; ValueError explains a misfit."""
+    import numpy as np
+
+    if kind == "list":
+        values = list(args)
+    elif kind == "range":
+        start, stop, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], args[2] if len(args) > 2 else 1)
+        if step == 0:
+            raise ValueError("range() step must not be zero")
+        if all(isinstance(x, int) and not isinstance(x, bool) for x in (start, stop, step)):
+            values = list(range(start, stop, step))
+        else:
+            count = max(0, int(np.ceil((stop - start) / step)))
+            values = [_sig(start + i * step) for i in range(count)]
+    else:
+        start, stop, num = args
+        if isinstance(num, bool) or float(num) != int(num) or num < 1:
+            raise ValueError(f"{kind}() num must be a positive integer, got {num!r}")
+        if kind == "geomspace" and (start <= 0 or stop <= 0):
+            raise ValueError("geomspace() needs positive start and stop")
+        gen = np.linspace if kind == "linspace" else np.geomspace
+        values = [_sig(float(v)) for v in gen(float(start), float(stop), int(num))]
+    if not values:
+        raise ValueError(f"{kind}{'' if kind == 'list' else '()'} gives no values")
+    out = []
+    for v in values:
+        if ptype == "bool":
+            if not isinstance(v, bool):
+                raise ValueError(f"the param is bool; got {v!r} (use true or false)")
+            out.append(v)
+        elif isinstance(v, bool):
+            raise ValueError(f"the param is {ptype}; got the condition {str(v).lower()}")
+        elif ptype == "int":
+            if float(v) != int(v):
+                raise ValueError(f"the param is int; {v!r} is not an integer")
+            out.append(int(v))
+        else:
+            out.append(float(v))
+    return out
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:

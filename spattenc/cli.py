@@ -1,4 +1,4 @@
-"""Command line: spattenc check | inspect | compile | eval."""
+"""Command line: spattenc check | inspect | compile | eval | report."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc compile SPEC
   spattenc eval SPEC --rng legacy
   spattenc eval SPEC --set PARAM=0.9 --trials 1000 --json
+  spattenc eval SPEC --sweep SWEEP --csv
+  spattenc eval SPEC --sweep PARAM=0.8:1:21 --plots --out DIR
+  spattenc report SPEC --sweep SWEEP --out DIR
 """
 
 
@@ -78,9 +81,47 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--numeric", choices=("float",), default="float", help="numeric semantics (float64)")
     fmt = e.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON (see docs/cli.md for the fields)")
-    fmt.add_argument("--csv", action="store_true", help="print CSV, one row per metric")
+    fmt.add_argument("--csv", action="store_true",
+                     help="print CSV: one row per metric; for a sweep one row per point (docs/sweeps.md)")
     e.add_argument("--out", metavar="DIR", help="also write results.json and results.csv into DIR")
+    _sweep_options(e)
+    e.add_argument("--plots", action="store_true",
+                   help="with --out: write plots and index.md (Gantt of one trial, histograms of the "
+                   "Monte-Carlo samples; for a sweep also line plots, heatmaps and contours)")
+    e.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="plot file format (default: png)")
+
+    r = sub.add_parser("report", help="write one self-contained HTML report",
+                       description="Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
+                       "results tables, closed forms, embedded plots. The file needs no network to open.")
+    r.add_argument("spec", metavar="SPEC")
+    r.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+    r.add_argument("--trials", type=_positive_int, default=None, metavar="N",
+                   help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
+    r.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
+    r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
+    _sweep_options(r)
+    r.add_argument("--out", required=True, metavar="DIR", help="folder for report.html")
     return p
+
+
+def _sweep_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sweep", action="append", default=[], metavar="SWEEP",
+                   help="a sweep declared in the spec (by name), or an axis NAME=START:STOP:NUM (inclusive "
+                   "linspace; NAME=START:STOP:NUM:log for a geometric grid) or NAME=v1,v2,...; repeat for a "
+                   "product")
+    p.add_argument("--mem-budget", type=_size, default="2GiB", metavar="SIZE",
+                   help="memory for simulation arrays; work is split into chunks that fit (default: 2GiB)")
+    p.add_argument("--trial", type=_nonneg_int, default=None, metavar="K",
+                   help="the trial drawn in the Gantt chart (default: the last one)")
+
+
+def _size(text: str) -> int:
+    from .sweep import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -150,21 +191,12 @@ def cmd_compile(args) -> int:
 
 def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str) -> dict:
     """Run a spec at one point; return the JSON document of DESIGN.md §5."""
-    from .runtime import simulator, summarize
+    from . import sweep as sweeps
+    from .runtime import simulator
 
     sim = simulator(compiled)
-    R, C, _ = sim.run(overrides, trials=trials, seed=seed, rng=rng)
-    params = {name: (overrides[name] if name in overrides else spec[1]) for name, spec in sim.PARAMS.items()}
-    doc = {"spec": compiled.name, "mode": "mc", "trials": trials, "seed": seed, "rng": rng, "numeric": "float",
-           "params": params, "designs": {}, "compare": {}}
-    for design, (title, metrics) in sim.DESIGNS.items():
-        doc["designs"][design] = {m: summarize(R[design][m], meta[4])[0].as_dict() for m, meta in metrics.items()}
-    for name, meta in sim.COMPARES.items():
-        stats = summarize(C[name], meta[4])[0]
-        doc["compare"][name] = stats.as_dict() if meta[4] else stats.mean
-    doc["_meta"] = {"designs": {d: (t, {m: list(v) for m, v in ms.items()}) for d, (t, ms) in sim.DESIGNS.items()},
-                    "compares": {k: list(v) for k, v in sim.COMPARES.items()}}
-    return doc
+    res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng)
+    return sweeps.to_doc(compiled, sim, res, overrides)
 
 
 def _fmt(value: float, fmt: str, group: bool) -> str:
@@ -241,30 +273,103 @@ def public(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def cmd_eval(args) -> int:
-    from .compiler import load
+class Run:
+    """What eval and report share: the spec, the base point, the sweep and the run settings."""
 
-    c = load(args.spec)
-    overrides = parse_sets(c, args.set)
-    trials = args.trials if args.trials is not None else c.program.trials
-    seed = args.seed if args.seed is not None else c.program.seed
-    doc = evaluate(c, overrides, trials, seed, args.rng)
+    def __init__(self, args):
+        from . import sweep as sweeps
+        from .compiler import load
+
+        self.compiled = c = load(args.spec)
+        self.overrides = parse_sets(c, args.set)
+        self.sweep = sweeps.from_cli(c, args.sweep)
+        if self.sweep is not None:
+            for name in self.sweep.columns():
+                if name in self.overrides:
+                    raise SpecError(f"--set {name}=...: '{name}' is also swept by --sweep")
+        declared = self.sweep.trials if self.sweep is not None else None
+        self.trials = args.trials if args.trials is not None else (declared or c.program.trials)
+        self.seed = args.seed if args.seed is not None else c.program.seed
+        self.rng = args.rng
+        self.mem_budget = args.mem_budget
+        self.trial = args.trial if args.trial is not None else self.trials - 1
+        if self.trial >= self.trials:
+            raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
+        self._sim = None
+
+    @property
+    def sim(self):
+        if self._sim is None:
+            from .runtime import simulator
+            self._sim = simulator(self.compiled)
+        return self._sim
+
+    def point(self, quiet: bool, samples: bool = False):
+        """The base point, with per-trial samples and the Gantt trial's events when asked."""
+        from . import sweep as sweeps
+
+        progress = sweeps.Progress(self.trials, enabled=False if quiet else None)
+        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.trials, self.seed, self.rng,
+                               self.mem_budget, progress, keep_samples=samples,
+                               record=self.trial if samples else None)
+
+    def swept(self, quiet: bool):
+        from . import sweep as sweeps
+
+        progress = sweeps.Progress(self.sweep.size * self.trials, enabled=False if quiet else None)
+        return sweeps.evaluate(self.compiled, self.sim, self.overrides, self.sweep, self.trials, self.seed,
+                               self.rng, self.mem_budget, progress)
+
+
+def cmd_eval(args) -> int:
+    from . import sweep as sweeps
+
+    if args.plots and not args.out:
+        raise SpecError("--plots needs --out DIR (the folder for the plot files)")
+    run = Run(args)
+    quiet = args.json
+    if run.sweep is None:
+        res = run.point(quiet, samples=args.plots)
+        doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
+        text_csv = csv_text(doc)
+    else:
+        res = run.swept(quiet)
+        doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
+        text_csv = sweeps.csv_text(res, run.sim)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
         from .compiler import write_files
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": csv_text(doc)})
+        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
-        sys.stdout.write(csv_text(doc))
-    else:
-        if overrides:
-            print("Params: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+        sys.stdout.write(text_csv)
+    elif run.sweep is None:
+        if run.overrides:
+            print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
         sys.stdout.write(table(doc))
+    else:
+        sys.stdout.write(sweeps.table(res, run.sim))
+    if args.plots:
+        from . import plotset
+
+        point = res if run.sweep is None else run.point(quiet, samples=True)
+        entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
+        print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, "eval": cmd_eval}
+def cmd_report(args) -> int:
+    from .spec_report import write_report
+
+    run = Run(args)
+    path = write_report(Path(args.out), run)
+    print(path)
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, "eval": cmd_eval,
+            "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -187,6 +187,12 @@ class Attrs:
     doc: str | None = None
     fmt: str | None = None
     scale: float | None = None
+    gantt: str | None = None  # how a Gantt chart draws the stage or segment (GANTT_KINDS)
+
+
+#: Values of the `gantt` attribute: a full-height stage bar, a thin overlay (work that runs
+#: alongside), a wasted or corrective segment, or none (recorded but not drawn).
+GANTT_KINDS = ("stage", "overlay", "wasted", "corrective", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +298,19 @@ Sched = SchedStage | Seq | Par
 
 
 @dataclass(frozen=True, slots=True)
+class Show:
+    """A display-only interval of a design's layer, recorded with the Gantt events: it
+    runs from `start` to `end` (design expressions that may read stage times).  It
+    defines no name usable in expressions and changes no result."""
+
+    loc: Loc
+    name: str
+    start: Expr
+    end: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
 class Metric:
     loc: Loc
     name: str
@@ -309,6 +328,7 @@ class Design:
     lets: tuple[Let | Stage, ...]
     schedule: Sched | None
     metrics: tuple[Metric, ...]
+    shows: tuple[Show, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +350,36 @@ class Compare:
 
 
 @dataclass(frozen=True, slots=True)
+class SweepAxis:
+    """One swept param.  `kind` is list | range | linspace | geomspace, `args` the written
+    arguments (list items for a list); the checker folds them into `values`."""
+
+    loc: Loc
+    param: str
+    kind: str
+    args: tuple[Expr, ...]
+    values: tuple[float | int | bool, ...] = ()
+
+
+#: Axis generators: name -> (min args, max args).
+SWEEP_GENERATORS = {"range": (1, 3), "linspace": (3, 3), "geomspace": (3, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """A named design-space sweep.  `combine` is 'product' (every combination, the last
+    axis varying fastest) or 'zip' (axes of equal length, taken together); `trials`
+    overrides the spec's trials when set (an Expr before checking, an int after)."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    axes: tuple[SweepAxis, ...]
+    combine: str = "product"
+    trials: Expr | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Module:
     """A parsed spec, before checking: declarations in source order."""
 
@@ -346,6 +396,7 @@ class Module:
     designs: tuple[Design, ...]
     compares: tuple[Compare, ...]
     decl_locs: tuple[tuple[str, Loc], ...] = ()
+    sweeps: tuple[Sweep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +422,10 @@ class Program:
     compares: tuple[Compare, ...]
     types: dict[str, str] = field(default_factory=dict)
     random: frozenset[str] = frozenset()
+    sweeps: tuple[Sweep, ...] = ()
+
+    def sweep(self, name: str) -> Sweep:
+        return next(s for s in self.sweeps if s.name == name)
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)

@@ -73,6 +73,7 @@ class DesignPlan:
     accumulators: tuple[Accumulator, ...]
     metrics: tuple[ir.Metric, ...]
     random_metrics: frozenset[str]
+    shows: tuple[ir.Show, ...] = ()  # display-only intervals, recorded after the post lets
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +180,7 @@ def lower(program: ir.Program) -> Plan:
                                             d.name, mt.name))
         rnd = frozenset(mt.name for mt in d.metrics if f"metric:{d.name}:{mt.name}" in program.random)
         designs.append(DesignPlan(d.name, d.title or d.name, tuple(pre), tuple(timeline), end_var, tuple(post),
-                                  tuple(accs), d.metrics, rnd))
+                                  tuple(accs), d.metrics, rnd, d.shows))
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
     return Plan(program, program.consts, program.funcs, program.layers.count, program.layers.index, states,
                 tuple(steps), tuple(designs), program.compares, rc)

@@ -16,7 +16,7 @@ _TOKEN_NAMES = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "LPAR": "'('", "RPAR": "')'",
     "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
     "COLON": "':'", "DOT": "'.'", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'",
-    "MINUS": "'-'", "PLUS": "'+'", "CIRCUMFLEX": "'^'", "TILDE": "'~'", "VBAR": "'|'", "ATTR_KEY": "an attribute (unit, label, doc, fmt, scale)",
+    "MINUS": "'-'", "PLUS": "'+'", "CIRCUMFLEX": "'^'", "TILDE": "'~'", "VBAR": "'|'", "ATTR_KEY": "an attribute (unit, label, doc, fmt, scale, gantt)",
     "$END": "end of file",
 }
 
@@ -162,6 +162,8 @@ class _Builder(Transformer):
             return key, float(value)
         if not isinstance(value, str):
             fail(f"'{key}' takes a string", self.L(meta))
+        if key == "gantt" and value not in ir.GANTT_KINDS:
+            fail(f"unknown gantt kind {value!r}; expected one of {', '.join(ir.GANTT_KINDS)}", self.L(meta))
         if key == "fmt":
             try:
                 format(1.5, value)
@@ -252,14 +254,76 @@ class _Builder(Transformer):
     def metric_decl(self, meta, c):
         return ir.Metric(self.L(c[0]), str(c[0]), c[1], c[2])
 
+    def show_decl(self, meta, c):
+        return ir.Show(self.L(c[0]), str(c[0]), c[1], c[2], c[3])
+
+    # ---- sweeps
+    def axis_list(self, meta, c):
+        return ("list", self.L(meta), tuple(x for x in c if x is not None))
+
+    def axis_range(self, meta, c):
+        return ("range", self.L(meta), tuple(x for x in c if x is not None))
+
+    def axis_call(self, meta, c):
+        func, args = str(c[0]), tuple(x for x in c[1:] if x is not None)
+        if func not in ir.SWEEP_GENERATORS:
+            fail(f"unknown axis generator '{func}'; expected a list [a, b, ...], "
+                 f"{', '.join(f'{g}(...)' for g in ir.SWEEP_GENERATORS)}", self.L(c[0]))
+        return (func, self.L(c[0]), args)
+
+    def axis_decl(self, meta, c):
+        name, (kind, loc, args) = c
+        if kind != "list":
+            lo, hi = ir.SWEEP_GENERATORS[kind]
+            if not lo <= len(args) <= hi:
+                want = {"range": "1 to 3 arguments (start, stop, step)",
+                        "linspace": "3 arguments (start, stop, num)",
+                        "geomspace": "3 arguments (start, stop, num)"}[kind]
+                fail(f"{kind}() takes {want}, got {len(args)}", loc)
+        return ir.SweepAxis(self.L(name), str(name), kind, args)
+
+    def combine_decl(self, meta, c):
+        how = str(c[0])
+        if how not in ("product", "zip"):
+            fail(f"unknown combination '{how}'; expected product or zip", self.L(c[0]))
+        return ("combine", self.L(c[0]), how)
+
+    def sweep_decl(self, meta, c):
+        name, title, *items = c
+        axes, trials, combine = [], None, None
+        seen: dict[str, ir.Loc] = {}
+        for item in items:
+            if isinstance(item, ir.SweepAxis):
+                if item.param in seen:
+                    fail(f"'{item.param}' is swept more than once in sweep '{name}'", item.loc,
+                         (seen[item.param], "first swept here"))
+                seen[item.param] = item.loc
+                axes.append(item)
+                continue
+            kind, loc = item[0], item[1]
+            if kind == "trials":
+                if trials is not None:
+                    fail(f"sweep '{name}' declares 'trials' more than once", loc, (trials.loc, "first declared here"))
+                trials = item[2]
+            elif kind == "combine":
+                if combine is not None:
+                    fail(f"sweep '{name}' declares 'combine' more than once", loc, (combine[0], "first declared here"))
+                combine = (loc, item[2])
+        if not axes:
+            fail(f"sweep '{name}' has no axes (e.g. axis my_param = linspace(0, 1, 11))", self.L(name))
+        return ir.Sweep(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(axes),
+                        combine[1] if combine else "product", trials)
+
     def compare_decl(self, meta, c):
         return ir.Compare(self.L(c[0]), str(c[0]), c[1], c[2])
 
     def design_decl(self, meta, c):
         name, title, *items = c
-        lets, metrics, schedule = [], [], None
+        lets, metrics, shows, schedule = [], [], [], None
         for item in items:
-            if isinstance(item, tuple) and item[0] == "schedule":
+            if isinstance(item, ir.Show):
+                shows.append(item)
+            elif isinstance(item, tuple) and item[0] == "schedule":
                 if schedule is not None:
                     fail(f"design '{name}' has more than one schedule", item[1], (schedule.loc, "first schedule here"))
                 schedule = item[2]
@@ -268,11 +332,11 @@ class _Builder(Transformer):
             else:
                 lets.append(item)
         return ir.Design(self.L(name), str(name), _unquote(title) if title is not None else None,
-                         tuple(lets), schedule, tuple(metrics))
+                         tuple(lets), schedule, tuple(metrics), tuple(shows))
 
     def start(self, meta, items):
         name = title = trials = seed = None
-        params, lets, funcs, designs, compares = [], [], [], [], []
+        params, lets, funcs, designs, compares, sweeps = [], [], [], [], [], []
         layers = None
         seen: dict[str, ir.Loc] = {}
 
@@ -304,8 +368,10 @@ class _Builder(Transformer):
                 designs.append(item)
             elif isinstance(item, ir.Compare):
                 compares.append(item)
+            elif isinstance(item, ir.Sweep):
+                sweeps.append(item)
         return ir.Module(self.file, self.source, name, title, trials, seed, tuple(params), tuple(lets),
-                         tuple(funcs), layers, tuple(designs), tuple(compares))
+                         tuple(funcs), layers, tuple(designs), tuple(compares), sweeps=tuple(sweeps))
 
 
 def _unquote(tok) -> str:

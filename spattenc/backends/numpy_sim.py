@@ -19,7 +19,8 @@ from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
 from ..templates_env import render
 
 # Names the generated module uses for itself; user identifiers are escaped around them.
-_INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "math"}
+_INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "math", "per_trial",
+             "shows"}
 
 # Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
@@ -102,7 +103,7 @@ class NumpySimPrinter(NumPyPrinter):
 
     def _print_Reduce(self, e: ir.Reduce) -> str:
         if e.axis == "trials":
-            return f"_trial_{e.kind}({self._print(e.arg)})"
+            return f"_trial_{e.kind}({self._print(e.arg)}, per_trial)"
         return self._reduce_names[e.slot]
 
     def _print_Unary(self, e: ir.Unary) -> str:
@@ -288,6 +289,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         layer.append(_Assign(f"{var_name(s.var)}__s", code, f"{s.kind} {s.name}, over the values of {rv.split(':')[1]}"))
         if s.var in needed:
             layer.append(_Assign(var_name(s.var), f"_gather({var_name(s.var)}__s, {var_name(rv)}__ix)", "per trial"))
+    stage_attrs = {s.var: s.attrs for s in all_stage_steps}
     designs = []
     for d in plan.designs:
         pre = [step_code(s) for s in d.pre]
@@ -318,12 +320,15 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
                     reduce_names[slot] = _final(a)
             mp = NumpySimPrinter(reduce_names=reduce_names)
             metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
-        recorded = [{"stage": t.stage, "start": var_name(t.start), "end": var_name(t.end)}
+        recorded = [{"stage": t.stage, "start": var_name(t.start), "end": var_name(t.end),
+                     "kind": stage_attrs[t.stage_var].gantt or "stage"}
                     for t in d.timeline if isinstance(t, Timing)]
+        shows = [{"stage": sh.name, "start": p.code(sh.start), "end": p.code(sh.end),
+                  "kind": sh.attrs.gantt or "overlay"} for sh in d.shows]
         designs.append({"name": d.name, "py": py_name(d.name), "pre": pre, "timeline": timeline,
                         "end": var_name(d.end_var) if d.end_var else None,
                         "start": var_name(time_var(d.name, None, "start")),
-                        "post": post, "accs": accs, "metrics": metrics, "recorded": recorded})
+                        "post": post, "accs": accs, "metrics": metrics, "recorded": recorded, "shows": shows})
     states = [{"name": var_name(f"state:{s.name}"), "init": p.code(s.init), "next": p.code(s.next),
                "int": prog.types.get(f"state:{s.name}") == "int"} for s in plan.states]
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
