@@ -50,6 +50,16 @@ def quantities(sim) -> tuple[dict[str, dict[str, Quantity]], dict[str, Quantity]
     return designs, compares
 
 
+def geometric(values) -> bool:
+    """Whether swept values form a geometric grid (positive, a constant ratio, spanning at
+    least a factor 8): such axes are drawn on a log scale."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 3 or np.any(x <= 0):
+        return False
+    r = x[1:] / x[:-1]
+    return bool(x.max() / x.min() >= 8 and np.allclose(r, r[0], rtol=1e-6) and r[0] != 1)
+
+
 def param_label(sim, name: str) -> str:
     unit = sim.PARAMS[name][4]
     return f"{name} ({unit})" if unit else name
@@ -124,6 +134,7 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
         xaxis = groups[0][0]
         x = np.asarray(xaxis.values, dtype=float) if not isinstance(xaxis.values[0], bool) else \
             np.arange(len(xaxis.values), dtype=float)
+        logx = geometric(x)
         zipped = "" if len(groups[0]) == 1 else " (zipped with " + ", ".join(a.param for a in groups[0][1:]) + ")"
         by_metric: dict[str, list] = {}
         for d, ms in res.designs.items():
@@ -133,14 +144,14 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
             q = designs[series[0][0]][m]
             name = f"sweep_{tag}_{m}.{fmt}"
             p = plots.sweep_lines(x, [(run.sim.DESIGNS[d][0], st.mean * q.scale, st.std * q.scale) for d, st in series],
-                                  out / name, xlabel=param_label(sim, xaxis.param) + zipped, ylabel=q.label,
+                                  out / name, xlabel=param_label(sim, xaxis.param) + zipped, ylabel=q.label, logx=logx,
                                   title=f"{m} over {xaxis.param} ({res.trials} trials per point)")
             entries.append((name, f"{m} of each design over {xaxis.param}: mean ± std over trials.", p))
         for c, st in res.compares.items():
             q = compares[c]
             name = f"sweep_{tag}_{c}.{fmt}"
             p = plots.sweep_lines(x, [(c, st.mean * q.scale, st.std * q.scale)], out / name,
-                                  xlabel=param_label(sim, xaxis.param) + zipped, ylabel=q.label,
+                                  xlabel=param_label(sim, xaxis.param) + zipped, ylabel=q.label, logx=logx,
                                   title=f"{c} over {xaxis.param} ({res.trials} trials per point)")
             entries.append((name, f"{c} over {xaxis.param}" + (": mean ± std over trials." if q.random else "."), p))
     elif len(groups) == 2:

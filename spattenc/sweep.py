@@ -246,13 +246,16 @@ class Progress:
         self.delay = delay
         self.start = time.perf_counter()
         self.shown = False
+        self.last = 0.0
 
     def update(self, done: int) -> None:
         if not self.enabled:
             return
-        elapsed = time.perf_counter() - self.start
-        if elapsed < self.delay:
+        now = time.perf_counter()
+        elapsed = now - self.start
+        if elapsed < self.delay or (now - self.last < 0.1 and done < self.total):
             return
+        self.last = now
         frac = min(1.0, done / self.total)
         width = 30
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
@@ -405,7 +408,8 @@ def _run_pcg64(compiled, sim, res, overrides, store, dmeta, cmeta, npoints, tria
     done_elems = 0
     lo = 0
     bpe = None
-    chunk_pts = max(1, min(npoints, _CALIBRATION_ELEMENTS // width))
+    # The first chunk measures the memory per element; until then assume a generous 1 KiB.
+    chunk_pts = max(1, min(npoints, min(_CALIBRATION_ELEMENTS, mem_budget // 1024) // width))
     while lo < npoints:
         hi = min(npoints, lo + chunk_pts)
         k = hi - lo
