@@ -98,7 +98,8 @@ def point_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
     for c, x in res.compare_samples.items():
         q = compares[c]
         name = f"hist_{c}.{fmt}"
-        h = plots.histograms([(f"{c} per trial", x * q.scale, q.label)], out / name,
+        xlabel = axis_label(f"{c} of one trial", run.sim.COMPARES[c][1], q.scale)
+        h = plots.histograms([(f"{c} per trial", x * q.scale, xlabel)], out / name,
                              title=f"{c}: each trial's comparison ({_n(kept, run.trials)}){where}")
         entries.append((name, f"Histogram of {c} computed from each trial alone.", h))
     for d, ms in res.samples.items():

@@ -1,0 +1,68 @@
+"""Shared helpers of the benchmark scripts: timing, child-process peak memory, and the
+floor of a Monte-Carlo run (the same random draws, replayed alone)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CV_DEMO = str(ROOT / "specs" / "cv_demo.spt")
+
+sys.path.insert(0, str(ROOT))
+
+
+def run_child(argv: list[str], **kw) -> tuple[float, int, int]:
+    """Run a command; return (wall seconds, peak RSS in bytes, exit code) of that child."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss * 1024, proc.returncode
+
+
+def best_of(n: int, argv: list[str]) -> float:
+    """The fastest of n wall times of a command (the least disturbed run)."""
+    return min(run_child(argv, stdout=subprocess.DEVNULL)[0] for _ in range(n))
+
+
+class RecordingDraws:
+    """Wraps a simulator's Draws: forwards each call and keeps its arguments, so the same
+    draws can be replayed without the model around them."""
+
+    calls: list = []
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.shape = inner.shape
+
+    def __getattr__(self, method):
+        fn = getattr(self.inner, method)
+
+        def call(*args):
+            RecordingDraws.calls.append((method, args, self.shape))
+            return fn(*args)
+        return call
+
+
+def simulate_recording(sim, params, trials, seed):
+    """One simulate() call with its draws recorded; returns the recorded calls."""
+    RecordingDraws.calls = []
+    points = max(v.shape[0] for v in params.values())
+    sim.simulate(params, trials, RecordingDraws(sim.Draws(sim.generators(seed, points), trials)))
+    return list(RecordingDraws.calls)
+
+
+def replay(sim, calls, seed) -> float:
+    """Seconds to make the recorded draws again, alone (fresh generators, same calls)."""
+    points = calls[0][2][0]
+    trials = calls[0][2][1]
+    start = time.perf_counter()
+    draws = sim.Draws(sim.generators(seed, points), trials)
+    for method, args, _ in calls:
+        getattr(draws, method)(*args)
+    return time.perf_counter() - start

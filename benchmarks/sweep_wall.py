@@ -1,0 +1,68 @@
+"""Wall time and peak memory of the declared sweeps, as a user runs them:
+
+- `spattenc eval specs/cv_demo.spt --sweep pr_dense --csv --out DIR`: wall time, peak RSS,
+  and the floor of its random draws (acceptance: under 60 s and 3 GiB);
+- `--sweep pr_coarse` against a single-point `eval` of 50 trials (acceptance: at most 1.5x).
+
+    python benchmarks/sweep_wall.py [--skip-dense] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+
+from common import CV_DEMO, best_of, replay, run_child, simulate_recording
+
+GIB = 1024**3
+
+
+def dense_floor() -> float:
+    """Seconds the pr_dense draws take alone (replayed chunk by chunk)."""
+    from spattenc import sweep as sweeps
+    from spattenc.compiler import load
+    from spattenc.runtime import simulator
+
+    c = load(CV_DEMO)
+    sim = simulator(c)
+    sw = sweeps.declared(c, "pr_dense")
+    cols = sw.columns()
+    total, step = 0.0, max(1, sweeps._MAX_CHUNK_ELEMENTS // sw.trials)
+    for lo in range(0, sw.size, step):
+        params = sim.param_arrays({k: v[lo:lo + step] for k, v in cols.items()})
+        total += replay(sim, simulate_recording(sim, params, sw.trials, c.program.seed), c.program.seed)
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-dense", action="store_true", help="only the pr_coarse comparison")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per timing of the short commands (best is kept)")
+    args = ap.parse_args()
+    spattenc = [sys.executable, "-m", "spattenc"]
+    # Warm the compile cache so every timing below is a normal (cached) run.
+    run_child(spattenc + ["eval", CV_DEMO], stdout=subprocess.DEVNULL)
+
+    if not args.skip_dense:
+        with tempfile.TemporaryDirectory() as out:
+            wall, rss, code = run_child(spattenc + ["eval", CV_DEMO, "--sweep", "pr_dense", "--csv", "--out", out],
+                                        stdout=subprocess.DEVNULL)
+        assert code == 0, f"pr_dense exited with {code}"
+        floor = dense_floor()
+        print("pr_dense: 100 x 100 points x 1000 trials = 10,000,000 trial-evaluations per design")
+        print(f"  wall {wall:.1f} s (limit 60 s), peak RSS {rss / GIB:.2f} GiB (limit 3 GiB)")
+        print(f"  floor (its binomial draws alone) {floor:.1f} s; ratio wall / floor = {wall / floor:.2f}")
+        print(f"  {'PASS' if wall < 60 and rss < 3 * GIB else 'FAIL'}")
+
+    single = best_of(args.repeat, spattenc + ["eval", CV_DEMO])
+    coarse = best_of(args.repeat, spattenc + ["eval", CV_DEMO, "--sweep", "pr_coarse"])
+    print("pr_coarse (10 x 10 points x 8 trials) vs a single-point eval (50 trials), whole commands, "
+          f"best of {args.repeat}:")
+    print(f"  single point {single:.3f} s, pr_coarse {coarse:.3f} s, ratio {coarse / single:.2f} (limit 1.5)")
+    print(f"  {'PASS' if coarse <= 1.5 * single else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
