@@ -230,7 +230,7 @@ class Results:
     shows: list = field(default_factory=list)  # (design, layer, name, start, end, kind) of that trial
     chunks: int = 0
     chunk_points: int = 0
-    bytes_per_element: float = 0.0
+    mem_per_element: float = 0.0
 
 
 class Progress:
@@ -428,7 +428,7 @@ def _run_pcg64(compiled, sim, res, overrides, store, dmeta, cmeta, npoints, tria
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
                 bpe = max(8.0, peak / (k * n))
-                res.bytes_per_element = bpe
+                res.mem_per_element = bpe
             res.events += events
             if keep_samples:
                 _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, trials)

@@ -69,7 +69,7 @@ bad.spt:6:12: error: unexpected '0.5'; expected ':', '='
              ^~~
 '''),
     Case('unexpected_end_of_file', None, '\ndesign three {\n', '''\
-bad.spt:32:15: error: unexpected end of file; expected 'let', 'metric', 'schedule', 'stage', '}'
+bad.spt:32:15: error: unexpected end of file; expected 'let', 'metric', 'schedule', 'show', 'stage', '}'
   design three {
                 ^
 '''),

@@ -219,9 +219,9 @@ def test_trials_are_an_array_axis():
     calls = []
     original = sim.simulate
 
-    def counting(params, trials, draw, record=None):
+    def counting(params, trials, draw, record=None, shows=None):
         calls.append(trials)
-        return original(params, trials, draw, record)
+        return original(params, trials, draw, record, shows)
 
     sim.simulate = counting
     try:

@@ -304,8 +304,8 @@ def test_memory_budget_sizes_the_chunks():
     sw = sweeps.from_cli(c, ["predictor_recall=0.8:0.99:400"])
     res = sweeps.evaluate(c, sim, {"num_layers": 2, "initial_seq_len": 16}, sw, 2000, 1, mem_budget=1 << 20)
     # measured bytes per trial-evaluation, and chunks that fit the 1 MiB budget
-    assert res.bytes_per_element > 8
-    assert res.chunk_points * 2000 * res.bytes_per_element <= (1 << 20) * 1.0001
+    assert res.mem_per_element > 8
+    assert res.chunk_points * 2000 * res.mem_per_element <= (1 << 20) * 1.0001
     assert res.chunks > 10
 
 

@@ -54,6 +54,12 @@ DESIGNS = {
     }),
 }
 
+# design: {scheduled stage: how a Gantt chart draws it (stage, overlay, wasted, corrective, none)}
+GANTT = {
+    "baseline": {"fetch_qkv": "stage", "qk": "stage", "softmax": "stage", "av": "stage", "score": "stage", "top_k": "stage"},
+    "lookahead": {"fetch_qkv": "stage", "qk": "stage", "softmax": "stage", "av": "stage", "corrective": "corrective", "lookahead_path": "none", "spec_fetch": "overlay"},
+}
+
 # comparison: (label, unit, fmt, scale, random)
 COMPARES = {
     "improvement_pct": ('Net Performance Improvement (mean)', '%', '.2f', 1.0, False),
@@ -106,35 +112,96 @@ def _gather(table, index):
     return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
 
 
-def _trial_mean(x):
-    x = np.asarray(x)
-    return x.mean(axis=-1, keepdims=True) if x.shape[-1] > 1 else x
+class TrialStats:
+    """Mean and population std over trials of a metric, per point (shape (points, 1)): what
+    a comparison's trial reductions read when the trials were run in several blocks."""
+
+    def __init__(self, mean, std):
+        self.mean = mean
+        self.std = std
 
 
-def _trial_std(x):
+def _trial_mean(x, per_trial=False):
+    if isinstance(x, TrialStats):
+        return x.mean
     x = np.asarray(x)
-    return x.std(axis=-1, keepdims=True) if x.shape[-1] > 1 else np.zeros_like(x, dtype=np.float64)
+    return x if per_trial or x.shape[-1] == 1 else x.mean(axis=-1, keepdims=True)
+
+
+def _trial_std(x, per_trial=False):
+    if isinstance(x, TrialStats):
+        return x.std
+    x = np.asarray(x)
+    return np.zeros_like(x, dtype=np.float64) if per_trial or x.shape[-1] == 1 else x.std(axis=-1, keepdims=True)
+
+
+def _per_row(x, points):
+    """A draw argument as rows: (values, True) with one scalar per point when it is
+    constant over trials, else (array of shape (points, trials), False)."""
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[-1] == 1:
+        return np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (points, 1))[:, 0], True
+    return np.broadcast_to(x, (points, x.shape[-1])), False
 
 
 class Draws:
-    """Random draws of one layer, shaped (points, trials); `rng` is a numpy Generator
-    or a legacy RandomState (same method names)."""
+    """Random draws of one layer, shaped (points, trials).  Row i comes from rngs[i] (a
+    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
+    other points share the array."""
 
-    def __init__(self, rng, shape):
-        self.rng = rng
-        self.shape = shape
+    def __init__(self, rngs, trials):
+        if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
+            points, trials = trials
+            rngs = [rngs] * points
+        self.rngs = list(rngs)
+        self.trials = trials
+        self.shape = (len(self.rngs), trials)
+
+    def _rows(self, method, *args):
+        points, size = self.shape
+        cols = [_per_row(a, points) for a in args]
+        out = None
+        for i, rng in enumerate(self.rngs):
+            row = getattr(rng, method)(*(a[i] for a, _ in cols), size=size)
+            if out is None:
+                out = np.empty(self.shape, dtype=row.dtype)
+            out[i] = row
+        return out
 
     def binomial(self, n, p):
-        return self.rng.binomial(np.broadcast_to(n, self.shape), np.broadcast_to(p, self.shape))
+        return self._rows("binomial", n, p)
 
     def bernoulli(self, p):
-        return self.rng.random_sample(self.shape) < p if hasattr(self.rng, "random_sample") else self.rng.random(self.shape) < p
+        p, _ = _per_row(p, self.shape[0])
+        sample = [getattr(r, "random_sample", None) or r.random for r in self.rngs]
+        return np.stack([f(self.trials) for f in sample]) < np.asarray(p).reshape(self.shape[0], -1)
 
     def uniform(self, low, high):
-        return self.rng.uniform(np.broadcast_to(low, self.shape), np.broadcast_to(high, self.shape))
+        return self._rows("uniform", low, high)
 
     def normal(self, mean, std):
-        return self.rng.normal(np.broadcast_to(mean, self.shape), np.broadcast_to(std, self.shape))
+        return self._rows("normal", mean, std)
+
+
+#: Trials are drawn in blocks of this many: trial t of a point uses the stream of
+#: PCG64(seed) advanced by t // TRIAL_BLOCK jumps, so results never depend on how the
+#: work is split into chunks.
+TRIAL_BLOCK = 65536
+
+
+def generators(seed, points, block=0):
+    """One numpy Generator per point, all in the same state: PCG64(seed), advanced by
+    `block` jumps (2**127 steps each) for the trials of block `block`."""
+    base = np.random.PCG64(seed)
+    if block:
+        base = base.jumped(block)
+    state = base.state
+    out = []
+    for _ in range(points):
+        bits = np.random.PCG64(seed)
+        bits.state = state
+        out.append(np.random.Generator(bits))
+    return out
 
 
 class Constants:
@@ -223,11 +290,13 @@ def stage_corrective(c, false_neg):
     return fn_fetch(c, false_neg, c.corrective_fetch_vecs)
 
 
-def simulate(params, trials, draw, record=None):
+def simulate(params, trials, draw, record=None, shows=None):
     """Run every design over the layers for all points and trials at once.
 
     Returns ({design: {metric: array}}, events); events lists
-    (design, layer, stage, start, end) of trial `record` at point 0 when asked.
+    (design, layer, stage, start, end) of the scheduled stages of trial `record` at
+    point 0 when asked.  The designs' display-only `show` intervals of that trial are
+    appended to the list `shows`, if given, as (design, layer, name, start, end, kind).
     """
     c = constants(params)
     points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
@@ -255,7 +324,9 @@ def simulate(params, trials, draw, record=None):
             tp = draw.binomial(N_next, c.predictor_recall)  # random tp ~ binomial
             tp__s, tp__ix = _support(N_next, tp, trials)  # values tp can take, and each trial's index into them
             predicted__s = np.minimum(_round(tp__s / c.predictor_precision), N)  # let predicted, over the values of tp
+            predicted = _gather(predicted__s, tp__ix)  # per trial
             false_pos__s = np.maximum(0, predicted__s - tp__s)  # let false_pos, over the values of tp
+            false_pos = _gather(false_pos__s, tp__ix)  # per trial
             false_neg__s = np.maximum(0, N_next - tp__s)  # let false_neg, over the values of tp
             fetch_qkv = stage_fetch_qkv(c, N)  # stage fetch_qkv
             qk = stage_qk(c, N, H)  # stage qk
@@ -288,7 +359,7 @@ def simulate(params, trials, draw, record=None):
             acc__baseline__total_cycles__0 = _keep(act, baseline__end, acc__baseline__total_cycles__0)  # last
             acc__baseline__dram_mb__0 = _keep(act, acc__baseline__dram_mb__0 + N * c.qkv_bytes, acc__baseline__dram_mb__0)  # sum
             baseline__t = _keep(act, baseline__end, baseline__t)
-            if record is not None:
+            if record is not None and (act is None or bool(act[0, 0])):
                 events.append(("baseline", l, "fetch_qkv", _at(baseline__start, shape, record), _at(baseline__fetch_qkv__end, shape, record)))
                 events.append(("baseline", l, "qk", _at(baseline__fetch_qkv__end, shape, record), _at(baseline__qk__end, shape, record)))
                 events.append(("baseline", l, "softmax", _at(baseline__qk__end, shape, record), _at(baseline__softmax__end, shape, record)))
@@ -319,7 +390,7 @@ def simulate(params, trials, draw, record=None):
             acc__lookahead__avg_hidden_cycles__0 = _keep(act, acc__lookahead__avg_hidden_cycles__0 + _gather(np.minimum(av, lookahead_path + spec_fetch__s), tp__ix), acc__lookahead__avg_hidden_cycles__0)  # mean
             acc__lookahead__lookahead_finish_rate__0 = _keep(act, acc__lookahead__lookahead_finish_rate__0 + (lookahead__spec_fetch__end <= lookahead__av__end), acc__lookahead__lookahead_finish_rate__0)  # count
             lookahead__t = _keep(act, lookahead__end, lookahead__t)
-            if record is not None:
+            if record is not None and (act is None or bool(act[0, 0])):
                 events.append(("lookahead", l, "fetch_qkv", _at(lookahead__start, shape, record), _at(lookahead__fetch_qkv__end, shape, record)))
                 events.append(("lookahead", l, "qk", _at(lookahead__fetch_qkv__end, shape, record), _at(lookahead__qk__end, shape, record)))
                 events.append(("lookahead", l, "softmax", _at(lookahead__qk__end, shape, record), _at(lookahead__softmax__end, shape, record)))
@@ -327,6 +398,11 @@ def simulate(params, trials, draw, record=None):
                 events.append(("lookahead", l, "corrective", _at(lookahead__av__end, shape, record), _at(lookahead__corrective__end, shape, record)))
                 events.append(("lookahead", l, "lookahead_path", _at(lookahead__softmax__end, shape, record), _at(lookahead__lookahead_path__end, shape, record)))
                 events.append(("lookahead", l, "spec_fetch", _at(lookahead__lookahead_path__end, shape, record), _at(lookahead__spec_fetch__end, shape, record)))
+                if shows is not None:
+                    shows.append(("lookahead", l, "predictor", _at(lookahead__lookahead_path__start, shape, record), _at(lookahead__lookahead_path__start + predictor, shape, record), "overlay"))
+                    shows.append(("lookahead", l, "proxy", _at(lookahead__lookahead_path__start + predictor, shape, record), _at(lookahead__lookahead_path__start + predictor + proxy, shape, record), "overlay"))
+                    shows.append(("lookahead", l, "top_k", _at(lookahead__lookahead_path__start + predictor + proxy, shape, record), _at(lookahead__lookahead_path__start + predictor + proxy + top_k, shape, record), "overlay"))
+                    shows.append(("lookahead", l, "wasted_fetch", _at(lookahead__spec_fetch__end - spec_fetch * false_pos / np.maximum(1, predicted), shape, record), _at(lookahead__spec_fetch__end, shape, record), "wasted"))
             # -- state updates (all read this layer's values)
             _next_N = N_next
             N = _keep(act, _next_N, N)
@@ -345,13 +421,15 @@ def simulate(params, trials, draw, record=None):
     return R, events
 
 
-def compare(params, R):
-    """Comparisons between designs, from the per-trial metrics R."""
+def compare(params, R, per_trial=False):
+    """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
+    for comparisons that only read trial means and stds).  With per_trial, each trial's
+    comparison is computed from that trial alone (its mean is its value, its std 0)."""
     c = constants(params)
     points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
     with np.errstate(all="ignore"):
         return {
-            "improvement_pct": _as2d((_trial_mean(R['baseline']['total_cycles']) - _trial_mean(R['lookahead']['total_cycles'])) / _trial_mean(R['baseline']['total_cycles']) * 100, points),
+            "improvement_pct": _as2d((_trial_mean(R['baseline']['total_cycles'], per_trial) - _trial_mean(R['lookahead']['total_cycles'], per_trial)) / _trial_mean(R['baseline']['total_cycles'], per_trial) * 100, points),
         }
 
 
@@ -375,20 +453,24 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None):
-    """Simulate with numpy's PCG64 Generator, or with the legacy RandomState drawing
-    trial by trial (trial-major, layer-minor), which reproduces legacy scripts exactly."""
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None):
+    """Simulate every point of `overrides` (values or arrays of values per param).
+
+    pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
+    vectorized over trials.  legacy: each point from its own RandomState(seed), trial by
+    trial (trial-major, layer-minor), which reproduces legacy scripts exactly.
+    Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals."""
     params = param_arrays(overrides)
+    points = max(v.shape[0] for v in params.values()) if params else 1
     if rng == "legacy":
-        state = np.random.RandomState(seed)
-        points = max(v.shape[0] for v in params.values()) if params else 1
         per_point, events = [], []
         for i in range(points):
             one = {k: v[i % v.shape[0]:i % v.shape[0] + 1] for k, v in params.items()}
+            state = np.random.RandomState(seed)
             runs = []
             for t in range(trials):
                 rec = 0 if (record == t and i == 0) else None
-                R, ev = simulate(one, 1, Draws(state, (1, 1)), rec)
+                R, ev = simulate(one, 1, Draws([state], 1), rec, shows)
                 events += ev
                 runs.append(R)
             per_point.append({d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r in runs], axis=1)
@@ -396,9 +478,16 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None):
         R = {d: {m: np.concatenate([pp[d][m] for pp in per_point], axis=0) for m in per_point[0][d]}
              for d in per_point[0]}
     else:
-        gen = np.random.Generator(np.random.PCG64(seed))
-        points = max(v.shape[0] for v in params.values()) if params else 1
-        R, events = simulate(params, trials, Draws(gen, (points, trials)), record)
+        blocks, events = [], []
+        for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
+            n = min(TRIAL_BLOCK, trials - lo)
+            rec = record - lo if record is not None and lo <= record < lo + n else None
+            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows)
+            blocks.append(R)
+            events += ev
+        R = {d: {m: (np.concatenate([np.broadcast_to(r[d][m], (points, n)) for r, n in
+                                     zip(blocks, [min(TRIAL_BLOCK, trials - lo) for lo in range(0, trials, TRIAL_BLOCK)])], axis=1)
+                     if len(blocks) > 1 else blocks[0][d][m]) for m in blocks[0][d]} for d in blocks[0]}
     return R, compare(params, R), events
 
 

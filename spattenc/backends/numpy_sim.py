@@ -270,6 +270,8 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         for a in d.accumulators:
             if _table_rv(a.arg, tab_of, random) is None:
                 needed |= set(_free_vars(a.arg))
+        for sh in d.shows:
+            needed |= set(_free_vars(sh.start)) | set(_free_vars(sh.end))
     for st in plan.states:
         needed |= set(_free_vars(st.next))
 
