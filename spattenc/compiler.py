@@ -119,8 +119,6 @@ def cache_dir() -> Path:
 
 def cached_sim(compiled: Compiled) -> Path:
     """Path of the generated sim.py for this spec, compiled once per content hash."""
-    from .backends.numpy_sim import render_sim
-
     h = hashlib.sha256((__version__ + "\0" + compiled.program.source).encode())
     # The generator's own code is part of the key, so a changed back end never reuses stale output.
     from importlib import resources
@@ -130,6 +128,8 @@ def cached_sim(compiled: Compiled) -> Path:
     folder = cache_dir() / f"{compiled.name}-{key}"
     sim = folder / "sim.py"
     if not sim.exists():
+        from .backends.numpy_sim import render_sim  # imports sympy: only when generating
+
         text = render_sim(compiled.plan, Path(compiled.path).name, command_for(Path(compiled.path).name))
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
