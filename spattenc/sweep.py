@@ -34,6 +34,8 @@ _CALIBRATION_ELEMENTS = 1 << 15
 # Larger chunks stop paying off (the per-layer Python work is amortized long before) and
 # only delay progress updates; smaller ones fit the cache better.
 _MAX_CHUNK_ELEMENTS = 1 << 17
+# The progress bar appears only for work that has run this long (seconds).
+PROGRESS_DELAY = 1.0
 # Histograms keep at most this many samples per quantity.
 MAX_KEPT_SAMPLES = 1 << 20
 
@@ -172,9 +174,10 @@ def from_cli(compiled: Compiled, items: list[str]) -> SweepSpec | None:
             values = [parse_value(compiled, name, p, "--sweep") for p in parts]
         groups.append((Axis(name, tuple(values)),))
         names.append(name)
-    title = " x ".join(names)
-    name = names[0] if len(items) == 1 and "=" not in items[0] else "cli"
-    return SweepSpec(name, title if name == "cli" else declared(compiled, name).title, tuple(groups), trials)
+    if len(items) == 1 and "=" not in items[0]:
+        only = declared(compiled, items[0].strip())
+        return SweepSpec(only.name, only.title, tuple(groups), trials)
+    return SweepSpec("cli", " x ".join(names), tuple(groups), trials)
 
 
 def _once(seen: dict[str, str], param: str, item: str) -> None:
@@ -238,12 +241,12 @@ class Progress:
     has taken more than `delay` seconds, and erased when done."""
 
     def __init__(self, total: int, unit: str = "trial-evaluations", enabled: bool | None = None,
-                 delay: float = 1.0, stream=None):
+                 delay: float | None = None, stream=None):
         self.stream = stream or sys.stderr
         self.total = max(1, total)
         self.unit = unit
         self.enabled = (self.stream.isatty() if enabled is None else enabled)
-        self.delay = delay
+        self.delay = PROGRESS_DELAY if delay is None else delay
         self.start = time.perf_counter()
         self.shown = False
         self.last = 0.0
@@ -292,13 +295,14 @@ class _Acc:
 
     def __init__(self):
         self.n = 0
-        self.mean = self.m2 = self.lo = self.hi = None
+        self.mean = self.m2 = self.lo = self.hi = self.std = None
 
     def add(self, n: int, mean, std, lo, hi):
         m2 = std * std * n
-        if self.mean is None:
-            self.n, self.mean, self.m2, self.lo, self.hi = n, mean, m2, lo, hi
+        if self.mean is None:  # one block: its statistics exactly as computed
+            self.n, self.mean, self.m2, self.lo, self.hi, self.std = n, mean, m2, lo, hi, std
             return
+        self.std = None
         tot = self.n + n
         delta = mean - self.mean
         self.mean = self.mean + delta * (n / tot)
@@ -307,7 +311,7 @@ class _Acc:
         self.lo, self.hi = np.minimum(self.lo, lo), np.maximum(self.hi, hi)
 
     def result(self):
-        std = np.sqrt(self.m2 / self.n) if self.n else self.m2
+        std = self.std if self.std is not None else np.sqrt(self.m2 / self.n)
         return self.mean, std, self.lo, self.hi
 
 
@@ -361,7 +365,7 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
             res.chunks += 1
         res.chunk_points = 1
     else:
-        _run_pcg64(compiled, sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, mem_budget,
+        _run_pcg64(sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, mem_budget,
                    progress, keep_samples, record)
     progress.close()
     for d, ms in out_d.items():
@@ -370,32 +374,29 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
     return res
 
 
-def _keep(res: Results, R: dict, Cpt: dict, dmeta: dict, trials: int) -> None:
-    """Append one block's per-trial samples (point 0) to the kept samples."""
-    have = len(next(iter(res.compare_samples.values()), ())) if res.compare_samples else \
-        (len(next(iter(next(iter(res.samples.values())).values()))) if res.samples else 0)
-    room = MAX_KEPT_SAMPLES - have
-    if room <= 0:
-        return
+def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> None:
+    """Append one block's per-trial samples of point 0 to the kept samples (up to
+    MAX_KEPT_SAMPLES each): every random metric, and every comparison that takes a value
+    per trial (`width` values in this block) when computed from each trial alone."""
+    def add(store: dict, key: str, x) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        row = x.reshape(-1, x.shape[-1])[0]
+        prev = store.get(key)
+        row = row[:max(0, MAX_KEPT_SAMPLES - (0 if prev is None else len(prev)))]
+        store[key] = row.copy() if prev is None else np.concatenate([prev, row])
+
     for d, ms in dmeta.items():
         for m, random in ms.items():
-            x = np.asarray(R[d][m], dtype=np.float64)
-            row = x[0] if x.shape[-1] > 1 or not random else np.broadcast_to(x[0], (1,))
-            if not random:
-                continue
-            prev = res.samples.setdefault(d, {}).get(m)
-            res.samples[d][m] = row[:room].copy() if prev is None else np.concatenate([prev, row[:room]])
-    for c, x in Cpt.items():
-        x = np.asarray(x, dtype=np.float64)
-        row = x[0] if x.shape[-1] > 1 else None
-        if row is None:
-            continue
-        prev = res.compare_samples.get(c)
-        res.compare_samples[c] = row[:room].copy() if prev is None else np.concatenate([prev, row[:room]])
+            if random:
+                add(res.samples.setdefault(d, {}), m, np.broadcast_to(R[d][m], (1, width)))
+    for c, x in per_trial.items():
+        if np.shape(x)[-1] == width:
+            add(res.compare_samples, c, x)
 
 
-def _run_pcg64(compiled, sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, mem_budget,
+def _run_pcg64(sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, mem_budget,
                progress, keep_samples, record):
+    """Chunks of points (calibrated on the first), each run block of trials by block."""
     block = int(getattr(sim, "TRIAL_BLOCK", trials)) or trials
     blocks = [(lo, min(block, trials - lo)) for lo in range(0, trials, block)]
     width = blocks[0][1]  # trials per simulate call
@@ -431,7 +432,7 @@ def _run_pcg64(compiled, sim, res, overrides, store, dmeta, cmeta, npoints, tria
                 res.mem_per_element = bpe
             res.events += events
             if keep_samples:
-                _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, trials)
+                _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, n)
             for d, ms in dmeta.items():
                 for m, random in ms.items():
                     mean, std, mn, mx = _stats_of(R[d][m], random, k)

@@ -357,3 +357,13 @@ def test_progress_only_on_a_terminal_and_after_the_delay():
 def test_eval_is_silent_on_stderr_when_piped(capsys):
     code, out, err = run_cli(capsys, "eval", CV_DEMO, "--sweep", "pr_coarse", "--trials", "2", "--csv")
     assert code == 0 and err == "" and len(out.splitlines()) == 101
+
+
+def test_eval_draws_progress_on_a_terminal_but_not_with_json(monkeypatch, capsys):
+    monkeypatch.setattr(sweeps, "PROGRESS_DELAY", 0.0)
+    for extra, shown in (((), True), (("--json",), False)):
+        tty = _Tty()
+        monkeypatch.setattr("sys.stderr", tty)
+        assert cli.main(["eval", CV_DEMO, "--sweep", "pr_coarse", "--trials", "2", *extra]) == 0
+        assert ("100.0% of 200 trial-evaluations" in tty.getvalue()) == shown, tty.getvalue()
+        capsys.readouterr()

@@ -483,11 +483,11 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
             n = min(TRIAL_BLOCK, trials - lo)
             rec = record - lo if record is not None and lo <= record < lo + n else None
             R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows)
-            blocks.append(R)
+            blocks.append((n, R))
             events += ev
-        R = {d: {m: (np.concatenate([np.broadcast_to(r[d][m], (points, n)) for r, n in
-                                     zip(blocks, [min(TRIAL_BLOCK, trials - lo) for lo in range(0, trials, TRIAL_BLOCK)])], axis=1)
-                     if len(blocks) > 1 else blocks[0][d][m]) for m in blocks[0][d]} for d in blocks[0]}
+        R = blocks[0][1] if len(blocks) == 1 else {
+            d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r in blocks], axis=1)
+                for m in blocks[0][1][d]} for d in blocks[0][1]}
     return R, compare(params, R), events
 
 
