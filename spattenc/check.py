@@ -119,11 +119,14 @@ class _Checker:
             self.types[f"compare:{c.name}"] = self.type_of(expr, scope)
             compares.append(dataclasses.replace(c, expr=expr))
         sweeps = self.check_sweeps(m.sweeps, params)
+        measured = self.check_measured(m.measured, designs)
+        roofline = self.check_roofline(m.roofline, designs) if m.roofline is not None else None
+        solves = self.check_solves(m.solves)
         return ir.Program(
             file=m.file, source=m.source, name=m.name, title=m.title, trials=trials, seed=seed,
             params=params, consts=consts, funcs=funcs, layers=layers, layer_items=layer_items,
             designs=designs, compares=tuple(compares), types=dict(sorted(self.types.items())),
-            random=frozenset(self.random), sweeps=sweeps,
+            random=frozenset(self.random), sweeps=sweeps, measured=measured, roofline=roofline, solves=solves,
         )
 
     # ------------------------------------------------------------ sweeps
@@ -423,6 +426,105 @@ class _Checker:
             shows.append(dataclasses.replace(sh, start=start, end=end))
         return dataclasses.replace(d, lets=tuple(done[i.name] for i in d.lets), metrics=tuple(metrics),
                                    shows=tuple(shows))
+
+    # ------------------------------------------------------------ measured, roofline, solve
+    def known_design(self, ident: ir.Ident, designs: tuple[ir.Design, ...]) -> ir.Design:
+        for d in designs:
+            if d.name == ident.name:
+                return d
+        names = [d.name for d in designs]
+        close = _close(ident.name, names)
+        hint = f"did you mean '{close}'? " if close else ""
+        fail(f"unknown design '{ident.name}'; {hint}designs: {', '.join(names)}", ident.loc)
+
+    def known_param(self, ident: ir.Ident, what: str) -> None:
+        if self.defs.get(ident.name, ("",))[0] != f"param:{ident.name}":
+            params = [p.name for p in self.m.params]
+            close = _close(ident.name, params)
+            hint = f"; did you mean '{close}'?" if close else ""
+            fail(f"{what} must be a param; '{ident.name}' is not{hint}", ident.loc)
+
+    def check_measured(self, blocks: tuple[ir.Measured, ...], designs: tuple[ir.Design, ...]) -> tuple[ir.Measured, ...]:
+        seen: dict[str, ir.Loc] = {}
+        for b in blocks:
+            if b.name in seen:
+                fail(f"measured '{b.name}' is defined more than once", b.loc, (seen[b.name], "first defined here"))
+            seen[b.name] = b.loc
+            if not self.implicit_layers:
+                fail("measured tables need a spec without a layers block (one model value per row)", b.loc)
+            d = self.known_design(b.design, designs)
+            metrics = {mt.name for mt in d.metrics}
+            config: dict[str, ir.Loc] = {}
+            for ident in b.config:
+                self.known_param(ident, "a config column")
+                if ident.name in config:
+                    fail(f"'{ident.name}' is listed twice", ident.loc, (config[ident.name], "first listed here"))
+                config[ident.name] = ident.loc
+            observed: dict[str, ir.Loc] = {}
+            local = {i.name for i in d.lets}
+            for ident in b.observe:
+                if ident.name in observed:
+                    fail(f"'{ident.name}' is listed twice", ident.loc, (observed[ident.name], "first listed here"))
+                observed[ident.name] = ident.loc
+                if ident.name not in local:
+                    where = ("a param" if ident.name in config or self.defs.get(ident.name, ("",))[0].startswith("param:")
+                             else "not a let or stage of design " + repr(d.name))
+                    fail(f"an observed value must be a let or stage of design '{d.name}' (the measured "
+                         f"column replaces it); '{ident.name}' is {where}", ident.loc)
+                if ident.name not in metrics:
+                    fail(f"design '{d.name}' needs a metric '{ident.name}': the model's value that the measured "
+                         f"column is compared with (e.g. metric {ident.name} = {ident.name})", ident.loc)
+                if self.is_random(ir.Ref(ident.loc, ident.name, "design", d.name)):
+                    fail(f"'{ident.name}' depends on a random draw; an observed value must be deterministic", ident.loc)
+            if b.axis is not None and b.axis.name not in config and b.axis.name not in metrics:
+                fail(f"the axis must be a config param or a metric of design '{d.name}'; '{b.axis.name}' is neither",
+                     b.axis.loc)
+        return blocks
+
+    def check_roofline(self, r: ir.Roofline, designs: tuple[ir.Design, ...]) -> ir.Roofline:
+        def roofs(exprs, what):
+            out = []
+            for e in exprs:
+                scope = _Scope("const", f"the roofline's {what} roof")
+                x = self.expr(e, scope)
+                if self.type_of(x, scope) == "bool":
+                    fail(f"the roofline's {what} roof must be a number, not a condition", e.loc)
+                out.append(x)
+            return tuple(out)
+
+        compute, memory = roofs(r.compute, "compute"), roofs(r.memory, "memory")
+        for ident in (r.intensity, r.throughput):
+            for d in designs:
+                if ident.name not in {mt.name for mt in d.metrics}:
+                    fail(f"'{ident.name}' must be a metric of every design; design '{d.name}' has none", ident.loc,
+                         (d.loc, f"design '{d.name}' is defined here"))
+        return dataclasses.replace(r, compute=compute, memory=memory)
+
+    def check_solves(self, solves: tuple[ir.Solve, ...]) -> tuple[ir.Solve, ...]:
+        out = []
+        seen: dict[str, ir.Loc] = {}
+        for sv in solves:
+            if sv.name in seen:
+                fail(f"solve '{sv.name}' is defined more than once", sv.loc, (seen[sv.name], "first defined here"))
+            seen[sv.name] = sv.loc
+            self.known_param(sv.unknown, "the unknown of a solve")
+            if sv.design is not None:
+                if sv.design.name not in self.design_defs:
+                    names = list(self.design_defs)
+                    fail(f"unknown design '{sv.design.name}'; designs: {', '.join(names)}", sv.design.loc)
+                scope = _Scope("design", f"solve '{sv.name}'", design=sv.design.name)
+            else:
+                scope = _Scope("layer" if not self.implicit_layers else "const", f"solve '{sv.name}'")
+            e = self.expr(sv.expr, scope)
+            for node in ir.walk(e):
+                if isinstance(node, ir.StageTime):
+                    fail("a solve cannot read schedule times (no closed form); use stage durations", node.loc)
+            if self.type_of(e, scope) == "bool" and not (isinstance(e, ir.Binary) and e.op == "=="):
+                fail("a solve needs an equation 'a == b', or a number expression (solved for zero)", e.loc)
+            if self.is_random(e):
+                fail(f"solve '{sv.name}' depends on a random draw; closed forms need deterministic values", e.loc)
+            out.append(dataclasses.replace(sv, expr=e))
+        return tuple(out)
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, scope: _Scope) -> ir.Expr:

@@ -1,4 +1,4 @@
-"""Command line: spattenc check | inspect | compile | eval | report."""
+"""Command line: spattenc check | inspect | compile | eval | report | fit."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc eval SPEC --sweep SWEEP --csv
   spattenc eval SPEC --sweep PARAM=0.8:1:21 --plots --out DIR
   spattenc report SPEC --sweep SWEEP --out DIR
+  spattenc eval SPEC --measured FILE.csv [--measured FILE2.csv] --out DIR --plots
+  spattenc fit SPEC --measured FILE.csv --params PARAM,PARAM
 """
 
 
@@ -89,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --out: write plots and index.md (Gantt of one trial, histograms of the "
                    "Monte-Carlo samples; for a sweep also line plots, heatmaps and contours)")
     e.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="plot file format (default: png)")
+    e.add_argument("--measured", action="append", default=[], metavar="FILE",
+                   help="compare the model with a measured CSV table (repeatable: tables are overlaid); the "
+                   "spec's 'measured' block says which columns are config params and which value is measured")
+    e.add_argument("--layout", metavar="NAME", help="the spec's measured block to read the tables with "
+                   "(default: its only one)")
 
     r = sub.add_parser("report", help="write one self-contained HTML report",
                        description="Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
@@ -101,6 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
     _sweep_options(r)
     r.add_argument("--out", required=True, metavar="DIR", help="folder for report.html")
+
+    f = sub.add_parser("fit", help="fit params to measured tables (least squares on log values)",
+                       description="Fit the named real params of SPEC to measured CSV tables: Levenberg-Marquardt "
+                       "on log(model) - log(measured) of the observed columns, params kept inside their declared "
+                       "ranges. Prints the fitted values and the error before and after.")
+    f.add_argument("spec", metavar="SPEC")
+    f.add_argument("--measured", action="append", default=[], required=True, metavar="FILE",
+                   help="measured CSV table (repeatable: fitted jointly)")
+    f.add_argument("--params", required=True, metavar="A,B,...", help="real params to fit, comma-separated")
+    f.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="param value (repeatable); for fitted params, the starting value")
+    f.add_argument("--layout", metavar="NAME", help="the spec's measured block (default: its only one)")
+    f.add_argument("--holdout", choices=("even", "odd"), help="fit on the other rows and report the error on "
+                   "these (rows numbered from 1 in file order, per table)")
+    f.add_argument("--json", action="store_true", help="print JSON")
     return p
 
 
@@ -326,6 +348,8 @@ def cmd_eval(args) -> int:
 
     if args.plots and not args.out:
         raise SpecError("--plots needs --out DIR (the folder for the plot files)")
+    if args.measured:
+        return eval_measured(args)
     run = Run(args)
     quiet = args.json
     if run.sweep is None:
@@ -359,6 +383,78 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def eval_measured(args) -> int:
+    """`eval --measured`: the model against measured tables (report, JSON, figures)."""
+    from . import measured as ms
+    from .compiler import load
+    from .runtime import simulator
+
+    if args.sweep:
+        raise SpecError("--measured evaluates the model at each measured row; it cannot be combined with --sweep")
+    c = load(args.spec)
+    overrides = parse_sets(c, args.set)
+    b = ms.block(c, args.layout)
+    sim = simulator(c)
+    trials = args.trials if args.trials is not None else c.program.trials
+    seed = args.seed if args.seed is not None else c.program.seed
+    for name in overrides:
+        if any(x.name == name for x in b.config):
+            raise SpecError(f"--set {name}: '{name}' is a config column of measured '{b.name}'; each row sets it")
+    comps = [ms.compare(c, sim, ms.rows_of(c, ms.read_table(f), b), overrides, trials, seed) for f in args.measured]
+    text = ms.report_text(c, comps)
+    text_json = json.dumps(ms.report_json(c, comps), indent=1) + "\n"
+    if args.out:
+        from .compiler import write_files
+        write_files(Path(args.out), {"measured.json": text_json})
+    if args.plots:
+        from .plots import write_index
+        write_index(args.out, ms.plot(c, comps, Path(args.out), args.format, overrides))
+    sys.stdout.write(text_json if args.json else text)
+    return 0
+
+
+def cmd_fit(args) -> int:
+    import numpy as np
+
+    from . import fit as ft
+    from . import measured as ms
+    from .compiler import load
+    from .runtime import simulator
+
+    c = load(args.spec)
+    overrides = parse_sets(c, args.set)
+    names = [n.strip() for n in args.params.split(",") if n.strip()]
+    if not names:
+        raise SpecError("--params: name at least one param")
+    b = ms.block(c, args.layout)
+    sim = simulator(c)
+    train, held = [], []
+    for f in args.measured:
+        rows = ms.rows_of(c, ms.read_table(f), b)
+        if args.holdout is None:
+            train.append(rows)
+            continue
+        number = np.arange(1, len(rows.table.rows) + 1)
+        out = (number % 2 == 0) if args.holdout == "even" else (number % 2 == 1)
+        train.append(rows.select(~out))
+        held.append(rows.select(out))
+    result = ft.fit(c, sim, train, held, names, overrides)
+    observed = ", ".join(o.name for o in b.observe)
+    what = (f"fit of {args.spec} ({', '.join(names)}) to {', '.join(args.measured)}"
+            + (f", {args.holdout} rows held out" if args.holdout else "") + f": least squares on log({observed})")
+    if args.json:
+        doc = {"spec": c.name, "files": args.measured, "holdout": args.holdout, "params": list(result.params),
+               "start": result.before, "fitted": result.after, "stderr_rel": result.stderr_rel,
+               "iterations": result.iterations, "converged": result.converged,
+               "fit_rows": result.n_fit, "held_rows": result.n_held,
+               "fit_error": {k: {"before": v[0], "after": v[1]} for k, v in result.fit_error.items()},
+               "held_error": {k: {"before": v[0], "after": v[1]} for k, v in result.held_error.items()}}
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+    else:
+        sys.stdout.write(ft.report_text(result, what))
+    return 0
+
+
 def cmd_report(args) -> int:
     from .spec_report import write_report
 
@@ -369,7 +465,7 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, "eval": cmd_eval,
-            "report": cmd_report}
+            "report": cmd_report, "fit": cmd_fit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -380,6 +380,64 @@ class Sweep:
 
 
 @dataclass(frozen=True, slots=True)
+class Ident:
+    """A name written in a declaration that refers to another one (a param, design or
+    metric), with its own position for error messages."""
+
+    loc: Loc
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """How rows of a measured table map onto the model.
+
+    `config` params are set from each row's columns of the same name; each `observe`
+    name is a let or stage of `design` whose value the row's column replaces when the
+    design's metrics are recomputed from the measurement (the design has a metric of
+    the same name: the model's value to compare with); `axis` is the column (a config
+    param or a metric) that plots put on x.
+    """
+
+    loc: Loc
+    name: str
+    title: str | None
+    design: Ident
+    config: tuple[Ident, ...]
+    observe: tuple[Ident, ...]
+    axis: Ident | None
+
+
+@dataclass(frozen=True, slots=True)
+class Roofline:
+    """A roofline chart: `compute` is the compute roof (and optionally an achievable
+    one) in throughput units; `memory` the bandwidth roof (and optionally an achievable
+    one) in throughput per unit of intensity; `intensity` and `throughput` name the
+    metrics of every design that place a point on the chart."""
+
+    loc: Loc
+    title: str | None
+    compute: tuple[Expr, ...]
+    memory: tuple[Expr, ...]
+    intensity: Ident
+    throughput: Ident
+
+
+@dataclass(frozen=True, slots=True)
+class Solve:
+    """`solve NAME for PARAM [in DESIGN]: EQUATION`: the closed-form value of `unknown`
+    that satisfies `expr` (an `a == b` equation, or an expression equal to zero), with
+    the design's lets and stages in scope when `design` is given."""
+
+    loc: Loc
+    name: str
+    unknown: Ident
+    design: Ident | None
+    expr: Expr
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
 class Module:
     """A parsed spec, before checking: declarations in source order."""
 
@@ -397,6 +455,9 @@ class Module:
     compares: tuple[Compare, ...]
     decl_locs: tuple[tuple[str, Loc], ...] = ()
     sweeps: tuple[Sweep, ...] = ()
+    measured: tuple[Measured, ...] = ()
+    roofline: Roofline | None = None
+    solves: tuple[Solve, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,9 +484,17 @@ class Program:
     types: dict[str, str] = field(default_factory=dict)
     random: frozenset[str] = frozenset()
     sweeps: tuple[Sweep, ...] = ()
+    measured: tuple[Measured, ...] = ()
+    roofline: Roofline | None = None
+    solves: tuple[Solve, ...] = ()
 
     def sweep(self, name: str) -> Sweep:
         return next(s for s in self.sweeps if s.name == name)
+
+    @property
+    def implicit_layers(self) -> bool:
+        """True when the spec has no layers block (one evaluation; metrics read values directly)."""
+        return self.layers.loc == NOWHERE
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)

@@ -88,6 +88,7 @@ class Plan:
     designs: tuple[DesignPlan, ...]
     compares: tuple[ir.Compare, ...]
     random_compares: frozenset[str]
+    observed: tuple[tuple[str, str], ...] = ()  # (plan variable, key 'design.name') a measurement may replace
 
 
 def var_of(ref: ir.Ref) -> str:
@@ -182,8 +183,10 @@ def lower(program: ir.Program) -> Plan:
         designs.append(DesignPlan(d.name, d.title or d.name, tuple(pre), tuple(timeline), end_var, tuple(post),
                                   tuple(accs), d.metrics, rnd, d.shows))
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
+    observed = sorted({(f"design:{m.design.name}:{o.name}", f"{m.design.name}.{o.name}")
+                       for m in program.measured for o in m.observe})
     return Plan(program, program.consts, program.funcs, program.layers.count, program.layers.index, states,
-                tuple(steps), tuple(designs), program.compares, rc)
+                tuple(steps), tuple(designs), program.compares, rc, tuple(observed))
 
 
 def _compare_random(e: ir.Expr, program: ir.Program) -> bool:

@@ -317,6 +317,69 @@ class _Builder(Transformer):
     def compare_decl(self, meta, c):
         return ir.Compare(self.L(c[0]), str(c[0]), c[1], c[2])
 
+    # ---- measured tables, roofline, solve
+    def ident(self, meta, c):
+        return ir.Ident(self.L(c[0]), str(c[0]))
+
+    def m_design(self, meta, c):
+        return ("design", self.L(meta), c[0])
+
+    def m_config(self, meta, c):
+        return ("config", self.L(meta), tuple(c))
+
+    def m_observe(self, meta, c):
+        return ("observe", self.L(meta), tuple(c))
+
+    def m_axis(self, meta, c):
+        return ("axis", self.L(meta), c[0])
+
+    def measured_decl(self, meta, c):
+        name, title, *items = c
+        got: dict[str, tuple] = {}
+        for key, loc, value in items:
+            if key in got:
+                fail(f"'{key}' is given more than once in measured '{name}'", loc, (got[key][0], "first given here"))
+            got[key] = (loc, value)
+        loc = self.L(name)
+        for key in ("design", "config", "observe"):
+            if key not in got:
+                example = {"design": "design NAME", "config": "config PARAM, ...", "observe": "observe NAME"}[key]
+                fail(f"measured '{name}' needs '{key}' ({example})", loc)
+        return ir.Measured(loc, str(name), _unquote(title) if title is not None else None, got["design"][1],
+                           got["config"][1], got["observe"][1], got["axis"][1] if "axis" in got else None)
+
+    def r_compute(self, meta, c):
+        return ("compute", self.L(meta), tuple(x for x in c if x is not None))
+
+    def r_memory(self, meta, c):
+        return ("memory", self.L(meta), tuple(x for x in c if x is not None))
+
+    def r_intensity(self, meta, c):
+        return ("intensity", self.L(meta), c[0])
+
+    def r_throughput(self, meta, c):
+        return ("throughput", self.L(meta), c[0])
+
+    def roofline_decl(self, meta, c):
+        title, *items = c
+        got: dict[str, tuple] = {}
+        for key, loc, value in items:
+            if key in got:
+                fail(f"'{key}' is given more than once in the roofline", loc, (got[key][0], "first given here"))
+            got[key] = (loc, value)
+        loc = self.L(meta)
+        for key in ("compute", "memory", "intensity", "throughput"):
+            if key not in got:
+                example = {"compute": "compute PEAK [, ACHIEVABLE]", "memory": "memory BANDWIDTH [, ACHIEVABLE]",
+                           "intensity": "intensity METRIC", "throughput": "throughput METRIC"}[key]
+                fail(f"the roofline needs '{key}' ({example})", loc)
+        return ir.Roofline(loc, _unquote(title) if title is not None else None, got["compute"][1], got["memory"][1],
+                           got["intensity"][1], got["throughput"][1])
+
+    def solve_decl(self, meta, c):
+        name, unknown, design, expr, attrs = c
+        return ir.Solve(self.L(name), str(name), unknown, design, expr, attrs)
+
     def design_decl(self, meta, c):
         name, title, *items = c
         lets, metrics, shows, schedule = [], [], [], None
@@ -337,7 +400,8 @@ class _Builder(Transformer):
     def start(self, meta, items):
         name = title = trials = seed = None
         params, lets, funcs, designs, compares, sweeps = [], [], [], [], [], []
-        layers = None
+        measured, solves = [], []
+        layers = roofline = None
         seen: dict[str, ir.Loc] = {}
 
         def once(key: str, loc: ir.Loc):
@@ -370,8 +434,17 @@ class _Builder(Transformer):
                 compares.append(item)
             elif isinstance(item, ir.Sweep):
                 sweeps.append(item)
+            elif isinstance(item, ir.Measured):
+                measured.append(item)
+            elif isinstance(item, ir.Roofline):
+                once("roofline", item.loc)
+                roofline = item
+            elif isinstance(item, ir.Solve):
+                solves.append(item)
         return ir.Module(self.file, self.source, name, title, trials, seed, tuple(params), tuple(lets),
-                         tuple(funcs), layers, tuple(designs), tuple(compares), sweeps=tuple(sweeps))
+                         tuple(funcs), layers, tuple(designs), tuple(compares), sweeps=tuple(sweeps),
+                         measured=tuple(measured),
+                         roofline=roofline, solves=tuple(solves))
 
 
 def _unquote(tok) -> str:

@@ -38,12 +38,19 @@ __all__ = [
     "SweepPlot",
     "HeatmapPlot",
     "BarPlot",
+    "OverlaySeries",
+    "OverlayPanel",
+    "OverlayPlot",
+    "RooflineGroup",
+    "RooflinePlot",
     "gantt",
     "histograms",
     "contour",
     "sweep_lines",
     "heatmap",
     "bars",
+    "measured_overlay",
+    "roofline",
     "write_index",
 ]
 
@@ -703,6 +710,209 @@ def bars(
 
     saved = _save(fig, path)
     return BarPlot(figure=fig, path=saved, labels=names, values=vals, annotations=annotations)
+
+
+# --------------------------------------------------------------------------
+# model vs measured overlay
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class OverlaySeries:
+    """One measured table in a panel: measured and model values at ``x``."""
+
+    label: str
+    x: np.ndarray
+    measured: np.ndarray
+    model: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class OverlayPanel:
+    """One quantity: its series, and whether its y axis is logarithmic."""
+
+    name: str
+    ylabel: str
+    series: tuple[OverlaySeries, ...]
+    log_y: bool
+
+
+@dataclass(frozen=True, eq=False)
+class OverlayPlot:
+    """Result of :func:`measured_overlay`."""
+
+    figure: Figure
+    path: Path
+    panels: tuple[OverlayPanel, ...]
+    log_x: bool
+
+
+def _wide_range(values: np.ndarray) -> bool:
+    """Positive values spanning two decades or more: unreadable on a linear axis."""
+    v = values[np.isfinite(values)]
+    return v.size > 0 and bool(np.all(v > 0)) and v.max() / v.min() >= 100.0
+
+
+def measured_overlay(
+    panels: Sequence[tuple[str, str, Sequence[tuple[str, Sequence[float], Sequence[float], Sequence[float]]]]],
+    path: str | Path,
+    *,
+    xlabel: str,
+    title: str,
+) -> OverlayPlot:
+    """Measured values (markers) and the model's (lines) of several quantities against one
+    axis, one panel per quantity, several measured tables overlaid in matching colors.
+
+    ``panels`` holds (name, ylabel, series) with series (label, x, measured, model);
+    axes are logarithmic where the values span two decades or more.
+    """
+    drawn: list[OverlayPanel] = []
+    all_x = []
+    for name, ylabel, series in panels:
+        ss = []
+        for label, x, measured, model in series:
+            xs = _as_1d(f"x of {label!r}", x)
+            me = _as_1d(f"measured of {label!r}", measured)
+            mo = _as_1d(f"model of {label!r}", model)
+            if not (xs.shape == me.shape == mo.shape):
+                raise ValueError(f"series {label!r} of {name!r}: x {xs.shape}, measured {me.shape} and model "
+                                 f"{mo.shape} must match")
+            ss.append(OverlaySeries(str(label), xs, me, mo))
+            all_x.append(xs)
+        if not ss:
+            raise ValueError(f"measured_overlay: panel {name!r} has no series")
+        ys = np.concatenate([np.concatenate([x.measured, x.model]) for x in ss])
+        drawn.append(OverlayPanel(str(name), str(ylabel), tuple(ss), _wide_range(ys)))
+    if not drawn:
+        raise ValueError("measured_overlay: no panels to draw")
+    log_x = _wide_range(np.concatenate(all_x))
+
+    ncols = 1 if len(drawn) == 1 else 2 if len(drawn) <= 4 else 3
+    nrows = math.ceil(len(drawn) / ncols)
+    fig, axes = _figure(nrows, ncols, figsize=(5.0 * ncols, 3.8 * nrows))
+    labels = sorted({s.label for p in drawn for s in p.series})
+    colors = {label: matplotlib.colormaps["tab10"](i % 10) for i, label in enumerate(labels)}
+    for k, panel in enumerate(drawn):
+        ax = axes[k // ncols, k % ncols]
+        for s in panel.series:
+            order = np.argsort(s.x, kind="stable")
+            ax.plot(s.x[order], s.model[order], "-", color=colors[s.label], linewidth=1.5)
+            ax.plot(s.x[order], s.measured[order], "o", color=colors[s.label], markersize=5, markerfacecolor="none")
+        if log_x:
+            ax.set_xscale("log")
+        if panel.log_y:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(panel.ylabel)
+        ax.set_title(panel.name)
+        ax.grid(True, which="both", linestyle=":", alpha=0.6)
+    for k in range(len(drawn), nrows * ncols):
+        axes[k // ncols, k % ncols].set_visible(False)
+    handles = [Line2D([], [], color=colors[label], marker="o", markerfacecolor="none", linestyle="-", label=label)
+               for label in labels]
+    handles += [Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="measured"),
+                Line2D([], [], color="gray", linestyle="-", label="model")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6))
+    fig.suptitle(title)
+
+    saved = _save(fig, path)
+    return OverlayPlot(figure=fig, path=saved, panels=tuple(drawn), log_x=bool(log_x))
+
+
+# --------------------------------------------------------------------------
+# roofline
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class RooflineGroup:
+    """Points placed on a roofline: ``kind`` is "model" (crosses) or "measured" (hollow circles);
+    groups with the same ``label`` (one table or design) share a color."""
+
+    label: str
+    intensity: np.ndarray
+    throughput: np.ndarray
+    kind: str
+
+
+@dataclass(frozen=True, eq=False)
+class RooflinePlot:
+    """Result of :func:`roofline`: the roofs (and their ridge points) and the groups drawn."""
+
+    figure: Figure
+    path: Path
+    peak: float
+    bandwidth: float
+    ridge: float
+    achievable_peak: float | None
+    achievable_bandwidth: float | None
+    achievable_ridge: float | None
+    groups: tuple[RooflineGroup, ...]
+
+
+def roofline(
+    groups: Sequence[tuple[str, Sequence[float], Sequence[float], str]],
+    path: str | Path,
+    *,
+    peak: float,
+    bandwidth: float,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    achievable_peak: float | None = None,
+    achievable_bandwidth: float | None = None,
+) -> RooflinePlot:
+    """Attainable throughput against arithmetic intensity on log-log axes:
+    min(peak, bandwidth * intensity), the achievable roof dashed when given, and the points."""
+    if not (peak > 0 and bandwidth > 0):
+        raise ValueError(f"roofline: peak {peak} and bandwidth {bandwidth} must be positive")
+    drawn = []
+    for label, x, y, kind in groups:
+        if kind not in ("model", "measured"):
+            raise ValueError(f"roofline group {label!r}: kind must be 'model' or 'measured', got {kind!r}")
+        xs, ys = _as_1d(f"intensity of {label!r}", x), _as_1d(f"throughput of {label!r}", y)
+        if xs.shape != ys.shape:
+            raise ValueError(f"roofline group {label!r}: intensity {xs.shape} and throughput {ys.shape} differ")
+        drawn.append(RooflineGroup(str(label), xs, ys, kind))
+    ridge = peak / bandwidth
+    a_ridge = None
+    if achievable_peak is not None and achievable_bandwidth is not None:
+        a_ridge = achievable_peak / achievable_bandwidth
+
+    xs_all = [ridge] + ([a_ridge] if a_ridge else []) + [float(v) for g in drawn for v in g.intensity if v > 0]
+    lo, hi = min(xs_all) / 8.0, max(xs_all) * 8.0
+    grid = np.geomspace(lo, hi, 400)
+
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    ax.plot(grid, np.minimum(peak, bandwidth * grid), "-", color="black", linewidth=2.0,
+            label=f"roof: {_fmt(peak)} peak, {_fmt(bandwidth)} per unit intensity")
+    if a_ridge is not None:
+        ax.plot(grid, np.minimum(achievable_peak, achievable_bandwidth * grid), "--", color="dimgray", linewidth=1.5,
+                label=f"achievable: {_fmt(achievable_peak)}, {_fmt(achievable_bandwidth)}")
+    ax.axvline(ridge, color="black", linestyle=":", linewidth=0.8)
+    # A label names a series (a table, a design): its measured and model groups share a color.
+    colors = _qualitative_colors([g.label for g in drawn])
+    for g in drawn:
+        color = colors[g.label]
+        if g.kind == "measured":
+            ax.plot(g.intensity, g.throughput, "o", color=color, markerfacecolor="none", markersize=7,
+                    label=f"{g.label} (measured)")
+        else:
+            ax.plot(g.intensity, g.throughput, "x", color=color, markersize=6, label=f"{g.label} (model)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", linestyle=":", alpha=0.6)
+    ax.legend(fontsize=8)
+
+    saved = _save(fig, path)
+    return RooflinePlot(figure=fig, path=saved, peak=float(peak), bandwidth=float(bandwidth), ridge=float(ridge),
+                        achievable_peak=achievable_peak, achievable_bandwidth=achievable_bandwidth,
+                        achievable_ridge=a_ridge, groups=tuple(drawn))
 
 
 # --------------------------------------------------------------------------

@@ -194,6 +194,53 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
     return entries, notes
 
 
+# ---------------------------------------------------------------- roofline
+
+
+def roof_values(compiled, overrides: dict) -> tuple[list[float], list[float]]:
+    """The roofline's compute and memory roofs at the given params."""
+    from .symbolic import _numeric_subs, _values, expand_all, forms, to_sympy
+
+    prog = compiled.program
+    f = forms(prog)
+    subs = _numeric_subs(prog, f, _values(compiled, overrides))
+    out = []
+    for exprs in (prog.roofline.compute, prog.roofline.memory):
+        out.append([float(expand_all(to_sympy(e, prog, f.syms), prog, f).xreplace(subs).evalf()) for e in exprs])
+    return out[0], out[1]
+
+
+def roofline_plot(compiled, groups: list, out: Path, overrides: dict, fmt: str = "png") -> tuple[str, str, object]:
+    """Draw the spec's roofline with the given point groups (label, intensity, throughput, kind)."""
+    roof = compiled.program.roofline
+    compute, memory = roof_values(compiled, overrides)
+    design = compiled.program.designs[0]
+    meta = {m.name: m.attrs for m in design.metrics}
+    xa, ya = meta[roof.intensity.name], meta[roof.throughput.name]
+    name = f"roofline.{fmt}"
+    p = plots.roofline(groups, out / name, peak=compute[0], bandwidth=memory[0],
+                   achievable_peak=compute[1] if len(compute) > 1 else None,
+                   achievable_bandwidth=memory[1] if len(memory) > 1 else None,
+                   xlabel=(xa.label or roof.intensity.name) + (f" ({xa.unit})" if xa.unit else ""),
+                   ylabel=(ya.label or roof.throughput.name) + (f" ({ya.unit})" if ya.unit else ""),
+                   title=f"{compiled.name}: {roof.title or 'roofline'}")
+    return name, f"roofline: {roof.throughput.name} against {roof.intensity.name}, with the points placed", p
+
+
+def roofline_plots(out: Path, fmt: str, run, point: Results | None, swept: Results | None) -> list:
+    """The spec's roofline (when it declares one) with each design at every evaluated point:
+    the sweep's points, or the single point."""
+    roof = run.compiled.program.roofline
+    res = swept if swept is not None else point
+    if roof is None or res is None:
+        return []
+    groups = []
+    for d in run.compiled.program.designs:
+        ms = res.designs[d.name]
+        groups.append((d.title or d.name, ms[roof.intensity.name].mean, ms[roof.throughput.name].mean, "model"))
+    return [roofline_plot(run.compiled, groups, out, run.overrides, fmt)]
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -205,6 +252,7 @@ def render(folder: Path, fmt: str, run, point: Results | None, swept: Results | 
     if swept is not None:
         more, notes = sweep_plots(folder, fmt, run, swept)
         entries += more
+    entries += roofline_plots(folder, fmt, run, point, swept)
     return entries, notes
 
 

@@ -152,6 +152,11 @@ def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp
                         return sp.exp(vals[0])
                     case _:
                         return _ROUNDING[f](vals[0])
+            case ir.StageTime(design=d, stage=st, which=w) if program.implicit_layers:
+                return schedule_times(program, syms, program.design(d))[(st, w)]
+            case ir.Reduce(axis="layers", kind=k, arg=a) if program.implicit_layers:
+                # One implicit evaluation: a reduction over it is the value itself.
+                return sp.Piecewise((1, go(a)), (0, True)) if k == "count" else go(a)
             case ir.Apply(func=f, args=args):
                 fn = next(g for g in program.funcs if g.name == f)
                 env = {p: go(a) for p, a in zip(fn.params, args)}
@@ -207,6 +212,97 @@ def forms(program: ir.Program) -> Forms:
             e = new
         expanded[k] = e
     return Forms(syms, direct, expanded, {})
+
+
+def schedule_times(program: ir.Program, syms: Symbols, design: ir.Design) -> dict[tuple[str | None, str], sp.Expr]:
+    """Start and end of every scheduled stage of a design within one layer that starts
+    at 0, keyed (stage, 'start'|'end'); (None, 'start'|'end') is the layer itself.
+    Stages stay symbols (their durations)."""
+    local = {i.name for i in design.lets if isinstance(i, ir.Stage)}
+    out: dict[tuple[str | None, str], sp.Expr] = {(None, "start"): sp.Integer(0)}
+
+    def go(s: ir.Sched, start: sp.Expr) -> sp.Expr:
+        if isinstance(s, ir.SchedStage):
+            key = f"design:{design.name}:{s.stage}" if s.stage in local else f"stage:{s.stage}"
+            out[(s.stage, "start")] = start
+            out[(s.stage, "end")] = start + syms[key]
+            return out[(s.stage, "end")]
+        if isinstance(s, ir.Seq):
+            for p in s.parts:
+                start = go(p, start)
+            return start
+        return sp.Max(*[go(p, start) for p in s.parts])
+
+    out[(None, "end")] = go(design.schedule, sp.Integer(0)) if design.schedule is not None else sp.Integer(0)
+    return out
+
+
+def expand_all(e: sp.Expr, program: ir.Program, f: Forms) -> sp.Expr:
+    """Substitute every constant, per-layer let, stage and design let by its definition,
+    to a fixed point: the expression in params (and states, draws, the index) only."""
+    subs = {f.syms[k]: v for k, v in f.direct.items() if k.split(":")[0] in ("const", "layer", "stage", "design")}
+    for _ in range(64):
+        new = e.xreplace(subs)
+        if new == e:
+            break
+        e = new
+    return e
+
+
+def exact_decimals(e: sp.Expr) -> sp.Expr:
+    """Floats written in the spec (1e-12, 0.5) as the exact decimals they denote, so
+    cancelling and solving do not print spurious 1.0 factors."""
+    return e.xreplace({x: sp.Rational(repr(float(x))) for x in e.atoms(sp.Float)})
+
+
+def tidy(e: sp.Expr) -> sp.Expr:
+    """A readable form: rational functions cancelled and factored; anything with
+    Max/Min/rounding/conditionals left as written (simplifying those is slow and rarely clearer)."""
+    if e.has(sp.Max, sp.Min, sp.Piecewise, sp.floor, sp.ceiling, trunc, round_half_even):
+        return e
+    try:
+        return sp.factor(sp.cancel(exact_decimals(e)))
+    except (sp.PolynomialError, TypeError, ValueError):  # pragma: no cover - defensive
+        return e
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Closed-form solutions of a `solve` declaration and their values at given params."""
+
+    name: str
+    unknown: str
+    equation: sp.Expr
+    solutions: tuple[sp.Expr, ...]
+    values: tuple[float | complex, ...]
+    note: str
+
+
+def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float]) -> Solution:
+    """Solve a `solve` declaration for its unknown param with sympy (expanded to params)."""
+    e = to_sympy(sv.expr, program, f.syms)
+    if isinstance(e, sp.Eq):
+        e = e.lhs - e.rhs
+    e = exact_decimals(expand_all(e, program, f))
+    unknown = f.syms[f"param:{sv.unknown.name}"]
+    # Solve over the reals: an int param's integrality would make most crossovers "no solution".
+    x = sp.Symbol(sv.unknown.name, positive=True) if unknown.is_positive else sp.Symbol(sv.unknown.name, real=True)
+    e = e.xreplace({unknown: x})
+    note = ""
+    try:
+        sols = tuple(sp.solve(e, x, rational=False))
+    except NotImplementedError:
+        sols, note = (), "sympy found no closed form"
+    if not sols and not note:
+        note = "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}"
+    sols = tuple(tidy(s_) for s_ in sols)
+    sub = {f.syms[f"param:{p.name}"]: sp.Float(values[p.name]) if p.type == "real" else sp.Integer(int(values[p.name]))
+           for p in program.params if p.name != sv.unknown.name}
+    nums = []
+    for s_ in sols:
+        v = sp.N(s_.xreplace(sub))
+        nums.append(float(v) if v.is_real else complex(v))
+    return Solution(sv.name, sv.unknown.name, e, sols, tuple(nums), note)
 
 
 def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: bool = True) -> sp.Expr | None:
@@ -360,11 +456,11 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     f = forms(program)
     wanted = set(names)
     known = ({c.name for c in program.consts} | {i.name for i in program.layer_items}
-             | {d.name for d in program.designs})
+             | {d.name for d in program.designs} | {sv.name for sv in program.solves})
     from .errors import SpecError
     for n in names:
         if n not in known:
-            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage or design of "
+            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage, design or solve of "
                             f"spec '{program.name}'")
 
     def want(n: str) -> bool:
@@ -411,11 +507,18 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
             if key in f.direct:
                 out.append(f"{item.name} = {_show(f.direct[key], latex)}")
         lt = design_layer_time(program, f, d, expand=False)
-        implicit = program.layers.loc == ir.NOWHERE
+        implicit = program.implicit_layers
         if lt is not None:
             out.append(f"time{'' if implicit else ' per layer'} = {_show(lt, latex)}")
             if implicit:
                 out.append(f"  = {_show(design_layer_time(program, f, d), latex)}")
+        if implicit:
+            for mt in d.metrics:
+                direct = to_sympy(mt.expr, program, f.syms)
+                full = tidy(expand_all(direct, program, f))
+                out.append(f"metric {mt.name} = {_show(direct, latex)}")
+                if full != direct:
+                    out.append(f"  = {_show(full, latex)}")
         random = f"time:{d.name}" in program.random
         if implicit:
             pass
@@ -435,6 +538,20 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
                 out.append(f"  total = {_show(tot.relaxed, latex)}")
                 err = (tot.relaxed_value - exact) / exact if exact else float("nan")
                 out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
+        out.append("")
+    solves = [sv for sv in program.solves if want(sv.name)]
+    if solves:
+        out.append("## Solutions")
+        for sv in solves:
+            sol = solve(program, f, sv, values)
+            where = f" in design {sv.design.name}" if sv.design is not None else ""
+            out.append(f"{sv.name}: {sv.unknown.name} such that {_show(sol.equation, latex)} = 0{where}"
+                       + (f"  ({sv.attrs.doc})" if sv.attrs.doc else ""))
+            if not sol.solutions:
+                out.append(f"  {sol.note}")
+            for form, value in zip(sol.solutions, sol.values):
+                out.append(f"  {sv.unknown.name} = {_show(form, latex)}")
+                out.append(f"    = {value!r} at the current params")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

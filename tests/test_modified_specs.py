@@ -219,9 +219,9 @@ def test_trials_are_an_array_axis():
     calls = []
     original = sim.simulate
 
-    def counting(params, trials, draw, record=None, shows=None):
+    def counting(params, trials, draw, *rest):
         calls.append(trials)
-        return original(params, trials, draw, record, shows)
+        return original(params, trials, draw, *rest)
 
     sim.simulate = counting
     try:

@@ -60,6 +60,9 @@ GANTT = {
     "lookahead": {"fetch_qkv": "stage", "qk": "stage", "softmax": "stage", "av": "stage", "corrective": "corrective", "lookahead_path": "none", "spec_fetch": "overlay"},
 }
 
+# values a measurement may replace ('design.name'): run(..., observed={key: values per point})
+OBSERVABLE = []
+
 # comparison: (label, unit, fmt, scale, random)
 COMPARES = {
     "improvement_pct": ('Net Performance Improvement (mean)', '%', '.2f', 1.0, False),
@@ -290,16 +293,18 @@ def stage_corrective(c, false_neg):
     return fn_fetch(c, false_neg, c.corrective_fetch_vecs)
 
 
-def simulate(params, trials, draw, record=None, shows=None):
+def simulate(params, trials, draw, record=None, shows=None, observed=None):
     """Run every design over the layers for all points and trials at once.
 
     Returns ({design: {metric: array}}, events); events lists
     (design, layer, stage, start, end) of the scheduled stages of trial `record` at
     point 0 when asked.  The designs' display-only `show` intervals of that trial are
     appended to the list `shows`, if given, as (design, layer, name, start, end, kind).
+    `observed` maps keys of OBSERVABLE to measured values that replace the model's.
     """
     c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2]
+                 + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
     shape = (points, trials)
     events = []
     _count = np.broadcast_to(np.asarray(c.num_layers), (points, 1))
@@ -453,24 +458,27 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None):
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None):
     """Simulate every point of `overrides` (values or arrays of values per param).
 
     pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
     vectorized over trials.  legacy: each point from its own RandomState(seed), trial by
     trial (trial-major, layer-minor), which reproduces legacy scripts exactly.
-    Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals."""
+    Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals.
+    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE."""
     params = param_arrays(overrides)
-    points = max(v.shape[0] for v in params.values()) if params else 1
+    observed = {k: np.asarray(v, dtype=np.float64).reshape(-1, 1) for k, v in (observed or {}).items()}
+    points = max([v.shape[0] for v in params.values()] + [v.shape[0] for v in observed.values()] + [1])
     if rng == "legacy":
         per_point, events = [], []
         for i in range(points):
             one = {k: v[i % v.shape[0]:i % v.shape[0] + 1] for k, v in params.items()}
+            seen = {k: v[i % v.shape[0]:i % v.shape[0] + 1] for k, v in observed.items()}
             state = np.random.RandomState(seed)
             runs = []
             for t in range(trials):
                 rec = 0 if (record == t and i == 0) else None
-                R, ev = simulate(one, 1, Draws([state], 1), rec, shows)
+                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen)
                 events += ev
                 runs.append(R)
             per_point.append({d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r in runs], axis=1)
@@ -482,7 +490,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
         for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
             n = min(TRIAL_BLOCK, trials - lo)
             rec = record - lo if record is not None and lo <= record < lo + n else None
-            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows)
+            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed)
             blocks.append((n, R))
             events += ev
         R = blocks[0][1] if len(blocks) == 1 else {

@@ -20,7 +20,7 @@ from ..templates_env import render
 
 # Names the generated module uses for itself; user identifiers are escaped around them.
 _INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "math", "per_trial",
-             "shows"}
+             "shows", "observed"}
 
 # Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
@@ -246,7 +246,15 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         fname, free = stage_free[s.var]
         return f"{fname}(c, {', '.join(names(v) for v in free)})" if free else f"{fname}(c)"
 
+    observed = dict(plan.observed)
+
     def step_code(s: Step) -> _Assign:
+        a = plain_step(s)
+        if s.var in observed:  # a measurement may replace the model's value
+            return _Assign(a.target, f"_given(observed, {observed[s.var]!r}, {a.code})", a.comment + ", or as measured")
+        return a
+
+    def plain_step(s: Step) -> _Assign:
         if s.kind == "stage":
             return _Assign(var_name(s.var), call(s, var_name), f"stage {s.name}")
         if s.kind == "random":
@@ -340,7 +348,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
         stage_funcs=stage_funcs, layer=layer, designs=designs, states=states, compares=compares,
         count=p.code(plan.layer_count), index=py_name(plan.index),
-        metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan),
+        metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
     )
 
 
