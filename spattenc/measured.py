@@ -313,7 +313,8 @@ def report_text(compiled: Compiled, comparisons: list[Comparison]) -> str:
                 out.append(f"  derived columns recomputed from measured {what} ({', '.join(c.derived)}): "
                            "all agree with the file within rounding")
             else:
-                out.append(f"  derived columns recomputed from measured {what}: {len(bad)} cells disagree beyond rounding:")
+                verb = "cell disagrees" if len(bad) == 1 else "cells disagree"
+                out.append(f"  derived columns recomputed from measured {what}: {len(bad)} {verb} beyond rounding:")
                 for m, i in bad[:10]:
                     out.append(f"    line {rows.table.lines[i]} {m}: file {rows.table.rows[i][m]}, recomputed "
                                f"{c.recomputed[m][i]:.6g} (rounding allows [{c.low[m][i]:.6g}, {c.high[m][i]:.6g}])")
