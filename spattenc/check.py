@@ -167,8 +167,34 @@ class _Checker:
                     desc = ", ".join(f"{a.param}: {len(a.values)}" for a in axes)
                     fail(f"sweep '{sw.name}' zips axes of different lengths ({desc})", sw.loc)
             trials = self.constant_int(sw.trials, "trials", 0) if sw.trials is not None else None
+            if sw.table is not None:
+                self.check_sweep_table(sw, params)
             out.append(dataclasses.replace(sw, axes=tuple(axes), trials=trials))
         return tuple(out)
+
+    def check_sweep_table(self, sw: ir.Sweep, params: tuple[ir.Param, ...]) -> None:
+        """The columns of a sweep's CSV layout: params, or metrics of its design; each once."""
+        t = sw.table
+        design = next((d for d in self.m.designs if d.name == t.design.name), None)
+        if design is None:
+            names = [d.name for d in self.m.designs]
+            close = _close(t.design.name, names)
+            hint = f"did you mean '{close}'? " if close else ""
+            fail(f"unknown design '{t.design.name}'; {hint}designs: {', '.join(names)}", t.design.loc)
+        metrics = [mt.name for mt in design.metrics]
+        known = [p.name for p in params] + metrics
+        seen: dict[str, ir.Loc] = {}
+        for col in t.columns:
+            if col.name in seen:
+                fail(f"column '{col.name}' is listed twice", col.loc, (seen[col.name], "first listed here"))
+            seen[col.name] = col.loc
+            if col.name not in known:
+                close = _close(col.name, known)
+                hint = f"; did you mean '{close}'?" if close else ""
+                fail(f"column '{col.name}' is neither a param nor a metric of design '{design.name}'{hint}", col.loc)
+        if t.aggregate is not None and t.aggregate.name not in seen:
+            fail(f"'aggregate {t.aggregate.name}': '{t.aggregate.name}' is not one of the sweep's columns",
+                 t.aggregate.loc)
 
     def check_param(self, p: ir.Param) -> ir.Param:
         scope = _Scope("literal", f"the default of param '{p.name}'")

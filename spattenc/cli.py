@@ -360,10 +360,16 @@ def cmd_eval(args) -> int:
         res = run.swept(quiet)
         doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = sweeps.csv_text(res, run.sim)
+    files = {}
+    layout = sweeps.declared_table(run.compiled, res)
+    if layout is not None:  # the sweep declares its CSV's columns (and an aggregation)
+        text_csv = sweeps.table_csv(res, run.sim, layout, run.overrides)
+        if layout.aggregate is not None:
+            files[f"results_by_{layout.aggregate.name}.csv"] = sweeps.aggregated_csv(res, run.sim, layout, run.overrides)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
         from .compiler import write_files
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv})
+        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv, **files})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:

@@ -377,6 +377,19 @@ class Sweep:
     axes: tuple[SweepAxis, ...]
     combine: str = "product"
     trials: Expr | int | None = None
+    table: SweepTable | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SweepTable:
+    """A sweep's CSV in a fixed layout (e.g. a benchmark harness's): `columns` are params
+    or metrics of `design`, in that order; `aggregate`, when given, names a column whose
+    equal values are averaged into one row."""
+
+    loc: Loc
+    design: Ident
+    columns: tuple[Ident, ...]
+    aggregate: Ident | None = None
 
 
 @dataclass(frozen=True, slots=True)

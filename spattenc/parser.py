@@ -288,9 +288,16 @@ class _Builder(Transformer):
             fail(f"unknown combination '{how}'; expected product or zip", self.L(c[0]))
         return ("combine", self.L(c[0]), how)
 
+    def sweep_columns(self, meta, c):
+        return ("columns", self.L(meta), c[0], tuple(c[1:]))
+
+    def sweep_aggregate(self, meta, c):
+        return ("aggregate", self.L(meta), c[0])
+
     def sweep_decl(self, meta, c):
         name, title, *items = c
         axes, trials, combine = [], None, None
+        columns = aggregate = None
         seen: dict[str, ir.Loc] = {}
         for item in items:
             if isinstance(item, ir.SweepAxis):
@@ -309,10 +316,24 @@ class _Builder(Transformer):
                 if combine is not None:
                     fail(f"sweep '{name}' declares 'combine' more than once", loc, (combine[0], "first declared here"))
                 combine = (loc, item[2])
+            elif kind == "columns":
+                if columns is not None:
+                    fail(f"sweep '{name}' declares 'columns' more than once", loc, (columns[0], "first declared here"))
+                columns = (loc, item[2], item[3])
+            elif kind == "aggregate":
+                if aggregate is not None:
+                    fail(f"sweep '{name}' declares 'aggregate' more than once", loc, (aggregate[0], "first declared here"))
+                aggregate = (loc, item[2])
+        if aggregate is not None and columns is None:
+            fail(f"sweep '{name}': 'aggregate' averages rows of the 'columns' table; declare "
+                 "'columns DESIGN: NAME, ...' too", aggregate[0])
+        table = None
+        if columns is not None:
+            table = ir.SweepTable(columns[0], columns[1], columns[2], aggregate[1] if aggregate else None)
         if not axes:
             fail(f"sweep '{name}' has no axes (e.g. axis my_param = linspace(0, 1, 11))", self.L(name))
         return ir.Sweep(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(axes),
-                        combine[1] if combine else "product", trials)
+                        combine[1] if combine else "product", trials, table)
 
     def compare_decl(self, meta, c):
         return ir.Compare(self.L(c[0]), str(c[0]), c[1], c[2])

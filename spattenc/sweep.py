@@ -572,3 +572,73 @@ def table(res: Results, sim: ModuleType) -> str:
 
 def _num(v: float, fmt: str) -> str:
     return "nan" if v != v else format(v, fmt)
+
+
+# ---------------------------------------------------------------- declared CSV layouts
+
+
+def declared_table(compiled: Compiled, res: Results):
+    """The `columns` layout of the run's sweep, when it is one declared sweep that has one."""
+    if res.sweep is None or res.sweep.name == "cli":
+        return None
+    return compiled.program.sweep(res.sweep.name).table
+
+
+def table_values(res: Results, sim: ModuleType, table, base: dict) -> list[tuple[str, np.ndarray, str | None]]:
+    """Each column of a declared layout at every point: (name, values, fmt); params are
+    their swept or base values (fmt None), metrics the design's means shown as the table
+    shows them (the metric's scale and fmt)."""
+    m = meta(sim)["designs"][table.design.name][1]
+    out = []
+    for col in table.columns:
+        name = col.name
+        if name in m:
+            _, _, fmt, scale, _ = m[name]
+            out.append((name, res.designs[table.design.name][name].mean * scale, fmt.replace(",", "")))
+        elif name in res.columns:
+            out.append((name, np.asarray(res.columns[name]), None))
+        else:
+            value = base[name] if name in base else sim.PARAMS[name][1]
+            out.append((name, np.full(res.points, value), None))
+    return out
+
+
+def _cell(v, fmt: str | None) -> str:
+    if fmt is not None:
+        return format(float(v), fmt)
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)) or float(v).is_integer():
+        return str(int(v))
+    return repr(float(v))
+
+
+def _write(header: list[str], rows: list[list[str]]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def table_csv(res: Results, sim: ModuleType, table, base: dict) -> str:
+    """One row per point with exactly the declared columns, metrics in their fmt."""
+    cols = table_values(res, sim, table, base)
+    rows = [[_cell(values[i], fmt) for _, values, fmt in cols] for i in range(res.points)]
+    return _write([name for name, _, _ in cols], rows)
+
+
+def aggregated_csv(res: Results, sim: ModuleType, table, base: dict) -> str:
+    """Rows with equal values of the `aggregate` column averaged (every column's mean over
+    the group), one row per value, ascending."""
+    cols = table_values(res, sim, table, base)
+    key = next(values for name, values, _ in cols if name == table.aggregate.name)
+    groups, inverse = np.unique(np.asarray(key, dtype=np.float64), return_inverse=True)
+    rows = []
+    for g in range(len(groups)):
+        members = inverse == g
+        rows.append([_cell(np.asarray(values, dtype=np.float64)[members].mean(), fmt) for _, values, fmt in cols])
+    return _write([name for name, _, _ in cols], rows)

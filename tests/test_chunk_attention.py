@@ -308,3 +308,37 @@ def test_generated_chunk_attention_is_fresh(monkeypatch):
     assert sorted(p.name for p in committed.iterdir()) == sorted(files)
     for rel, text in files.items():
         assert (committed / rel).read_text(encoding="utf-8") == text, f"generated/chunk_attention/{rel} is stale"
+
+
+# ------------------------------------------------------------------ the harness's declared sweeps
+
+
+@pytest.mark.parametrize("sweep, path", [("tk", TK), ("native", NATIVE)])
+def test_declared_sweeps_write_the_harness_csv(cli, tmp_path, sweep, path):
+    """The sweep's CSV has exactly the measured file's columns and configurations, with the
+    model's values in the harness's formats; the aggregate averages rows of equal blocks."""
+    p = defaults()
+    measured = read(path)
+    res = cli("eval", str(SPEC), "--sweep", sweep, "--csv", "--out", str(tmp_path))
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0] == path.read_text().splitlines()[0]
+    rows = list(csv.DictReader(res.out.splitlines()))
+    assert len(rows) == len(measured)
+    model = []
+    for got, m in zip(rows, measured):
+        ns, nh, nc = (int(m[k]) for k in ("n_seqs", "n_heads", "n_chunks"))
+        assert (got["n_seqs"], got["n_heads"], got["n_chunks"], got["blocks"]) == (m["n_seqs"], m["n_heads"], m["n_chunks"], m["blocks"])
+        lat = shared_latency_ms(ns, nh, nc, p)
+        model.append((nh, nc, nh * nc, lat))
+        assert got["latency_ms"] == f"{lat:.6f}"
+        assert got["tflops"] == f"{harness_flops(ns, nh, nc) / (lat * 1e-3) / 1e12:.4f}"
+        assert got["kv_gbps"] == f"{harness_kv_bytes(nh, nc) / (lat * 1e-3) / 1e9:.2f}"
+    assert (tmp_path / "results.csv").read_text() == res.out
+    agg = list(csv.DictReader((tmp_path / "results_by_blocks.csv").read_text().splitlines()))
+    blocks = sorted({b for _, _, b, _ in model})
+    assert [int(r["blocks"]) for r in agg] == blocks
+    for r, b in zip(agg, blocks):
+        group = [x for x in model if x[2] == b]
+        assert r["latency_ms"] == f"{sum(x[3] for x in group) / len(group):.6f}"
+        assert float(r["n_heads"]) == pytest.approx(sum(x[0] for x in group) / len(group), rel=1e-15)

@@ -234,3 +234,32 @@ def test_roofline_plot(tmp_path):
     assert out.groups[0].throughput.tolist() == [20.0, 25.0]
     with pytest.raises(ValueError, match="kind must be"):
         plots.roofline([("s", [1], [1], "guess")], tmp_path / "x.png", peak=1, bandwidth=1, xlabel="", ylabel="", title="")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("columns e: n, t", "error: unknown design 'e'; designs: d"),
+    ("columns d: n, rat", "error: column 'rat' is neither a param nor a metric of design 'd'; did you mean 'rate'?"),
+    ("columns d: n, t, n", "error: column 'n' is listed twice"),
+    ("columns d: n, t aggregate rate", "error: 'aggregate rate': 'rate' is not one of the sweep's columns"),
+    ("aggregate n", "error: sweep 's': 'aggregate' averages rows of the 'columns' table; declare"),
+])
+def test_sweep_table_errors(cli, tmp_path, extra, message):
+    text = BASE + "sweep s { axis n = [1, 2] " + extra + " }\n"
+    r = cli("check", write(tmp_path, text))
+    assert r.code == 2
+    assert message in r.err
+
+
+def test_sweep_table_layout_and_aggregate(cli, tmp_path):
+    """t = 2 n / 0.5 + 1 = 4 n + 1; rate = 2 n / t; rows of equal n averaged."""
+    text = BASE.replace('metric t = t label "Time" unit "s"', 'metric t = t fmt ".3f"') + \
+        "sweep s { axis n = [3, 1, 3] columns d: eff, n, t aggregate n }\n"
+    spec = write(tmp_path, text)
+    r = cli("eval", spec, "--sweep", "s", "--csv", "--out", str(tmp_path / "o"))
+    assert r.code == 0, r.err
+    assert r.out == "eff,n,t\n0.5,3,13.000\n0.5,1,5.000\n0.5,3,13.000\n"
+    assert (tmp_path / "o" / "results_by_n.csv").read_text() == "eff,n,t\n0.5,1,5.000\n0.5,3,13.000\n"
+    # Combined with another axis on the command line, the run is no longer the declared
+    # sweep: the generic layout is used.
+    r = cli("eval", spec, "--sweep", "s", "--sweep", "eff=0.5,1", "--csv")
+    assert r.out.startswith("point,n,eff,")

@@ -10,7 +10,7 @@ default configuration's results.
 import numpy as np
 
 SPEC = "chunk_attention"
-TRIALS = 50
+TRIALS = 1
 SEED = 0
 
 # name: (type, default, low, high, unit, doc)
