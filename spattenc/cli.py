@@ -409,13 +409,14 @@ def eval_measured(args) -> int:
     comps = [ms.compare(c, sim, ms.rows_of(c, ms.read_table(f), b), overrides, trials, seed) for f in args.measured]
     text = ms.report_text(c, comps)
     text_json = json.dumps(ms.report_json(c, comps), indent=1) + "\n"
+    text_csv = ms.report_csv(comps)
     if args.out:
         from .compiler import write_files
-        write_files(Path(args.out), {"measured.json": text_json})
+        write_files(Path(args.out), {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
         from .plots import write_index
         write_index(args.out, ms.plot(c, comps, Path(args.out), args.format, overrides))
-    sys.stdout.write(text_json if args.json else text)
+    sys.stdout.write(text_json if args.json else text_csv if args.csv else text)
     return 0
 
 

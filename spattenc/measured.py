@@ -349,6 +349,31 @@ def report_json(compiled: Compiled, comparisons: list[Comparison]) -> dict:
     return {"spec": compiled.name, "tables": tables}
 
 
+def report_csv(comparisons: list[Comparison]) -> str:
+    """One row per measured row of every table: file, line, config, and for each compared
+    column its measured, model and recomputed values and the model's error (%)."""
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    first = comparisons[0].rows
+    config = list(first.config)
+    compared = [m for m in first.compared if all(m in c.rows.compared for c in comparisons)]
+    header = ["file", "line", *config]
+    for m in compared:
+        header += [f"{m}.measured", f"{m}.model", f"{m}.recomputed", f"{m}.error_pct"]
+    w.writerow(header)
+    for c in comparisons:
+        rows = c.rows
+        for i in range(len(rows.table.rows)):
+            row = [rows.table.path, rows.table.lines[i], *(rows.config[k][i].item() for k in config)]
+            for m in compared:
+                row += [rows.table.rows[i][m], repr(float(c.model[m][i])), repr(float(c.recomputed[m][i])),
+                        repr(float(c.error_pct(m)[i]))]
+            w.writerow(row)
+    return buf.getvalue()
+
+
 def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str = "png",
          overrides: dict | None = None) -> list[tuple[str, str]]:
     """Model against measured values of every compared metric, tables overlaid, rows with

@@ -289,7 +289,8 @@ def test_eval_measured_writes_overlay_and_roofline(cli, tmp_path):
     out = tmp_path / "out"
     res = cli("eval", str(SPEC), "--measured", str(NATIVE), "--measured", str(TK), "--out", str(out), "--plots")
     assert res.code == 0, res.err
-    assert sorted(p.name for p in out.iterdir()) == ["index.md", "measured.json", "measured_harness.png", "roofline.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.md", "measured.csv", "measured.json", "measured_harness.png",
+                                                     "roofline.png"]
     doc = json.loads((out / "measured.json").read_text())
     assert [t["file"] for t in doc["tables"]] == [str(NATIVE), str(TK)]
     assert [len(t["rows"]) for t in doc["tables"]] == [18, 12]

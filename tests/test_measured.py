@@ -139,6 +139,10 @@ def test_eval_measured_report(cli, tmp_path):
     assert "MAPE t: 20.00% over 2 rows (max |error| 25.00%)" in r.out
     assert "derived columns recomputed from measured t (rate): all agree with the file within rounding" in r.out
     assert "not compared (no metric of that name): extra" in r.out
+    r = cli("eval", spec, "--measured", rows, "--csv")
+    assert r.out.splitlines()[0] == ("file,line,n,t.measured,t.model,t.recomputed,t.error_pct,"
+                                     "rate.measured,rate.model,rate.recomputed,rate.error_pct")
+    assert r.out.splitlines()[2].split(",")[1:7] == ["3", "4", "20.0", "17.0", "20.0", "-15.0"]
     doc = json.loads(cli("eval", spec, "--measured", rows, "--json").out)
     t = doc["tables"][0]
     assert t["rows"][1]["model"]["rate"] == pytest.approx(8.0 / 17.0)
