@@ -22,7 +22,9 @@ BUILTINS: dict[str, tuple[int, int | None, str]] = {
 }
 LAYER_REDUCTIONS = ("sum", "mean", "count", "last", "first", "max_over", "min_over")
 TRIAL_REDUCTIONS = ("mean", "std")
-RESERVED = {"start", "end", "true", "false"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
+RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
+SCALAR_TYPES = ("int", "real", "bool", "string")
+BOUND_OPS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
 TIME_ATTRS = ("start", "end")
 
 
@@ -34,8 +36,11 @@ class _Scope:
     level: str
     what: str
     design: str | None = None
-    locals: dict[str, str] = field(default_factory=dict)  # function params/lets -> type
+    locals: dict[str, str] = field(default_factory=dict)  # function params/lets, comprehension vars -> type
     in_reduction: bool = False
+    input: str | None = None  # level 'input': the input whose fields are in scope
+    before: frozenset[str] | None = None  # level 'input': leaves declared so far (None: all)
+    prefix: tuple[str, ...] = ()  # level 'input': the enclosing group (names resolve innermost first)
 
 
 class _Checker:
@@ -56,6 +61,12 @@ class _Checker:
         self.resolving: list[tuple[str, ir.Loc]] = []
         self.resolved: dict[str, object] = {}
         self.implicit_layers = False
+        self.enums: dict[str, ir.Enum] = {e.name: e for e in module.enums}
+        self.records: dict[str, ir.Record] = {r.name: r for r in module.records}
+        self.inputs: dict[str, ir.Input] = {}  # checked, records expanded
+        self.leaves: dict[str, ir.Leaf] = {}
+        self.local_types: list[dict[str, str]] = []
+        self.compare_names: dict[str, ir.Loc] = {}
 
     # ------------------------------------------------------------ declarations
     def declare(self, name: str, key: str, loc: ir.Loc, table: dict | None = None):
@@ -88,6 +99,17 @@ class _Checker:
                 fail(f"function '{f.name}' repeats a parameter name", f.loc)
         for d in m.designs:
             self.declare(d.name, f"design:{d.name}", d.loc)
+        for e in m.enums:
+            self.declare(e.name, f"enum:{e.name}", e.loc)
+            for member in e.members:
+                if member in ("start", "end"):
+                    fail(f"'{member}' is a reserved name and cannot be an enum member", e.loc)
+        for r in m.records:
+            self.declare(r.name, f"record:{r.name}", r.loc)
+        for inp in m.inputs:
+            self.declare(inp.name, f"input:{inp.name}", inp.loc)
+        for inp in m.inputs:
+            self.inputs[inp.name] = self.check_input(inp)
         if m.layers is None:
             # No per-layer structure (e.g. a roofline model): one implicit layer, and
             # metrics read per-layer values directly.
@@ -108,25 +130,28 @@ class _Checker:
         layers, layer_items = self.check_layers(m.layers)
         designs = tuple(self.check_design(d) for d in m.designs)
         compares = []
-        seen_c: dict[str, ir.Loc] = {}
+        seen_c = self.compare_names
         for c in m.compares:
             if c.name in seen_c or c.name in self.defs:
                 other = seen_c.get(c.name) or self.defs[c.name][1]
                 fail(f"'{c.name}' is defined more than once", c.loc, (other, "first defined here"))
-            seen_c[c.name] = c.loc
             scope = _Scope("compare", f"comparison '{c.name}'")
             expr = self.expr(c.expr, scope)
             self.types[f"compare:{c.name}"] = self.type_of(expr, scope)
+            seen_c[c.name] = c.loc
             compares.append(dataclasses.replace(c, expr=expr))
         sweeps = self.check_sweeps(m.sweeps, params)
         measured = self.check_measured(m.measured, designs)
         roofline = self.check_roofline(m.roofline, designs) if m.roofline is not None else None
         solves = self.check_solves(m.solves)
+        report = self.check_report(m.report) if m.report is not None else None
         return ir.Program(
             file=m.file, source=m.source, name=m.name, title=m.title, trials=trials, seed=seed,
             params=params, consts=consts, funcs=funcs, layers=layers, layer_items=layer_items,
             designs=designs, compares=tuple(compares), types=dict(sorted(self.types.items())),
             random=frozenset(self.random), sweeps=sweeps, measured=measured, roofline=roofline, solves=solves,
+            enums=tuple(m.enums), inputs=tuple(self.inputs.values()),
+            leaves=tuple(self.leaves.values()), report=report,
         )
 
     # ------------------------------------------------------------ sweeps
@@ -243,17 +268,24 @@ class _Checker:
         elif kind == "func":
             f = self.funcs[name]
             self.resolving.append((key, f.loc))
-            scope = _Scope("func", f"function '{name}'", locals={p: "real" for p in f.params})
+            ptypes = f.param_types or ("real",) * len(f.params)
+            for p, t in zip(f.params, ptypes):
+                if t.startswith("enum:") and t[5:] not in self.enums:
+                    fail(f"unknown type '{t[5:]}' for parameter '{p}' of function '{name}'; expected int, real, "
+                         f"bool or an enum ({', '.join(self.enums) or 'none declared'})", f.loc)
+            scope = _Scope("func", f"function '{name}'", locals=dict(zip(f.params, ptypes)))
+            self.local_types.append(scope.locals)
             lets = []
             for let in f.lets:
                 if let.name in scope.locals:
                     fail(f"'{let.name}' is defined more than once in function '{name}'", let.loc)
                 e = self.expr(let.expr, scope)
-                scope.locals[let.name] = "local"
+                scope.locals[let.name] = self.type_of(e, scope)
                 lets.append(dataclasses.replace(let, expr=e))
             body = self.expr(f.body, scope)
-            self.func_types[name] = "real"
-            out = dataclasses.replace(f, lets=tuple(lets), body=body)
+            self.func_types[name] = self.type_of(body, scope)
+            self.local_types.pop()
+            out = dataclasses.replace(f, lets=tuple(lets), body=body, param_types=tuple(ptypes))
         else:  # pragma: no cover
             raise AssertionError(key)
         self.resolving.pop()
@@ -533,6 +565,10 @@ class _Checker:
             if sv.name in seen:
                 fail(f"solve '{sv.name}' is defined more than once", sv.loc, (seen[sv.name], "first defined here"))
             seen[sv.name] = sv.loc
+            if self.m.inputs:
+                fail(f"solve '{sv.name}': a 'solve' declaration gives closed forms in the params, which a spec "
+                     "that reads input files does not have; solve in its report instead: "
+                     "NAME = solve PARAM where A == B", sv.loc, (self.m.inputs[0].loc, "input declared here"))
             self.known_param(sv.unknown, "the unknown of a solve")
             if sv.design is not None:
                 if sv.design.name not in self.design_defs:
@@ -561,17 +597,31 @@ class _Checker:
                 return self.name(name, loc, scope)
             case ir.Attr():
                 return self.attr(e, scope)
+            case ir.Path():
+                return self.path(e, scope)
+            case ir.Comprehension():
+                return self.comprehension(e, scope)
             case ir.Unary(op=op, operand=x):
                 x = self.expr(x, scope)
                 t = self.type_of(x, scope)
                 if op == "not" and t != "bool":
-                    fail(f"'not' needs a condition, got a {t} value", e.loc)
+                    fail(f"'not' needs a condition, got a {_tname(t)} value", e.loc)
                 if op == "-" and t == "bool":
                     fail("cannot negate a condition (use 'not')", e.loc)
+                if op == "-" and t.startswith("enum:"):
+                    fail(f"cannot negate a {_tname(t)} value", e.loc)
                 return dataclasses.replace(e, operand=x)
             case ir.Binary(op=op, left=a, right=b):
                 a, b = self.expr(a, scope), self.expr(b, scope)
                 ta, tb = self.type_of(a, scope), self.type_of(b, scope)
+                if ta.startswith("enum:") or tb.startswith("enum:"):
+                    if op not in ("==", "!="):
+                        bad = a if ta.startswith("enum:") else b
+                        fail(f"'{op}' cannot be used with a {_tname(self.type_of(bad, scope))} value "
+                             "(enum values can only be compared with == and !=)", bad.loc)
+                    if ta != tb:
+                        fail(f"cannot compare a {_tname(ta)} value with a {_tname(tb)} value", e.loc)
+                    return dataclasses.replace(e, left=a, right=b)
                 if op in ("and", "or"):
                     for x, t in ((a, ta), (b, tb)):
                         if t != "bool":
@@ -585,8 +635,11 @@ class _Checker:
                 c, x, y = self.expr(c, scope), self.expr(x, scope), self.expr(y, scope)
                 if self.type_of(c, scope) != "bool":
                     fail("the test of 'if' must be a condition (a comparison, and/or/not)", c.loc)
-                if (self.type_of(x, scope) == "bool") != (self.type_of(y, scope) == "bool"):
+                tx, ty = self.type_of(x, scope), self.type_of(y, scope)
+                if (tx == "bool") != (ty == "bool"):
                     fail("'if' branches must both be conditions or both be numbers", y.loc)
+                if (tx.startswith("enum:") or ty.startswith("enum:")) and tx != ty:
+                    fail(f"'if' branches must have the same type, got {_tname(tx)} and {_tname(ty)}", y.loc)
                 return dataclasses.replace(e, test=c, then=x, else_=y)
             case ir.Call():
                 return self.call(e, scope)
@@ -606,10 +659,12 @@ class _Checker:
                 fail("count() takes a condition (e.g. count(a.end <= b.end))", e.args[0].loc)
             if f != "count" and t == "bool":
                 fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+            if t.startswith("enum:") and f not in ("last", "first"):
+                fail(f"{f}() takes a number, not a {_tname(t)} value", e.args[0].loc)
             slot = self.reduce_slot
             self.reduce_slot += 1
             return ir.Reduce(e.loc, f, "layers", arg, slot)
-        if scope.level == "compare" and f in TRIAL_REDUCTIONS:
+        if scope.level in ("compare", "report") and f in TRIAL_REDUCTIONS:
             if n != 1:
                 fail(f"{f}() takes 1 argument (a metric such as design.metric), got {n}", e.loc)
             arg = self.expr(e.args[0], scope)
@@ -621,6 +676,8 @@ class _Checker:
             fail(f"'{f}' reduces over layers and is only allowed in a design metric", e.loc)
         if f in TRIAL_REDUCTIONS:
             fail(f"'{f}' reduces over trials and is only allowed in a comparison", e.loc)
+        if f == "given":
+            return self.given(e, scope)
         if f in BUILTINS:
             lo, hi, _ = BUILTINS[f]
             if n < lo or (hi is not None and n > hi):
@@ -628,19 +685,30 @@ class _Checker:
                 fail(f"{f}() takes {want} argument{'s' if lo != 1 or hi != 1 else ''}, got {n}", e.loc)
             args = tuple(self.expr(a, scope) for a in e.args)
             for a in args:
-                if self.type_of(a, scope) == "bool":
+                t = self.type_of(a, scope)
+                if t == "bool":
                     fail(f"{f}() takes numbers, not a condition", a.loc)
+                if t.startswith("enum:"):
+                    fail(f"{f}() takes numbers, not a {_tname(t)} value", a.loc)
             return ir.Builtin(e.loc, f, args)
         if f in self.funcs:
             fn = self.funcs[f]
             if n != len(fn.params):
                 fail(f"function '{f}' takes {len(fn.params)} argument{'s' if len(fn.params) != 1 else ''} "
                      f"({', '.join(fn.params)}), got {n}", e.loc, (fn.loc, f"'{f}' is defined here"))
-            self.resolve_key(f"func:{f}")
+            resolved = self.resolve_key(f"func:{f}")
             args = tuple(self.expr(a, scope) for a in e.args)
-            for a in args:
-                if self.type_of(a, scope) == "bool":
-                    fail(f"arguments of '{f}' must be numbers, not conditions", a.loc)
+            for a, p, want in zip(args, fn.params, resolved.param_types):
+                t = self.type_of(a, scope)
+                if want in ("real", "int") and (t == "bool" or t.startswith("enum:")):
+                    fail(f"argument '{p}' of '{f}' must be a number, not a {_tname(t)} value", a.loc,
+                         (fn.loc, f"'{f}' is defined here"))
+                if want == "int" and t == "real":
+                    fail(f"argument '{p}' of '{f}' must be an integer (use trunc/round/floor/ceil)", a.loc,
+                         (fn.loc, f"'{f}' is defined here"))
+                if want not in ("real", "int") and t != want:
+                    fail(f"argument '{p}' of '{f}' must be a {_tname(want)} value, got a {_tname(t)} value",
+                         a.loc, (fn.loc, f"'{f}' is defined here"))
             return ir.Apply(e.loc, f, args)
         known = sorted(set(BUILTINS) | set(self.funcs))
         close = _close(f, known)
@@ -651,6 +719,22 @@ class _Checker:
         if name in scope.locals:
             return ir.Ref(loc, name, "local")
         lvl = scope.level
+        if lvl == "input":
+            return self.input_path(scope.input, name, (), loc, scope, relative=True)
+        if lvl == "metric" and not scope.in_reduction and (scope.design, name) in self.metric_types \
+                and name not in self.design_defs.get(scope.design, {}) and name not in self.layer_defs \
+                and name not in self.defs:
+            # An earlier metric of the same design (a let, stage or constant of that name wins).
+            return ir.MetricRef(loc, scope.design, name)
+        if lvl == "report" and name in self.compare_names:
+            return ir.Ref(loc, name, "compare")
+        if name in self.defs and self.defs[name][0].split(":")[0] in ("enum", "record", "input"):
+            kind = self.defs[name][0].split(":")[0]
+            if lvl == "literal":
+                fail(f"{scope.what} must be a literal number, not '{name}'", loc)
+            example = {"enum": f"{name}.MEMBER", "record": "a field type in an input",
+                       "input": f"its fields, e.g. {name}.KEY"}[kind]
+            fail(f"'{name}' is {'an' if kind in ('enum', 'input') else 'a'} {kind}; use {example}", loc)
         if lvl == "literal":
             if name in self.defs or name in self.layer_defs:
                 fail(f"{scope.what} must be a literal number, not '{name}'", loc)
@@ -668,7 +752,7 @@ class _Checker:
         if name in self.layer_defs:
             key = self.layer_defs[name][0]
             kind = key.split(":")[0]
-            if lvl in ("const", "func", "compare"):
+            if lvl in ("const", "func", "compare", "report"):
                 what = {"random": "a per-layer random variable", "index": "the layer index"}.get(kind, "a per-layer quantity")
                 if lvl == "const":
                     fail(f"'{name}' is {what}, but {scope.what} must be constant across layers and trials", loc)
@@ -707,7 +791,22 @@ class _Checker:
         return ir.Reduce(node.loc, "last", "layers", node, slot)
 
     def attr(self, e: ir.Attr, scope: _Scope) -> ir.Expr:
-        if scope.level == "compare":
+        if e.base in scope.locals:
+            fail(f"'{e.base}' is a local value and has no field '{e.attr}'", e.loc)
+        if e.base in self.enums and not (scope.level == "input" and e.base in self._input_fields(scope)):
+            en = self.enums[e.base]
+            if e.attr not in en.members:
+                close = _close(e.attr, list(en.members))
+                fail(f"enum '{en.name}' has no member '{e.attr}'; its members: {', '.join(en.members)}"
+                     + (f" (did you mean '{close}'?)" if close else ""), e.loc, (en.loc, f"'{en.name}' is declared here"))
+            return ir.EnumConst(e.loc, en.name, e.attr, en.members.index(e.attr))
+        if scope.level == "input":
+            return self.input_path(scope.input, e.base, (e.attr,), e.loc, scope, relative=True)
+        if e.base in self.inputs:
+            if scope.level == "literal":
+                fail(f"{scope.what} must be a literal number, not '{e.base}.{e.attr}'", e.loc)
+            return self.input_path(e.base, None, (e.attr,), e.loc, scope)
+        if scope.level in ("compare", "report"):
             if e.base not in self.design_defs:
                 fail(f"unknown design '{e.base}'; designs: {', '.join(self.design_defs)}", e.loc)
             if (e.base, e.attr) not in self.metric_types:
@@ -731,8 +830,322 @@ class _Checker:
             if scope.level == "metric" and not scope.in_reduction:
                 return self.direct_value(node, f"'{e.base}.{e.attr}' is a per-layer time; use it inside a reduction")
             return node
-        fail(f"'{e.base}.{e.attr}': stage times are only available inside designs, "
-             "and design metrics only inside comparisons", e.loc)
+        if e.base in self.defs or e.base in self.layer_defs:
+            fail(f"'{e.base}.{e.attr}': stage times are only available inside designs, "
+                 "and design metrics only inside comparisons", e.loc)
+        fail(f"unknown name '{e.base}'", e.loc)
+
+    # ------------------------------------------------------------ input fields and enums
+    def _input_fields(self, scope: _Scope) -> dict[str, ir.Field]:
+        inp = self.inputs.get(scope.input) or self._checking_input
+        return {f.name: f for f in inp.fields}
+
+    def path(self, e: ir.Path, scope: _Scope) -> ir.Expr:
+        if e.root in scope.locals:
+            fail(f"'{e.root}' is a local value and cannot be indexed", e.loc)
+        if scope.level == "input":
+            return self.input_path(scope.input, e.root, e.steps, e.loc, scope, relative=True)
+        if e.root in self.inputs:
+            if scope.level == "literal":
+                fail(f"{scope.what} must be a literal number", e.loc)
+            return self.input_path(e.root, None, e.steps, e.loc, scope)
+        if e.root in self.enums:
+            fail(f"'{e.root}' is an enum; write {e.root}.MEMBER", e.loc)
+        if e.root in self.defs or e.root in self.layer_defs or e.root in self.design_defs.get(scope.design or "", {}):
+            fail(f"'{e.root}' is a number and cannot be indexed or have fields; only input fields can", e.loc)
+        fail(f"unknown name '{e.root}'", e.loc)
+
+    def input_path(self, input: str, first: str | None, steps: tuple, loc: ir.Loc, scope: _Scope,
+                   given: bool = False, relative: bool = False) -> ir.Expr:
+        """Resolve `input.first.steps...` (first None: steps start at the input's root) to an InputRef.
+
+        With `relative` (inside the input's own schema), `first` is looked up in the enclosing
+        group, then in each group around it, up to the input's root.
+        """
+        inp = self.inputs.get(input) or self._checking_input
+        fields = {f.name: f for f in inp.fields}
+        names = [input]
+        if relative:
+            for depth in range(len(scope.prefix), -1, -1):
+                group = self._group(inp, scope.prefix[:depth])
+                if first in {f.name for f in group}:
+                    fields = {f.name: f for f in group}
+                    names += list(scope.prefix[:depth])
+                    break
+        steps = ((first,) if first is not None else ()) + tuple(steps)
+        i = 0
+        field = None
+        while i < len(steps):
+            step = steps[i]
+            if not isinstance(step, str):
+                fail(f"'{'.'.join(names)}' is a group of fields, not a table; write {'.'.join(names)}.KEY", loc)
+            if step not in fields:
+                close = _close(step, list(fields))
+                hint = f"; did you mean '{close}'?" if close else f"; its keys: {', '.join(fields)}"
+                what = f"input '{input}'" if len(names) == 1 else f"'{'.'.join(names)}'"
+                fail(f"{what} has no key '{step}'{hint}", loc)
+            field = fields[step]
+            names.append(step)
+            i += 1
+            if field.kind != "group":
+                break
+            fields = {f.name: f for f in field.fields}
+        var = ".".join(names)
+        if field is None or field.kind == "group":
+            fail(f"'{var}' is a group of fields; use one of its keys ({', '.join(fields)})", loc)
+        leaf = self.leaves[var]
+        if scope.level == "input" and scope.before is not None and var not in scope.before:
+            fail(f"'{var.split('.', 1)[1]}' is not declared above this point of input '{input}' (bounds, key ranges "
+                 "and defaults may only use the fields above them)", loc)
+        index = []
+        rest = steps[i:]
+        for step in rest:
+            if isinstance(step, str):
+                fail(f"'{var}' has no field '{step}'" + (f"; index it with [...]" if len(index) < len(leaf.axes) else ""),
+                     loc)
+            if len(index) == len(leaf.axes):
+                fail(f"'{var}' has {len(leaf.axes)} ind{'ex' if len(leaf.axes) == 1 else 'ices'}; too many [...]", step.loc)
+            axis = leaf.axes[len(index)]
+            x = self.expr(step, scope)
+            t = self.type_of(x, scope)
+            if axis[0] == "map" and t != "int":
+                fail(f"'{var}' is indexed by an integer {axis[1]}, got a {_tname(t)} value", step.loc)
+            if axis[0] == "enum" and t != f"enum:{axis[1]}":
+                fail(f"'{var}' is indexed by a {axis[1]} value, got a {_tname(t)} value", step.loc)
+            index.append(x)
+        if given:
+            n_map = sum(1 for a in leaf.axes if a[0] == "map")
+            if not leaf.given:
+                fail(f"'{var}' is always given (it is required or has a default); given() applies to optional "
+                     "fields and map entries", loc)
+            if len(index) != n_map:
+                fail(f"given({var}...) needs the map key: given({var}[KEY])", loc)
+            return ir.InputRef(loc, var, tuple(index), True)
+        if len(index) != len(leaf.axes):
+            want = ", ".join(f"[{a[1]}]" for a in leaf.axes[len(index):])
+            fail(f"'{var}' is a table; index it with {want}", loc)
+        if leaf.type == "string":
+            fail(f"'{var}' is a string; strings cannot be used in expressions", loc)
+        return ir.InputRef(loc, var, tuple(index))
+
+    @staticmethod
+    def _group(inp: ir.Input, path: tuple[str, ...]) -> tuple[ir.Field, ...]:
+        fields = inp.fields
+        for name in path:
+            fields = next(f for f in fields if f.name == name).fields
+        return fields
+
+    def given(self, e: ir.Call, scope: _Scope) -> ir.Expr:
+        if len(e.args) != 1 or not isinstance(e.args[0], (ir.Name, ir.Attr, ir.Path)):
+            fail("given() takes one input field, e.g. given(model.d_ff) or given(model.per_layer[l])", e.loc)
+        a = e.args[0]
+        if isinstance(a, ir.Name):
+            if scope.level != "input":
+                fail("given() takes an input field, e.g. given(model.d_ff)", a.loc)
+            return self.input_path(scope.input, a.name, (), a.loc, scope, given=True, relative=True)
+        root, steps = (a.base, (a.attr,)) if isinstance(a, ir.Attr) else (a.root, a.steps)
+        if scope.level == "input":
+            return self.input_path(scope.input, root, steps, a.loc, scope, given=True, relative=True)
+        if root not in self.inputs:
+            fail(f"given() takes an input field; '{root}' is not an input", a.loc)
+        return self.input_path(root, None, steps, a.loc, scope, given=True)
+
+    def comprehension(self, e: ir.Comprehension, scope: _Scope) -> ir.Expr:
+        if e.var in RESERVED or e.var in self.enums:
+            fail(f"'{e.var}' cannot name a comprehension variable", e.loc)
+        lo = hi = None
+        if e.enum is not None:
+            if e.enum not in self.enums:
+                fail(f"unknown enum '{e.enum}' in sum({e.var} in {e.enum}: ...); "
+                     f"enums: {', '.join(self.enums) or 'none declared'}", e.loc)
+            vtype = f"enum:{e.enum}"
+        else:
+            lo, hi = self.expr(e.lo, scope), self.expr(e.hi, scope)
+            for x in (lo, hi):
+                if self.type_of(x, scope) != "int":
+                    fail("range() bounds must be integers (use trunc/round/floor/ceil)", x.loc)
+            vtype = "int"
+        inner = dataclasses.replace(scope, locals={**scope.locals, e.var: vtype})
+        self.local_types.append({e.var: vtype})
+        body = self.expr(e.body, inner)
+        t = self.type_of(body, inner)
+        self.local_types.pop()
+        if t == "bool" or t.startswith("enum:"):
+            fail(f"sum() adds numbers; the body is a {_tname(t)} value", e.body.loc)
+        return dataclasses.replace(e, lo=lo, hi=hi, body=body)
+
+    # ------------------------------------------------------------ inputs
+    _checking_input: ir.Input | None = None
+
+    def check_input(self, inp: ir.Input) -> ir.Input:
+        """Expand records, check types and expressions, and register the input's leaves."""
+        fields = self.expand(inp.fields, (), set())
+        self._checking_input = dataclasses.replace(inp, fields=fields)
+        self.register_leaves(inp.name, fields, ())
+        out = tuple(self.check_field(inp.name, f, ()) for f in fields)
+        checks = tuple(self.check_check(inp.name, c, ()) for c in inp.checks)
+        checked = dataclasses.replace(inp, fields=tuple(out), checks=checks)
+        self._checking_input = None
+        return checked
+
+    def expand(self, fields: tuple[ir.Field, ...], path: tuple[str, ...], records: set[str]) -> tuple[ir.Field, ...]:
+        seen: dict[str, ir.Loc] = {}
+        out = []
+        for f in fields:
+            if f.name in seen:
+                fail(f"key '{f.name}' is declared more than once", f.loc, (seen[f.name], "first declared here"))
+            seen[f.name] = f.loc
+            if f.kind == "group":
+                out.append(dataclasses.replace(f, fields=self.expand(f.fields, path + (f.name,), records)))
+                continue
+            t = f.type
+            if t in self.records:
+                rec = self.records[t]
+                if f.kind == "map" or f.per is not None:
+                    fail(f"a record ('{t}') can only be a plain field type, not a map or 'per' value", f.loc)
+                if f.bound is not None or f.default is not None or f.nonempty:
+                    fail(f"'{f.name}' is a record ('{t}'); bounds and defaults belong to its fields", f.loc)
+                if t in records:
+                    fail(f"record '{t}' contains itself", f.loc, (rec.loc, f"'{t}' is declared here"))
+                inner = self.expand(rec.fields, path + (f.name,), records | {t})
+                out.append(ir.Field(f.loc, f.name, "group", optional=f.optional, fields=inner, checks=rec.checks,
+                                    attrs=f.attrs))
+                continue
+            if t in SCALAR_TYPES:
+                typ = t
+            elif t in self.enums:
+                typ = f"enum:{t}"
+            else:
+                known = ", ".join(list(SCALAR_TYPES) + list(self.enums) + list(self.records))
+                fail(f"unknown type '{t}'; expected one of {known}", f.loc)
+            if f.per is not None and f.per not in self.enums:
+                fail(f"'per {f.per}': '{f.per}' is not an enum", f.loc)
+            if f.kind == "scalar" and f.nonempty:
+                fail("'nonempty' applies to maps", f.loc)
+            if f.kind == "scalar" and f.optional and f.default is not None:
+                fail(f"'{f.name}' has a default, so it is never missing; drop 'optional'", f.loc)
+            if typ in ("string", "bool") or typ.startswith("enum:"):
+                if f.bound is not None:
+                    fail(f"a bound needs a numeric field; '{f.name}' is {_tname(typ)}", f.bound.loc)
+            out.append(dataclasses.replace(f, type=typ))
+        return tuple(out)
+
+    def register_leaves(self, input: str, fields: tuple[ir.Field, ...], path: tuple[str, ...]):
+        for f in fields:
+            var = ".".join((input,) + path + (f.name,))
+            if f.kind == "group":
+                self.register_leaves(input, f.fields, path + (f.name,))
+                continue
+            axes: tuple = ()
+            if f.kind == "map":
+                axes += (("map", f.key, f.key_lo, f.key_hi),)
+            if f.per is not None:
+                axes += (("enum", f.per),)
+            given = f"{var}?" if (f.kind == "map" or f.optional) else ""
+            self.leaves[var] = ir.Leaf(var, f.type, axes, given, f)
+            self.types[f"input:{var}"] = f.type
+
+    def check_field(self, input: str, f: ir.Field, prefix: tuple[str, ...]) -> ir.Field:
+        if f.kind == "group":
+            inner = tuple(self.check_field(input, g, prefix + (f.name,)) for g in f.fields)
+            return dataclasses.replace(f, fields=inner, checks=tuple(
+                self.check_check(input, c, prefix + (f.name,)) for c in f.checks))
+        var = ".".join((input,) + prefix + (f.name,))
+        order = [v for v in self.leaves if v.split(".", 1)[0] == input]
+        before = frozenset(order[:order.index(var)])
+        scope = _Scope("input", f"'{f.name}' of input '{input}'", input=input, before=before, prefix=prefix)
+        upd = {}
+        if f.kind == "map":
+            lo, hi = self.expr(f.key_lo, scope), self.expr(f.key_hi, scope)
+            for x in (lo, hi):
+                if self.type_of(x, scope) != "int":
+                    fail(f"the key range of map '{f.name}' must be integers", x.loc)
+            upd.update(key_lo=lo, key_hi=hi)
+        if f.bound is not None:
+            b = f.bound
+            lo = self.expr(b.lo, scope)
+            hi = self.expr(b.hi, scope) if b.hi is not None else None
+            for x in (lo, hi):
+                if x is not None and self.type_of(x, scope) not in ("int", "real"):
+                    fail("a bound must be a number", x.loc)
+            upd["bound"] = dataclasses.replace(b, lo=lo, hi=hi)
+        if f.default is not None:
+            d = self.expr(f.default, scope)
+            td = self.type_of(d, scope)
+            ok = (td == f.type or (f.type == "real" and td == "int"))
+            if not ok:
+                fail(f"the default of '{f.name}' must be {_tname(f.type, article=True)}, got {_tname(td, article=True)}",
+                     f.default.loc)
+            upd["default"] = d
+        leaf_var = var
+        leaf = self.leaves[leaf_var]
+        new = dataclasses.replace(f, **upd)
+        axes = tuple(("map", a[1], new.key_lo, new.key_hi) if a[0] == "map" else a for a in leaf.axes)
+        self.leaves[leaf_var] = dataclasses.replace(leaf, axes=axes, field=new)
+        return new
+
+    def check_check(self, input: str, c: ir.Check, prefix: tuple[str, ...]) -> ir.Check:
+        scope = _Scope("input", f"a check of input '{input}'", input=input, prefix=prefix)
+        e = self.expr(c.expr, scope)
+        if self.type_of(e, scope) != "bool":
+            fail("a check needs a condition (a comparison, and/or/not)", c.expr.loc)
+        inp = self._checking_input
+        fields = self._group(inp, prefix)
+        for i, name in enumerate(c.where):
+            names = {f.name: f for f in fields}
+            if name not in names:
+                fail(f"'check {'.'.join(c.where)}': no key '{name}' here; keys: {', '.join(names)}", c.loc)
+            fields = names[name].fields
+        return dataclasses.replace(c, expr=e, where=prefix + c.where)
+
+    # ------------------------------------------------------------ report
+    def check_report(self, r: ir.Report) -> ir.Report:
+        return dataclasses.replace(r, items=self.report_items(r.items, top=True))
+
+    def report_items(self, items, top: bool, in_points: bool = False, prefix: str = ""):
+        out = []
+        seen: dict[str, ir.Loc] = {}
+        for it in items:
+            if it.name in seen:
+                fail(f"report key '{it.name}' is used more than once here", it.loc, (seen[it.name], "first used here"))
+            seen[it.name] = it.loc
+            scope = _Scope("report", f"report entry '{it.name}'")
+            match it.kind:
+                case "value":
+                    e = self.expr(it.expr, scope)
+                    self.types[f"report:{prefix}{it.name}"] = self.type_of(e, scope)
+                    out.append(dataclasses.replace(it, expr=e))
+                case "object":
+                    out.append(dataclasses.replace(it, items=self.report_items(it.items, False, in_points,
+                                                                                 f"{prefix}{it.name}.")))
+                case "points":
+                    if not top:
+                        fail("'points' must be at the top level of the report", it.loc)
+                    for p in it.params:
+                        if p not in {x.name for x in self.m.params}:
+                            fail(f"'points {p}': '{p}' is not a param", it.loc)
+                    out.append(dataclasses.replace(it, items=self.report_items(it.items, False, True, "points.")))
+                case "first" | "solve":
+                    if in_points:
+                        fail(f"'{it.kind}' looks across all points; put it outside 'points'", it.loc)
+                    e = self.expr(it.expr, scope)
+                    cond = self.expr(it.cond, scope)
+                    if it.kind == "first" and self.type_of(cond, scope) != "bool":
+                        fail("'first ... where' needs a condition", it.cond.loc)
+                    if it.kind == "first":
+                        self.types[f"report:{prefix}{it.name}"] = self.type_of(e, scope)
+                    if it.kind == "solve":
+                        if not (isinstance(e, ir.Ref) and e.scope == "param"):
+                            fail("'solve NAME where ...' needs a param name", it.expr.loc)
+                        if self.m.params and self.prog_param(e.name).type == "bool":
+                            fail(f"cannot solve for the condition param '{e.name}'", it.expr.loc)
+                        if not (isinstance(cond, ir.Binary) and cond.op == "=="):
+                            fail("'solve' needs an equation: solve NAME where EXPR == EXPR", it.cond.loc)
+                    out.append(dataclasses.replace(it, expr=e, cond=cond))
+        return tuple(out)
+
+    def prog_param(self, name: str) -> ir.Param:
+        return next(p for p in self.m.params if p.name == name)
 
     # ------------------------------------------------------------ types
     def type_of(self, e: ir.Expr, scope: _Scope | None) -> str:
@@ -742,7 +1155,21 @@ class _Checker:
             case ir.Bool():
                 return "bool"
             case ir.Ref(name=n, scope="local"):
+                for frame in reversed(self.local_types):
+                    if n in frame:
+                        return frame[n]
                 return "real"
+            case ir.Ref(name=n, scope="compare"):
+                return self.types.get(f"compare:{n}", "real")
+            case ir.EnumConst(enum=en):
+                return f"enum:{en}"
+            case ir.InputRef(var=v, given=g):
+                return "bool" if g else self.leaves[v].type
+            case ir.Comprehension(var=v, enum=en, body=body):
+                self.local_types.append({v: f"enum:{en}" if en is not None else "int"})
+                t = self.type_of(body, scope)
+                self.local_types.pop()
+                return "int" if t == "int" else "real"
             case ir.Ref(name=n, scope=s, design=d):
                 if s == "design":
                     return self.types.get(f"design:{d}:{n}", "real")
@@ -772,6 +1199,8 @@ class _Checker:
                 return "int" if ta == tb == "int" else "real"
             case ir.Cond(then=x, else_=y):
                 tx, ty = self.type_of(x, scope), self.type_of(y, scope)
+                if tx.startswith("enum:"):
+                    return tx
                 return "bool" if tx == "bool" else ("int" if tx == ty == "int" else "real")
             case ir.Builtin(func=f, args=args):
                 rule = BUILTINS[f][2]
@@ -781,8 +1210,8 @@ class _Checker:
                     return "real"
                 ts = [self.type_of(a, scope) for a in args]
                 return "int" if all(t == "int" for t in ts) else "real"
-            case ir.Apply():
-                return "real"
+            case ir.Apply(func=f):
+                return self.func_types.get(f, "real")
         raise AssertionError(type(e).__name__)  # pragma: no cover
 
     def is_random(self, e: ir.Expr) -> bool:
@@ -855,6 +1284,14 @@ def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:
     return ir.Ref(ir.NOWHERE, stage, "stage")
 
 
+def _tname(t: str, article: bool = False) -> str:
+    """A type for messages: 'enum:Mode' -> 'Mode'."""
+    name = t[5:] if t.startswith("enum:") else t
+    if not article:
+        return name
+    return ("an " if name[0] in "aeiouAEIOU" else "a ") + name
+
+
 def _names(e) -> list[str]:
     """Bare names (and attribute bases) an unresolved expression mentions, in order."""
     out: list[str] = []
@@ -863,6 +1300,8 @@ def _names(e) -> list[str]:
             out.append(n)
         case ir.Attr(base=b):
             out.append(b)
+        case ir.Path(root=r):
+            out.append(r)
     for c in children(e):
         out += _names(c)
     return out

@@ -26,6 +26,10 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc report SPEC --sweep SWEEP --out DIR
   spattenc eval SPEC --measured FILE.csv [--measured FILE2.csv] --out DIR --plots
   spattenc fit SPEC --measured FILE.csv --params PARAM,PARAM
+  spattenc eval SPEC --input NAME=FILE --sweep PARAM=64,128,256 --json
+
+input files are checked against the input's declaration in the spec (a schema input reads
+YAML or JSON); a bad file is reported as FILE: key.path: error: message.
 """
 
 
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
     i.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="param value used for the numeric parts (repeatable)")
+    _input_option(i)
 
     k = sub.add_parser("compile", help="generate sim.py, ir.json and closed_forms.md",
                        description="Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
@@ -86,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true",
                      help="print CSV: one row per metric; for a sweep one row per point (docs/sweeps.md)")
     e.add_argument("--out", metavar="DIR", help="also write results.json and results.csv into DIR")
+    _input_option(e)
     _sweep_options(e)
     e.add_argument("--plots", action="store_true",
                    help="with --out: write plots and index.md (Gantt of one trial, histograms of the "
@@ -106,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
     r.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
+    _input_option(r)
     _sweep_options(r)
     r.add_argument("--out", required=True, metavar="DIR", help="folder for report.html")
 
@@ -120,10 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="param value (repeatable); for fitted params, the starting value")
     f.add_argument("--layout", metavar="NAME", help="the spec's measured block (default: its only one)")
+    _input_option(f)
     f.add_argument("--holdout", choices=("even", "odd"), help="fit on the other rows and report the error on "
                    "these (rows numbered from 1 in file order, per table)")
     f.add_argument("--json", action="store_true", help="print JSON")
     return p
+
+
+def _input_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", action="append", default=[], metavar="NAME=FILE",
+                   help="bind the spec's input NAME from FILE, read as the input's declaration says (a schema "
+                   "input reads YAML or JSON); repeatable; default: the file named in the spec's 'input ... from'")
 
 
 def _sweep_options(p: argparse.ArgumentParser) -> None:
@@ -178,6 +192,17 @@ def parse_sets(compiled, items: list[str]) -> dict:
     return out
 
 
+def bind_inputs(compiled, items: list[str]):
+    """The spec's inputs bound from --input NAME=FILE options (or their declared default
+    files); None for a spec that declares no inputs (and was given none)."""
+    from .inputs import bind, parse_input_options
+
+    given = parse_input_options(items)
+    if not compiled.program.inputs and not given:
+        return None
+    return bind(compiled.program, given, compiled.path)
+
+
 def cmd_check(args) -> int:
     from .compiler import load
 
@@ -192,10 +217,12 @@ def cmd_check(args) -> int:
 
 def cmd_inspect(args) -> int:
     from .compiler import load
-    from .symbolic import inspect_text
+    from .symbolic import inspect_spec
 
     c = load(args.spec)
-    print(inspect_text(c, names=args.names, latex=args.latex, overrides=parse_sets(c, args.set)), end="")
+    overrides = parse_sets(c, args.set)
+    print(inspect_spec(c, bind_inputs(c, args.input), names=args.names, latex=args.latex, overrides=overrides),
+          end="")
     return 0
 
 
@@ -211,12 +238,12 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str) -> dict:
+def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs: dict | None = None) -> dict:
     """Run a spec at one point; return the JSON document of DESIGN.md §5."""
     from . import sweep as sweeps
     from .runtime import simulator
 
-    sim = simulator(compiled)
+    sim = simulator(compiled, inputs)
     res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng)
     return sweeps.to_doc(compiled, sim, res, overrides)
 
@@ -304,6 +331,8 @@ class Run:
 
         self.compiled = c = load(args.spec)
         self.overrides = parse_sets(c, args.set)
+        self.bound = bind_inputs(c, args.input)
+        self.inputs = self.bound.values if self.bound is not None else None
         self.sweep = sweeps.from_cli(c, args.sweep)
         if self.sweep is not None:
             for name in self.sweep.columns():
@@ -323,8 +352,13 @@ class Run:
     def sim(self):
         if self._sim is None:
             from .runtime import simulator
-            self._sim = simulator(self.compiled)
+            self._sim = simulator(self.compiled, self.inputs)
         return self._sim
+
+    @property
+    def params(self) -> dict:
+        """Every param's value at the operating point: its default, or its --set value."""
+        return {name: self.overrides.get(name, spec[1]) for name, spec in self.sim.PARAMS.items()}
 
     def point(self, quiet: bool, samples: bool = False):
         """The base point, with per-trial samples and the Gantt trial's events when asked."""
@@ -351,6 +385,8 @@ def cmd_eval(args) -> int:
     if args.measured:
         return eval_measured(args)
     run = Run(args)
+    if run.compiled.program.report is not None:
+        return eval_report(args, run)
     quiet = args.json
     if run.sweep is None:
         res = run.point(quiet, samples=args.plots)
@@ -381,11 +417,44 @@ def cmd_eval(args) -> int:
     else:
         sys.stdout.write(sweeps.table(res, run.sim))
     if args.plots:
-        from . import plotset
+        write_plots(args, run, res, quiet)
+    return 0
 
-        point = res if run.sweep is None else run.point(quiet, samples=True)
-        entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
-        print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
+
+def eval_report(args, run: Run) -> int:
+    """eval of a spec with a report block: the document its report lays out (one object per
+    point of the sweep, or of the single point), as JSON, CSV or readable text."""
+    from .results import report_csv, report_document, report_text
+
+    quiet = args.json
+    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet)
+    doc = report_document(run.compiled, res, run.params, run.inputs)
+    text_json = json.dumps(doc, indent=1) + "\n"
+    text_csv = report_csv(doc)
+    if args.out:
+        from .compiler import write_files
+        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv})
+    if args.json:
+        sys.stdout.write(text_json)
+    elif args.csv:
+        sys.stdout.write(text_csv)
+    else:
+        if run.overrides:
+            print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
+        sys.stdout.write(report_text(doc, run.compiled.program.title or run.compiled.name))
+    if args.plots:
+        write_plots(args, run, res, quiet)
+    return 0
+
+
+def write_plots(args, run: Run, res, quiet: bool) -> None:
+    """--plots: the operating point's plots (Gantt, histograms) and, for a sweep, its line
+    plots, heatmaps and contours, into --out with an index.md."""
+    from . import plotset
+
+    point = res if run.sweep is None else run.point(quiet, samples=True)
+    entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
+    print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
     return 0
 
 
@@ -400,7 +469,8 @@ def eval_measured(args) -> int:
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
     b = ms.block(c, args.layout)
-    sim = simulator(c)
+    bound = bind_inputs(c, args.input)
+    sim = simulator(c, bound.values if bound is not None else None)
     trials = args.trials if args.trials is not None else c.program.trials
     seed = args.seed if args.seed is not None else c.program.seed
     for name in overrides:
@@ -434,7 +504,8 @@ def cmd_fit(args) -> int:
     if not names:
         raise SpecError("--params: name at least one param")
     b = ms.block(c, args.layout)
-    sim = simulator(c)
+    bound = bind_inputs(c, args.input)
+    sim = simulator(c, bound.values if bound is not None else None)
     train, held = [], []
     for f in args.measured:
         rows = ms.rows_of(c, ms.read_table(f), b)

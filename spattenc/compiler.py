@@ -122,7 +122,8 @@ def cached_sim(compiled: Compiled) -> Path:
     h = hashlib.sha256((__version__ + "\0" + compiled.program.source).encode())
     # The generator's own code is part of the key, so a changed back end never reuses stale output.
     from importlib import resources
-    h.update(resources.files("spattenc.templates").joinpath("sim.py.j2").read_bytes())
+    from .templates_env import template_dir
+    h.update((template_dir() / "sim.py.j2").read_bytes())
     h.update(resources.files("spattenc.backends").joinpath("numpy_sim.py").read_bytes())
     key = h.hexdigest()[:20]
     folder = cache_dir() / f"{compiled.name}-{key}"

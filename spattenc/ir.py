@@ -64,6 +64,33 @@ class Attr:
 
 
 @dataclass(frozen=True, slots=True)
+class Path:
+    """A longer access path before resolution: `a.b.c`, `a.b[i]`, `t[i][j]`.
+
+    `steps` holds a field name (str) or an index expression per step, after `root`.
+    """
+
+    loc: Loc
+    root: str
+    steps: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Comprehension:
+    """`sum(var in DOMAIN: body)`: `body` summed in order over the members of enum
+    `enum`, or over the integers lo <= var < hi (`range(lo, hi)`; `range(hi)` has lo 0).
+    `var` is a local of the body (an int, or a value of the enum)."""
+
+    loc: Loc
+    kind: str
+    var: str
+    enum: str | None
+    lo: Expr | None
+    hi: Expr | None
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
 class Unary:
     """`op` is '-' or 'not'."""
 
@@ -172,7 +199,31 @@ class Apply:
     args: tuple[Expr, ...]
 
 
-Expr = Num | Bool | Name | Attr | Unary | Binary | Cond | Call | Ref | StageTime | MetricRef | Reduce | Builtin | Apply
+@dataclass(frozen=True, slots=True)
+class EnumConst:
+    """`Enum.member`: the member's position `value` (0-based) is its numeric code."""
+
+    loc: Loc
+    enum: str
+    member: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef:
+    """A read of an input leaf (see `Leaf`): `var` names it ('model.d_model'); `index`
+    has one expression per axis of the leaf (map keys, enum members), outermost first.
+    With `given`, the read is the leaf's presence flag (an optional field, or whether
+    a map has an entry at the index), whose axes are the leaf's map axes only."""
+
+    loc: Loc
+    var: str
+    index: tuple[Expr, ...] = ()
+    given: bool = False
+
+
+Expr = (Num | Bool | Name | Attr | Path | Unary | Binary | Cond | Call | Comprehension | Ref | StageTime | MetricRef
+        | Reduce | Builtin | Apply | EnumConst | InputRef)
 
 
 # ---------------------------------------------------------------- declarations
@@ -221,13 +272,18 @@ class Let:
 
 @dataclass(frozen=True, slots=True)
 class Func:
-    """A user function: `lets` are evaluated in order, then `body` is returned."""
+    """A user function: `lets` are evaluated in order, then `body` is returned.
+
+    `param_types` gives each parameter's declared type ('real' when not annotated;
+    'int', or an enum type 'enum:NAME', when written `name: int` / `name: Enum`).
+    """
 
     loc: Loc
     name: str
     params: tuple[str, ...]
     lets: tuple[Let, ...]
     body: Expr
+    param_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +403,137 @@ class Compare:
     name: str
     expr: Expr
     attrs: Attrs
+
+
+# ---------------------------------------------------------------- enums, inputs, reports
+
+
+@dataclass(frozen=True, slots=True)
+class Enum:
+    """`enum NAME { a, b, ... }`: values are written NAME.a; member i has code i."""
+
+    loc: Loc
+    name: str
+    members: tuple[str, ...]
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A value constraint of an input field: `in [lo, hi]` (op 'in'), or `op lo` with op
+    one of >= > <= < != (hi None)."""
+
+    loc: Loc
+    op: str
+    lo: Expr
+    hi: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """`check a.b: condition "message"`: a condition over an input's fields; a file
+    failing it is reported at key path `where` with `message`."""
+
+    loc: Loc
+    where: tuple[str, ...]
+    expr: Expr
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One key of an input schema.
+
+    kind 'scalar': a value of `type` (int, real, bool, string or 'enum:NAME'); with `per`
+    (an enum name), a mapping with one such value per enum member.  kind 'map': a mapping
+    from integer keys `key` in [key_lo, key_hi] to such values.  kind 'group': a nested
+    mapping of `fields` (records are expanded into groups by the checker).
+    `default` fills absent values (each member of `per`, each absent map entry's members);
+    `optional` allows the key to be absent (a group whose fields all have defaults, or are
+    optional, may always be absent); `nonempty` requires a map to have an entry.
+    """
+
+    loc: Loc
+    name: str
+    kind: str
+    type: str | None = None
+    per: str | None = None
+    key: str | None = None
+    key_lo: Expr | None = None
+    key_hi: Expr | None = None
+    bound: Bound | None = None
+    default: Expr | None = None
+    optional: bool = False
+    nonempty: bool = False
+    fields: tuple[Field, ...] = ()
+    checks: tuple[Check, ...] = ()
+    attrs: Attrs = Attrs()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """`record NAME { fields }`: a group of fields reusable as a field type."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    fields: tuple[Field, ...]
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """`input NAME "title" from "default file" { fields }`: params bound from a YAML or
+    JSON file given as `--input NAME=FILE` (or the default file, relative to the spec)."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    file: str | None
+    fields: tuple[Field, ...]
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A scalar-valued input variable, possibly a table: `var` is 'input.path.to.field'.
+
+    `axes` are ('map', key name, lo, hi) or ('enum', enum name) per table dimension,
+    outermost first; `given` names the presence flag ('' when the leaf is required and
+    not in a map).  `field` is the schema entry it comes from.
+    """
+
+    var: str
+    type: str
+    axes: tuple[tuple, ...]
+    given: str
+    field: Field
+
+
+@dataclass(frozen=True, slots=True)
+class ReportItem:
+    """One entry of a `report` block.
+
+    kind 'value' (`name = expr`), 'object' (`name { items }`), 'points' (`points p, q
+    { items }`: one object per evaluated point, starting with the values of the params
+    `params`), 'first' (`name = first expr where cond`: expr at the first point, in
+    sweep order, where cond holds; null if none), 'solve' (`name = solve p where a == b`:
+    the real p in p's declared range where the equation holds, solved exactly).
+    """
+
+    loc: Loc
+    name: str
+    kind: str
+    expr: Expr | None = None
+    cond: Expr | None = None
+    items: tuple[ReportItem, ...] = ()
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    loc: Loc
+    items: tuple[ReportItem, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +658,10 @@ class Module:
     measured: tuple[Measured, ...] = ()
     roofline: Roofline | None = None
     solves: tuple[Solve, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    records: tuple[Record, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    report: Report | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +691,10 @@ class Program:
     measured: tuple[Measured, ...] = ()
     roofline: Roofline | None = None
     solves: tuple[Solve, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    leaves: tuple[Leaf, ...] = ()
+    report: Report | None = None
 
     def sweep(self, name: str) -> Sweep:
         return next(s for s in self.sweeps if s.name == name)
@@ -508,6 +703,12 @@ class Program:
     def implicit_layers(self) -> bool:
         """True when the spec has no layers block (one evaluation; metrics read values directly)."""
         return self.layers.loc == NOWHERE
+
+    def enum(self, name: str) -> Enum:
+        return next(e for e in self.enums if e.name == name)
+
+    def leaf(self, var: str) -> Leaf:
+        return next(x for x in self.leaves if x.var == var)
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -529,6 +730,12 @@ def children(e: Any) -> tuple:
             return tuple(a)
         case Reduce(arg=a):
             return (a,)
+        case Comprehension(lo=lo, hi=hi, body=b):
+            return tuple(x for x in (lo, hi, b) if x is not None)
+        case InputRef(index=idx):
+            return tuple(idx)
+        case Path(steps=steps):
+            return tuple(x for x in steps if not isinstance(x, str))
     return ()
 
 

@@ -89,6 +89,8 @@ class Plan:
     compares: tuple[ir.Compare, ...]
     random_compares: frozenset[str]
     observed: tuple[tuple[str, str], ...] = ()  # (plan variable, key 'design.name') a measurement may replace
+    leaves: tuple[ir.Leaf, ...] = ()
+    report: ir.Report | None = None
 
 
 def var_of(ref: ir.Ref) -> str:
@@ -185,8 +187,9 @@ def lower(program: ir.Program) -> Plan:
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
     observed = sorted({(f"design:{m.design.name}:{o.name}", f"{m.design.name}.{o.name}")
                        for m in program.measured for o in m.observe})
+    leaves = tuple(leaf for leaf in program.leaves if leaf.type != "string")
     return Plan(program, program.consts, program.funcs, program.layers.count, program.layers.index, states,
-                tuple(steps), tuple(designs), program.compares, rc, tuple(observed))
+                tuple(steps), tuple(designs), program.compares, rc, tuple(observed), leaves, program.report)
 
 
 def _compare_random(e: ir.Expr, program: ir.Program) -> bool:

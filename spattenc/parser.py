@@ -111,8 +111,38 @@ class _Builder(Transformer):
     def name(self, meta, c):
         return ir.Name(self.L(c[0]), str(c[0]))
 
-    def attribute(self, meta, c):
-        return ir.Attr(self.L(meta), str(c[0]), str(c[1]))
+    def getattr(self, meta, c):
+        base, name = c[0], str(c[1])
+        if isinstance(base, ir.Name):
+            return ir.Attr(self.L(meta), base.name, name)
+        if isinstance(base, ir.Attr):
+            return ir.Path(self.L(meta), base.base, (base.attr, name))
+        return ir.Path(self.L(meta), base.root, base.steps + (name,))
+
+    def getitem(self, meta, c):
+        base, index = c
+        if isinstance(base, ir.Name):
+            return ir.Path(self.L(meta), base.name, (index,))
+        if isinstance(base, ir.Attr):
+            return ir.Path(self.L(meta), base.base, (base.attr, index))
+        return ir.Path(self.L(meta), base.root, base.steps + (index,))
+
+    def domain_enum(self, meta, c):
+        return ("enum", str(c[0]), self.L(c[0]))
+
+    def domain_range(self, meta, c):
+        lo, hi = (c[0], c[1]) if c[1] is not None else (None, c[0])
+        return ("range", lo, hi)
+
+    def comprehension(self, meta, c):
+        kind, var, domain, body = str(c[0]), str(c[1]), c[2], c[3]
+        if kind != "sum":
+            fail(f"'{kind}(NAME in ...: expr)' is not a known comprehension; use sum(NAME in DOMAIN: expr)",
+                 self.L(c[0]))
+        if domain[0] == "enum":
+            return ir.Comprehension(self.L(c[0]), kind, var, domain[1], None, None, body)
+        lo = domain[1] if domain[1] is not None else ir.Num(self.L(meta), 0, True)
+        return ir.Comprehension(self.L(c[0]), kind, var, None, lo, domain[2], body)
 
     def call(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
@@ -202,17 +232,116 @@ class _Builder(Transformer):
     def let_decl(self, meta, c):
         return ir.Let(self.L(c[0]), str(c[0]), c[1], c[2])
 
+    def fparam(self, meta, c):
+        return ("fparam", str(c[0]), str(c[1]) if c[1] is not None else None, self.L(c[1] or c[0]))
+
     def def_expr(self, meta, c):
         name, *rest = c
-        params, body = rest[:-1], rest[-1]
-        return ir.Func(self.L(name), str(name), tuple(str(p) for p in params if p is not None), (), body)
+        params, body = [p for p in rest[:-1] if p is not None], rest[-1]
+        return ir.Func(self.L(name), str(name), tuple(p[1] for p in params), (), body,
+                       tuple(_fparam_type(p) for p in params))
 
     def def_block(self, meta, c):
         name, *rest = c
-        params = tuple(str(p) for p in rest if isinstance(p, Token))
+        params = [p for p in rest if isinstance(p, tuple) and p[0] == "fparam"]
         lets = tuple(x for x in rest if isinstance(x, ir.Let))
         body = rest[-1]
-        return ir.Func(self.L(name), str(name), params, lets, body)
+        return ir.Func(self.L(name), str(name), tuple(p[1] for p in params), lets, body,
+                       tuple(_fparam_type(p) for p in params))
+
+    # ---- enums, input schemas, reports
+    def enum_decl(self, meta, c):
+        name, *members = c
+        attrs = members.pop()
+        names = [str(m) for m in members if m is not None]
+        seen: dict[str, Token] = {}
+        for m in members:
+            if m is not None and str(m) in seen:
+                fail(f"enum '{name}' lists '{m}' twice", self.L(m), (self.L(seen[str(m)]), "first listed here"))
+            if m is not None:
+                seen[str(m)] = m
+        return ir.Enum(self.L(name), str(name), tuple(names), attrs)
+
+    def scalar_type(self, meta, c):
+        return ("scalar", str(c[0]), self.L(c[0]), str(c[1]) if c[1] is not None else None,
+                self.L(c[1]) if c[1] is not None else None)
+
+    def map_type(self, meta, c):
+        key, lo, hi, typ, per = c
+        return ("map", str(typ), self.L(typ), str(per) if per is not None else None,
+                self.L(per) if per is not None else None, str(key), lo, hi)
+
+    def bound_range(self, meta, c):
+        return ir.Bound(self.L(meta), "in", c[0], c[1])
+
+    def bound_cmp(self, meta, c):
+        if str(c[0]) == "==":
+            fail("a field bound is 'in [lo, hi]' or one of >= > <= < != followed by a value", self.L(c[0]))
+        return ir.Bound(self.L(meta), str(c[0]), c[1])
+
+    def field_decl(self, meta, c):
+        name, ftype, bound, default, optional, nonempty, attrs = c
+        name = _field_name(name)
+        if ftype[0] == "scalar":
+            _, typ, tloc, per, ploc = ftype
+            return ir.Field(self.L(name), str(name), "scalar", typ, per, bound=bound, default=default,
+                            optional=optional is not None, nonempty=nonempty is not None, attrs=attrs)
+        _, typ, tloc, per, ploc, key, lo, hi = ftype
+        return ir.Field(self.L(name), str(name), "map", typ, per, key, lo, hi, bound=bound, default=default,
+                        optional=optional is not None, nonempty=nonempty is not None, attrs=attrs)
+
+    def group_decl(self, meta, c):
+        name, *items = c
+        name = _field_name(name)
+        attrs, optional = items.pop(), items.pop()
+        fields = tuple(i for i in items if isinstance(i, ir.Field))
+        checks = tuple(i for i in items if isinstance(i, ir.Check))
+        return ir.Field(self.L(name), str(name), "group", optional=optional is not None, fields=fields,
+                        checks=checks, attrs=attrs)
+
+    def dotted(self, meta, c):
+        return tuple(str(x) for x in c)
+
+    def check_decl(self, meta, c):
+        where, expr, message = c
+        return ir.Check(self.L(meta), where, expr, _unquote(message))
+
+    def _schema(self, items):
+        return (tuple(i for i in items if isinstance(i, ir.Field)), tuple(i for i in items if isinstance(i, ir.Check)))
+
+    def record_decl(self, meta, c):
+        name, title, *items = c
+        fields, checks = self._schema(items)
+        return ir.Record(self.L(name), str(name), _unquote(title) if title is not None else None, fields, checks)
+
+    def input_decl(self, meta, c):
+        name, title, file, *items = c
+        fields, checks = self._schema(items)
+        return ir.Input(self.L(name), str(name), _unquote(title) if title is not None else None,
+                        _unquote(file) if file is not None else None, fields, checks)
+
+    def report_value(self, meta, c):
+        return ir.ReportItem(self.L(c[0]), str(c[0]), "value", expr=c[1])
+
+    def report_bare(self, meta, c):
+        return ir.ReportItem(self.L(c[0]), str(c[0]), "value", expr=ir.Name(self.L(c[0]), str(c[0])))
+
+    def report_object(self, meta, c):
+        return ir.ReportItem(self.L(c[0]), str(c[0]), "object", items=tuple(c[1:]))
+
+    def report_points(self, meta, c):
+        params = tuple(str(x) for x in c if isinstance(x, Token))
+        items = tuple(x for x in c if isinstance(x, ir.ReportItem))
+        return ir.ReportItem(self.L(meta), "points", "points", items=items, params=params)
+
+    def report_first(self, meta, c):
+        return ir.ReportItem(self.L(c[0]), str(c[0]), "first", expr=c[1], cond=c[2])
+
+    def report_solve(self, meta, c):
+        return ir.ReportItem(self.L(c[0]), str(c[0]), "solve", expr=ir.Name(self.L(c[1]), str(c[1])), cond=c[2])
+
+    def report_decl(self, meta, c):
+        return ir.Report(self.L(meta), tuple(c))
 
     def state_decl(self, meta, c):
         name, typ, init, nxt, attrs = c
@@ -422,7 +551,8 @@ class _Builder(Transformer):
         name = title = trials = seed = None
         params, lets, funcs, designs, compares, sweeps = [], [], [], [], [], []
         measured, solves = [], []
-        layers = roofline = None
+        enums, records, inputs = [], [], []
+        layers = roofline = report = None
         seen: dict[str, ir.Loc] = {}
 
         def once(key: str, loc: ir.Loc):
@@ -462,10 +592,37 @@ class _Builder(Transformer):
                 roofline = item
             elif isinstance(item, ir.Solve):
                 solves.append(item)
+            elif isinstance(item, ir.Enum):
+                enums.append(item)
+            elif isinstance(item, ir.Record):
+                records.append(item)
+            elif isinstance(item, ir.Input):
+                inputs.append(item)
+            elif isinstance(item, ir.Report):
+                once("report", item.loc)
+                report = item
         return ir.Module(self.file, self.source, name, title, trials, seed, tuple(params), tuple(lets),
                          tuple(funcs), layers, tuple(designs), tuple(compares), sweeps=tuple(sweeps),
-                         measured=tuple(measured),
-                         roofline=roofline, solves=tuple(solves))
+                         measured=tuple(measured), roofline=roofline, solves=tuple(solves), enums=tuple(enums),
+                         records=tuple(records), inputs=tuple(inputs), report=report)
+
+
+def _field_name(tok: Token) -> Token:
+    """A schema key written as a name or as a string (for keys that are keywords)."""
+    if tok.type == "STRING":
+        return Token("NAME", _unquote(tok), tok.start_pos, tok.line, tok.column, tok.end_line, tok.end_column,
+                     tok.end_pos)
+    return tok
+
+
+def _fparam_type(p) -> str:
+    """The declared type of a function parameter: 'real' unless annotated."""
+    typ = p[2]
+    if typ is None or typ == "real":
+        return "real"
+    if typ in ("int", "bool"):
+        return typ
+    return f"enum:{typ}"  # checked against the declared enums by the checker
 
 
 def _unquote(tok) -> str:

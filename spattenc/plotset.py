@@ -135,6 +135,8 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
         xaxis = groups[0][0]
         x = np.asarray(xaxis.values, dtype=float) if not isinstance(xaxis.values[0], bool) else \
             np.arange(len(xaxis.values), dtype=float)
+        order = np.argsort(x, kind="stable")  # lines run left to right whatever the sweep's order
+        x = x[order]
         logx = geometric(x)
         zipped = "" if len(groups[0]) == 1 else " (zipped with " + ", ".join(a.param for a in groups[0][1:]) + ")"
         by_metric: dict[str, list] = {}
@@ -144,14 +146,15 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
         for m, series in by_metric.items():
             q = designs[series[0][0]][m]
             name = f"sweep_{tag}_{m}.{fmt}"
-            p = plots.sweep_lines(x, [(run.sim.DESIGNS[d][0], st.mean * q.scale, st.std * q.scale) for d, st in series],
+            p = plots.sweep_lines(x, [(run.sim.DESIGNS[d][0], st.mean[order] * q.scale, st.std[order] * q.scale)
+                                      for d, st in series],
                                   out / name, xlabel=param_label(sim, xaxis.param) + zipped, ylabel=q.label, logx=logx,
                                   title=f"{m} over {xaxis.param} ({res.trials} trials per point)")
             entries.append((name, f"{m} of each design over {xaxis.param}: mean ± std over trials.", p))
         for c, st in res.compares.items():
             q = compares[c]
             name = f"sweep_{tag}_{c}.{fmt}"
-            p = plots.sweep_lines(x, [(c, st.mean * q.scale, st.std * q.scale)], out / name,
+            p = plots.sweep_lines(x, [(c, st.mean[order] * q.scale, st.std[order] * q.scale)], out / name,
                                   xlabel=param_label(sim, xaxis.param) + zipped, ylabel=q.label, logx=logx,
                                   title=f"{c} over {xaxis.param} ({res.trials} trials per point)")
             entries.append((name, f"{c} over {xaxis.param}" + (": mean ± std over trials." if q.random else "."), p))

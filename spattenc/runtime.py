@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import sys
@@ -25,8 +26,40 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
-def simulator(compiled: Compiled) -> ModuleType:
-    return load_module(cached_sim(compiled))
+def simulator(compiled: Compiled, inputs: dict | None = None):
+    """The spec's generated simulator module; with `inputs` (bound input leaves, see
+    inputs.bind), a BoundSimulator that passes them to every evaluation."""
+    module = load_module(cached_sim(compiled))
+    return module if inputs is None else BoundSimulator(module, inputs)
+
+
+class BoundSimulator:
+    """A simulator module with its input files bound: `run`, `simulate`, `compare` and
+    `report` take the inputs, everything else is the module's, so code that drives a
+    simulator (sweeps, measured tables, fits, plots) works the same with or without inputs.
+    A table read outside its axis (an index computed from the inputs) is a SpecError."""
+
+    _TAKE_INPUTS = ("run", "simulate", "compare", "report")
+
+    def __init__(self, module: ModuleType, inputs: dict):
+        self.module = module
+        # Only the leaves the simulator reads (string leaves and their flags are not numbers).
+        self.inputs = {k: v for k, v in inputs.items() if k.rstrip("?") in module.INPUTS}
+        for name in self._TAKE_INPUTS:
+            if hasattr(module, name):
+                setattr(self, name, self._bound(getattr(module, name)))
+
+    def _bound(self, fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, inputs=self.inputs, **kwargs)
+            except IndexError as e:
+                raise SpecError(f"evaluation failed: {e}") from None
+        return call
+
+    def __getattr__(self, name: str):
+        return getattr(self.module, name)
 
 
 def parse_value(compiled: Compiled, name: str, text: str, origin: str = "--set"):

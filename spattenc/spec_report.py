@@ -25,7 +25,7 @@ def closed_forms(run) -> str | None:
         if e.name == f"{__package__}.symbolic":
             return None
         raise
-    return symbolic.inspect_text(run.compiled, names=[], latex=False, overrides=run.overrides)
+    return symbolic.inspect_spec(run.compiled, run.bound, overrides=run.overrides)
 
 
 def _params_table(run) -> Table:

@@ -229,6 +229,7 @@ class Results:
     compares: dict[str, Stats]
     samples: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     compare_samples: dict[str, np.ndarray] = field(default_factory=dict)
+    report: dict[str, np.ndarray] = field(default_factory=dict)  # report entry path -> its value per point
     events: list = field(default_factory=list)  # (design, layer, stage, start, end) of the recorded trial
     shows: list = field(default_factory=list)  # (design, layer, name, start, end, kind) of that trial
     chunks: int = 0
@@ -352,6 +353,11 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
             for arr, v in zip(out_c[c], st):
                 arr[lo:hi] = v
 
+    def store_report(lo: int, hi: int, values: dict):
+        for path, x in values.items():
+            res.report.setdefault(path, np.empty(npoints, dtype=object))[lo:hi] = _point_values(x, hi - lo)
+
+    report = store_report if hasattr(sim, "report") else None
     if rng == "legacy":
         for i in range(npoints):
             R, C, ev = sim.run(overrides(i, i + 1), trials=trials, seed=seed, rng="legacy",
@@ -359,13 +365,15 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
             res.events += ev
             store(i, i + 1, {d: {m: _stats_of(R[d][m], r, 1) for m, r in ms.items()} for d, ms in dmeta.items()},
                   {c: _stats_of(C[c], r, 1) for c, r in cmeta.items()})
+            if report is not None:
+                report(i, i + 1, sim.report(sim.param_arrays(overrides(i, i + 1)), R, C))
             if keep_samples:
                 _keep(res, R, sim.compare(sim.param_arrays(overrides(0, 1)), R, per_trial=True), dmeta, trials)
             progress.update((i + 1) * trials)
             res.chunks += 1
         res.chunk_points = 1
     else:
-        _run_pcg64(sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, mem_budget,
+        _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, mem_budget,
                    progress, keep_samples, record)
     progress.close()
     for d, ms in out_d.items():
@@ -394,7 +402,18 @@ def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> No
             add(res.compare_samples, c, x)
 
 
-def _run_pcg64(sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, mem_budget,
+def _point_values(x, k: int) -> list:
+    """A report entry's value at each of k points, from its array of shape (points or 1,
+    trials): the mean over trials (a condition: its value at the first trial)."""
+    a = np.asarray(x)
+    if a.ndim == 0:
+        a = a.reshape(1, 1)
+    if a.shape[0] == 1 and k > 1:
+        a = np.broadcast_to(a, (k,) + a.shape[1:])
+    return [row.mean() if row.size > 1 and row.dtype != bool else row.reshape(-1)[0] for row in a]
+
+
+def _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, mem_budget,
                progress, keep_samples, record):
     """Chunks of points (calibrated on the first), each run block of trials by block."""
     block = int(getattr(sim, "TRIAL_BLOCK", trials)) or trials
@@ -446,13 +465,17 @@ def _run_pcg64(sim, res, overrides, store, dmeta, cmeta, npoints, trials, seed, 
                           else last_R[d][m]) for m, r in ms.items()} for d, ms in dmeta.items()}
             try:
                 C = sim.compare(params, Rs)
+                values = sim.report(params, Rs, C) if report is not None else None
             except (TypeError, AttributeError):
-                raise SpecError(f"a comparison reads more than trial means and stds of metrics; with more than "
-                                f"{block} trials it cannot be summarized block by block "
+                raise SpecError(f"a comparison or report entry reads more than trial means and stds of metrics; "
+                                f"with more than {block} trials it cannot be summarized block by block "
                                 f"(use --trials {block} or fewer)") from None
         else:
             C = sim.compare(params, last_R)
+            values = sim.report(params, last_R, C) if report is not None else None
         store(lo, hi, dstats, {c: _stats_of(C[c], r, k) for c, r in cmeta.items()})
+        if report is not None:
+            report(lo, hi, values)
         res.chunks += 1
         res.chunk_points = max(res.chunk_points, k)
         lo = hi

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+from pathlib import Path
 
 import jinja2
 
 
 @functools.cache
+def template_dir() -> Path:
+    """The folder of the templates belonging to this copy of the package: `templates/`
+    next to `spattenc/` in a source checkout, `spattenc/templates/` in an installed wheel
+    (so a checkout on PYTHONPATH never renders another checkout's templates)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "templates", here / "templates"):
+        if (candidate / "sim.py.j2").is_file():
+            return candidate
+    return Path(str(resources.files("spattenc.templates")))
+
+
+@functools.cache
 def environment() -> jinja2.Environment:
     """Strict, whitespace-controlled environment; templates hold file skeletons only."""
-    root = resources.files("spattenc.templates")
+    root = template_dir()
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,

@@ -83,6 +83,10 @@ OBSERVABLE = ["shared.latency_ms"]
 COMPARES = {
 }
 
+# input leaf (bound from YAML/JSON by spattenc): (attribute of c, type, table axes, presence flag)
+INPUTS = {
+}
+
 
 # ---------------------------------------------------------------- numeric helpers
 # Integer conversions follow Python: trunc is int(), round is half-to-even.
@@ -128,6 +132,40 @@ def _gather(table, index):
         return table[0].take(index)
     table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
     return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
+
+
+def _lookup(table, *index):
+    """table[index, ...] for integer indices or integer arrays (broadcast together)."""
+    flat = 0
+    for axis, i in enumerate(index):
+        i = np.asarray(i)
+        n = table.shape[axis]
+        if np.any((i < 0) | (i >= n)):
+            raise IndexError(f"index {np.min(i) if np.any(i < 0) else np.max(i)} is outside a table axis "
+                             f"of {n} entries")
+        flat = flat * n + i
+    return table.reshape(-1)[flat]
+
+
+def _sum_members(body, count):
+    """body(0) + body(1) + ... over the members of an enum, in declaration order."""
+    total = body(0)
+    for i in range(1, count):
+        total = total + body(i)
+    return total
+
+
+def _sum_range(body, lo, hi):
+    """The sum of body(i) for lo <= i < hi, in order; bounds may differ across points."""
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    total = 0
+    if lo.size == 0 or hi.size == 0:
+        return total
+    uniform = lo.size == 1 and hi.size == 1
+    for i in range(int(np.min(lo)), int(np.max(hi))):
+        term = body(i)
+        total = total + (term if uniform else np.where((lo <= i) & (i < hi), term, 0))
+    return total
 
 
 def _given(observed, key, value):
@@ -230,16 +268,21 @@ def generators(seed, points, block=0):
 
 
 class Constants:
-    """Params (arrays of shape (points, 1)) and derived constants, as attributes."""
+    """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""
 
-    def __init__(self, params):
+    def __init__(self, params, inputs=None):
         for name, value in params.items():
             setattr(self, name, value)
+        for var, value in (inputs or {}).items():
+            setattr(self, INPUTS[var.rstrip("?")][3] if var.endswith("?") else INPUTS[var][0], value)
 
 
-def constants(params):
-    """Params plus derived constants, in dependency order."""
-    c = Constants(params)
+def constants(params, inputs=None):
+    """Params and inputs plus derived constants, in dependency order."""
+    missing = sorted(var for var in INPUTS if var not in (inputs or {}))
+    if missing:
+        raise ValueError(f"missing input values: {', '.join(missing)}")
+    c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.prefix_len = c.n_chunks * c.chunk_size
         c.blocks = c.n_heads * c.n_chunks
@@ -298,7 +341,14 @@ def stage_split__combine(c, combine_flops, combine_bytes):
     return np.where((c.suffix_len > 0), fn_kernel(c, combine_flops, combine_bytes, c.n_seqs * c.n_heads), 0)
 
 
-def simulate(params, trials, draw, record=None, shows=None, observed=None):
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+
+
+def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None):
     """Run every design over the layers for all points and trials at once.
 
     Returns ({design: {metric: array}}, events); events lists
@@ -307,9 +357,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None):
     appended to the list `shows`, if given, as (design, layer, name, start, end, kind).
     `observed` maps keys of OBSERVABLE to measured values that replace the model's.
     """
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2]
-                 + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+    c = constants(params, inputs)
+    points = _points(params, observed)
     shape = (points, trials)
     events = []
     _count = np.broadcast_to(np.asarray(1), (points, 1))
@@ -457,48 +506,45 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None):
                 events.append(("split", _l_, "combine", _at(split__suffix__end, shape, record), _at(split__combine__end, shape, record)))
             # -- state updates (all read this layer's values)
         R = {}
-        R["shared"] = {
-            "blocks": _as2d(c.blocks, points),
-            "latency_ms": _as2d(acc__shared__latency_ms__0, points),
-            "tflops": _as2d(acc__shared__tflops__0 / (acc__shared__tflops__1 * 0.001) / 1000000000000.0, points),
-            "compute_eff_pct": _as2d(100 * (acc__shared__compute_eff_pct__0 / (acc__shared__compute_eff_pct__1 * 0.001) / 1000000000000.0) / c.peak_tflops, points),
-            "kv_gbps": _as2d(acc__shared__kv_gbps__0 / (acc__shared__kv_gbps__1 * 0.001) / 1000000000.0, points),
-            "kv_mem_eff_pct": _as2d(100 * (acc__shared__kv_mem_eff_pct__0 / (acc__shared__kv_mem_eff_pct__1 * 0.001) / 1000000000.0) / c.mem_bw_gbps, points),
-            "flops": _as2d(acc__shared__flops__0, points),
-            "kv_bytes": _as2d(acc__shared__kv_bytes__0, points),
-            "flop_per_byte": _as2d(acc__shared__flop_per_byte__0 / acc__shared__flop_per_byte__1, points),
-        }
-        R["nonshared"] = {
-            "blocks": _as2d(c.blocks, points),
-            "latency_ms": _as2d(acc__nonshared__latency_ms__0, points),
-            "tflops": _as2d(acc__nonshared__tflops__0 / (acc__nonshared__tflops__1 * 0.001) / 1000000000000.0, points),
-            "compute_eff_pct": _as2d(100 * (acc__nonshared__compute_eff_pct__0 / (acc__nonshared__compute_eff_pct__1 * 0.001) / 1000000000000.0) / c.peak_tflops, points),
-            "kv_gbps": _as2d(acc__nonshared__kv_gbps__0 / (acc__nonshared__kv_gbps__1 * 0.001) / 1000000000.0, points),
-            "kv_mem_eff_pct": _as2d(100 * (acc__nonshared__kv_mem_eff_pct__0 / (acc__nonshared__kv_mem_eff_pct__1 * 0.001) / 1000000000.0) / c.mem_bw_gbps, points),
-            "flops": _as2d(acc__nonshared__flops__0, points),
-            "kv_bytes": _as2d(acc__nonshared__kv_bytes__0, points),
-            "flop_per_byte": _as2d(acc__nonshared__flop_per_byte__0 / acc__nonshared__flop_per_byte__1, points),
-        }
-        R["split"] = {
-            "blocks": _as2d(c.blocks, points),
-            "latency_ms": _as2d(acc__split__latency_ms__0, points),
-            "tflops": _as2d(acc__split__tflops__0 / (acc__split__tflops__1 * 0.001) / 1000000000000.0, points),
-            "compute_eff_pct": _as2d(100 * (acc__split__compute_eff_pct__0 / (acc__split__compute_eff_pct__1 * 0.001) / 1000000000000.0) / c.peak_tflops, points),
-            "kv_gbps": _as2d(acc__split__kv_gbps__0 / (acc__split__kv_gbps__1 * 0.001) / 1000000000.0, points),
-            "kv_mem_eff_pct": _as2d(100 * (acc__split__kv_mem_eff_pct__0 / (acc__split__kv_mem_eff_pct__1 * 0.001) / 1000000000.0) / c.mem_bw_gbps, points),
-            "flops": _as2d(acc__split__flops__0, points),
-            "kv_bytes": _as2d(acc__split__kv_bytes__0, points),
-            "flop_per_byte": _as2d(acc__split__flop_per_byte__0 / acc__split__flop_per_byte__1, points),
-        }
+        R["shared"] = {}
+        R["shared"]["blocks"] = _as2d(c.blocks, points)
+        R["shared"]["latency_ms"] = _as2d(acc__shared__latency_ms__0, points)
+        R["shared"]["tflops"] = _as2d(acc__shared__tflops__0 / (acc__shared__tflops__1 * 0.001) / 1000000000000.0, points)
+        R["shared"]["compute_eff_pct"] = _as2d(100 * (acc__shared__compute_eff_pct__0 / (acc__shared__compute_eff_pct__1 * 0.001) / 1000000000000.0) / c.peak_tflops, points)
+        R["shared"]["kv_gbps"] = _as2d(acc__shared__kv_gbps__0 / (acc__shared__kv_gbps__1 * 0.001) / 1000000000.0, points)
+        R["shared"]["kv_mem_eff_pct"] = _as2d(100 * (acc__shared__kv_mem_eff_pct__0 / (acc__shared__kv_mem_eff_pct__1 * 0.001) / 1000000000.0) / c.mem_bw_gbps, points)
+        R["shared"]["flops"] = _as2d(acc__shared__flops__0, points)
+        R["shared"]["kv_bytes"] = _as2d(acc__shared__kv_bytes__0, points)
+        R["shared"]["flop_per_byte"] = _as2d(acc__shared__flop_per_byte__0 / acc__shared__flop_per_byte__1, points)
+        R["nonshared"] = {}
+        R["nonshared"]["blocks"] = _as2d(c.blocks, points)
+        R["nonshared"]["latency_ms"] = _as2d(acc__nonshared__latency_ms__0, points)
+        R["nonshared"]["tflops"] = _as2d(acc__nonshared__tflops__0 / (acc__nonshared__tflops__1 * 0.001) / 1000000000000.0, points)
+        R["nonshared"]["compute_eff_pct"] = _as2d(100 * (acc__nonshared__compute_eff_pct__0 / (acc__nonshared__compute_eff_pct__1 * 0.001) / 1000000000000.0) / c.peak_tflops, points)
+        R["nonshared"]["kv_gbps"] = _as2d(acc__nonshared__kv_gbps__0 / (acc__nonshared__kv_gbps__1 * 0.001) / 1000000000.0, points)
+        R["nonshared"]["kv_mem_eff_pct"] = _as2d(100 * (acc__nonshared__kv_mem_eff_pct__0 / (acc__nonshared__kv_mem_eff_pct__1 * 0.001) / 1000000000.0) / c.mem_bw_gbps, points)
+        R["nonshared"]["flops"] = _as2d(acc__nonshared__flops__0, points)
+        R["nonshared"]["kv_bytes"] = _as2d(acc__nonshared__kv_bytes__0, points)
+        R["nonshared"]["flop_per_byte"] = _as2d(acc__nonshared__flop_per_byte__0 / acc__nonshared__flop_per_byte__1, points)
+        R["split"] = {}
+        R["split"]["blocks"] = _as2d(c.blocks, points)
+        R["split"]["latency_ms"] = _as2d(acc__split__latency_ms__0, points)
+        R["split"]["tflops"] = _as2d(acc__split__tflops__0 / (acc__split__tflops__1 * 0.001) / 1000000000000.0, points)
+        R["split"]["compute_eff_pct"] = _as2d(100 * (acc__split__compute_eff_pct__0 / (acc__split__compute_eff_pct__1 * 0.001) / 1000000000000.0) / c.peak_tflops, points)
+        R["split"]["kv_gbps"] = _as2d(acc__split__kv_gbps__0 / (acc__split__kv_gbps__1 * 0.001) / 1000000000.0, points)
+        R["split"]["kv_mem_eff_pct"] = _as2d(100 * (acc__split__kv_mem_eff_pct__0 / (acc__split__kv_mem_eff_pct__1 * 0.001) / 1000000000.0) / c.mem_bw_gbps, points)
+        R["split"]["flops"] = _as2d(acc__split__flops__0, points)
+        R["split"]["kv_bytes"] = _as2d(acc__split__kv_bytes__0, points)
+        R["split"]["flop_per_byte"] = _as2d(acc__split__flop_per_byte__0 / acc__split__flop_per_byte__1, points)
     return R, events
 
 
-def compare(params, R, per_trial=False):
+def compare(params, R, per_trial=False, inputs=None):
     """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
     for comparisons that only read trial means and stds).  With per_trial, each trial's
     comparison is computed from that trial alone (its mean is its value, its std 0)."""
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    c = constants(params, inputs)
+    points = _points(params)
     with np.errstate(all="ignore"):
         return {
         }
@@ -524,14 +570,16 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None):
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None, inputs=None):
     """Simulate every point of `overrides` (values or arrays of values per param).
 
     pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
     vectorized over trials.  legacy: each point from its own RandomState(seed), trial by
     trial (trial-major, layer-minor), which reproduces legacy scripts exactly.
     Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals.
-    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE."""
+    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE.
+    `inputs` maps each input leaf of INPUTS (and its presence flag, name + '?') to its
+    value: a scalar, or an array with one axis per table axis."""
     params = param_arrays(overrides)
     observed = {k: np.asarray(v, dtype=np.float64).reshape(-1, 1) for k, v in (observed or {}).items()}
     points = max([v.shape[0] for v in params.values()] + [v.shape[0] for v in observed.values()] + [1])
@@ -544,7 +592,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
             runs = []
             for t in range(trials):
                 rec = 0 if (record == t and i == 0) else None
-                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen)
+                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen, inputs)
                 events += ev
                 runs.append(R)
             per_point.append({d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r in runs], axis=1)
@@ -556,16 +604,18 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
         for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
             n = min(TRIAL_BLOCK, trials - lo)
             rec = record - lo if record is not None and lo <= record < lo + n else None
-            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed)
+            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed, inputs)
             blocks.append((n, R))
             events += ev
         R = blocks[0][1] if len(blocks) == 1 else {
             d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r in blocks], axis=1)
                 for m in blocks[0][1][d]} for d in blocks[0][1]}
-    return R, compare(params, R), events
+    return R, compare(params, R, inputs=inputs), events
 
 
 if __name__ == "__main__":
+    if INPUTS:
+        raise SystemExit("this simulator reads input files; run it with: spattenc eval SPEC --input NAME=FILE ...")
     R, C, _ = run()
     for design, metrics in R.items():
         for name, values in metrics.items():

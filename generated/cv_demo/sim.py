@@ -68,6 +68,10 @@ COMPARES = {
     "improvement_pct": ('Net Performance Improvement (mean)', '%', '.2f', 1.0, False),
 }
 
+# input leaf (bound from YAML/JSON by spattenc): (attribute of c, type, table axes, presence flag)
+INPUTS = {
+}
+
 
 # ---------------------------------------------------------------- numeric helpers
 # Integer conversions follow Python: trunc is int(), round is half-to-even.
@@ -113,6 +117,40 @@ def _gather(table, index):
         return table[0].take(index)
     table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
     return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
+
+
+def _lookup(table, *index):
+    """table[index, ...] for integer indices or integer arrays (broadcast together)."""
+    flat = 0
+    for axis, i in enumerate(index):
+        i = np.asarray(i)
+        n = table.shape[axis]
+        if np.any((i < 0) | (i >= n)):
+            raise IndexError(f"index {np.min(i) if np.any(i < 0) else np.max(i)} is outside a table axis "
+                             f"of {n} entries")
+        flat = flat * n + i
+    return table.reshape(-1)[flat]
+
+
+def _sum_members(body, count):
+    """body(0) + body(1) + ... over the members of an enum, in declaration order."""
+    total = body(0)
+    for i in range(1, count):
+        total = total + body(i)
+    return total
+
+
+def _sum_range(body, lo, hi):
+    """The sum of body(i) for lo <= i < hi, in order; bounds may differ across points."""
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    total = 0
+    if lo.size == 0 or hi.size == 0:
+        return total
+    uniform = lo.size == 1 and hi.size == 1
+    for i in range(int(np.min(lo)), int(np.max(hi))):
+        term = body(i)
+        total = total + (term if uniform else np.where((lo <= i) & (i < hi), term, 0))
+    return total
 
 
 class TrialStats:
@@ -208,16 +246,21 @@ def generators(seed, points, block=0):
 
 
 class Constants:
-    """Params (arrays of shape (points, 1)) and derived constants, as attributes."""
+    """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""
 
-    def __init__(self, params):
+    def __init__(self, params, inputs=None):
         for name, value in params.items():
             setattr(self, name, value)
+        for var, value in (inputs or {}).items():
+            setattr(self, INPUTS[var.rstrip("?")][3] if var.endswith("?") else INPUTS[var][0], value)
 
 
-def constants(params):
-    """Params plus derived constants, in dependency order."""
-    c = Constants(params)
+def constants(params, inputs=None):
+    """Params and inputs plus derived constants, in dependency order."""
+    missing = sorted(var for var in INPUTS if var not in (inputs or {}))
+    if missing:
+        raise ValueError(f"missing input values: {', '.join(missing)}")
+    c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.bytes_per_vec = c.embedding_dim * c.bytes_per_element
         c.qkv_bytes = c.bytes_per_vec * c.bytes_per_token_vecs
@@ -293,7 +336,14 @@ def stage_corrective(c, false_neg):
     return fn_fetch(c, false_neg, c.corrective_fetch_vecs)
 
 
-def simulate(params, trials, draw, record=None, shows=None, observed=None):
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+
+
+def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None):
     """Run every design over the layers for all points and trials at once.
 
     Returns ({design: {metric: array}}, events); events lists
@@ -302,9 +352,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None):
     appended to the list `shows`, if given, as (design, layer, name, start, end, kind).
     `observed` maps keys of OBSERVABLE to measured values that replace the model's.
     """
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2]
-                 + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+    c = constants(params, inputs)
+    points = _points(params, observed)
     shape = (points, trials)
     events = []
     _count = np.broadcast_to(np.asarray(c.num_layers), (points, 1))
@@ -412,26 +461,24 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None):
             _next_N = N_next
             N = _keep(act, _next_N, N)
         R = {}
-        R["baseline"] = {
-            "total_cycles": _as2d(acc__baseline__total_cycles__0, points),
-            "dram_mb": _as2d(acc__baseline__dram_mb__0 / 1000000.0, points),
-        }
-        R["lookahead"] = {
-            "total_cycles": _as2d(acc__lookahead__total_cycles__0, points),
-            "dram_mb": _as2d(acc__lookahead__dram_mb__0 / 1000000.0, points),
-            "wasted_mb": _as2d(acc__lookahead__wasted_mb__0 / 1000000.0, points),
-            "avg_hidden_cycles": _as2d((acc__lookahead__avg_hidden_cycles__0 / _count), points),
-            "lookahead_finish_rate": _as2d(acc__lookahead__lookahead_finish_rate__0 / c.num_layers, points),
-        }
+        R["baseline"] = {}
+        R["baseline"]["total_cycles"] = _as2d(acc__baseline__total_cycles__0, points)
+        R["baseline"]["dram_mb"] = _as2d(acc__baseline__dram_mb__0 / 1000000.0, points)
+        R["lookahead"] = {}
+        R["lookahead"]["total_cycles"] = _as2d(acc__lookahead__total_cycles__0, points)
+        R["lookahead"]["dram_mb"] = _as2d(acc__lookahead__dram_mb__0 / 1000000.0, points)
+        R["lookahead"]["wasted_mb"] = _as2d(acc__lookahead__wasted_mb__0 / 1000000.0, points)
+        R["lookahead"]["avg_hidden_cycles"] = _as2d((acc__lookahead__avg_hidden_cycles__0 / _count), points)
+        R["lookahead"]["lookahead_finish_rate"] = _as2d(acc__lookahead__lookahead_finish_rate__0 / c.num_layers, points)
     return R, events
 
 
-def compare(params, R, per_trial=False):
+def compare(params, R, per_trial=False, inputs=None):
     """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
     for comparisons that only read trial means and stds).  With per_trial, each trial's
     comparison is computed from that trial alone (its mean is its value, its std 0)."""
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    c = constants(params, inputs)
+    points = _points(params)
     with np.errstate(all="ignore"):
         return {
             "improvement_pct": _as2d((_trial_mean(R['baseline']['total_cycles'], per_trial) - _trial_mean(R['lookahead']['total_cycles'], per_trial)) / _trial_mean(R['baseline']['total_cycles'], per_trial) * 100, points),
@@ -458,14 +505,16 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None):
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None, inputs=None):
     """Simulate every point of `overrides` (values or arrays of values per param).
 
     pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
     vectorized over trials.  legacy: each point from its own RandomState(seed), trial by
     trial (trial-major, layer-minor), which reproduces legacy scripts exactly.
     Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals.
-    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE."""
+    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE.
+    `inputs` maps each input leaf of INPUTS (and its presence flag, name + '?') to its
+    value: a scalar, or an array with one axis per table axis."""
     params = param_arrays(overrides)
     observed = {k: np.asarray(v, dtype=np.float64).reshape(-1, 1) for k, v in (observed or {}).items()}
     points = max([v.shape[0] for v in params.values()] + [v.shape[0] for v in observed.values()] + [1])
@@ -478,7 +527,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
             runs = []
             for t in range(trials):
                 rec = 0 if (record == t and i == 0) else None
-                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen)
+                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen, inputs)
                 events += ev
                 runs.append(R)
             per_point.append({d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r in runs], axis=1)
@@ -490,16 +539,18 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
         for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
             n = min(TRIAL_BLOCK, trials - lo)
             rec = record - lo if record is not None and lo <= record < lo + n else None
-            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed)
+            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed, inputs)
             blocks.append((n, R))
             events += ev
         R = blocks[0][1] if len(blocks) == 1 else {
             d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r in blocks], axis=1)
                 for m in blocks[0][1][d]} for d in blocks[0][1]}
-    return R, compare(params, R), events
+    return R, compare(params, R, inputs=inputs), events
 
 
 if __name__ == "__main__":
+    if INPUTS:
+        raise SystemExit("this simulator reads input files; run it with: spattenc eval SPEC --input NAME=FILE ...")
     R, C, _ = run()
     for design, metrics in R.items():
         for name, values in metrics.items():

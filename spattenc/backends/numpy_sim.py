@@ -19,8 +19,8 @@ from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
 from ..templates_env import render
 
 # Names the generated module uses for itself; user identifiers are escaped around them.
-_INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "math", "per_trial",
-             "shows", "observed"}
+_INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "C", "math", "per_trial",
+             "shows", "observed", "inputs", "points"}
 
 # Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
@@ -32,6 +32,14 @@ def py_name(name: str) -> str:
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _INTERNAL or name.startswith("_"):
         return name + "_"
     return name
+
+
+def input_name(var: str) -> str:
+    """The attribute of `c` holding an input leaf ('model.d_ff' -> 'model__d_ff', its
+    presence flag 'model.d_ff?' -> 'model__d_ff__given')."""
+    given = var.endswith("?")
+    base = "__".join(var.rstrip("?").split("."))
+    return base + "__given" if given else base
 
 
 def var_name(var: str) -> str:
@@ -57,10 +65,12 @@ class NumpySimPrinter(NumPyPrinter):
 
     printmethod = "_numpysim"
 
-    def __init__(self, names=None, reduce_names=None, settings=None):
+    def __init__(self, names=None, reduce_names=None, settings=None, program: ir.Program | None = None):
         super().__init__(settings or {"fully_qualified_modules": True})
         self._names = names or (lambda var: var_name(var))
         self._reduce_names = reduce_names or {}
+        self._leaves = {leaf.var: leaf for leaf in program.leaves} if program is not None else {}
+        self._enums = {en.name: en.members for en in program.enums} if program is not None else {}
 
     def code(self, e) -> str:
         """Print an IR expression (CodePrinter.doprint would sympify it first)."""
@@ -93,7 +103,32 @@ class NumpySimPrinter(NumPyPrinter):
             return py_name(e.name)
         if e.scope in ("param", "const"):
             return f"c.{py_name(e.name)}"
+        if e.scope == "compare":
+            return f"C[{e.name!r}]"
         return self._names(var_of(e))
+
+    def _print_EnumConst(self, e: ir.EnumConst) -> str:
+        return repr(e.value)
+
+    def _print_InputRef(self, e: ir.InputRef) -> str:
+        leaf = self._leaves[e.var]
+        name = f"c.{input_name(leaf.given if e.given else e.var)}"
+        if not e.index:
+            return name
+        idx = []
+        for axis, x in zip(leaf.axes, e.index):
+            lo = axis[2] if axis[0] == "map" else None
+            if lo is None or (isinstance(lo, ir.Num) and lo.value == 0):
+                idx.append(self._print(x))
+            else:
+                idx.append(f"{self.paren(x, _PREC['-'])} - {self.paren(lo, _PREC['-'], right=True)}")
+        return f"_lookup({name}, {', '.join(idx)})"
+
+    def _print_Comprehension(self, e: ir.Comprehension) -> str:
+        var = py_name(e.var)
+        if e.enum is not None:
+            return f"_sum_members(lambda {var}: {self._print(e.body)}, {len(self._enums[e.enum])})"
+        return f"_sum_range(lambda {var}: {self._print(e.body)}, {self._print(e.lo)}, {self._print(e.hi)})"
 
     def _print_StageTime(self, e: ir.StageTime) -> str:
         return self._names(time_var(e.design, e.stage, e.which))
@@ -212,7 +247,7 @@ def _func_arg(var: str) -> str:
 def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     """The text of sim.py for a plan."""
     prog = plan.program
-    p = NumpySimPrinter()
+    p = NumpySimPrinter(program=prog)
     consts = [_Assign(f"c.{py_name(k.name)}", p.code(k.expr), k.name) for k in plan.consts]
     funcs = []
     for f in plan.funcs:
@@ -228,7 +263,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     for s in all_stage_steps:
         free = _free_vars(s.expr)
         local = {v: _func_arg(v) for v in free}
-        fp = NumpySimPrinter(names=lambda v, local=local: local[v])
+        fp = NumpySimPrinter(names=lambda v, local=local: local[v], program=prog)
         fname = f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}"
         stage_funcs.append({"name": fname, "spec_name": s.name, "design": s.design, "args": [local[v] for v in free],
                             "ret": fp.code(s.expr), "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
@@ -240,7 +275,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     def table_name(v: str) -> str:
         return f"{var_name(v)}__s" if v in tab_of else var_name(v)
 
-    tp = NumpySimPrinter(names=table_name)
+    tp = NumpySimPrinter(names=table_name, program=prog)
 
     def call(s: Step, names) -> str:
         fname, free = stage_free[s.var]
@@ -328,7 +363,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
                 if a.metric == mt.name:
                     slot = int(a.var.rsplit(":", 1)[1])
                     reduce_names[slot] = _final(a)
-            mp = NumpySimPrinter(reduce_names=reduce_names)
+            mp = NumpySimPrinter(reduce_names=reduce_names, program=prog)
             metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
         recorded = [{"stage": t.stage, "start": var_name(t.start), "end": var_name(t.end),
                      "kind": stage_attrs[t.stage_var].gantt or "stage"}
@@ -342,6 +377,10 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     states = [{"name": var_name(f"state:{s.name}"), "init": p.code(s.init), "next": p.code(s.next),
                "int": prog.types.get(f"state:{s.name}") == "int"} for s in plan.states]
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
+    report = [{"path": path, "code": p.code(expr)} for path, expr in report_exprs(plan.report)]
+    inputs = [{"var": leaf.var, "name": input_name(leaf.var), "type": leaf.type,
+               "axes": ", ".join(f"{a[1]}" for a in leaf.axes), "given": input_name(leaf.given) if leaf.given else ""}
+              for leaf in plan.leaves]
     return render(
         "sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
@@ -349,7 +388,35 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         stage_funcs=stage_funcs, layer=layer, designs=designs, states=states, compares=compares,
         count=p.code(plan.layer_count), index=py_name(plan.index),
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
+        report=report, inputs=inputs,
     )
+
+
+def report_exprs(report: ir.Report | None) -> list[tuple[str, ir.Expr]]:
+    """Every per-point expression of a report as (key path, expression), in order.
+
+    Paths join keys with '.'; a 'first' entry contributes its value (`path`) and its
+    condition (`path?`).  'solve' entries are not evaluated numerically.
+    """
+    out: list[tuple[str, ir.Expr]] = []
+
+    def walk_items(items, prefix):
+        for it in items:
+            path = f"{prefix}{it.name}"
+            match it.kind:
+                case "value":
+                    out.append((path, it.expr))
+                case "object" | "points":
+                    walk_items(it.items, path + ".")
+                case "first":
+                    out.append((path, it.expr))
+                    out.append((path + "?", it.cond))
+                case "solve":
+                    pass
+
+    if report is not None:
+        walk_items(report.items, "")
+    return out
 
 
 def _final(a: Accumulator) -> str:

@@ -1,0 +1,487 @@
+"""Input files: load YAML (safe) or JSON, check them against an input's declared schema,
+and bind its leaves to values for the simulator (scalars, or numpy tables).
+
+Every problem in a file is reported as `FILE: key.path: message` (errors.InputError),
+naming the key as written in the file and what the schema expected there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from . import ir
+from .errors import InputError, SpecError
+from .interp import Env, Interpreter
+
+MISSING = object()
+#: Largest table a map may expand to (entries times members).
+MAX_TABLE = 10_000_000
+_INT_KEY = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Inputs bound for one evaluation: `values` maps leaf variables (and presence flags,
+    'var?') to scalars or numpy tables; `files` maps each input to the file it came from;
+    `strings` holds string leaves (not usable in expressions, kept for reports)."""
+
+    values: dict[str, Any]
+    files: dict[str, str]
+    strings: dict[str, str | None]
+
+
+# ------------------------------------------------------------------ loading
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
+                                                    key_node.start_mark) from None
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})",
+                key_node.start_mark)
+        seen[key] = key_node
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _json_pairs(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def load_data(path: str) -> Any:
+    """The data of a YAML or JSON file (JSON when the name ends in .json)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "", "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "", "is a directory, not a file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(path, "", f"cannot read the file: {e}") from None
+    if p.suffix.lower() == ".json":
+        try:
+            return json.loads(text, object_pairs_hook=_json_pairs)
+        except json.JSONDecodeError as e:
+            raise InputError(path, f"line {e.lineno}", f"invalid JSON: {e.msg} (column {e.colno})") from None
+        except _DuplicateKey as e:
+            raise InputError(path, "", f"invalid JSON: duplicate key {e.args[0]!r}") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: plain data only
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        problem = e.problem or e.context or "syntax error"
+        col = f" at column {mark.column + 1}" if mark is not None else ""
+        raise InputError(path, where, f"invalid YAML{col}: {problem}") from None
+    except yaml.YAMLError as e:
+        raise InputError(path, "", f"invalid YAML: {e}") from None
+
+
+# ------------------------------------------------------------------ binding
+
+
+def _kind_of(v: Any) -> str:
+    if v is None:
+        return "nothing (null)"
+    if isinstance(v, bool):
+        return f"a boolean ({'true' if v else 'false'})"
+    if isinstance(v, int):
+        return f"the integer {v}"
+    if isinstance(v, float):
+        return f"the number {v!r}"
+    if isinstance(v, str):
+        return f"the string {v!r}"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    return type(v).__name__
+
+
+def describe_type(t: str, program: ir.Program) -> str:
+    if t == "int":
+        return "an integer"
+    if t == "real":
+        return "a number"
+    if t == "bool":
+        return "true or false"
+    if t == "string":
+        return "a string"
+    members = program.enum(t[5:]).members
+    return f"one of {', '.join(members)}"
+
+
+class _Binder:
+    def __init__(self, program: ir.Program, inp: ir.Input, file: str):
+        self.program = program
+        self.inp = inp
+        self.file = file
+        self.values: dict[str, Any] = {}
+        self.strings: dict[str, str | None] = {}
+        self.env = Env()
+        self.interp = Interpreter(program, self.env)
+
+    def error(self, path: tuple, message: str):
+        raise InputError(self.file, ".".join(str(p) for p in path), message)
+
+    def set(self, var: str, value: Any):
+        self.values[var] = value
+        self.env.values[f"input:{var}"] = value
+
+    def value_of(self, e: ir.Expr, path: tuple):
+        try:
+            return self.interp.eval(e)
+        except SpecError as err:  # e.g. an index outside a table: the file's data is at fault
+            self.error(path, err.message)
+
+    # ---- structure
+    def bind(self, data: Any):
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InputError(self.file, "", f"expected a mapping of keys at the top level, got {_kind_of(data)}")
+        self.group(self.inp.fields, data, ())
+        self.checks(self.inp.checks)
+        self.group_checks(self.inp.fields)
+
+    def group(self, fields: tuple[ir.Field, ...], data: dict, path: tuple):
+        names = [f.name for f in fields]
+        for key in data:
+            if not isinstance(key, str) or key not in names:
+                close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(names)}"
+                self.error(path + (key,), f"unknown key '{key}'; {hint}")
+        for f in fields:
+            self.field(f, data.get(f.name, MISSING), path + (f.name,))
+
+    def group_checks(self, fields: tuple[ir.Field, ...]):
+        for f in fields:
+            if f.kind == "group":
+                self.group_checks(f.fields)
+                self.checks(f.checks)
+
+    def checks(self, checks: tuple[ir.Check, ...]):
+        for c in checks:
+            if not self.interp.truth(self.value_of(c.expr, c.where)):
+                shown = []
+                for node in _walk(c.expr):
+                    if isinstance(node, ir.InputRef) and not node.index and not node.given:
+                        name = node.var.split(".", 1)[1]
+                        text = f"{name} = {self.values[node.var]!r}"
+                        if text not in shown:
+                            shown.append(text)
+                self.error(c.where, c.message + (f" ({', '.join(shown)})" if shown else ""))
+
+    def field(self, f: ir.Field, raw: Any, path: tuple):
+        var = ".".join((self.inp.name,) + path)
+        if f.kind == "group":
+            if raw is MISSING or raw is None:
+                if not (f.optional or _all_defaulted(f)):
+                    self.error(path, f"missing key (a mapping with: {', '.join(g.name for g in f.fields)})")
+                raw = {}
+            if not isinstance(raw, dict):
+                self.error(path, f"expected a mapping (with keys {', '.join(g.name for g in f.fields)}), "
+                                 f"got {_kind_of(raw)}")
+            self.group(f.fields, raw, path)
+            return
+        if f.kind == "map":
+            self.map_field(f, raw, path, var)
+            return
+        if f.per is not None:
+            value, given = self.per_value(f, raw, path, absent_ok=f.optional)
+            self.set(var, value)
+            if f.optional:
+                self.set(var + "?", given)
+            return
+        if raw is MISSING or raw is None:
+            if f.default is not None:
+                self.set(var, self.convert(f, self.value_of(f.default, path), path, from_default=True))
+            elif f.optional:
+                if f.type == "string":
+                    self.strings[var] = None
+                else:
+                    self.set(var, _zero(f.type))
+                self.set(var + "?", False)
+            else:
+                what = describe_type(f.type, self.program) + _bound_text(f, self)
+                self.error(path, f"missing key (expected {what})")
+            return
+        value = self.convert(f, raw, path)
+        if f.type == "string":
+            self.strings[var] = value
+        else:
+            self.set(var, value)
+        if f.optional:
+            self.set(var + "?", True)
+
+    def per_value(self, f: ir.Field, raw: Any, path: tuple, absent_ok: bool):
+        members = self.program.enum(f.per).members
+        if raw is MISSING or raw is None:
+            if f.default is None and not absent_ok:
+                self.error(path, f"missing key (a mapping from each of {', '.join(members)} to "
+                                 f"{describe_type(f.type, self.program)})")
+            raw, given = {}, False
+        else:
+            given = True
+        if not isinstance(raw, dict):
+            self.error(path, f"expected a mapping from {', '.join(members)} to {describe_type(f.type, self.program)}, "
+                             f"got {_kind_of(raw)}")
+        for key in raw:
+            if key not in members:
+                close = difflib.get_close_matches(str(key), members, n=1, cutoff=0.75)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.error(path + (key,), f"unknown {f.per} '{key}'{hint}; expected one of: {', '.join(members)}")
+        out = []
+        for m in members:
+            if m in raw and raw[m] is not None:
+                out.append(self.convert(f, raw[m], path + (m,)))
+            elif f.default is not None:
+                out.append(self.convert(f, self.value_of(f.default, path), path + (m,), from_default=True))
+            elif not given and absent_ok:
+                out.append(_zero(f.type))
+            else:
+                self.error(path + (m,), f"missing key (expected {describe_type(f.type, self.program)})")
+        return np.asarray(out, dtype=_dtype(f.type)), given
+
+    def map_field(self, f: ir.Field, raw: Any, path: tuple, var: str):
+        lo, hi = self.value_of(f.key_lo, path), self.value_of(f.key_hi, path)
+        lo_s, hi_s = _show_expr(f.key_lo, self), _show_expr(f.key_hi, self)
+        if raw is MISSING or raw is None:
+            if not f.optional and not (raw is None and not f.nonempty):
+                self.error(path, f"missing key (a mapping from {f.key} in [{lo_s}, {hi_s}] to "
+                                 f"{describe_type(f.type, self.program)})")
+            raw = {}
+        if not isinstance(raw, dict):
+            self.error(path, f"expected a mapping from {f.key} in [{lo_s}, {hi_s}] to "
+                             f"{describe_type(f.type, self.program)}, got {_kind_of(raw)}")
+        if f.nonempty and not raw:
+            self.error(path, f"has no entries; it needs at least one ({f.key} in [{lo_s}, {hi_s}] = [{lo}, {hi}])")
+        size = max(0, hi - lo + 1)
+        width = len(self.program.enum(f.per).members) if f.per is not None else 1
+        if size * width > MAX_TABLE:
+            self.error(path, f"the key range [{lo}, {hi}] is too large for a table ({size} entries)")
+        shape = (size, width) if f.per is not None else (size,)
+        default = self.convert(f, self.value_of(f.default, path), path, from_default=True) \
+            if f.default is not None else _zero(f.type)
+        table = np.full(shape, default, dtype=_dtype(f.type))
+        given = np.zeros(size, dtype=bool)
+        seen: dict[int, Any] = {}
+        for key, value in raw.items():
+            if isinstance(key, bool) or not (isinstance(key, int) or (isinstance(key, str) and _INT_KEY.match(key))):
+                self.error(path + (key,), f"{f.key} {key!r} is not an integer")
+            k = int(key)
+            if k in seen:
+                self.error(path + (key,), f"{f.key} {k} is given twice (as {seen[k]!r} and {key!r})")
+            seen[k] = key
+            if not lo <= k <= hi:
+                self.error(path + (key,), f"{f.key} {k} is outside [{lo_s}, {hi_s}] = [{lo}, {hi}]")
+            if f.per is not None:
+                table[k - lo], _ = self.per_value(f, value, path + (key,), absent_ok=False)
+            else:
+                if value is None:
+                    self.error(path + (key,), f"missing value (expected {describe_type(f.type, self.program)})")
+                table[k - lo] = self.convert(f, value, path + (key,))
+            given[k - lo] = True
+        self.set(var, table)
+        self.set(var + "?", given)
+
+    # ---- values
+    def convert(self, f: ir.Field, v: Any, path: tuple, from_default: bool = False):
+        t = f.type
+        if t == "int":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+                self.error(path, f"expected an integer, got {_kind_of(v)}")
+            v = int(v)
+        elif t == "real":
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                self.error(path, f"expected a number, got {_kind_of(v)}")
+            if not math.isfinite(v):
+                self.error(path, f"expected a finite number, got {v!r}")
+        elif t == "bool":
+            if not isinstance(v, bool):
+                self.error(path, f"expected true or false, got {_kind_of(v)}")
+        elif t == "string":
+            if not isinstance(v, str):
+                self.error(path, f"expected a string, got {_kind_of(v)}")
+            return v
+        else:
+            members = self.program.enum(t[5:]).members
+            if from_default:
+                return v
+            if not isinstance(v, str) or v not in members:
+                close = difflib.get_close_matches(str(v), members, n=1, cutoff=0.75) if isinstance(v, str) else []
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                got = f"'{v}'" if isinstance(v, str) else _kind_of(v)
+                self.error(path, f"unknown {t[5:]} {got}{hint}; expected one of: {', '.join(members)}")
+            return members.index(v)
+        if f.bound is not None and not from_default:
+            self.check_bound(f, v, path)
+        return v
+
+    def check_bound(self, f: ir.Field, v, path: tuple):
+        b = f.bound
+        lo = self.value_of(b.lo, path)
+        if b.op == "in":
+            hi = self.value_of(b.hi, path)
+            if not lo <= v <= hi:
+                self.error(path, f"must be in [{_show_expr(b.lo, self)}, {_show_expr(b.hi, self)}]"
+                                 f"{_values_note(b, self)}, got {v!r}")
+            return
+        ok = {">=": v >= lo, ">": v > lo, "<=": v <= lo, "<": v < lo, "!=": v != lo}[b.op]
+        if not ok:
+            words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
+            self.error(path, f"must be {words[b.op]} {_show_expr(b.lo, self)}{_values_note(b, self)}, got {v!r}")
+
+
+def _walk(e):
+    return ir.walk(e)
+
+
+def _all_defaulted(f: ir.Field) -> bool:
+    """A group may be absent when every field in it has a default or is optional."""
+    for g in f.fields:
+        if g.kind == "group":
+            if not (g.optional or _all_defaulted(g)):
+                return False
+        elif g.kind == "map":
+            if not g.optional:
+                return False
+        elif g.default is None and not g.optional:
+            return False
+    return True
+
+
+def _zero(t: str):
+    return {"int": 0, "real": math.nan, "bool": False}.get(t, 0)
+
+
+def _dtype(t: str):
+    return {"int": np.int64, "real": np.float64, "bool": np.bool_}.get(t, np.int64)
+
+
+def _show_expr(e: ir.Expr, binder: _Binder) -> str:
+    """An input-schema expression as the spec wrote it (names without the input prefix)."""
+    match e:
+        case ir.Num(value=v):
+            return repr(v)
+        case ir.InputRef(var=v, index=()):
+            return v.split(".", 1)[1]
+        case ir.Binary(op=op, left=a, right=b):
+            return f"{_show_expr(a, binder)} {op} {_show_expr(b, binder)}"
+        case ir.Unary(op="-", operand=x):
+            return f"-{_show_expr(x, binder)}"
+    return "..."
+
+
+def _values_note(b: ir.Bound, binder: _Binder) -> str:
+    names = []
+    for x in (b.lo, b.hi):
+        if x is None:
+            continue
+        for node in _walk(x):
+            if isinstance(node, ir.InputRef) and not node.index:
+                text = f"{node.var.split('.', 1)[1]} = {binder.values[node.var]!r}"
+                if text not in names:
+                    names.append(text)
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _bound_text(f: ir.Field, binder: _Binder) -> str:
+    b = f.bound
+    if b is None:
+        return ""
+    if b.op == "in":
+        return f" in [{_show_expr(b.lo, binder)}, {_show_expr(b.hi, binder)}]"
+    return f" {b.op} {_show_expr(b.lo, binder)}"
+
+
+def bind_input(program: ir.Program, inp: ir.Input, file: str, data: Any = MISSING) -> tuple[dict, dict]:
+    """Check one input file against `inp`; return (leaf values, string leaves)."""
+    binder = _Binder(program, inp, file)
+    binder.bind(load_data(file) if data is MISSING else data)
+    return binder.values, binder.strings
+
+
+def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = None) -> Bound:
+    """Bind every input of a program: from `given` (name -> file) or the input's default
+    file (relative to the spec's folder)."""
+    values: dict[str, Any] = {}
+    strings: dict[str, str | None] = {}
+    files: dict[str, str] = {}
+    declared = {i.name: i for i in program.inputs}
+    for name in given:
+        if name not in declared:
+            close = difflib.get_close_matches(name, list(declared), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else \
+                (f"; its inputs: {', '.join(declared)}" if declared else "; it declares no inputs")
+            raise SpecError(f"--input {name}=...: spec '{program.name}' has no input '{name}'{hint}")
+    for inp in program.inputs:
+        if inp.name in given:
+            file = given[inp.name]
+        elif inp.file is not None:
+            base = Path(spec_path).parent if spec_path else Path(".")
+            file = _relative(base / inp.file)
+        else:
+            raise SpecError(f"missing --input {inp.name}=FILE (the spec declares input '{inp.name}' with no default "
+                            "file)", inp.loc, source=program.source)
+        v, s = bind_input(program, inp, file)
+        values.update(v)
+        strings.update(s)
+        files[inp.name] = file
+    return Bound(values, files, strings)
+
+
+def _relative(p: Path) -> str:
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def parse_input_options(items: list[str]) -> dict[str, str]:
+    """`--input NAME=FILE` options -> {name: file}; each name once."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise SpecError(f"--input {item}: expected NAME=FILE")
+        name, file = item.split("=", 1)
+        name, file = name.strip(), file.strip()
+        if not name or not file:
+            raise SpecError(f"--input {item}: expected NAME=FILE")
+        if name in out:
+            raise SpecError(f"--input {name}=...: given more than once")
+        out[name] = file
+    return out
