@@ -445,3 +445,16 @@ def test_sweep_values_are_checked(capsys):
     assert "outside the declared range [1, 1048576]" in capsys.readouterr().err
     assert main(["eval", SPEC, "--sweep", "l_prompt=64.5"]) == 2
     assert "expected an integer" in capsys.readouterr().err
+
+
+def test_generated_selfspec_is_fresh(monkeypatch):
+    """generated/selfspec/ equals what `spattenc compile specs/selfspec.spt` writes now."""
+    from spattenc.compiler import load, outputs
+
+    monkeypatch.chdir(ROOT)
+    files = outputs(load("specs/selfspec.spt"))
+    committed = ROOT / "generated" / "selfspec"
+    assert sorted(p.name for p in committed.iterdir()) == sorted(files)
+    for rel, text in files.items():
+        assert (committed / rel).read_text(encoding="utf-8") == text, f"generated/selfspec/{rel} is stale"
+    assert "= 258*l_prompt/875 + 3523424/13125" in files["closed_forms.md"]

@@ -134,40 +134,6 @@ def _gather(table, index):
     return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
 
 
-def _lookup(table, *index):
-    """table[index, ...] for integer indices or integer arrays (broadcast together)."""
-    flat = 0
-    for axis, i in enumerate(index):
-        i = np.asarray(i)
-        n = table.shape[axis]
-        if np.any((i < 0) | (i >= n)):
-            raise IndexError(f"index {np.min(i) if np.any(i < 0) else np.max(i)} is outside a table axis "
-                             f"of {n} entries")
-        flat = flat * n + i
-    return table.reshape(-1)[flat]
-
-
-def _sum_members(body, count):
-    """body(0) + body(1) + ... over the members of an enum, in declaration order."""
-    total = body(0)
-    for i in range(1, count):
-        total = total + body(i)
-    return total
-
-
-def _sum_range(body, lo, hi):
-    """The sum of body(i) for lo <= i < hi, in order; bounds may differ across points."""
-    lo, hi = np.asarray(lo), np.asarray(hi)
-    total = 0
-    if lo.size == 0 or hi.size == 0:
-        return total
-    uniform = lo.size == 1 and hi.size == 1
-    for i in range(int(np.min(lo)), int(np.max(hi))):
-        term = body(i)
-        total = total + (term if uniform else np.where((lo <= i) & (i < hi), term, 0))
-    return total
-
-
 def _given(observed, key, value):
     """The model's `value`, or the measured value supplied for `key` (one per point)."""
     if observed is None or key not in observed:

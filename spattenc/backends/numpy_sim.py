@@ -378,6 +378,11 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
                "int": prog.types.get(f"state:{s.name}") == "int"} for s in plan.states]
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
     report = [{"path": path, "code": p.code(expr)} for path, expr in report_exprs(plan.report)]
+    used = {type(n).__name__ for e in _all_exprs(plan) for n in walk(e)}
+    if any(c.enum is not None for e in _all_exprs(plan) for c in walk(e) if isinstance(c, ir.Comprehension)):
+        used.add("sum_members")
+    if any(c.enum is None for e in _all_exprs(plan) for c in walk(e) if isinstance(c, ir.Comprehension)):
+        used.add("sum_range")
     inputs = [{"var": leaf.var, "name": input_name(leaf.var), "type": leaf.type,
                "axes": ", ".join(f"{a[1]}" for a in leaf.axes), "given": input_name(leaf.given) if leaf.given else ""}
               for leaf in plan.leaves]
@@ -388,8 +393,35 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         stage_funcs=stage_funcs, layer=layer, designs=designs, states=states, compares=compares,
         count=p.code(plan.layer_count), index=py_name(plan.index),
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
-        report=report, inputs=inputs,
+        report=report, inputs=inputs, uses_lookup=any(leaf.axes for leaf in plan.leaves),
+        uses_sum_members="sum_members" in used, uses_sum_range="sum_range" in used,
     )
+
+
+def _all_exprs(plan: Plan):
+    """Every expression of a plan (to know which runtime helpers the simulator needs)."""
+    for k in plan.consts:
+        yield k.expr
+    for f in plan.funcs:
+        yield from (let.expr for let in f.lets)
+        yield f.body
+    yield plan.layer_count
+    for st in plan.states:
+        yield st.init
+        yield st.next
+    for s in plan.layer_steps:
+        yield from ((s.expr,) if s.expr is not None else s.args)
+    for d in plan.designs:
+        for s in d.pre + d.post:
+            yield s.expr
+        for a in d.accumulators:
+            yield a.arg
+        for m in d.metrics:
+            yield m.expr
+    for c in plan.compares:
+        yield c.expr
+    for _, e in report_exprs(plan.report):
+        yield e
 
 
 def report_exprs(report: ir.Report | None) -> list[tuple[str, ir.Expr]]:
