@@ -901,7 +901,7 @@ class _Checker:
         rest = steps[i:]
         for step in rest:
             if isinstance(step, str):
-                fail(f"'{var}' has no field '{step}'" + (f"; index it with [...]" if len(index) < len(leaf.axes) else ""),
+                fail(f"'{var}' has no field '{step}'" + ("; index it with [...]" if len(index) < len(leaf.axes) else ""),
                      loc)
             if len(index) == len(leaf.axes):
                 fail(f"'{var}' has {len(leaf.axes)} ind{'ex' if len(leaf.axes) == 1 else 'ices'}; too many [...]", step.loc)

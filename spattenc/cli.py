@@ -428,7 +428,7 @@ def eval_report(args, run: Run) -> int:
 
     quiet = args.json
     res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet)
-    doc = report_document(run.compiled, res, run.params, run.inputs)
+    doc, notes = report_document(run.compiled, res, run.params, run.inputs)
     text_json = json.dumps(doc, indent=1) + "\n"
     text_csv = report_csv(doc)
     if args.out:
@@ -441,7 +441,7 @@ def eval_report(args, run: Run) -> int:
     else:
         if run.overrides:
             print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
-        sys.stdout.write(report_text(doc, run.compiled.program.title or run.compiled.name))
+        sys.stdout.write(report_text(doc, run.compiled.program.title or run.compiled.name, notes))
     if args.plots:
         write_plots(args, run, res, quiet)
     return 0

@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 
 from . import ir
-from .errors import SpecError, fail
+from .errors import fail
 from .lower import Join, Plan, Timing, time_var, var_of
 
 

@@ -42,10 +42,13 @@ def to_json_value(x, type_: str | None = None, program: ir.Program | None = None
 # ------------------------------------------------------------------ report document
 
 
-def report_document(compiled, res, params: dict, inputs: dict | None) -> dict:
+def report_document(compiled, res, params: dict, inputs: dict | None) -> tuple[dict, dict[str, str]]:
     """The JSON document laid out by the spec's report block, from the evaluated points
-    `res` (sweep.Results: the swept values and each report entry's value per point);
-    `params` are the values of the params that are not swept (defaults and --set)."""
+    `res` (sweep.Results: the swept values and each report entry's value per point;
+    `params` are the values of the params that are not swept, defaults and --set), and
+    notes: for each `solve` entry without a solution, its key path -> why (shown with the
+    table, not in the JSON, whose shape is the report block's)."""
+    notes: dict[str, str] = {}
     prog = compiled.program
     report = prog.report
     swept = list(res.columns)
@@ -92,10 +95,11 @@ def report_document(compiled, res, params: dict, inputs: dict | None) -> dict:
                 case "solve":
                     result = solve_entry(compiled, it, swept, params, inputs)
                     out[it.name] = result.value
-                    out[it.name + "_reason"] = result.reason
+                    if result.reason is not None:
+                        notes[path] = result.reason
         return out
 
-    return build(report.items, "", None)
+    return build(report.items, "", None), notes
 
 
 def _same(a, b) -> bool:
@@ -143,7 +147,7 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
     if x not in eq.free_symbols:
         holds = sympy.simplify(eq) == 0
         return Solution(None, f"the equation does not depend on {target}" +
-                        (" (it holds for every value)" if holds else " (and it never holds)"))
+                        ("; it holds for every value" if holds else "; it never holds"))
     sol = sympy.solveset(sympy.Eq(eq, 0), x, domain=domain)
     where = f"[{_num(lo)}, {_num(hi)}]" if param.lo is not None else "the reals"
     if isinstance(sol, sympy.FiniteSet) and len(sol) > 0:
@@ -238,8 +242,10 @@ def _solve_items(items, prefix):
 def _eq_text(it: ir.ReportItem) -> str:
     def show(e):
         match e:
-            case ir.Ref(name=n) | ir.MetricRef(metric=n):
-                return e.name if isinstance(e, ir.Ref) else f"{e.design}.{e.metric}"
+            case ir.Ref(name=name):
+                return name
+            case ir.MetricRef(design=d, metric=m):
+                return f"{d}.{m}"
             case ir.Num(value=v):
                 return repr(v)
         return "..."
@@ -285,9 +291,11 @@ def _table(title: str, columns: list[str], rows: list[tuple[str, list]]) -> list
     return out
 
 
-def render_object(obj: dict, indent: str = "") -> list[str]:
+def render_object(obj: dict, indent: str = "", notes: dict | None = None, prefix: str = "") -> list[str]:
     """Readable text of a report object: side-by-side tables for sibling objects with the
-    same keys, a table for an object of such objects, `key: value` lines otherwise."""
+    same keys, a table for an object of such objects, `key: value` lines otherwise (with
+    the note of a value that has one)."""
+    notes = notes or {}
     lines: list[str] = []
     items = list(obj.items())
     i = 0
@@ -307,14 +315,16 @@ def render_object(obj: dict, indent: str = "") -> list[str]:
             lines += [indent + x for x in _table(key, cols, rows)] + [""]
         elif isinstance(val, dict):
             lines.append(f"{indent}{key}:")
-            lines += render_object(val, indent + "  ")
+            lines += render_object(val, indent + "  ", notes, f"{prefix}{key}.")
         else:
-            lines.append(f"{indent}{key}: {_fmt(val)}")
+            note = notes.get(f"{prefix}{key}")
+            lines.append(f"{indent}{key}: {_fmt(val)}" + (f" ({note})" if note else ""))
         i += 1
     return lines
 
 
-def report_text(doc: dict, spec_title: str) -> str:
+def report_text(doc: dict, spec_title: str, notes: dict | None = None) -> str:
+    notes = notes or {}
     lines = [f"--- {spec_title} ---", ""]
     for key, val in doc.items():
         if key == "points":
@@ -325,9 +335,9 @@ def report_text(doc: dict, spec_title: str) -> str:
                 lines += render_object(rest, "  ")
         elif isinstance(val, dict):
             lines.append(f"{key}:")
-            lines += render_object(val, "  ")
+            lines += render_object(val, "  ", notes, f"{key}.")
         else:
-            lines.append(f"{key}: {_fmt(val)}")
+            lines.append(f"{key}: {_fmt(val)}" + (f" ({notes[key]})" if key in notes else ""))
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n"

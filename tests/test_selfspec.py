@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -142,16 +141,24 @@ def load_inputs(folder: Path) -> tuple[dict, dict, dict]:
             json.loads((folder / "stats.json").read_text()))
 
 
-def run_eval(capsys, tmp_path: Path, model: dict, hw: dict, stats: dict, lengths, *extra) -> dict:
+def run_eval(capsys, tmp_path: Path, model: dict, hw: dict, stats: dict, lengths, *extra, text: bool = False):
+    """eval --json (the document), or the readable text with text=True."""
     (tmp_path / "model.yaml").write_text(yaml.safe_dump(model))
     (tmp_path / "hardware.yaml").write_text(yaml.safe_dump(hw))
     (tmp_path / "stats.json").write_text(json.dumps(stats))
     rc = main(["eval", SPEC, "--input", f"model={tmp_path / 'model.yaml'}", "--input",
                f"hardware={tmp_path / 'hardware.yaml'}", "--input", f"stats={tmp_path / 'stats.json'}",
-               "--sweep", "l_prompt=" + ",".join(str(x) for x in lengths), "--json", *extra])
+               "--sweep", "l_prompt=" + ",".join(str(x) for x in lengths), *([] if text else ["--json"]), *extra])
     out = capsys.readouterr()
     assert rc == 0, out.err
-    return json.loads(out.out)
+    return out.out if text else json.loads(out.out)
+
+
+def exact_reason(text: str) -> str:
+    """The note printed after a null exact break-even in the readable output."""
+    line = next(x for x in text.splitlines() if "tokens_per_joule_l_prompt_exact:" in x)
+    assert line.strip().startswith("tokens_per_joule_l_prompt_exact: null (")
+    return line.split("null (", 1)[1][:-1]
 
 
 def assert_close(got, want, path="report"):
@@ -196,7 +203,7 @@ def test_expected_report_every_field(capsys, tmp_path):
     # The exact break-even: the lines cross only at a negative prompt length.
     assert got["break_even"]["tokens_per_joule_l_prompt_exact"] is None
     crossing = exact_break_even(model, hw, stats)
-    reason = got["break_even"]["tokens_per_joule_l_prompt_exact_reason"]
+    reason = exact_reason(run_eval(capsys, tmp_path, model, hw, stats, [64], text=True))
     assert "outside [1, 1048576]" in reason and f"{float(crossing):.6g}" in reason
     assert crossing == Fraction(-9426416, 25155)
     assert "-9426416/25155" in reason
@@ -219,8 +226,7 @@ def test_report_shape(capsys, tmp_path):
     assert list(point["breakdown"]) == ["draft", "verify_drafted", "verify_bonus", "total"]
     assert all(list(v) == ["energy_pj", "latency_ns"] for v in point["breakdown"].values())
     assert list(got["area"]) == ["qkv_mm2", "wo_mm2", "ffn_mm2", "digital_mm2", "total_mm2"]
-    assert list(got["break_even"]) == ["tokens_per_joule_l_prompt_grid", "tokens_per_joule_l_prompt_exact",
-                                       "tokens_per_joule_l_prompt_exact_reason"]
+    assert list(got["break_even"]) == ["tokens_per_joule_l_prompt_grid", "tokens_per_joule_l_prompt_exact"]
     assert got["k"] == 4 and isinstance(got["k"], int)
     assert got["expected_committed_tokens"] == pytest.approx(3.15, rel=1e-12)
     assert got["expected_wasted_verify_steps"] == pytest.approx(1.85, rel=1e-12)
@@ -313,7 +319,8 @@ def test_break_even_inside_the_range(capsys, tmp_path):
     crossing = exact_break_even(model, hw, stats)
     assert 1024 < crossing < 2048
     assert got["break_even"]["tokens_per_joule_l_prompt_exact"] == pytest.approx(float(crossing), rel=1e-12)
-    assert got["break_even"]["tokens_per_joule_l_prompt_exact_reason"] is None
+    assert "tokens_per_joule_l_prompt_exact: " + f"{float(crossing):.6g}" in run_eval(capsys, tmp_path, model, hw, stats,
+                                                                            lengths, text=True)
     # Grid order is the sweep order.
     again = run_eval(capsys, tmp_path, model, hw, stats, [4096, 2048, 64])
     assert again["break_even"]["tokens_per_joule_l_prompt_grid"] == 64
@@ -331,7 +338,8 @@ def test_no_speculation_equals_baseline(capsys, tmp_path):
             assert p["delta"][f"{m}_ratio"] == pytest.approx(1.0, rel=1e-15)
     assert got["expected_committed_tokens"] == 1 and got["expected_wasted_verify_steps"] == 0
     assert got["break_even"]["tokens_per_joule_l_prompt_exact"] is None
-    assert "holds for every value" in got["break_even"]["tokens_per_joule_l_prompt_exact_reason"]
+    reason = exact_reason(run_eval(capsys, tmp_path, model, hw, stats, [16], text=True))
+    assert reason == "the equation does not depend on l_prompt; it holds for every value"
 
 
 def test_zero_baseline_gives_null_ratios(capsys, tmp_path):
@@ -370,8 +378,8 @@ def test_default_input_files_and_table(capsys):
     assert "=== l_prompt = 64 ===" in out and "=== l_prompt = 128 ===" in out
     assert "speculative" in out and "baseline" in out and "breakdown" in out
     assert "287.322" in out and "203.236" in out  # energy per token at L = 64
-    assert "tokens_per_joule_l_prompt_exact: null" in out
-    assert "tokens_per_joule_l_prompt_exact_reason: the equation holds only at l_prompt = -9426416/25155" in out
+    assert ("tokens_per_joule_l_prompt_exact: null (the equation holds only at l_prompt = -9426416/25155 "
+            "(≈ -374.733), outside [1, 1048576])") in out
 
 
 def test_single_point_without_sweep(capsys):
