@@ -1042,7 +1042,7 @@ class _Checker:
             if f.per is not None:
                 axes += (("enum", f.per),)
             given = f"{var}?" if (f.kind == "map" or f.optional) else ""
-            self.leaves[var] = ir.Leaf(var, f.type, axes, given, f)
+            self.leaves[var] = ir.Leaf(f.loc, var, f.type, axes, given, f)
             self.types[f"input:{var}"] = f.type
 
     def check_field(self, input: str, f: ir.Field, prefix: tuple[str, ...]) -> ir.Field:

@@ -61,3 +61,8 @@ def _excerpt(loc: Loc, source: str | None) -> list[str]:
 def fail(message: str, loc: Loc | None = None, *notes: tuple[Loc, str]) -> NoReturn:
     """Raise a SpecError at `loc`; notes cite other places involved."""
     raise SpecError(message, loc, tuple(notes))
+
+
+def fail_input(file: str, where: str, message: str) -> NoReturn:
+    """Raise an InputError: `message` about key path `where` (or 'line N') of input `file`."""
+    raise InputError(file, where, message)

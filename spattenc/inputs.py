@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from . import ir
-from .errors import InputError, SpecError
+from .errors import SpecError, fail_input
 from .interp import Env, Interpreter
 
 MISSING = object()
@@ -86,18 +86,18 @@ def load_data(path: str) -> Any:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(path, "", "no such file") from None
+        fail_input(path, "", "no such file")
     except IsADirectoryError:
-        raise InputError(path, "", "is a directory, not a file") from None
+        fail_input(path, "", "is a directory, not a file")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(path, "", f"cannot read the file: {e}") from None
+        fail_input(path, "", f"cannot read the file: {e}")
     if p.suffix.lower() == ".json":
         try:
             return json.loads(text, object_pairs_hook=_json_pairs)
         except json.JSONDecodeError as e:
-            raise InputError(path, f"line {e.lineno}", f"invalid JSON: {e.msg} (column {e.colno})") from None
+            fail_input(path, f"line {e.lineno}", f"invalid JSON: {e.msg} (column {e.colno})")
         except _DuplicateKey as e:
-            raise InputError(path, "", f"invalid JSON: duplicate key {e.args[0]!r}") from None
+            fail_input(path, "", f"invalid JSON: duplicate key {e.args[0]!r}")
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: plain data only
     except yaml.MarkedYAMLError as e:
@@ -105,9 +105,9 @@ def load_data(path: str) -> Any:
         where = f"line {mark.line + 1}" if mark is not None else ""
         problem = e.problem or e.context or "syntax error"
         col = f" at column {mark.column + 1}" if mark is not None else ""
-        raise InputError(path, where, f"invalid YAML{col}: {problem}") from None
+        fail_input(path, where, f"invalid YAML{col}: {problem}")
     except yaml.YAMLError as e:
-        raise InputError(path, "", f"invalid YAML: {e}") from None
+        fail_input(path, "", f"invalid YAML: {e}")
 
 
 # ------------------------------------------------------------------ binding
@@ -155,7 +155,7 @@ class _Binder:
         self.interp = Interpreter(program, self.env)
 
     def error(self, path: tuple, message: str):
-        raise InputError(self.file, ".".join(str(p) for p in path), message)
+        fail_input(self.file, ".".join(str(p) for p in path), message)
 
     def set(self, var: str, value: Any):
         self.values[var] = value
@@ -172,7 +172,7 @@ class _Binder:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise InputError(self.file, "", f"expected a mapping of keys at the top level, got {_kind_of(data)}")
+            fail_input(self.file, "", f"expected a mapping of keys at the top level, got {_kind_of(data)}")
         self.group(self.inp.fields, data, ())
         self.checks(self.inp.checks)
         self.group_checks(self.inp.fields)

@@ -500,9 +500,10 @@ class Leaf:
 
     `axes` are ('map', key name, lo, hi) or ('enum', enum name) per table dimension,
     outermost first; `given` names the presence flag ('' when the leaf is required and
-    not in a map).  `field` is the schema entry it comes from.
+    not in a map).  `field` is the schema entry it comes from (declared at `loc`).
     """
 
+    loc: Loc
     var: str
     type: str
     axes: tuple[tuple, ...]
