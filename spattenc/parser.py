@@ -549,10 +549,12 @@ class _Builder(Transformer):
 
     def start(self, meta, items):
         name = title = trials = seed = None
-        params, lets, funcs, designs, compares, sweeps = [], [], [], [], [], []
-        measured, solves = [], []
-        enums, records, inputs = [], [], []
-        layers = roofline = report = None
+        # Declarations that may repeat, by node type (in source order), and those that may not.
+        many: dict[type, list] = {ir.Param: [], ir.Let: [], ir.Func: [], ir.Design: [], ir.Compare: [],
+                                  ir.Sweep: [], ir.Measured: [], ir.Solve: [], ir.Enum: [], ir.Record: [],
+                                  ir.Input: []}
+        single: dict[type, tuple[str, object]] = {ir.Layers: ("layers", None), ir.Roofline: ("roofline", None),
+                                                  ir.Report: ("report", None)}
         seen: dict[str, ir.Loc] = {}
 
         def once(key: str, loc: ir.Loc):
@@ -570,41 +572,21 @@ class _Builder(Transformer):
                     trials = item[2]
                 elif kind == "seed":
                     seed = item[2]
-            elif isinstance(item, ir.Param):
-                params.append(item)
-            elif isinstance(item, ir.Let):
-                lets.append(item)
-            elif isinstance(item, ir.Func):
-                funcs.append(item)
-            elif isinstance(item, ir.Layers):
-                once("layers", item.loc)
-                layers = item
-            elif isinstance(item, ir.Design):
-                designs.append(item)
-            elif isinstance(item, ir.Compare):
-                compares.append(item)
-            elif isinstance(item, ir.Sweep):
-                sweeps.append(item)
-            elif isinstance(item, ir.Measured):
-                measured.append(item)
-            elif isinstance(item, ir.Roofline):
-                once("roofline", item.loc)
-                roofline = item
-            elif isinstance(item, ir.Solve):
-                solves.append(item)
-            elif isinstance(item, ir.Enum):
-                enums.append(item)
-            elif isinstance(item, ir.Record):
-                records.append(item)
-            elif isinstance(item, ir.Input):
-                inputs.append(item)
-            elif isinstance(item, ir.Report):
-                once("report", item.loc)
-                report = item
-        return ir.Module(self.file, self.source, name, title, trials, seed, tuple(params), tuple(lets),
-                         tuple(funcs), layers, tuple(designs), tuple(compares), sweeps=tuple(sweeps),
-                         measured=tuple(measured), roofline=roofline, solves=tuple(solves), enums=tuple(enums),
-                         records=tuple(records), inputs=tuple(inputs), report=report)
+            elif type(item) in single:
+                key = single[type(item)][0]
+                once(key, item.loc)
+                single[type(item)] = (key, item)
+            else:
+                many[type(item)].append(item)
+
+        def got(kind: type) -> tuple:
+            return tuple(many[kind])
+
+        return ir.Module(self.file, self.source, name, title, trials, seed, got(ir.Param), got(ir.Let),
+                         got(ir.Func), single[ir.Layers][1], got(ir.Design), got(ir.Compare), sweeps=got(ir.Sweep),
+                         measured=got(ir.Measured), roofline=single[ir.Roofline][1], solves=got(ir.Solve),
+                         enums=got(ir.Enum), records=got(ir.Record), inputs=got(ir.Input),
+                         report=single[ir.Report][1])
 
 
 def _field_name(tok: Token) -> Token:

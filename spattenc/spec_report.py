@@ -92,6 +92,12 @@ def build(run, folder: Path) -> str:
               [[c.path, run.trials, run.seed, run.rng, run.sweep.name if run.sweep else "none"]]),
         _params_table(run)])]
     sections.append(Section("Results at the operating point", _results_tables(run, point)))
+    if c.program.report is not None:
+        from .results import report_document, report_text
+
+        doc, notes = report_document(c, swept if swept is not None else point, run.params, run.inputs)
+        sections.append(Section("Report", [Preformatted("the spec's report block (spattenc eval prints it; "
+                                                        "--json gives its JSON)", report_text(doc, title, notes))]))
     forms = closed_forms(run)
     if forms is not None:
         sections.append(Section("Closed forms", [Preformatted("spattenc inspect " + c.path, forms)]))

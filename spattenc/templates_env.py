@@ -11,11 +11,12 @@ import jinja2
 
 @functools.cache
 def template_dir() -> Path:
-    """The folder of the templates belonging to this copy of the package: `templates/`
-    next to `spattenc/` in a source checkout, `spattenc/templates/` in an installed wheel
-    (so a checkout on PYTHONPATH never renders another checkout's templates)."""
+    """The folder of the templates belonging to this copy of the package:
+    `spattenc/templates/` in an installed wheel, `templates/` next to `spattenc/` in a
+    source checkout (so a checkout on PYTHONPATH never renders the templates of the
+    checkout an editable install points `spattenc.templates` at)."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "templates", here / "templates"):
+    for candidate in (here / "templates", here.parent / "templates"):
         if (candidate / "sim.py.j2").is_file():
             return candidate
     return Path(str(resources.files("spattenc.templates")))

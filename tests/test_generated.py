@@ -15,14 +15,22 @@ from spattenc.compiler import load, outputs
 from spattenc.runtime import simulator
 
 
-def test_generated_folder_is_fresh(monkeypatch):
-    """generated/cv_demo/ equals what `spattenc compile specs/cv_demo.spt` writes now."""
+SHIPPED = sorted(p.stem for p in (ROOT / "specs").glob("*.spt"))
+
+
+def test_every_shipped_spec_has_generated_output():
+    assert sorted(p.name for p in (ROOT / "generated").iterdir() if p.is_dir()) == SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_generated_folder_is_fresh(monkeypatch, name):
+    """generated/<name>/ equals what `spattenc compile specs/<name>.spt` writes now."""
     monkeypatch.chdir(ROOT)
-    files = outputs(load("specs/cv_demo.spt"))
-    committed = ROOT / "generated" / "cv_demo"
+    files = outputs(load(f"specs/{name}.spt"))
+    committed = ROOT / "generated" / name
     assert sorted(p.name for p in committed.iterdir()) == sorted(files)
     for rel, text in files.items():
-        assert (committed / rel).read_text(encoding="utf-8") == text, f"generated/cv_demo/{rel} is stale"
+        assert (committed / rel).read_text(encoding="utf-8") == text, f"generated/{name}/{rel} is stale"
 
 
 def test_generated_header_names_spec_and_command():

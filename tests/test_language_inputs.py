@@ -169,3 +169,89 @@ def test_generated_simulator_reads_tables(spec):
     assert "c.s_colors = _sum_members(lambda c_: fn_cw(c, c_) * np.where((c_ == 1), 10, 1), 3)" in text
     assert "c.s_range = _sum_range(lambda i: i * i, 0, c.p)" in text
     assert text == render_sim(load(spec).plan, "feat.spt", "spattenc compile feat.spt")  # deterministic
+
+
+def test_both_solve_forms_in_one_spec(tmp_path, capsys):
+    """A `solve` declaration (closed form in the other params) and a report `solve` entry
+    (the number at the run's params, in the declared range) side by side."""
+    spec = tmp_path / "both.spt"
+    spec.write_text("""spec both
+param x: real = 1 in [0, 10]
+param y: real = 1 in [-10, 10]
+let half = x^2 / 2 - y
+design d { metric m = half * 2 }
+solve x_at_one for x: half * 2 == 1
+report {
+  m = d.m
+  at_one = solve x where d.m == 1
+}
+""")
+    assert main(["eval", str(spec), "--json", "--set", "y=3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # x^2 - 2y = 1 with y = 3: x = sqrt(7), the only root in [0, 10]
+    assert doc == {"m": pytest.approx(1 - 6), "at_one": pytest.approx(math.sqrt(7), rel=1e-15)}
+    assert main(["inspect", str(spec), "--set", "y=3"]) == 0
+    out = capsys.readouterr().out
+    assert "at_one: solve x where d.m == 1\n  x = sqrt(7)" in out
+    # The declaration keeps y symbolic: x = ±sqrt(2y + 1), valued at y = 3.
+    sols = out[out.index("## Solutions"):]
+    assert "x_at_one: x such that" in sols and "sqrt(2*y + 1)" in sols
+    assert repr(math.sqrt(7)) in sols and repr(-math.sqrt(7)) in sols
+
+
+def test_solve_declaration_needs_a_spec_without_inputs(tmp_path, capsys):
+    (tmp_path / "cfg.yaml").write_text("k: 2\n")
+    spec = tmp_path / "in.spt"
+    spec.write_text("""spec withinput
+input cfg from "cfg.yaml" { k: real }
+param x: real = 1 in [0, 10]
+let z = x * cfg.k
+design d { metric m = z }
+solve x_one for x: z == 1
+""")
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "solve 'x_one': a 'solve' declaration gives closed forms in the params" in err
+    assert "NAME = solve PARAM where A == B" in err and "input declared here" in err
+
+
+def test_report_over_a_declared_sweep_and_a_grid(tmp_path, capsys):
+    """A report spec takes every --sweep form; its points are the sweep's, in order."""
+    (tmp_path / "cfg.yaml").write_text("k: 3\n")
+    spec = tmp_path / "sw.spt"
+    spec.write_text("""spec sw
+input cfg from "cfg.yaml" { k: int }
+param x: real = 1 in [0, 10]
+param n: int = 2 in [1, 5]
+layers l in range(n) { let y = x * cfg.k }
+design d { metric m = sum(y) }
+sweep pair { axis x = [1, 2] axis n = [1, 3] combine zip }
+report { points x { m = d.m } k = cfg.k }
+""")
+    assert main(["eval", str(spec), "--sweep", "pair", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # sum over n layers of x * k: (x, n) = (1, 1) -> 3, (2, 3) -> 18
+    assert doc == {"points": [{"x": 1.0, "n": 1, "m": 3.0}, {"x": 2.0, "n": 3, "m": 18.0}], "k": 3}
+    assert main(["eval", str(spec), "--sweep", "x=0:1:3", "--set", "n=4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["x"] for p in doc["points"]] == [0.0, 0.5, 1.0]
+    assert [p["m"] for p in doc["points"]] == [0.0, 6.0, 12.0]
+    # Declared-sweep checks are the sweep engine's: a param swept twice is refused.
+    assert main(["eval", str(spec), "--sweep", "pair", "--sweep", "x=1,2"]) == 2
+    assert "'x' is already swept by --sweep pair" in capsys.readouterr().err
+
+
+def test_table_read_outside_its_axis_is_a_user_error(tmp_path, capsys):
+    (tmp_path / "cfg.yaml").write_text("t: {0: 1, 1: 2}\n")
+    spec = tmp_path / "oob.spt"
+    spec.write_text("""spec oob
+input cfg from "cfg.yaml" { t: map i in [0, 1] to real = 0 }
+param j: int = 0 in [0, 10]
+let v = cfg.t[j]
+design d { metric m = v }
+""")
+    assert main(["eval", str(spec), "--set", "j=1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["designs"]["d"]["m"]["mean"] == 2.0
+    assert main(["eval", str(spec), "--set", "j=5"]) == 2
+    err = capsys.readouterr().err
+    assert "evaluation failed: index 5 is outside a table axis of 2 entries" in err and "Traceback" not in err

@@ -455,14 +455,42 @@ def test_sweep_values_are_checked(capsys):
     assert "expected an integer" in capsys.readouterr().err
 
 
-def test_generated_selfspec_is_fresh(monkeypatch):
-    """generated/selfspec/ equals what `spattenc compile specs/selfspec.spt` writes now."""
-    from spattenc.compiler import load, outputs
+def test_grid_sweep_matches_the_restatement(capsys, tmp_path):
+    """`--sweep l_prompt=START:STOP:NUM:log` (the sweep engine's grid form) gives the report's
+    points at the grid's values, each matching the restated accounting."""
+    model, hw, stats = load_inputs(DATA)
+    assert main(["eval", SPEC, "--sweep", "l_prompt=1:8192:14:log", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    lengths = [p["l_prompt"] for p in got["points"]]
+    assert lengths == [2 ** i for i in range(14)]
+    ref = reference_report(model, hw, stats, lengths)
+    for gp, rp in zip(got["points"], ref["points"]):
+        for part in ("speculative", "baseline"):
+            for key, value in rp[part].items():
+                assert gp[part][key] == pytest.approx(value, rel=1e-9), (gp["l_prompt"], part, key)
 
-    monkeypatch.chdir(ROOT)
-    files = outputs(load("specs/selfspec.spt"))
-    committed = ROOT / "generated" / "selfspec"
-    assert sorted(p.name for p in committed.iterdir()) == sorted(files)
-    for rel, text in files.items():
-        assert (committed / rel).read_text(encoding="utf-8") == text, f"generated/selfspec/{rel} is stale"
-    assert "= 258*l_prompt/875 + 3523424/13125" in files["closed_forms.md"]
+
+def test_html_report_with_inputs(tmp_path, capsys):
+    """`spattenc report` binds --input like eval and shows the report block's tables."""
+    model, hw, stats = load_inputs(DATA)
+    stats = {"k": 2, "histogram": {"0": 1, "1": 1, "2": 2}}
+    (tmp_path / "stats.json").write_text(json.dumps(stats))
+    out = tmp_path / "rep"
+    assert main(["report", SPEC, "--input", f"stats={tmp_path / 'stats.json'}", "--sweep", "l_prompt=64,128",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    html = (out / "report.html").read_text()
+    assert "<h2>Report</h2>" in html and "=== l_prompt = 128 ===" in html
+    # E[committed] = (1*1 + 2*1 + 3*2) / 4 = 2.25, E[wasted] = (2*1 + 1*1 + 0*2) / 4 = 0.75
+    assert "expected_committed_tokens: 2.25" in html and "expected_wasted_verify_steps: 0.75" in html
+    ref = reference_report(model, hw, stats, [64])["points"][0]["speculative"]["energy_pj_per_token"]
+    assert f"{ref:.6g}" in html
+    assert main(["report", SPEC, "--input", "stat=x.json", "--out", str(out)]) == 2
+    assert "has no input 'stat'; did you mean 'stats'?" in capsys.readouterr().err
+
+
+def test_committed_closed_forms_are_exact():
+    """generated/selfspec/closed_forms.md (kept fresh by test_generated) has the energy per
+    committed token as an exact function of l_prompt."""
+    text = (ROOT / "generated" / "selfspec" / "closed_forms.md").read_text()
+    assert "= 258*l_prompt/875 + 3523424/13125" in text
