@@ -96,6 +96,8 @@ def point_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
                               "stage; thin hatched bars run alongside, wasted and corrective segments marked.", g))
     kept = len(next(iter(res.compare_samples.values()))) if res.compare_samples else None
     for c, x in res.compare_samples.items():
+        if not _varies(x):  # the same value in every trial (e.g. no draw reaches it): nothing to show
+            continue
         q = compares[c]
         name = f"hist_{c}.{fmt}"
         xlabel = axis_label(f"{c} of one trial", run.sim.COMPARES[c][1], q.scale)
@@ -110,6 +112,13 @@ def point_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
                                  title=f"{q.title} ({_n(len(x), run.trials)}){where}")
             entries.append((name, f"Histogram of the Monte-Carlo samples of {d}.{m}.", h))
     return entries
+
+
+def _varies(x: np.ndarray) -> bool:
+    """Whether samples take more than one value (a histogram of a constant shows nothing)."""
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    return x.size > 1 and bool(x.max() > x.min())
 
 
 def _n(kept: int | None, trials: int) -> str:

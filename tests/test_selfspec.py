@@ -431,6 +431,8 @@ def test_plots_against_l_prompt(tmp_path, capsys):
     capsys.readouterr()
     assert (tmp_path / "sweep_cli_energy_pj_per_token.png").stat().st_size > 0
     assert "sweep_cli_energy_pj_per_token.png" in (tmp_path / "index.md").read_text()
+    assert (tmp_path / "sweep_cli_tokens_per_joule_ratio.png").stat().st_size > 0
+    assert not list(tmp_path.glob("hist_*"))  # deterministic: no histograms of single values
     assert json.loads((tmp_path / "results.json").read_text())["k"] == 4
     run = cli.Run(cli.build_parser().parse_args(["eval", SPEC, "--sweep", "l_prompt=256,64,128"]))
     entries, _ = plotset.sweep_plots(tmp_path / "again", "png", run, run.swept(quiet=True))
