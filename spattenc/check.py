@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .errors import fail
-from .ir import children
+from .ir import children, walk
 
 #: builtin scalar functions: name -> (min args, max args or None, result type rule)
 BUILTINS: dict[str, tuple[int, int | None, str]] = {
@@ -21,6 +21,8 @@ BUILTINS: dict[str, tuple[int, int | None, str]] = {
     "exp": (1, 1, "real"),
 }
 LAYER_REDUCTIONS = ("sum", "mean", "count", "last", "first", "max_over", "min_over")
+#: Ref scopes of per-row values in a table spec.
+ROW_SCOPES = ("column", "row", "stage", "random", "index")
 TRIAL_REDUCTIONS = ("mean", "std")
 RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
 SCALAR_TYPES = ("int", "real", "bool", "string")
@@ -127,8 +129,16 @@ class _Checker:
 
         trials = self.constant_int(m.trials, "trials", 50)
         seed = self.constant_int(m.seed, "seed", 0)
-        layers, layer_items = self.check_layers(m.layers)
+        if self.rows_mode:
+            layers, layer_items = None, ()
+            rows, row_items = self.check_rows(m.rows)
+            groups = self.check_groups()
+        else:
+            layers, layer_items = self.check_layers(m.layers)
+            rows, row_items, groups = None, (), ()
         designs = tuple(self.check_design(d) for d in m.designs)
+        loops = tuple(self.resolve_key(f"loop:{lp.name}") for lp in m.loops)
+        cases = self.check_cases(m.cases)
         compares = []
         seen_c = self.compare_names
         for c in m.compares:
@@ -389,8 +399,317 @@ class _Checker:
         items = tuple(new_states[s.name] for s in states) + tuple(done[n] for n in order)
         return dataclasses.replace(layers, count=count, items=tuple(new_states[s.name] if isinstance(i, ir.State) else done[i.name] for i in layers.items)), items
 
+    # ------------------------------------------------------------ tables: rows and groups
+    def declare_rows(self, rows: ir.Rows):
+        """Declare the row index, the table's columns and the per-row names before any
+        global definition is checked (as declare_layers does for layers)."""
+        table = self.inputs.get(rows.table)
+        if table is None:
+            known = ", ".join(self.inputs) or "none declared"
+            fail(f"rows block reads unknown input '{rows.table}' (inputs: {known}); declare it with "
+                 f"input {rows.table}: table {{ column NAME: int ... }}", rows.loc)
+        if rows.index in self.defs or rows.index in RESERVED:
+            other = self.defs.get(rows.index)
+            fail(f"row index '{rows.index}' is already defined", rows.loc,
+                 *((other[1], "defined here"),) if other else ())
+        self.layer_defs[rows.index] = ("index", rows.loc)
+        self.types[f"index:{rows.index}"] = "int"
+        for col in table.columns:
+            self.declare(col.name, f"column:{col.name}", col.loc, self.layer_defs)
+            self.layer_defs[col.name] = (f"column:{col.name}", col.loc)
+            self.types[f"column:{col.name}"] = col.type
+        for item in rows.items:
+            key = {ir.Let: "row", ir.Random: "random", ir.Stage: "stage"}[type(item)]
+            self.declare(item.name, f"{key}:{item.name}", item.loc, self.layer_defs)
+            self.layer_defs[item.name] = (f"{key}:{item.name}", item)
+
+    def check_rows(self, rows: ir.Rows):
+        """The per-row block: lets/stages/randoms in dependency order."""
+        order: list[str] = []
+        visiting: list[tuple[str, ir.Loc]] = []
+        done: dict[str, object] = {}
+
+        def visit(name: str):
+            if name in done:
+                return
+            for n, loc in visiting:
+                if n == name:
+                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
+                    fail(f"circular definition: {' -> '.join(chain)}", loc)
+            key, item = self.layer_defs[name]
+            visiting.append((name, item.loc))
+            for dep in _layer_deps(item, self.layer_defs):
+                visit(dep)
+            scope = _Scope("layer", f"'{name}'")
+            if isinstance(item, ir.Random):
+                args = tuple(self.expr(a, scope) for a in item.args)
+                if item.dist == "binomial" and self.type_of(args[0], None) != "int":
+                    fail(f"binomial n must be an integer; '{_show(item.args[0])}' is real "
+                         "(use trunc/round/floor/ceil)", item.args[0].loc)
+                done[name] = dataclasses.replace(item, args=args)
+                self.types[key] = ir.DISTRIBUTIONS[item.dist][1]
+                self.random.add(key)
+            else:
+                e = self.expr(item.expr, scope)
+                self.types[key] = self.type_of(e, None)
+                if self.is_random(e):
+                    self.random.add(key)
+                done[name] = dataclasses.replace(item, expr=e)
+            visiting.pop()
+            order.append(name)
+
+        for item in rows.items:
+            visit(item.name)
+        checked = dataclasses.replace(rows, items=tuple(done[i.name] for i in rows.items))
+        return checked, tuple(done[n] for n in order)
+
+    def check_groups(self) -> tuple[ir.Group, ...]:
+        """Groups in dependency order (a group after the group it is built from)."""
+        out: list[ir.Group] = []
+        state: dict[str, str] = {}
+
+        def visit(g: ir.Group, via: list[ir.Group]):
+            if state.get(g.name) == "done":
+                return
+            if state.get(g.name) == "visiting":
+                chain = " -> ".join(x.name for x in via[via.index(g):]) + f" -> {g.name}"
+                fail(f"circular group sources: {chain}", g.loc)
+            state[g.name] = "visiting"
+            if g.source is not None:
+                if g.source not in self.groups:
+                    known = ", ".join(self.groups) or "none"
+                    fail(f"group '{g.name}' is built from unknown group '{g.source}' (groups: {known})", g.loc)
+                visit(self.groups[g.source], via + [g])
+            out.append(self.check_group(g))
+            state[g.name] = "done"
+
+        for g in self.groups.values():
+            visit(g, [])
+        return tuple(out)
+
+    def check_group(self, g: ir.Group) -> ir.Group:
+        if g.source is None:
+            avail = {c.name: c.type for c in self.inputs[self.m.rows.table].columns}
+            where = f"is not a column of table '{self.m.rows.table}'"
+        else:
+            avail = self.group_keys[g.source]
+            where = f"is not a key of group '{g.source}' (its keys: {', '.join(avail)})"
+        keys: dict[str, str] = {}
+        for k, loc in zip(g.keys, g.key_locs):
+            if k not in avail:
+                close = _close(k, list(avail))
+                fail(f"group '{g.name}' cannot group by '{k}': it {where}"
+                     + (f"; did you mean '{close}'?" if close else ""), loc)
+            if k in keys:
+                fail(f"key '{k}' appears twice in group '{g.name}'", loc)
+            keys[k] = avail[k]
+        self.group_keys[g.name] = keys
+        mine = {let.name: let for let in g.lets}
+        done: dict[str, ir.Let] = {}
+        visiting: list[tuple[str, ir.Loc]] = []
+
+        def visit(name: str):
+            if name in done:
+                return
+            for n, loc in visiting:
+                if n == name:
+                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
+                    fail(f"circular definition: {' -> '.join(chain)}", loc)
+            let = mine[name]
+            visiting.append((name, let.loc))
+            for dep in _names(let.expr):
+                if dep in mine:
+                    visit(dep)
+            scope = _Scope("group", f"'{name}' in group '{g.name}'", group=g.name)
+            e = self.expr(let.expr, scope)
+            key = f"group:{g.name}:{name}"
+            self.types[key] = self.type_of(e, scope)
+            if self.is_random(e):
+                self.random.add(key)
+            done[name] = dataclasses.replace(let, expr=e)
+            visiting.pop()
+
+        for let in g.lets:
+            visit(let.name)
+        return dataclasses.replace(g, lets=tuple(done[let.name] for let in g.lets))
+
+    def group_name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr | None:
+        """Resolve `name` where per-group values may be visible; None to fall through."""
+        owner = self.group_lets.get(name)
+        if scope.level == "group":
+            g = self.groups[scope.group]
+            if not scope.in_reduction:
+                if name in self.group_keys[g.name]:
+                    return ir.GroupRef(loc, g.name, name, "key")
+                if owner is not None and owner[0] == g.name:
+                    return ir.GroupRef(loc, g.name, name, "let")
+                if owner is not None:
+                    fail(f"'{name}' belongs to group '{owner[0]}'; group '{g.name}' can read only its own "
+                         "values and keys", loc)
+                if name in self.layer_defs:
+                    fail(f"'{name}' is a per-row quantity; in group '{g.name}' use it inside a reduction "
+                         "(sum, mean, count, first, last, max_over, min_over)", loc)
+                return None
+            src = g.source
+            if owner is not None and owner[0] == g.name:
+                fail(f"'{name}' is a value of group '{g.name}' itself; a reduction runs over the group's "
+                     f"{'rows' if src is None else 'members (groups of ' + repr(src) + ')'}", loc)
+            if src is None:
+                if owner is not None:
+                    fail(f"'{name}' belongs to group '{owner[0]}'; group '{g.name}' reduces table rows", loc)
+                return None
+            if name in self.group_keys[src]:
+                return ir.GroupRef(loc, src, name, "key")
+            if owner is not None and owner[0] == src:
+                return ir.GroupRef(loc, src, name, "let")
+            if owner is not None or name in self.layer_defs:
+                fail(f"group '{g.name}' reduces over the groups of '{src}'; '{name}' is not one of its "
+                     f"values (reduce it in group '{src}' first)", loc)
+            return None
+        if owner is None:
+            return None
+        if scope.level == "design" and scope.in_reduction:
+            return ir.GroupRef(loc, owner[0], name, "let")
+        if scope.level == "metric":
+            fail(f"'{name}' is a per-group value of '{owner[0]}'; use it inside a reduction (sum, mean, ...)", loc)
+        if scope.level == "layer":
+            fail(f"'{name}' is a per-group value of '{owner[0]}'; rows cannot read group values", loc)
+        fail(f"'{name}' is a per-group value of '{owner[0]}'; it is available in metrics, inside a reduction", loc)
+
+    def table_reduce(self, e: ir.Call, scope: _Scope) -> ir.Reduce:
+        """A reduction in a table spec: over a group's members (in its lets) or over all
+        rows / all groups of one group (in a metric: the axis is what the argument reads)."""
+        f, n = e.func, len(e.args)
+        if scope.in_reduction:
+            fail(f"reductions cannot be nested ('{f}' inside another reduction)", e.loc)
+        if n != 1:
+            fail(f"{f}() takes 1 argument, got {n}", e.loc)
+        if scope.level == "group":
+            inner = _Scope("group", scope.what, group=scope.group, in_reduction=True)
+        else:
+            inner = _Scope("design", scope.what, design=scope.design, in_reduction=True)
+        arg = self.expr(e.args[0], inner)
+        t = self.type_of(arg, inner)
+        if f == "count" and t != "bool":
+            fail("count() takes a condition (e.g. count(key_fetch_num < sentence_length_L))", e.args[0].loc)
+        if f != "count" and t == "bool":
+            fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+        if scope.level == "group":
+            src = self.groups[scope.group].source
+            return ir.Reduce(e.loc, f, "rows" if src is None else "groups", arg, over=src, within=scope.group)
+        groups = sorted({x.group for x in walk(arg) if isinstance(x, ir.GroupRef)})
+        row_ref = next((x for x in walk(arg) if isinstance(x, ir.Ref) and x.scope in ROW_SCOPES), None)
+        if len(groups) > 1:
+            fail(f"{f}() mixes values of groups {', '.join(repr(g) for g in groups)}; reduce one group at a time",
+                 e.loc)
+        if groups and row_ref is not None:
+            fail(f"{f}() mixes per-row '{row_ref.name}' with values of group '{groups[0]}'", row_ref.loc)
+        if groups:
+            return ir.Reduce(e.loc, f, "groups", arg, over=groups[0])
+        return ir.Reduce(e.loc, f, "rows", arg)
+
+    # ------------------------------------------------------------ loops
+    def check_loop(self, lp: ir.Loop) -> ir.Loop:
+        seen: dict[str, ir.Loc] = {}
+        for p in lp.params:
+            if p in seen:
+                fail(f"loop '{lp.name}' repeats a parameter name", lp.loc)
+            seen[p] = lp.loc
+        for item in lp.states + lp.items:
+            if item.name in RESERVED:
+                fail(f"'{item.name}' is a reserved name and cannot be defined", item.loc)
+            if item.name in seen:
+                fail(f"'{item.name}' is defined more than once in loop '{lp.name}'", item.loc,
+                     (seen[item.name], "first defined here"))
+            seen[item.name] = item.loc
+        what = f"loop '{lp.name}'"
+        params = {p: "real" for p in lp.params}
+        states, inits = [], {}
+        for s_ in lp.states:
+            init = self.expr(s_.init, _Scope("loop", f"the initial value of state '{s_.name}' in {what}",
+                                             locals=dict(params)))
+            t = s_.type or self.type_of(init, None)
+            if (t == "bool") != (self.type_of(init, None) == "bool"):
+                fail(f"state '{s_.name}' is declared {t} but its initial value is "
+                     f"{'a condition' if t != 'bool' else 'a number'}", s_.init.loc)
+            inits[s_.name] = (init, t)
+        local = dict(params) | {name: t for name, (_, t) in inits.items()}
+        cond_scope = _Scope("loop", f"the 'while' condition of {what}", locals=dict(local))
+        cond = self.expr(lp.cond, cond_scope)
+        if self.type_of(cond, cond_scope) != "bool":
+            fail(f"the 'while' of {what} must be a condition (a comparison, and/or/not)", lp.cond.loc)
+        items = []
+        for item in lp.items:
+            scope = _Scope("loop", f"'{item.name}' in {what}", locals=dict(local))
+            if isinstance(item, ir.Random):
+                args = tuple(self.expr(a, scope) for a in item.args)
+                items.append(dataclasses.replace(item, args=args))
+                local[item.name] = ir.DISTRIBUTIONS[item.dist][1]
+            else:
+                e = self.expr(item.expr, scope)
+                items.append(dataclasses.replace(item, expr=e))
+                local[item.name] = self.type_of(e, scope)
+        for s_ in lp.states:
+            scope = _Scope("loop", f"the next value of state '{s_.name}' in {what}", locals=dict(local))
+            nxt = self.expr(s_.next, scope)
+            init, t = inits[s_.name]
+            if (t == "bool") != (self.type_of(nxt, scope) == "bool"):
+                fail(f"the next value of state '{s_.name}' must be {'a condition' if t == 'bool' else 'a number'}",
+                     s_.next.loc)
+            states.append(dataclasses.replace(s_, init=init, next=nxt, type=t))
+        self.loop_locals = dict(local)
+        self.reduce_slot = 0
+        ret_scope = _Scope("loop_return", f"the result of {what}", locals=dict(params))
+        body = self.expr(lp.body, ret_scope)
+        self.loop_types[lp.name] = self.type_of(body, ret_scope)
+        self.types[f"loop:{lp.name}"] = self.loop_types[lp.name]
+        if any(isinstance(i, ir.Random) for i in lp.items):
+            self.loop_random.add(lp.name)
+        return dataclasses.replace(lp, states=tuple(states), items=tuple(items), cond=cond, body=body)
+
+    # ------------------------------------------------------------ cases
+    def check_cases(self, all_cases: tuple[ir.Cases, ...]) -> tuple[ir.Cases, ...]:
+        from .evaluate import const_value
+        out = []
+        seen: dict[str, ir.Loc] = {}
+        params = {p.name: p for p in self.m.params}
+        for cs in all_cases:
+            if cs.name in seen:
+                fail(f"cases '{cs.name}' is defined more than once", cs.loc, (seen[cs.name], "first defined here"))
+            seen[cs.name] = cs.loc
+            cases = []
+            for case in cs.cases:
+                sets = []
+                for st in case.sets:
+                    p = params.get(st.name)
+                    if p is None:
+                        close = _close(st.name, list(params))
+                        fail(f"case {case.label!r} sets '{st.name}', which is not a param"
+                             + (f"; did you mean '{close}'?" if close else ""), st.loc)
+                    value = self.expr(st.value, _Scope("literal", f"the value of '{st.name}' in case {case.label!r}"))
+                    v = const_value(value)
+                    if p.type == "bool" and not isinstance(v, bool):
+                        fail(f"param '{p.name}' is bool; set it to true or false", st.value.loc)
+                    if p.type != "bool" and isinstance(v, bool):
+                        fail(f"param '{p.name}' is {p.type}; set it to a number", st.value.loc)
+                    if p.type == "int" and float(v) != int(v):
+                        fail(f"param '{p.name}' is int but {v!r} is not an integer", st.value.loc)
+                    lo = const_value(p.lo) if p.lo is not None else None
+                    hi = const_value(p.hi) if p.hi is not None else None
+                    if (lo is not None and v < lo) or (hi is not None and v > hi):
+                        fail(f"{v!r} is outside the declared range [{lo}, {hi}] of '{p.name}'", st.value.loc,
+                             (p.loc, f"'{p.name}' is declared here"))
+                    sets.append(dataclasses.replace(st, value=value))
+                cases.append(dataclasses.replace(case, sets=tuple(sets)))
+            out.append(dataclasses.replace(cs, cases=tuple(cases)))
+        return tuple(out)
+
     # ------------------------------------------------------------ designs
     def check_design(self, d: ir.Design) -> ir.Design:
+        if self.rows_mode and (d.lets or d.schedule is not None):
+            where = d.lets[0].loc if d.lets else d.schedule.loc
+            fail(f"design '{d.name}': in a table spec designs hold metrics only (per-row formulas go in the "
+                 "rows block, per-group ones in a group)", where)
         table: dict[str, tuple[str, object]] = {}
         self.design_defs[d.name] = table
         for item in d.lets:
@@ -649,6 +968,23 @@ class _Checker:
         f, n = e.func, len(e.args)
         if scope.in_reduction and f in LAYER_REDUCTIONS:
             fail(f"reductions cannot be nested ('{f}' inside another reduction)", e.loc)
+        if f in self.loops:
+            return self.loop_call(e, scope)
+        if f in LAYER_REDUCTIONS and (scope.level == "group" or (self.rows_mode and scope.level == "metric")):
+            return self.table_reduce(e, scope)
+        if scope.level == "loop_return" and f in LAYER_REDUCTIONS:
+            if n != 1:
+                fail(f"{f}() takes 1 argument (a per-step expression), got {n}", e.loc)
+            inner = _Scope("loop", scope.what, locals=dict(self.loop_locals), in_reduction=True)
+            arg = self.expr(e.args[0], inner)
+            t = self.type_of(arg, inner)
+            if f == "count" and t != "bool":
+                fail("count() takes a condition", e.args[0].loc)
+            if f != "count" and t == "bool":
+                fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+            slot = self.reduce_slot
+            self.reduce_slot += 1
+            return ir.Reduce(e.loc, f, "steps", arg, slot)
         if scope.level == "metric" and f in LAYER_REDUCTIONS:
             if n != 1:
                 fail(f"{f}() takes 1 argument (a per-layer expression), got {n}", e.loc)
@@ -669,6 +1005,11 @@ class _Checker:
                 fail(f"{f}() takes 1 argument (a metric such as design.metric), got {n}", e.loc)
             arg = self.expr(e.args[0], scope)
             return ir.Reduce(e.loc, f, "trials", arg)
+        if f in LAYER_REDUCTIONS and scope.level == "loop":
+            fail(f"'{f}' reduces over the steps of a loop and is only allowed in its 'return'", e.loc)
+        if f in LAYER_REDUCTIONS and self.rows_mode:
+            fail(f"'{f}' reduces over rows or groups and is only allowed in a group's lets or a design metric",
+                 e.loc)
         if f in LAYER_REDUCTIONS and f in TRIAL_REDUCTIONS:
             fail(f"'{f}' is a reduction, allowed over layers in a design metric or over trials in a comparison",
                  e.loc)
@@ -710,10 +1051,28 @@ class _Checker:
                     fail(f"argument '{p}' of '{f}' must be a {_tname(want)} value, got a {_tname(t)} value",
                          a.loc, (fn.loc, f"'{f}' is defined here"))
             return ir.Apply(e.loc, f, args)
-        known = sorted(set(BUILTINS) | set(self.funcs))
+        known = sorted(set(BUILTINS) | set(self.funcs) | set(self.loops))
         close = _close(f, known)
         hint = f"did you mean '{close}'? " if close else ""
         fail(f"unknown function '{f}'; {hint}known functions: {', '.join(known)}", e.loc)
+
+    def loop_call(self, e: ir.Call, scope: _Scope) -> ir.LoopCall:
+        f, n = e.func, len(e.args)
+        lp = self.loops[f]
+        if scope.level in ("loop", "loop_return"):
+            fail(f"a loop cannot call a loop ('{f}' inside {scope.what})", e.loc)
+        if scope.level not in (("layer",) if self.rows_mode else ("layer", "design")):
+            fail(f"loop '{f}' runs once per {self.item_word[4:]} and trial; it cannot be called in {scope.what}",
+                 e.loc)
+        if n != len(lp.params):
+            fail(f"loop '{f}' takes {len(lp.params)} argument{'s' if len(lp.params) != 1 else ''} "
+                 f"({', '.join(lp.params)}), got {n}", e.loc, (lp.loc, f"'{f}' is defined here"))
+        self.resolve_key(f"loop:{f}")
+        args = tuple(self.expr(a, scope) for a in e.args)
+        for a in args:
+            if self.type_of(a, scope) == "bool":
+                fail(f"arguments of loop '{f}' must be numbers, not conditions", a.loc)
+        return ir.LoopCall(e.loc, f, args)
 
     def name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr:
         if name in scope.locals:
@@ -755,13 +1114,13 @@ class _Checker:
             if lvl in ("const", "func", "compare", "report"):
                 what = {"random": "a per-layer random variable", "index": "the layer index"}.get(kind, "a per-layer quantity")
                 if lvl == "const":
-                    fail(f"'{name}' is {what}, but {scope.what} must be constant across layers and trials", loc)
-                need = f"{scope.what} cannot use per-layer values (pass them as arguments)" if lvl == "func" else \
-                    "comparisons combine design metrics"
+                    fail(f"'{name}' is {what}, but {scope.what} must be constant across {unit}s and trials", loc)
+                need = f"{scope.what} cannot use {self.item_word} values (pass them as arguments)" if lvl == "func" \
+                    else "comparisons combine design metrics"
                 fail(f"'{name}' is {what}; {need}", loc)
             if lvl == "metric" and not scope.in_reduction:
-                return self.direct_value(ir.Ref(loc, name, kind),
-                                         f"'{name}' is a per-layer quantity; use it inside a reduction (sum, mean, last, ...)")
+                return self.direct_value(ir.Ref(loc, name, kind), f"'{name}' is a {self.item_word} quantity; use it "
+                                         "inside a reduction (sum, mean, last, ...)")
             return ir.Ref(loc, name, kind)
         if name in self.defs:
             key = self.defs[name][0]
@@ -770,6 +1129,8 @@ class _Checker:
                 fail(f"'{name}' is a function; call it with arguments", loc)
             if kind == "design":
                 fail(f"'{name}' is a design; refer to one of its metrics as {name}.METRIC", loc)
+            if kind == "loop":
+                fail(f"'{name}' is a loop; call it with arguments", loc)
             if kind == "const":
                 self.resolve_key(key)
             return ir.Ref(loc, name, kind)
@@ -1225,6 +1586,11 @@ class _Checker:
                     self.is_random(_stage_ref(self, d, s)) for s in self.scheduled.get(d, ()))
             case ir.MetricRef(design=d, metric=m):
                 return f"metric:{d}:{m}" in self.random
+            case ir.GroupRef(group=g, name=n, kind="let"):
+                return f"group:{g}:{n}" in self.random
+            case ir.LoopCall(loop=f):
+                if f in self.loop_random:
+                    return True
         return any(self.is_random(c) for c in children(e))
 
 

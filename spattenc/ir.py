@@ -172,13 +172,21 @@ class MetricRef:
 @dataclass(frozen=True, slots=True)
 class Reduce:
     """A reduction.  Over layers inside a metric (sum, mean, count, last, first,
-    max_over, min_over); over trials inside a comparison (mean, std, min, max)."""
+    max_over, min_over); over trials inside a comparison (mean, std, min, max).
+
+    In a rows spec: axis "rows" runs over table rows and axis "groups" over the groups
+    of group `over`; `within` names the group whose members are reduced (a group's
+    lets), or is None for a reduction over all of them (a metric).  Axis "steps" runs
+    over the steps of a loop (its `return`).
+    """
 
     loc: Loc
     kind: str
-    axis: str  # "layers" | "trials"
+    axis: str  # "layers" | "trials" | "rows" | "groups" | "steps"
     arg: Expr
-    slot: int = 0  # accumulator number within its metric (layers axis)
+    slot: int = 0  # accumulator number within its metric (layers axis) or loop (steps axis)
+    over: str | None = None
+    within: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,12 +317,14 @@ class Random:
     attrs: Attrs
 
 
-#: Distribution name -> (argument names, result type).
+#: Distribution name -> (argument names, result type).  `integers(low, high)` draws an
+#: integer uniformly from low..high, both included.
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "binomial": (("n", "p"), "int"),
     "bernoulli": (("p",), "bool"),
     "uniform": (("low", "high"), "real"),
     "normal": (("mean", "std"), "real"),
+    "integers": (("low", "high"), "int"),
 }
 
 
@@ -639,6 +649,98 @@ class Solve:
 
 
 @dataclass(frozen=True, slots=True)
+class Column:
+    """A declared column of an input table; `type` is 'int', 'real' or 'bool'."""
+
+    loc: Loc
+    name: str
+    type: str
+    attrs: Attrs
+
+
+@dataclass(frozen=True, slots=True)
+class TableInput:
+    """`input NAME: table { column ... }`: a CSV file bound at run time with
+    `--input NAME=FILE`.  Only the declared columns are read; others are ignored."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """The per-row block of a table spec: its items are evaluated for every row of
+    `table` at once; `index` is the 0-based row number."""
+
+    loc: Loc
+    index: str
+    table: str
+    items: tuple[Let | Random | Stage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """`group NAME by KEYS [from SOURCE] { let ... }`: partitions the table rows (or the
+    groups of group `source`) by equal values of `keys`.  Lets are per group; the
+    reductions inside them run over the group's members (rows in file order).  Groups
+    are ordered by their key values."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    keys: tuple[str, ...]
+    key_locs: tuple[Loc, ...]
+    source: str | None
+    lets: tuple[Let, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """`loop NAME(params) { state.. random.. let.. while COND  return EXPR }`.
+
+    Each step, where `cond` (over the states) holds, draws the randoms, evaluates the
+    lets and accumulates the reductions of `body`, then updates the states; the loop
+    ends when `cond` fails.  `body` combines reductions over the steps (axis "steps")."""
+
+    loc: Loc
+    name: str
+    params: tuple[str, ...]
+    states: tuple[State, ...]
+    items: tuple[Let | Random, ...]
+    cond: Expr
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSet:
+    """`NAME = VALUE` inside a case: a literal param value."""
+
+    loc: Loc
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    loc: Loc
+    label: str
+    sets: tuple[CaseSet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cases:
+    """`cases NAME { case "label" { p = v, ... } ... }`: param settings evaluated side by
+    side (`eval --cases NAME`); params a case does not set keep their defaults."""
+
+    loc: Loc
+    name: str
+    title: str | None
+    cases: tuple[Case, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Module:
     """A parsed spec, before checking: declarations in source order."""
 
@@ -671,6 +773,9 @@ class Program:
 
     `types` maps scoped names ("const:x", "layer:N", "design:d:x") to
     'int' | 'real' | 'bool'; `random` holds the scoped names that depend on a draw.
+
+    A spec iterates either over layers (`layers`, `layer_items`) or over the rows of an
+    input table (`rows`, `row_items`, `groups` in dependency order); the other is None/().
     """
 
     file: str
@@ -682,7 +787,7 @@ class Program:
     params: tuple[Param, ...]
     consts: tuple[Let, ...]
     funcs: tuple[Func, ...]
-    layers: Layers
+    layers: Layers | None
     layer_items: tuple[Let | State | Random | Stage, ...]
     designs: tuple[Design, ...]
     compares: tuple[Compare, ...]
@@ -703,7 +808,7 @@ class Program:
     @property
     def implicit_layers(self) -> bool:
         """True when the spec has no layers block (one evaluation; metrics read values directly)."""
-        return self.layers.loc == NOWHERE
+        return self.layers is not None and self.layers.loc == NOWHERE
 
     def enum(self, name: str) -> Enum:
         return next(e for e in self.enums if e.name == name)
@@ -717,6 +822,12 @@ class Program:
     def design(self, name: str) -> Design:
         return next(d for d in self.designs if d.name == name)
 
+    def group(self, name: str) -> Group:
+        return next(g for g in self.groups if g.name == name)
+
+    def loop(self, name: str) -> Loop:
+        return next(lp for lp in self.loops if lp.name == name)
+
 
 def children(e: Any) -> tuple:
     """The direct sub-expressions of an expression node."""
@@ -727,7 +838,7 @@ def children(e: Any) -> tuple:
             return (a, b)
         case Cond(test=c, then=x, else_=y):
             return (c, x, y)
-        case Call(args=a) | Builtin(args=a) | Apply(args=a):
+        case Call(args=a) | Builtin(args=a) | Apply(args=a) | LoopCall(args=a):
             return tuple(a)
         case Reduce(arg=a):
             return (a,)

@@ -3,6 +3,10 @@
 The plan fixes the evaluation order once: constants, then per layer the shared
 quantities, each design's stages, its schedule (start/end times) and its post-schedule
 lets, the metric accumulators, and finally the state updates.  Back ends only print it.
+
+A table spec (mode "rows") lowers instead to: the per-row steps over all rows at once,
+then each group's lets (groups in dependency order), then the metrics, which reduce
+over rows or groups directly.
 """
 
 from __future__ import annotations
@@ -77,11 +81,39 @@ class DesignPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupStep:
+    """A group let: `var` ('group:G:name') is `expr`, one value per group."""
+
+    var: str
+    name: str
+    expr: ir.Expr
+    loc: ir.Loc
+    attrs: ir.Attrs
+    random: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """A group of a table spec: partition its source (None: the rows) by `keys`."""
+
+    name: str
+    title: str
+    keys: tuple[str, ...]
+    key_types: tuple[str, ...]
+    source: str | None
+    steps: tuple[GroupStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
+    """`mode` 'layers': a loop over layers (`layer_count`, `index`, `states`,
+    `layer_steps`).  `mode` 'rows': all rows of `table` at once (`index` is the row
+    number, `row_steps`, then `groups`).  `loops` are the spec's loops (either mode)."""
+
     program: ir.Program
     consts: tuple[ir.Let, ...]
     funcs: tuple[ir.Func, ...]
-    layer_count: ir.Expr
+    layer_count: ir.Expr | None
     index: str
     states: tuple[ir.State, ...]
     layer_steps: tuple[Step, ...]
@@ -123,8 +155,64 @@ def _reads_time(e: ir.Expr, design_steps: dict[str, ir.Expr], seen: set[str] | N
     return None
 
 
+def _item_steps(items) -> list[Step]:
+    steps: list[Step] = []
+    for item in items:
+        match item:
+            case ir.State():
+                continue
+            case ir.Random():
+                steps.append(Step(f"random:{item.name}", item.name, "random", None, item.loc,
+                                  dist=item.dist, args=item.args, attrs=item.attrs))
+            case ir.Stage():
+                steps.append(Step(f"stage:{item.name}", item.name, "stage", item.expr, item.loc, attrs=item.attrs))
+            case ir.Let():
+                steps.append(Step(f"row:{item.name}", item.name, "let", item.expr, item.loc, attrs=item.attrs))
+    return steps
+
+
+def lower_rows(program: ir.Program) -> Plan:
+    """Fix the evaluation order of a table spec: rows, groups, metrics."""
+    table = next(t for t in program.inputs if t.name == program.rows.table)
+    col_types = {c.name: c.type for c in table.columns}
+    groups = []
+    key_types: dict[str, dict[str, str]] = {}
+    for g in program.groups:
+        src = col_types if g.source is None else key_types[g.source]
+        key_types[g.name] = {k: src[k] for k in g.keys}
+        steps = tuple(GroupStep(f"group:{g.name}:{let.name}", let.name, let.expr, let.loc, let.attrs,
+                                f"group:{g.name}:{let.name}" in program.random) for let in g.lets)
+        ordered = []
+        names = {st.name: st for st in steps}
+        done: set[str] = set()
+
+        def visit(st: GroupStep):
+            if st.name in done:
+                return
+            done.add(st.name)
+            for node in walk(st.expr):
+                if isinstance(node, ir.GroupRef) and node.group == g.name and node.kind == "let":
+                    visit(names[node.name])
+            ordered.append(st)
+
+        for st in steps:
+            visit(st)
+        groups.append(GroupPlan(g.name, g.title or g.name, g.keys, tuple(key_types[g.name][k] for k in g.keys),
+                                g.source, tuple(ordered)))
+    designs = []
+    for d in program.designs:
+        rnd = frozenset(mt.name for mt in d.metrics if f"metric:{d.name}:{mt.name}" in program.random)
+        designs.append(DesignPlan(d.name, d.title or d.name, (), (), None, (), (), d.metrics, rnd))
+    rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
+    return Plan(program, program.consts, program.funcs, None, program.rows.index, (), (), tuple(designs),
+                program.compares, rc, mode="rows", table=table, row_steps=tuple(_item_steps(program.row_items)),
+                groups=tuple(groups), loops=program.loops)
+
+
 def lower(program: ir.Program) -> Plan:
     """Fix the evaluation order of a checked program."""
+    if program.rows is not None:
+        return lower_rows(program)
     steps: list[Step] = []
     for item in program.layer_items:
         match item:

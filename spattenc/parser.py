@@ -529,6 +529,91 @@ class _Builder(Transformer):
     def solve_decl(self, meta, c):
         name, unknown, design, expr, attrs = c
         return ir.Solve(self.L(name), str(name), unknown, design, expr, attrs)
+    # ---- input tables, rows, groups
+    def input_decl(self, meta, c):
+        name, kind, title, *columns = c
+        if str(kind) != "table":
+            fail(f"unknown input kind '{kind}'; expected table", self.L(kind))
+        seen: dict[str, ir.Loc] = {}
+        for col in columns:
+            if col.name in seen:
+                fail(f"column '{col.name}' is declared more than once in input '{name}'", col.loc,
+                     (seen[col.name], "first declared here"))
+            seen[col.name] = col.loc
+        if not columns:
+            fail(f"input '{name}' declares no columns (e.g. column layer_id: int)", self.L(name))
+        return ir.TableInput(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(columns))
+
+    def column_decl(self, meta, c):
+        name, typ, attrs = c
+        if str(typ) not in ("int", "real", "bool"):
+            fail(f"unknown column type '{typ}'; expected int, real or bool", self.L(typ))
+        return ir.Column(self.L(name), str(name), str(typ), attrs)
+
+    def rows_decl(self, meta, c):
+        index, table, *items = c
+        for item in items:
+            if isinstance(item, ir.State):
+                fail(f"state '{item.name}' is not allowed in a rows block: rows are evaluated independently "
+                     "(use a group to combine rows)", item.loc)
+        return ir.Rows(self.L(meta), str(index), str(table), tuple(items))
+
+    def group_keys(self, meta, c):
+        return [x for x in c if x is not None]
+
+    def group_decl(self, meta, c):
+        name, title, keys, source, *lets = c
+        return ir.Group(self.L(name), str(name), _unquote(title) if title is not None else None,
+                        tuple(str(k) for k in keys), tuple(self.L(k) for k in keys),
+                        str(source) if source is not None else None, tuple(lets))
+
+    # ---- loops
+    def while_decl(self, meta, c):
+        return ("while", self.L(meta), c[0])
+
+    def loop_decl(self, meta, c):
+        name, *rest = c
+        params = tuple(str(x) for x in rest if isinstance(x, Token))
+        body = rest[-1]
+        states, items, cond = [], [], None
+        for x in rest[:-1]:
+            if isinstance(x, ir.State):
+                states.append(x)
+            elif isinstance(x, (ir.Let, ir.Random)):
+                items.append(x)
+            elif isinstance(x, tuple):
+                if cond is not None:
+                    fail(f"loop '{name}' has more than one 'while'", x[1], (cond[0], "first 'while' here"))
+                cond = (x[1], x[2])
+        if cond is None:
+            fail(f"loop '{name}' needs a 'while CONDITION' saying when a step runs", self.L(name))
+        return ir.Loop(self.L(name), str(name), params, tuple(states), tuple(items), cond[1], body)
+
+    # ---- cases
+    def case_set(self, meta, c):
+        return ir.CaseSet(self.L(c[0]), str(c[0]), c[1])
+
+    def case_decl(self, meta, c):
+        label, *sets = c
+        sets = [x for x in sets if x is not None]
+        seen: dict[str, ir.Loc] = {}
+        for x in sets:
+            if x.name in seen:
+                fail(f"'{x.name}' is set more than once in case {_unquote(label)!r}", x.loc, (seen[x.name], "first set here"))
+            seen[x.name] = x.loc
+        return ir.Case(self.L(label), _unquote(label), tuple(sets))
+
+    def cases_decl(self, meta, c):
+        name, title, *cases = c
+        seen: dict[str, ir.Loc] = {}
+        for case in cases:
+            if case.label in seen:
+                fail(f"case {case.label!r} appears more than once in cases '{name}'", case.loc,
+                     (seen[case.label], "first here"))
+            seen[case.label] = case.loc
+        if not cases:
+            fail(f"cases '{name}' lists no case (e.g. case \"dense\" {{ keep = 1 }})", self.L(name))
+        return ir.Cases(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(cases))
 
     def design_decl(self, meta, c):
         name, title, *items = c

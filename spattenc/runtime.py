@@ -126,3 +126,77 @@ def summarize(values: np.ndarray, random: bool) -> list[Stat]:
         else:
             out.append(Stat(float(np.mean(row)), float(np.std(row)), float(np.min(row)), float(np.max(row))))
     return out
+
+
+# ---------------------------------------------------------------- input tables
+@dataclass(frozen=True)
+class TableData:
+    """A table read for a spec's input: its columns, row count and config-name line."""
+
+    name: str
+    path: str
+    columns: dict
+    rows: int
+    config: str | None
+
+
+def parse_inputs(compiled: Compiled, items: list[str]) -> dict[str, str]:
+    """`--input NAME=FILE` options -> {NAME: FILE}, checked against the spec's inputs."""
+    declared = {t.name: t for t in compiled.program.inputs}
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise SpecError(f"--input {item}: expected NAME=FILE")
+        name, path = (x.strip() for x in item.split("=", 1))
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise SpecError(f"--input {item}: spec '{compiled.name}' has no input '{name}' (its inputs: {known})")
+        if name in out:
+            raise SpecError(f"--input {item}: input '{name}' is given twice")
+        if not path:
+            raise SpecError(f"--input {item}: expected a file after '='")
+        out[name] = path
+    for name, t in declared.items():
+        if name not in out:
+            raise SpecError(f"spec '{compiled.name}' reads table '{name}': give it with --input {name}=FILE",
+                            t.loc, source=compiled.program.source)
+    return out
+
+
+def read_tables(sim: ModuleType, inputs: dict[str, str]) -> dict[str, TableData]:
+    """Read each input table with the simulator's reader; a bad file raises InputError
+    rendered `FILE:line: column: message`."""
+    from .errors import InputError
+
+    out = {}
+    for name, path in inputs.items():
+        try:
+            columns, rows, config = sim.read_table(path)
+        except sim.TableError as e:
+            where = f"{e.path}:{e.line}" if e.line else str(e.path)
+            raise InputError(where, e.column, e.message) from None
+        out[name] = TableData(name, path, columns, rows, config)
+    return out
+
+
+def group_rows(values: dict, keys: list[str], meta: dict, point: int = 0) -> tuple[list[dict], list[str]]:
+    """Per-group records at one point: key values, then each value's mean over trials
+    (and its population std under "std" for values that depend on a draw)."""
+    n = len(values[keys[0]]) if keys else 0
+    random = [name for name, m in meta.items() if m[4]]
+    records = []
+    for i in range(n):
+        rec: dict = {k: _plain(values[k][i]) for k in keys}
+        for name in meta:
+            v = np.asarray(values[name][i, point], dtype=np.float64 if meta[name][4] else None)
+            rec[name] = float(np.mean(v)) if meta[name][4] else _plain(v.reshape(-1)[0])
+        if random:
+            rec["std"] = {name: float(np.std(np.asarray(values[name][i, point], dtype=np.float64)))
+                          for name in random}
+        records.append(rec)
+    return records, random
+
+
+def _plain(x):
+    """A numpy scalar as a JSON-friendly Python value (int, float or bool)."""
+    return np.asarray(x).item()

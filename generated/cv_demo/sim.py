@@ -210,6 +210,12 @@ def generators(seed, points, block=0):
         out.append(np.random.Generator(bits))
     return out
 
+    def integers(self, low, high):
+        """Uniform integers in [low, high], both included (low and high rounded down)."""
+        u = self.rng.random_sample(self.shape) if hasattr(self.rng, "random_sample") else self.rng.random(self.shape)
+        low = np.floor(low)
+        return (low + np.floor(u * (np.floor(high) - low + 1))).astype(np.int64)
+
 
 class Constants:
     """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""

@@ -139,7 +139,19 @@ class NumpySimPrinter(NumPyPrinter):
     def _print_Reduce(self, e: ir.Reduce) -> str:
         if e.axis == "trials":
             return f"_trial_{e.kind}({self._print(e.arg)}, per_trial)"
+        if e.axis in ("rows", "groups"):
+            arg = self._print(e.arg)
+            if e.within is not None:
+                return f"_greduce({e.kind!r}, {arg}, _grp_{e.within})"
+            size = "_n_rows" if e.axis == "rows" else f"_grp_{e.over}.size"
+            return f"_reduce_all({e.kind!r}, {arg}, {size})"
         return self._reduce_names[e.slot]
+
+    def _print_GroupRef(self, e: ir.GroupRef) -> str:
+        return f"{py_name(e.group)}__{e.name}"
+
+    def _print_LoopCall(self, e: ir.LoopCall) -> str:
+        return f"loop_{e.loop}(c, draw, {', '.join(self._print(a) for a in e.args)})"
 
     def _print_Unary(self, e: ir.Unary) -> str:
         if e.op == "not":
@@ -228,8 +240,8 @@ def _tabulated(plan: Plan) -> dict[str, str]:
 
 def _table_rv(e: ir.Expr, tab: dict[str, str], random: frozenset[str]) -> str | None:
     """The single draw `e` can be tabulated over: every random value it reads is a table
-    of that draw, and it reads no schedule time."""
-    if any(isinstance(n, ir.StageTime) for n in walk(e)):
+    of that draw, and it reads no schedule time and runs no loop (a loop draws per trial)."""
+    if any(isinstance(n, (ir.StageTime, ir.LoopCall)) for n in walk(e)):
         return None
     rvs = set()
     for v in _free_vars(e):
@@ -244,8 +256,71 @@ def _func_arg(var: str) -> str:
     return py_name(var.split(":")[-1])
 
 
+def _calls_loop(e: ir.Expr) -> bool:
+    return any(isinstance(node, ir.LoopCall) for node in walk(e))
+
+
+def _loop_consts(plan: Plan, loop: ir.Loop) -> list[str]:
+    """Params and constants a loop reads, directly or through the functions it calls."""
+    funcs = {f.name: f for f in plan.funcs}
+    names: list[str] = []
+    seen_funcs: set[str] = set()
+
+    def scan(e):
+        for node in walk(e):
+            if isinstance(node, ir.Ref) and node.scope in ("param", "const") and node.name not in names:
+                names.append(node.name)
+            elif isinstance(node, ir.Apply) and node.func not in seen_funcs:
+                seen_funcs.add(node.func)
+                f = funcs[node.func]
+                for let in f.lets:
+                    scan(let.expr)
+                scan(f.body)
+
+    for s in loop.states:
+        scan(s.init)
+        scan(s.next)
+    scan(loop.cond)
+    for item in loop.items:
+        for e in (item.args if isinstance(item, ir.Random) else (item.expr,)):
+            scan(e)
+    scan(loop.body)
+    return names
+
+
+def _loops(plan: Plan) -> list[dict]:
+    """Template context of each loop: a vectorized function that compacts finished elements."""
+    out = []
+    p = NumpySimPrinter()
+    for lp in plan.loops:
+        accs, shaped = [], {}
+        for node in walk(lp.body):
+            if isinstance(node, ir.Reduce) and node.axis == "steps":
+                var = f"_acc{node.slot}"
+                accs.append({"var": var, "kind": node.kind, "code": p.code(node.arg)})
+                shaped[node.slot] = (f"({var} / _steps).reshape(_shape)" if node.kind == "mean"
+                                     else f"{var}.reshape(_shape)")
+        bp = NumpySimPrinter(reduce_names=shaped)
+        items = []
+        for item in lp.items:
+            if isinstance(item, ir.Random):
+                args = ", ".join(p.code(a) for a in item.args)
+                items.append(_Assign(py_name(item.name), f"_draw.{item.dist}({args})", f"random {item.name} ~ {item.dist}"))
+            else:
+                items.append(_Assign(py_name(item.name), p.code(item.expr), item.name))
+        out.append({
+            "name": f"loop_{lp.name}", "spec_name": lp.name, "params": [py_name(x) for x in lp.params],
+            "consts": _loop_consts(plan, lp), "random": any(isinstance(i, ir.Random) for i in lp.items),
+            "states": [{"name": py_name(s.name), "init": p.code(s.init), "next": p.code(s.next)} for s in lp.states],
+            "cond": p.code(lp.cond), "steps": items, "accs": accs, "body": bp.code(lp.body),
+        })
+    return out
+
+
 def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     """The text of sim.py for a plan."""
+    if plan.mode == "rows":
+        return render_table_sim(plan, spec_path, command)
     prog = plan.program
     p = NumpySimPrinter(program=prog)
     consts = [_Assign(f"c.{py_name(k.name)}", p.code(k.expr), k.name) for k in plan.consts]
@@ -265,21 +340,23 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         local = {v: _func_arg(v) for v in free}
         fp = NumpySimPrinter(names=lambda v, local=local: local[v], program=prog)
         fname = f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}"
-        stage_funcs.append({"name": fname, "spec_name": s.name, "design": s.design, "args": [local[v] for v in free],
+        args = (["draw"] if _calls_loop(s.expr) else []) + [local[v] for v in free]
+        stage_funcs.append({"name": fname, "spec_name": s.name, "design": s.design, "args": args,
                             "ret": fp.code(s.expr), "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
-        stage_free[s.var] = (fname, free)
+        stage_free[s.var] = (fname, (["draw"] if _calls_loop(s.expr) else []) + free)
 
     random = prog.random
     tab_of = _tabulated(plan)
 
     def table_name(v: str) -> str:
-        return f"{var_name(v)}__s" if v in tab_of else var_name(v)
+        return v if v == "draw" else f"{var_name(v)}__s" if v in tab_of else var_name(v)
 
     tp = NumpySimPrinter(names=table_name, program=prog)
 
     def call(s: Step, names) -> str:
         fname, free = stage_free[s.var]
-        return f"{fname}(c, {', '.join(names(v) for v in free)})" if free else f"{fname}(c)"
+        args = ["draw" if v == "draw" else names(v) for v in free]
+        return f"{fname}(c, {', '.join(args)})" if args else f"{fname}(c)"
 
     observed = dict(plan.observed)
 
@@ -480,3 +557,59 @@ def _metric_meta(plan: Plan) -> list[dict]:
 
 def _compare_meta(plan: Plan) -> list[dict]:
     return [_meta(c.name, c.attrs, c.name in plan.random_compares) for c in plan.compares]
+
+
+def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
+    """The text of sim.py for a table spec: rows on axis 0, then (points, trials)."""
+    prog = plan.program
+    p = NumpySimPrinter()
+    consts = [_Assign(f"c.{py_name(k.name)}", p.code(k.expr), k.name) for k in plan.consts]
+    funcs = []
+    for f in plan.funcs:
+        body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
+        funcs.append({"name": f"fn_{f.name}", "spec_name": f.name, "params": [py_name(x) for x in f.params],
+                      "lets": body, "ret": p.code(f.body)})
+    stage_funcs, rows = [], []
+    for s in plan.row_steps:
+        if s.kind == "random":
+            args = ", ".join(p.code(a) for a in s.args)
+            rows.append(_Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}"))
+        elif s.kind == "stage":
+            free = _free_vars(s.expr)
+            local = {v: _func_arg(v) for v in free}
+            fp = NumpySimPrinter(names=lambda v, local=local: local[v])
+            extra = ["draw"] if _calls_loop(s.expr) else []
+            stage_funcs.append({"name": f"stage_{s.name}", "spec_name": s.name, "design": None,
+                                "args": extra + [local[v] for v in free], "ret": fp.code(s.expr),
+                                "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
+            call = ", ".join(["c"] + extra + [var_name(v) for v in free])
+            rows.append(_Assign(var_name(s.var), f"stage_{s.name}({call})", f"stage {s.name}"))
+        else:
+            rows.append(_Assign(var_name(s.var), p.code(s.expr), s.name))
+    groups = []
+    for g in plan.groups:
+        gv = py_name(g.name)
+        if g.source is None:
+            keys = [var_name(f"column:{k}") for k in g.keys]
+        else:
+            keys = [f"{py_name(g.source)}__{k}" for k in g.keys]
+        groups.append({
+            "name": g.name, "py": gv, "title_repr": repr(g.title), "key_names": list(g.keys), "source": g.source, "source_repr": repr(g.source),
+            "key_arrays": keys, "key_vars": [f"{gv}__{k}" for k in g.keys],
+            "steps": [_Assign(f"{gv}__{st.name}", p.code(st.expr), st.name) for st in g.steps],
+            "meta": [_meta(st.name, st.attrs, st.random) for st in g.steps],
+        })
+    designs = []
+    for d in plan.designs:
+        designs.append({"name": d.name, "metrics": [{"name": mt.name, "code": p.code(mt.expr)} for mt in d.metrics]})
+    compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
+    columns = [{"name": col.name, "py": var_name(f"column:{col.name}"), "type": col.type,
+                "doc": repr(col.attrs.doc)} for col in plan.table.columns]
+    return render(
+        "table_sim.py.j2",
+        spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
+        trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
+        stage_funcs=stage_funcs, rows=rows, groups=groups, designs=designs, compares=compares,
+        table=plan.table.name, columns=columns, index=py_name(plan.index),
+        metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), loops=_loops(plan),
+    )
