@@ -67,6 +67,8 @@ def symbols(program: ir.Program) -> Symbols:
         table[f"param:{p.name}"] = sp.Symbol(p.name, **kw)
     for c in program.consts:
         table[f"const:{c.name}"] = sp.Symbol(c.name, real=True)
+    if program.rows is not None:
+        return _row_symbols(program, table)
     table[f"index:{program.layers.index}"] = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
     for item in program.layer_items:
         kind = {ir.State: "state", ir.Let: "layer", ir.Random: "random", ir.Stage: "stage"}[type(item)]
@@ -165,6 +167,15 @@ def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp
                 for let in fn.lets:
                     env[let.name] = to_sympy(let.expr, program, syms, env)
                 return to_sympy(fn.body, program, syms, env)
+            case ir.GroupRef(group=g, name=n, kind="key"):
+                return sp.Symbol(n, real=True)
+            case ir.GroupRef(group=g, name=n):
+                return syms[f"group:{g}:{n}"]
+            case ir.Reduce(kind=k, axis=axis, arg=a) if axis in ("rows", "groups", "steps"):
+                # A reduction over rows, groups or loop steps stays a named function.
+                return sp.Function(k)(go(a))
+            case ir.LoopCall(loop=f, args=args):
+                return sp.Function(f)(*[go(a) for a in args])
         raise ValueError(f"no closed form for {type(x).__name__}")
 
     return go(e)
@@ -189,6 +200,15 @@ def forms(program: ir.Program) -> Forms:
     direct: dict[str, sp.Expr] = {}
     for c in program.consts:
         direct[f"const:{c.name}"] = to_sympy(c.expr, program, syms)
+    if program.rows is not None:
+        for item in program.row_items:
+            if isinstance(item, (ir.Let, ir.Stage)):
+                kind = "stage" if isinstance(item, ir.Stage) else "row"
+                direct[f"{kind}:{item.name}"] = to_sympy(item.expr, program, syms)
+        for g in program.groups:
+            for let in g.lets:
+                direct[f"group:{g.name}:{let.name}"] = to_sympy(let.expr, program, syms)
+        return Forms(syms, direct, dict(direct), {})
     for item in program.layer_items:
         if isinstance(item, (ir.Let, ir.Stage)):
             kind = "stage" if isinstance(item, ir.Stage) else "layer"
@@ -239,10 +259,16 @@ def schedule_times(program: ir.Program, syms: Symbols, design: ir.Design) -> dic
     return out
 
 
-def expand_all(e: sp.Expr, program: ir.Program, f: Forms) -> sp.Expr:
-    """Substitute every constant, per-layer let, stage and design let by its definition,
-    to a fixed point: the expression in params (and states, draws, the index) only."""
-    subs = {f.syms[k]: v for k, v in f.direct.items() if k.split(":")[0] in ("const", "layer", "stage", "design")}
+#: Definitions expand_all substitutes by default, and those it substitutes to keep constants named.
+_ALL_DEFS = ("const", "layer", "stage", "design")
+_PER_LAYER = ("layer", "stage", "design")
+
+
+def expand_all(e: sp.Expr, program: ir.Program, f: Forms, kinds: tuple[str, ...] = _ALL_DEFS) -> sp.Expr:
+    """Substitute every constant, per-layer let, stage and design let (those of `kinds`) by
+    its definition, to a fixed point: by default the expression in params (and states,
+    draws, the index) only."""
+    subs = {f.syms[k]: v for k, v in f.direct.items() if k.split(":")[0] in kinds}
     for _ in range(64):
         new = e.xreplace(subs)
         if new == e:
@@ -455,15 +481,18 @@ def _show(e: sp.Expr, latex: bool) -> str:
 def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, overrides: dict | None = None) -> str:
     """Text of `spattenc inspect`: constants, per-layer quantities, stages, designs, totals."""
     program = compiled.program
+    if program.rows is not None:
+        return _inspect_rows(compiled, names, latex)
     f = forms(program)
     wanted = set(names)
     known = ({c.name for c in program.consts} | {i.name for i in program.layer_items}
-             | {d.name for d in program.designs} | {sv.name for sv in program.solves})
+             | {d.name for d in program.designs} | {c.name for c in program.compares} | {lp.name for lp in program.loops}
+             | {sv.name for sv in program.solves})
     from .errors import SpecError
     for n in names:
         if n not in known:
-            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage, design or solve of "
-                            f"spec '{program.name}'")
+            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage or design, nor a "
+                            f"comparison, solve or loop, of spec '{program.name}'")
 
     def want(n: str) -> bool:
         return not wanted or n in wanted
@@ -540,6 +569,8 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
                 out.append(f"  total = {_show(tot.relaxed, latex)}")
                 err = (tot.relaxed_value - exact) / exact if exact else float("nan")
                 out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
+        if not implicit:  # implicit layers: the metrics are shown directly above
+            out += _metric_lines(compiled, f, d, values, overrides or {}, latex)
         out.append("")
     out += solutions_lines(compiled, [sv for sv in program.solves if want(sv.name)], latex, overrides, f)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -623,3 +654,384 @@ def closed_forms_markdown(compiled, spec_path: str, command: str) -> str:
     body = inspect_spec(compiled)
     return (f"<!-- Generated by spattenc from {spec_path}. Do not edit. Regenerate with: {command} -->\n\n"
             "```\n" + body + "```\n")
+
+
+# ------------------------------------------------------------------ metrics and comparisons
+
+
+class _NoForm(Exception):
+    """A quantity without a closed form here (the message says why)."""
+
+
+def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
+    """Each state as a closed-form function of the layer index, from its recurrence once
+    floors and clamps are dropped (linear, with coefficients free of the index and of
+    other states).  Returns ({state symbol: law}, exact) where `exact` says nothing was
+    dropped; raises _NoForm otherwise."""
+    l = f.syms[f"index:{program.layers.index}"]
+    states = [i for i in program.layer_items if isinstance(i, ir.State)]
+    state_syms = {f.syms[f"state:{s.name}"] for s in states}
+    laws, exact = {}, True
+    for st in states:
+        n = f.syms[f"state:{st.name}"]
+        raw = f.expanded[f"state_next:{st.name}"]
+        nxt = _strip_discrete(raw)
+        exact = exact and nxt == raw
+        init = f.expanded[f"state_init:{st.name}"]
+        if (nxt.free_symbols | init.free_symbols) & (state_syms - {n}) or l in nxt.free_symbols:
+            raise _NoForm(f"the recurrence of state {st.name} reads other states or the layer index")
+        if not nxt.has(n) or sp.Poly(sp.expand(nxt), n).degree() != 1:
+            raise _NoForm(f"the relaxed recurrence of state {st.name} is not linear")
+        a, b = sp.Poly(sp.expand(nxt), n).all_coeffs()
+        laws[n] = init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0)
+    return laws, exact
+
+
+def _random_symbols(program: ir.Program, f: Forms) -> set:
+    return {s for k, s in f.syms.table.items() if k in program.random or k.startswith("random:")}
+
+
+def layer_sum(program: ir.Program, f: Forms, per_layer: sp.Expr, values: dict) -> tuple[sp.Expr, str]:
+    """Σ over the layers of a per-layer expression in closed form: states replaced by
+    their laws; clamps and conditionals resolved, layer by layer, to the branch that
+    holds at `values` (consecutive layers with the same branches summed together)."""
+    laws, _ = state_laws(program, f)
+    l = f.syms[f"index:{program.layers.index}"]
+    e = expand_all(per_layer, program, f, _PER_LAYER).xreplace(laws)
+    if e.free_symbols & (_random_symbols(program, f) | set(laws)):
+        raise _NoForm("depends on random draws")
+    count = to_sympy(program.layers.count, program, f.syms)
+    sub_num = _numeric_subs(program, f, values)
+    n_layers = int(round(float(count.xreplace(sub_num))))
+    segments: list[list] = []
+    for i in range(n_layers):
+        point = dict(sub_num)
+        point[l] = sp.Integer(i)
+        resolved, sig = _resolve_branches(e, point)
+        if segments and segments[-1][2] == sig:
+            segments[-1][1] = i
+        else:
+            segments.append([i, i, sig, resolved])
+    total = sp.Integer(0)
+    lo_, hi_ = sp.Symbol("l_lo", integer=True, nonnegative=True), sp.Symbol("l_hi", integer=True, nonnegative=True)
+    for lo, hi, _, resolved in segments:
+        upper = count - 1 if (lo == 0 and hi == n_layers - 1) else sp.Integer(hi)
+        total += _sum_terms(resolved, l, sp.Integer(lo), upper)
+    note = ("every clamp/conditional keeps one branch over the layers at these params" if len(segments) <= 1
+            else f"clamps/conditionals change branch: {len(segments)} segments summed")
+    return total, note
+
+
+def _sum_terms(e: sp.Expr, l: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    """Σ_{l=lo..hi} e, term by term: constants and geometric terms c·q^(a·l+b) in closed
+    form directly (the general ratio, q != 1); anything else through sympy's summation."""
+    total = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(e)):
+        coeff, dep = term.as_independent(l, as_Add=False)
+        if dep == 1:
+            total += coeff * (hi - lo + 1)
+            continue
+        d = sp.powsimp(dep, force=True)
+        if d.is_Pow and not d.base.has(l):
+            ex = sp.expand(d.exp)
+            a = ex.coeff(l)
+            b = sp.expand(ex - a * l)
+            if not a.has(l) and not b.has(l):
+                q = d.base ** a
+                total += coeff * d.base ** b * (q ** lo - q ** (hi + 1)) / (1 - q)
+                continue
+        part = sp.piecewise_fold(sp.summation(dep, (l, lo, hi)))
+        if isinstance(part, sp.Piecewise):  # a ratio-1 case: keep the general branch
+            part = next((x for x, c in part.args if c == sp.true), part.args[-1][0])
+        total += coeff * part
+    return total
+
+
+def _map_ir(e: ir.Expr, fn) -> ir.Expr:
+    """Rebuild an IR expression bottom-up, replacing the nodes for which `fn` returns a node."""
+    import dataclasses
+    hit = fn(e)
+    if hit is not None:
+        return hit
+    match e:
+        case ir.Unary(operand=x):
+            return dataclasses.replace(e, operand=_map_ir(x, fn))
+        case ir.Binary(left=a, right=b):
+            return dataclasses.replace(e, left=_map_ir(a, fn), right=_map_ir(b, fn))
+        case ir.Cond(test=t, then=a, else_=b):
+            return dataclasses.replace(e, test=_map_ir(t, fn), then=_map_ir(a, fn), else_=_map_ir(b, fn))
+        case ir.Builtin(args=args) | ir.Apply(args=args):
+            return dataclasses.replace(e, args=tuple(_map_ir(a, fn) for a in args))
+    return e
+
+
+_METRIC_CACHE: dict = {}
+
+
+def metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr, values: dict) -> tuple[sp.Expr, str]:
+    """A design metric in closed form: each reduction over layers summed (or picked at the
+    first/last layer), the rest as written.  Raises _NoForm when there is none."""
+    key = (id(f), design.name, expr, tuple(sorted(values.items())))
+    if key not in _METRIC_CACHE:
+        try:
+            _METRIC_CACHE[key] = _metric_form(program, f, design, expr, values)
+        except (_NoForm, ValueError) as e:
+            _METRIC_CACHE[key] = e
+    hit = _METRIC_CACHE[key]
+    if isinstance(hit, Exception):
+        raise hit
+    return hit
+
+
+def _metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr, values: dict) -> tuple[sp.Expr, str]:
+    parts: dict[str, sp.Expr] = {}
+    notes: list[str] = []
+    l = f.syms[f"index:{program.layers.index}"]
+
+    def reduce(node):
+        if not (isinstance(node, ir.Reduce) and node.axis == "layers"):
+            return None
+        times = [x for x in ir.walk(node.arg) if isinstance(x, ir.StageTime)]
+        if times:
+            if not (node.kind == "last" and isinstance(node.arg, ir.StageTime) and node.arg.stage is None
+                    and node.arg.which == "end"):
+                raise _NoForm("reads schedule times other than last(end)")
+            per = design_layer_time(program, f, design)
+            if per is None:
+                raise _NoForm("the design has no schedule")
+            form, note = layer_sum(program, f, per, values)
+        else:
+            arg = to_sympy(node.arg, program, f.syms)
+            count = to_sympy(program.layers.count, program, f.syms)
+            if node.kind in ("sum", "mean", "count"):
+                per = sp.Piecewise((1, arg), (0, True)) if node.kind == "count" else arg
+                form, note = layer_sum(program, f, per, values)
+                form = form / count if node.kind == "mean" else form
+            elif node.kind in ("first", "last"):
+                laws, _ = state_laws(program, f)
+                form = expand_all(arg, program, f, _PER_LAYER).xreplace(laws).xreplace({l: sp.Integer(0) if node.kind == "first" else count - 1})
+                if form.free_symbols & _random_symbols(program, f):
+                    raise _NoForm("depends on random draws")
+                note = ""
+            else:
+                raise _NoForm(f"{node.kind}() has no closed form here")
+        key = f"_r{len(parts)}"
+        parts[key] = form
+        if note:
+            notes.append(note)
+        return ir.Ref(node.loc, key, "local")
+
+    bare = _map_ir(expr, reduce)
+    form = to_sympy(bare, program, f.syms, parts)
+    return form, "; ".join(dict.fromkeys(notes))
+
+
+def _sim_metrics(compiled, overrides: dict) -> tuple[dict, dict]:
+    from .runtime import simulator
+
+    sim = simulator(compiled)
+    R, C, _ = sim.run(overrides, trials=1, seed=0, rng="pcg64")
+    return R, C
+
+
+def _check_value(form: sp.Expr, sub_num: dict, sim_value: float | None) -> str:
+    try:
+        value = float(form.xreplace(sub_num).evalf())
+    except (TypeError, ValueError):
+        return "  (no numeric value at the current params)"
+    text = f"  = {value!r} at the current params"
+    if sim_value is not None:
+        err = (value - sim_value) / sim_value if sim_value else value - sim_value
+        text += f"; simulator {sim_value!r} (relative difference {err:+.1e})"
+    return text
+
+
+def _metric_lines(compiled, f: Forms, design: ir.Design, values: dict, overrides: dict, latex: bool) -> list[str]:
+    program = compiled.program
+    if not design.metrics:
+        return []
+    out = ["metrics in closed form (sums over layers at the current branches):"]
+    try:
+        laws, exact = state_laws(program, f)
+    except _NoForm as e:
+        return out + [f"  none: {e}"]
+    sub_num = _numeric_subs(program, f, values)
+    R = None
+    for mt in design.metrics:
+        if f"metric:{design.name}:{mt.name}" in program.random:
+            out.append(f"{mt.name}: depends on random draws (see `spattenc eval`)")
+            continue
+        try:
+            form, note = metric_form(program, f, design, mt.expr, values)
+        except (_NoForm, ValueError) as e:
+            out.append(f"{mt.name}: no closed form ({e})")
+            continue
+        if R is None:
+            R, _ = _sim_metrics(compiled, overrides)
+        form = _simplest(form)
+        out.append(f"{mt.name} = {_show(form, latex)}")
+        out.append(_check_value(form, sub_num, float(R[design.name][mt.name][0, 0])) + (f" ({note})" if note else ""))
+    if laws and not exact and R is not None:
+        out.append("  (states follow their continuous relaxation: floors and clamps of the recurrence dropped)")
+    return out
+
+
+def compare_form(program: ir.Program, f: Forms, compare: ir.Compare, values: dict) -> sp.Expr:
+    """A comparison in closed form from its metrics' closed forms (deterministic metrics)."""
+    designs = {d.name: d for d in program.designs}
+    parts: dict[str, sp.Expr] = {}
+
+    def sub(node):
+        match node:
+            case ir.Reduce(axis="trials", kind="mean", arg=a):
+                return _map_ir(a, sub)
+            case ir.Reduce(axis="trials"):
+                raise _NoForm(f"{node.kind}() over trials has no closed form")
+            case ir.MetricRef(design=d, metric=m):
+                if f"metric:{d}:{m}" in program.random:
+                    raise _NoForm(f"{d}.{m} depends on random draws")
+                mt = next(x for x in designs[d].metrics if x.name == m)
+                key = f"_m{len(parts)}"
+                parts[key] = metric_form(program, f, designs[d], mt.expr, values)[0]
+                return ir.Ref(node.loc, key, "local")
+        return None
+
+    return to_sympy(_map_ir(compare.expr, sub), program, f.syms, parts)
+
+
+def _simplest(e: sp.Expr, budget: int = 120) -> sp.Expr:
+    """`e` tidied, or its factored form when that is shorter (small expressions only:
+    factoring a large one takes long and rarely helps)."""
+    e = exact_decimals(e)
+    if sp.count_ops(e) > budget:
+        return e
+    f = exact_decimals(sp.factor(sp.cancel(e)))
+    return f if sp.count_ops(f) <= sp.count_ops(e) else e
+
+
+def _compare_lines(compiled, f: Forms, values: dict, overrides: dict, latex: bool, wanted: set) -> list[str]:
+    program = compiled.program
+    compares = [c for c in program.compares if not wanted or c.name in wanted]
+    if not compares:
+        return []
+    out = ["## Comparisons in closed form (at the current branches)"]
+    sub_num = _numeric_subs(program, f, values)
+    C = None
+    for c in compares:
+        try:
+            form = _simplest(compare_form(program, f, c, values))
+        except (_NoForm, ValueError) as e:
+            out.append(f"{c.name}: no closed form ({e})")
+            continue
+        if C is None:
+            _, C = _sim_metrics(compiled, overrides)
+        out.append(f"{c.name} = {_show(form, latex)}")
+        out.append(_check_value(form, sub_num, float(C[c.name][0, 0])))
+    out.append("")
+    return out
+
+
+def _loop_lines(program: ir.Program, latex: bool, wanted: set) -> list[str]:
+    out: list[str] = []
+    syms = symbols(program)
+    for lp in program.loops:
+        if wanted and lp.name not in wanted:
+            continue
+        local = {p: sp.Symbol(p, real=True) for p in lp.params}
+        local |= {x.name: sp.Symbol(x.name, real=True) for x in lp.states + lp.items}
+        go = lambda e: _show(to_sympy(e, program, syms, local), latex)  # noqa: E731
+        out.append(f"## Loop {lp.name}({', '.join(lp.params)}): steps t = 0, 1, ... while the condition holds")
+        for st in lp.states:
+            out.append(f"state {st.name}: {st.name}[0] = {go(st.init)}; {st.name}[t+1] = {go(st.next)}")
+        out.append(f"while {go(lp.cond)}")
+        for item in lp.items:
+            if isinstance(item, ir.Random):
+                out.append(f"random {item.name} ~ {item.dist}({', '.join(go(a) for a in item.args)})")
+            else:
+                out.append(f"{item.name} = {go(item.expr)}")
+        out.append(f"return {go(lp.body)}   (reductions over the steps)")
+        out.append("")
+    return out
+
+
+# ------------------------------------------------------------------ table specs
+
+
+def _row_symbols(program: ir.Program, table: dict) -> Symbols:
+    rows = program.rows
+    table[f"index:{rows.index}"] = sp.Symbol(rows.index, integer=True, nonnegative=True)
+    cols = next(t for t in program.inputs if t.name == rows.table).columns
+    for col in cols:
+        kw = {"integer": True} if col.type == "int" else {}
+        table[f"column:{col.name}"] = sp.Symbol(col.name, real=True, **kw)
+    for item in program.row_items:
+        kind = {ir.Let: "row", ir.Random: "random", ir.Stage: "stage"}[type(item)]
+        integer = program.types.get(f"{kind}:{item.name}") == "int"
+        table[f"{kind}:{item.name}"] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
+    for g in program.groups:
+        for let in g.lets:
+            table[f"group:{g.name}:{let.name}"] = sp.Symbol(let.name, real=True)
+    return Symbols(table)
+
+
+def _inspect_rows(compiled, names, latex: bool) -> str:
+    """`inspect` of a table spec: the per-row formulas, each group's reductions, the
+    metrics (reductions named by their kind: sum(...), last(...), count(...))."""
+    from .errors import SpecError
+
+    program = compiled.program
+    f = forms(program)
+    wanted = set(names)
+    known = ({c.name for c in program.consts} | {i.name for i in program.row_items} | {g.name for g in program.groups}
+             | {d.name for d in program.designs} | {lp.name for lp in program.loops}
+             | {x.name for g in program.groups for x in g.lets})
+    for n in names:
+        if n not in known:
+            raise SpecError(f"inspect: '{n}' is not a constant, per-row quantity, group, design or loop of "
+                            f"spec '{program.name}'")
+
+    def want(*ns: str) -> bool:
+        return not wanted or any(n in wanted for n in ns)
+
+    table = next(t for t in program.inputs if t.name == program.rows.table)
+    out: list[str] = [f"# {program.name}: {program.title or ''}".rstrip(), ""]
+    if not wanted:
+        out.append(f"## Table {table.name} (--input {table.name}=FILE)")
+        out.append(", ".join(f"{c.name}: {c.type}" for c in table.columns))
+        out.append("")
+        if program.consts:
+            out.append("## Constants")
+            out += [f"{c.name} = {_show(f.direct[f'const:{c.name}'], latex)}" for c in program.consts]
+            out.append("")
+    rows = [i for i in program.row_items if want(i.name)]
+    if rows:
+        out.append(f"## Per row ({program.rows.index} = 0 .. rows-1)")
+        for item in rows:
+            if isinstance(item, ir.Random):
+                args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
+                out.append(f"random {item.name} ~ {item.dist}({args})")
+            elif isinstance(item, ir.Let):
+                out.append(f"{item.name} = {_show(f.direct[f'row:{item.name}'], latex)}")
+        stages = [i for i in rows if isinstance(i, ir.Stage)]
+        if stages:
+            out.append("")
+            out.append("## Stages (cycles per row)")
+            out += [f"{s.name} = {_show(f.direct[f'stage:{s.name}'], latex)}" for s in stages]
+        out.append("")
+    for g in program.groups:
+        lets = [x for x in g.lets if want(g.name, x.name)]
+        if not lets:
+            continue
+        src = "the rows" if g.source is None else f"the groups of {g.source}"
+        out.append(f"## Group {g.name}: {src} by {', '.join(g.keys)} (reductions over each group's members)")
+        out += [f"{x.name} = {_show(f.direct[f'group:{g.name}:{x.name}'], latex)}" for x in lets]
+        out.append("")
+    out += _loop_lines(program, latex, wanted)
+    for d in program.designs:
+        if not want(d.name):
+            continue
+        out.append(f"## Design {d.name}" + (f" ({d.title})" if d.title else ""))
+        for mt in d.metrics:
+            out.append(f"{mt.name} = {_show(to_sympy(mt.expr, program, f.syms), latex)}")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
