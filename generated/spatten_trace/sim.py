@@ -98,8 +98,15 @@ _FALSE = ("false", "0")
 
 
 def _is_note(fields):
-    """A line naming the run's config: one leading field, every other field empty."""
-    return bool(fields) and fields[0].strip() != "" and all(f.strip() == "" for f in fields[1:])
+    """A line naming the run's config: one leading field that is not a number, every
+    other field empty."""
+    if not fields or fields[0].strip() == "" or any(f.strip() != "" for f in fields[1:]):
+        return False
+    try:
+        float(fields[0])
+    except ValueError:
+        return True
+    return False
 
 
 def _value(text, kind):
@@ -164,7 +171,7 @@ def read_table(path):
     for name in COLUMNS:
         if name not in position:
             raise TableError(path, header_line, name, f"missing column (the header has: {', '.join(names)})")
-    if len(records) > 1 and _is_note(records[-1][1]) and len(names) > 1:
+    if records and _is_note(records[-1][1]) and len(names) > 1:
         note = records.pop()[1][0].strip()
         config = note if config is None else config
     if not records:
