@@ -591,7 +591,7 @@ class _Checker:
         arg = self.expr(e.args[0], inner)
         t = self.type_of(arg, inner)
         if f == "count" and t != "bool":
-            fail("count() takes a condition (e.g. count(key_fetch_num < sentence_length_L))", e.args[0].loc)
+            fail("count() takes a condition (e.g. count(x > 0))", e.args[0].loc)
         if f != "count" and t == "bool":
             fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
         if scope.level == "group":

@@ -612,7 +612,7 @@ class _Builder(Transformer):
                      (seen[case.label], "first here"))
             seen[case.label] = case.loc
         if not cases:
-            fail(f"cases '{name}' lists no case (e.g. case \"dense\" {{ keep = 1 }})", self.L(name))
+            fail(f"cases '{name}' lists no case (e.g. case \"low\" {{ p = 1 }})", self.L(name))
         return ir.Cases(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(cases))
 
     def design_decl(self, meta, c):
