@@ -398,3 +398,13 @@ USE = "layers l in range(2) { let x = f(1) }\ndesign d { metric m = sum(x) }\n"
 ])
 def test_loop_and_input_errors(cli, tmp_path, text, at, message):
     check_error(cli, write(tmp_path, text), text, at, message)
+
+
+def test_a_loop_that_never_ends_is_a_user_error(cli, tmp_path):
+    spec = ("spec s\nloop spin(a) { state n = a then n + 1 while n > 0 return count(true) }\n"
+            "layers l in range(1) { let x = spin(1) }\ndesign d { metric m = sum(x) }\n")
+    path = write(tmp_path, spec)
+    r = cli("eval", path, "--trials", "1")
+    assert r.code == 2
+    assert r.err.splitlines()[0] == (f"{path}:2:6: error: loop spin ran 100000 steps without its 'while' failing "
+                                     "(check its 'while' condition)")

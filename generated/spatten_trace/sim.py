@@ -336,8 +336,9 @@ def fn_drain_latency(c, batch):
 # ---------------------------------------------------------------- loops
 # A loop runs independently for every element of its arguments' broadcast shape: each
 # step, the elements whose 'while' condition fails are dropped (compacted away), the
-# rest draw, evaluate and accumulate, then update their states.
-_LOOP_STEP_LIMIT = 1_000_000
+# rest draw, evaluate and accumulate, then update their states.  A loop still running
+# after _LOOP_STEP_LIMIT steps is taken not to end.
+_LOOP_STEP_LIMIT = 100_000
 
 
 def _flat(x, shape):
