@@ -444,8 +444,9 @@ class _Checker:
             if isinstance(item, ir.Random):
                 args = tuple(self.expr(a, scope) for a in item.args)
                 if item.dist == "binomial" and self.type_of(args[0], None) != "int":
-                    fail(f"binomial n must be an integer; '{_show(item.args[0])}' is real "
-                         "(use trunc/round/floor/ceil)", item.args[0].loc)
+                    what = f"'{_show(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
+                    fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)",
+                         item.args[0].loc)
                 done[name] = dataclasses.replace(item, args=args)
                 self.types[key] = ir.DISTRIBUTIONS[item.dist][1]
                 self.random.add(key)

@@ -530,7 +530,7 @@ class _Builder(Transformer):
         name, unknown, design, expr, attrs = c
         return ir.Solve(self.L(name), str(name), unknown, design, expr, attrs)
     # ---- input tables, rows, groups
-    def input_decl(self, meta, c):
+    def table_input_decl(self, meta, c):
         name, kind, title, *columns = c
         if str(kind) != "table":
             fail(f"unknown input kind '{kind}'; expected table", self.L(kind))
@@ -561,7 +561,7 @@ class _Builder(Transformer):
     def group_keys(self, meta, c):
         return [x for x in c if x is not None]
 
-    def group_decl(self, meta, c):
+    def group_by_decl(self, meta, c):
         name, title, keys, source, *lets = c
         return ir.Group(self.L(name), str(name), _unquote(title) if title is not None else None,
                         tuple(str(k) for k in keys), tuple(self.L(k) for k in keys),
