@@ -25,6 +25,8 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc eval SPEC --sweep PARAM=0.8:1:21 --plots --out DIR
   spattenc report SPEC --sweep SWEEP --out DIR
   spattenc eval SPEC --measured FILE.csv [--measured FILE2.csv] --out DIR --plots
+  spattenc eval SPEC --input TABLE=FILE.csv
+  spattenc eval SPEC --cases NAME --plots --out DIR
   spattenc fit SPEC --measured FILE.csv --params PARAM,PARAM
   spattenc eval SPEC --input NAME=FILE --sweep PARAM=64,128,256 --json
 
@@ -95,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sweep_options(e)
     e.add_argument("--plots", action="store_true",
                    help="with --out: write plots and index.md (Gantt of one trial, histograms of the "
-                   "Monte-Carlo samples; for a sweep also line plots, heatmaps and contours)")
+                   "Monte-Carlo samples; for a sweep also line plots, heatmaps and contours; for --cases a "
+                   "bar chart per comparison and metric)")
     e.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="plot file format (default: png)")
     e.add_argument("--measured", action="append", default=[], metavar="FILE",
                    help="compare the model with a measured CSV table (repeatable: tables are overlaid); the "
@@ -145,6 +148,9 @@ def _sweep_options(p: argparse.ArgumentParser) -> None:
                    help="a sweep declared in the spec (by name), or an axis NAME=START:STOP:NUM (inclusive "
                    "linspace; NAME=START:STOP:NUM:log for a geometric grid) or NAME=v1,v2,...; repeat for a "
                    "product")
+    p.add_argument("--cases", metavar="NAME",
+                   help="evaluate every case of the spec's `cases NAME` block side by side, one point each "
+                   "(case values over --set values over defaults)")
     p.add_argument("--mem-budget", type=_size, default="2GiB", metavar="SIZE",
                    help="memory for simulation arrays; work is split into chunks that fit (default: 2GiB)")
     p.add_argument("--trial", type=_nonneg_int, default=None, metavar="K",
@@ -208,9 +214,13 @@ def cmd_check(args) -> int:
 
     c = load(args.spec)
     prog = c.program
-    n_stages = sum(1 for s in c.plan.layer_steps if s.kind == "stage")
+    n_stages = sum(1 for s in c.plan.layer_steps + c.plan.row_steps if s.kind == "stage")
+    table = ""
+    if c.plan.mode == "rows":
+        table = (f"table '{c.plan.table.name}' ({len(c.plan.table.columns)} columns), "
+                 f"{len(c.plan.groups)} groups ({', '.join(g.name for g in c.plan.groups)}), ")
     print(f"{args.spec}: ok: spec '{prog.name}', {len(prog.params)} params, {len(prog.consts)} constants, "
-          f"{n_stages} stages, {len(prog.designs)} designs ({', '.join(d.name for d in prog.designs)}), "
+          f"{table}{n_stages} stages, {len(prog.designs)} designs ({', '.join(d.name for d in prog.designs)}), "
           f"{len(prog.compares)} comparisons")
     return 0
 
@@ -318,12 +328,82 @@ def csv_text(doc: dict) -> str:
     return buf.getvalue()
 
 
+def group_table(doc: dict, name: str, limit: int | None = 24) -> str:
+    """One group's records as a text table (the first and last rows when there are many)."""
+    g = doc["groups"][name]
+    meta = doc["_meta"]["groups"][name]
+    cols = list(g["by"]) + list(meta)
+    heads = [meta[c][0] if c in meta else c for c in cols]
+    random = set(g["random"])
+
+    def cell(rec, col):
+        if col not in meta:
+            return str(rec[col])
+        _, unit, fmt, scale, _ = meta[col]
+        text = _fmt(rec[col] * scale, fmt, True)
+        spread = rec["std"][col] if col in random else 0.0
+        return text + (f" ± {_fmt(spread * scale, fmt, False)}" if spread else "")
+
+    rows = g["rows"]
+    shown = rows if limit is None or len(rows) <= limit else rows[: limit - 4] + [None] + rows[-3:]
+    cells = [[cell(r, c) for c in cols] if r is not None else ["..."] + [""] * (len(cols) - 1) for r in shown]
+    widths = [max(len(h), *(len(x[i]) for x in cells)) for i, h in enumerate(heads)]
+    lines = [f"--- {g['title']} ({g['count']} groups by {', '.join(g['by'])}) ---",
+             "  " + " | ".join(h.rjust(w) for h, w in zip(heads, widths))]
+    lines.append("  " + "-+-".join("-" * w for w in widths))
+    lines += ["  " + " | ".join(x.rjust(w) for x, w in zip(row, widths)) for row in cells]
+    if len(shown) < len(rows):
+        lines.append(f"  ({len(rows)} groups; --json or --out DIR for all of them)")
+    return "\n".join(lines) + "\n"
+
+
+def group_csv(doc: dict, name: str) -> str:
+    import csv
+    import io
+
+    g = doc["groups"][name]
+    meta = doc["_meta"]["groups"][name]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = list(g["by"]) + list(meta)
+    w.writerow(cols + [f"{c}_std" for c in g["random"]])
+    for rec in g["rows"]:
+        w.writerow([repr(rec[c]) if isinstance(rec[c], float) else rec[c] for c in cols]
+                   + [repr(rec["std"][c]) for c in g["random"]])
+    return buf.getvalue()
+
+
+def cases_table(doc: dict) -> str:
+    """A row per metric and comparison, a column per case."""
+    meta = doc["_meta"]
+    labels = [p["case"] for p in doc["points"]]
+    rows: list[tuple[str, list[str]]] = []
+    for d, (title, metrics) in meta["designs"].items():
+        for m, (label, unit, fmt, scale, random) in metrics.items():
+            rows.append((f"{title}: {label.strip()}",
+                         [_fmt(p["designs"][d][m]["mean"] * scale, fmt, True) for p in doc["points"]]))
+    for name, (label, unit, fmt, scale, random) in meta["compares"].items():
+        vals = [p["compare"][name]["mean"] if isinstance(p["compare"][name], dict) else p["compare"][name]
+                for p in doc["points"]]
+        suffix = "%" if unit == "%" else ""
+        rows.append((label, [_fmt(v * scale, fmt, False) + suffix for v in vals]))
+    w0 = max(len(r[0]) for r in rows)
+    widths = [max(len(lab), *(len(r[1][i]) for r in rows)) for i, lab in enumerate(labels)]
+    lines = [f"--- {doc['cases']['title']} (mean over {doc['trials']} trials) ---",
+             "  " + " " * w0 + " | " + " | ".join(lab.rjust(w) for lab, w in zip(labels, widths)),
+             "  " + "-" * w0 + "-+-" + "-+-".join("-" * w for w in widths)]
+    lines += ["  " + name.ljust(w0) + " | " + " | ".join(v.rjust(w) for v, w in zip(vals, widths))
+              for name, vals in rows]
+    return "\n".join(lines) + "\n"
+
+
 def public(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
 class Run:
-    """What eval and report share: the spec, the base point, the sweep and the run settings."""
+    """What eval and report share: the spec, its inputs, the base point, the sweep (or
+    cases) and the run settings."""
 
     def __init__(self, args):
         from . import sweep as sweeps
@@ -346,7 +426,15 @@ class Run:
         self.trial = args.trial if args.trial is not None else self.trials - 1
         if self.trial >= self.trials:
             raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
-        self._sim = None
+
+    def read_inputs(self, items: list[str]) -> dict:
+        """The spec's inputs bound from --input NAME=FILE, each read as its declaration
+        says (a table: CSV with the declared columns)."""
+        from .runtime import parse_inputs, read_tables
+
+        if not self.compiled.program.inputs and not items:
+            return {}
+        return read_tables(self.sim, parse_inputs(self.compiled, items))
 
     @property
     def sim(self):
@@ -367,14 +455,14 @@ class Run:
         progress = sweeps.Progress(self.trials, enabled=False if quiet else None)
         return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.trials, self.seed, self.rng,
                                self.mem_budget, progress, keep_samples=samples,
-                               record=self.trial if samples else None)
+                               record=self.trial if samples else None, tables=self.tables)
 
     def swept(self, quiet: bool):
         from . import sweep as sweeps
 
         progress = sweeps.Progress(self.sweep.size * self.trials, enabled=False if quiet else None)
-        return sweeps.evaluate(self.compiled, self.sim, self.overrides, self.sweep, self.trials, self.seed,
-                               self.rng, self.mem_budget, progress)
+        return sweeps.evaluate(self.compiled, self.sim, self.base, self.sweep, self.trials, self.seed,
+                               self.rng, self.mem_budget, progress, tables=self.tables)
 
 
 def cmd_eval(args) -> int:
@@ -388,15 +476,17 @@ def cmd_eval(args) -> int:
     if run.compiled.program.report is not None:
         return eval_report(args, run)
     quiet = args.json
+    files = {}
     if run.sweep is None:
         res = run.point(quiet, samples=args.plots)
         doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = csv_text(doc)
+        for g in doc.get("groups", {}):
+            files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
         res = run.swept(quiet)
         doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = sweeps.csv_text(res, run.sim)
-    files = {}
     layout = sweeps.declared_table(run.compiled, res)
     if layout is not None:  # the sweep declares its CSV's columns (and an aggregation)
         text_csv = sweeps.table_csv(res, run.sim, layout, run.overrides)
@@ -413,7 +503,16 @@ def cmd_eval(args) -> int:
     elif run.sweep is None:
         if run.overrides:
             print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
+        for name, t in (doc.get("inputs") or {}).items():
+            print(f"Input {name}: {t['file']} ({t['rows']} rows{', config ' + t['config'] if t['config'] else ''})")
+        for g in doc.get("groups", {}):
+            sys.stdout.write(group_table(doc, g))
+            print()
         sys.stdout.write(table(doc))
+    elif "cases" in doc:
+        if run.overrides:
+            print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
+        sys.stdout.write(cases_table(doc))
     else:
         sys.stdout.write(sweeps.table(res, run.sim))
     if args.plots:
@@ -464,8 +563,9 @@ def eval_measured(args) -> int:
     from .compiler import load
     from .runtime import simulator
 
-    if args.sweep:
-        raise SpecError("--measured evaluates the model at each measured row; it cannot be combined with --sweep")
+    if args.sweep or args.cases:
+        option = "--sweep" if args.sweep else "--cases"
+        raise SpecError(f"--measured evaluates the model at each measured row; it cannot be combined with {option}")
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
     b = ms.block(c, args.layout)

@@ -1,6 +1,7 @@
 """Which plots a run gets, built from its results with spattenc.plots: a Gantt chart of
-one trial, histograms of the Monte-Carlo samples, and for sweeps line plots (one axis),
-heatmaps and contours with the break-even line (two axes).  Knows nothing of any spec:
+one trial, histograms of the Monte-Carlo samples, for sweeps line plots (one axis),
+heatmaps and contours with the break-even line (two axes), and for cases a bar chart per
+comparison and metric.  Knows nothing of any spec:
 labels, units and scales come from the spec's attributes."""
 
 from __future__ import annotations
@@ -206,6 +207,39 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
     return entries, notes
 
 
+# ---------------------------------------------------------------- cases
+
+
+def cases_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, object]]:
+    """A bar chart per comparison and per metric, a bar per case (the means over trials)."""
+    sw = res.sweep
+    designs, compares = quantities(run.sim)
+    labels = list(sw.labels)
+    tag = re.sub(r"[^0-9A-Za-z_.-]+", "_", sw.name)
+    entries = []
+    for c, st in res.compares.items():
+        q = compares[c]
+        name = f"{tag}_{c}.{fmt}"
+        p = plots.bars(labels, st.mean * q.scale, out / name, ylabel=q.label, title=f"{sw.title}: {c}", xlabel="case")
+        entries.append((name, f"{c} for each case of '{sw.name}'.", p))
+    for d, ms in res.designs.items():
+        for m, st in ms.items():
+            q = designs[d][m]
+            name = f"{tag}_{d}_{m}.{fmt}"
+            p = plots.bars(labels, st.mean * q.scale, out / name, ylabel=q.label, title=f"{q.title} ({sw.title})",
+                           xlabel="case")
+            entries.append((name, f"{d}.{m} for each case of '{sw.name}'" + (" (mean over trials)." if q.random
+                                                                                 else "."), p))
+    return entries
+
+
+def swept_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str, str, object]], list[str]]:
+    """The plots of a run over many points: bar charts for cases, else the sweep's."""
+    if res.sweep.labels is not None:
+        return cases_plots(out, fmt, run, res), []
+    return sweep_plots(out, fmt, run, res)
+
+
 # ---------------------------------------------------------------- roofline
 
 
@@ -262,7 +296,7 @@ def render(folder: Path, fmt: str, run, point: Results | None, swept: Results | 
     if point is not None:
         entries += point_plots(folder, fmt, run, point)
     if swept is not None:
-        more, notes = sweep_plots(folder, fmt, run, swept)
+        more, notes = swept_plots(folder, fmt, run, swept)
         entries += more
     entries += roofline_plots(folder, fmt, run, point, swept)
     return entries, notes

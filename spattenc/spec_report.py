@@ -34,7 +34,8 @@ def _params_table(run) -> Table:
         value = run.overrides.get(name, default)
         swept = run.sweep is not None and name in run.sweep.columns()
         rng = "" if lo is None and hi is None else f"[{lo}, {hi}]"
-        note = "swept" if swept else ("set" if name in run.overrides else "")
+        note = ("varied by the cases" if run.sweep.labels is not None else "swept") if swept else \
+            ("set" if name in run.overrides else "")
         rows.append([name, value, unit or "", ptype, rng, note, doc or ""])
     return Table("Params (operating point)", ["param", "value", "unit", "type", "range", "", "description"], rows)
 
@@ -62,7 +63,8 @@ def _results_tables(run, res: sweeps.Results) -> list[Table]:
 def _sweep_table(run, res: sweeps.Results) -> Table:
     cmeta = sweeps.meta(run.sim)["compares"]
     cols = list(res.columns)
-    heads = ["point", *cols]
+    labels = res.sweep.labels
+    heads = ["point", *(["case"] if labels is not None else []), *cols]
     for c in res.compares:
         heads.append(c)
     for d, ms in res.designs.items():
@@ -70,7 +72,7 @@ def _sweep_table(run, res: sweeps.Results) -> Table:
             heads += [f"{d}.{name} mean", f"{d}.{name} std"]
     rows = []
     for i in range(min(res.points, MAX_TABLE_ROWS)):
-        row = [i] + [res.columns[k][i].item() for k in cols]
+        row = [i] + ([labels[i]] if labels is not None else []) + [res.columns[k][i].item() for k in cols]
         row += [float(st.mean[i]) * cmeta[c][3] for c, st in res.compares.items()]
         for d, ms in res.designs.items():
             for st in ms.values():
@@ -105,15 +107,16 @@ def build(run, folder: Path) -> str:
     sections.append(Section("Plots at the operating point",
                             [Image(name, folder / name, caption) for name, caption, _ in entries]))
     if swept is not None:
-        more, notes = plotset.sweep_plots(folder, "png", run, swept)
+        more, notes = plotset.swept_plots(folder, "png", run, swept)
         sw = run.sweep
-        items = [Table(f"Sweep {sw.name}: {sw.title}", ["param", "values", "combined"],
+        kind = "Sweep" if sw.labels is None else "Cases"
+        items = [Table(f"{kind} {sw.name}: {sw.title}", ["param", "values", "combined"],
                        [[a.param, ", ".join(format(v, ".6g") if isinstance(v, float) else str(v) for v in a.values),
                          "zip" if len(g) > 1 else "product"] for g in sw.groups for a in g]),
                  _sweep_table(run, swept)]
         items += [Image(name, folder / name, caption) for name, caption, _ in more]
         items += [Preformatted("Note", n) for n in notes]
-        sections.append(Section(f"Sweep {sw.name} ({swept.points} points x {swept.trials} trials)", items))
+        sections.append(Section(f"{kind} {sw.name} ({swept.points} points x {swept.trials} trials)", items))
     return render_html(title, sections)
 
 

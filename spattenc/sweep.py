@@ -4,7 +4,8 @@ per-point summaries (mean, population std, min, max over trials).
 
 A sweep is a list of groups: the axes of a group are zipped (equal lengths), groups are
 combined as a product with the last group varying fastest.  A declared `combine product`
-sweep has one axis per group; `combine zip` puts all its axes in one group.
+sweep has one axis per group; `combine zip` puts all its axes in one group.  The cases of
+a `cases` block are one zipped group too, with a label per point.
 
 Every point draws from its own random stream (see `generators` in the generated sim.py),
 so a point's results are those of a single-point run with the same seed and trials, and
@@ -56,12 +57,14 @@ class SweepSpec:
     """Points to evaluate: groups of zipped axes, combined as a product.
 
     `name` is the declared sweep's name (or "cli" for axes given only on the command
-    line); `trials` is the declared sweep's trials, if any."""
+    line); `trials` is the declared sweep's trials, if any.  `labels` names each point
+    of a `cases` block (then `name` is the block's)."""
 
     name: str
     title: str
     groups: tuple[tuple[Axis, ...], ...]
     trials: int | None = None
+    labels: tuple[str, ...] | None = None
 
     @property
     def axes(self) -> tuple[Axis, ...]:
@@ -92,6 +95,9 @@ class SweepSpec:
         return out
 
     def describe(self) -> dict:
+        if self.labels is not None:
+            return {"name": self.name, "title": self.title, "points": self.size, "cases": list(self.labels),
+                    "params": [a.param for a in self.axes]}
         return {"name": self.name, "title": self.title, "combine": self.combine, "points": self.size,
                 "axes": {a.param: list(a.values) for a in self.axes},
                 "groups": [[a.param for a in g] for g in self.groups]}
@@ -180,6 +186,32 @@ def from_cli(compiled: Compiled, items: list[str]) -> SweepSpec | None:
     return SweepSpec("cli", " x ".join(names), tuple(groups), trials)
 
 
+def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, dict]:
+    """The cases of the spec's `cases NAME` block as a zipped sweep, one point per case:
+    a param a case sets takes that value, else its `base` (--set) value, else its default.
+    Returns the sweep and `base` without the params the cases vary."""
+    from .evaluate import const_value
+
+    prog = compiled.program
+    block = next((cs for cs in prog.cases if cs.name == name), None)
+    if block is None:
+        import difflib
+        names = [cs.name for cs in prog.cases]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        have = f"; its cases: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no cases"
+        raise SpecError(f"--cases {name}: no cases block named '{name}'{hint}{have}")
+    sets = [{st.name: const_value(st.value) for st in case.sets} for case in block.cases]
+    varied = [p.name for p in prog.params if any(p.name in s for s in sets)] or [prog.params[0].name]
+    axes = []
+    for param in varied:
+        fallback = base[param] if param in base else const_value(prog.param(param).default)
+        axes.append(Axis(param, tuple(s.get(param, fallback) for s in sets)))
+    sweep = SweepSpec(block.name, block.title or block.name, (tuple(axes),), None,
+                      tuple(case.label for case in block.cases))
+    return sweep, {k: v for k, v in base.items() if k not in varied}
+
+
 def _once(seen: dict[str, str], param: str, item: str) -> None:
     if param in seen:
         raise SpecError(f"--sweep {item}: '{param}' is already swept by --sweep {seen[param]}")
@@ -231,6 +263,8 @@ class Results:
     compare_samples: dict[str, np.ndarray] = field(default_factory=dict)
     report: dict[str, np.ndarray] = field(default_factory=dict)  # report entry path -> its value per point
     events: list = field(default_factory=list)  # (design, layer, stage, start, end) of the recorded trial
+    tables: dict = field(default_factory=dict)  # input name -> runtime.TableData the run read
+    groups: dict = field(default_factory=dict)  # a table spec's single point: group -> {name: array}
     shows: list = field(default_factory=list)  # (design, layer, name, start, end, kind) of that trial
     chunks: int = 0
     chunk_points: int = 0
@@ -318,12 +352,13 @@ class _Acc:
 
 def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec | None, trials: int, seed: int,
              rng: str = "pcg64", mem_budget: int = DEFAULT_MEM_BUDGET, progress: Progress | None = None,
-             keep_samples: bool = False, record: int | None = None) -> Results:
+             keep_samples: bool = False, record: int | None = None, tables: dict | None = None) -> Results:
     """Evaluate every point of `sweep` (or the single point `base`) with `trials` trials.
 
     `base` holds param overrides shared by all points.  Work is split into chunks of
     points (and blocks of trials) whose simulation fits `mem_budget` bytes, measured on
-    the first chunk."""
+    the first chunk.  A table spec reads its table from `tables` (input name ->
+    runtime.TableData); at a single point its per-group values are kept too."""
     columns = sweep.columns() if sweep is not None else {}
     for name in columns:
         if name in base:
@@ -333,7 +368,9 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
     if keep_samples and npoints != 1:
         raise ValueError("keep_samples needs a single point")
     res = Results(sweep, columns, npoints, trials, seed, rng,
-                  {d: {} for d in dmeta}, {})
+                  {d: {} for d in dmeta}, {}, tables=dict(tables or {}))
+    extra = table_input(sim, res.tables)
+    group_parts = [] if extra and npoints == 1 else None
     out_d = {d: {m: [np.empty(npoints) for _ in range(4)] for m in ms} for d, ms in dmeta.items()}
     out_c = {c: [np.empty(npoints) for _ in range(4)] for c in cmeta}
     progress = progress or Progress(npoints * trials, enabled=False)
@@ -360,8 +397,11 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
     report = store_report if hasattr(sim, "report") else None
     if rng == "legacy":
         for i in range(npoints):
+            G = {} if group_parts is not None else None
             R, C, ev = sim.run(overrides(i, i + 1), trials=trials, seed=seed, rng="legacy",
-                               record=record if i == 0 else None, shows=res.shows)
+                               record=record if i == 0 else None, shows=res.shows, **extra, **_groups_arg(G))
+            if G is not None:
+                group_parts.append(G)
             res.events += ev
             store(i, i + 1, {d: {m: _stats_of(R[d][m], r, 1) for m, r in ms.items()} for d, ms in dmeta.items()},
                   {c: _stats_of(C[c], r, 1) for c, r in cmeta.items()})
@@ -443,7 +483,11 @@ def _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials
             calibrate = bpe is None
             if calibrate:
                 tracemalloc.start()
-            R, events = sim.simulate(params, n, sim.Draws(sim.generators(seed, k, b), n), rec, res.shows)
+            G = {} if group_parts is not None else None
+            R, events = sim.simulate(params, n, sim.Draws(sim.generators(seed, k, b), n), rec, res.shows,
+                                     **extra, **_groups_arg(G))
+            if G is not None:
+                group_parts.append(G)
             if calibrate:
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
@@ -514,19 +558,32 @@ def to_doc(compiled: Compiled, sim: ModuleType, res: Results, base: dict) -> dic
     doc = {"spec": compiled.name, "mode": "mc", "trials": res.trials, "seed": res.seed, "rng": res.rng,
            "numeric": "float", "params": params}
     m = meta(sim)
+    if res.tables:
+        doc["inputs"] = {name: {"file": t.path, "rows": t.rows, "config": t.config} for name, t in res.tables.items()}
     if res.sweep is None:
         doc.update(point_fields(res, 0, m["compares"]))
     else:
-        doc["sweep"] = res.sweep.describe()
-        doc["points"] = [{"index": i, "values": {k: _plain(col[i]) for k, col in res.columns.items()},
+        labels = res.sweep.labels
+        doc["cases" if labels is not None else "sweep"] = res.sweep.describe()
+        doc["points"] = [{"index": i, **({"case": labels[i]} if labels is not None else {}),
+                          "values": {k: _plain(col[i]) for k, col in res.columns.items()},
                           **point_fields(res, i, m["compares"])} for i in range(res.points)]
+    if res.groups:
+        from .runtime import group_rows
+
+        doc["groups"] = {}
+        for g, (title, keys, source, gmeta) in sim.GROUPS.items():
+            records, random = group_rows(res.groups[g], keys, gmeta)
+            doc["groups"][g] = {"title": title, "by": keys, "from": source, "count": len(records),
+                                "random": random, "rows": records}
+        m["groups"] = {g: {k: list(v) for k, v in gmeta.items()} for g, (_, _, _, gmeta) in sim.GROUPS.items()}
     doc["_meta"] = m
     return doc
 
 
 def csv_columns(res: Results, cmeta: dict) -> list[str]:
     """Column names of a sweep CSV (see docs/sweeps.md)."""
-    cols = ["point", *res.columns]
+    cols = ["point", *(["case"] if res.sweep is not None and res.sweep.labels is not None else []), *res.columns]
     for d, ms in res.designs.items():
         for m in ms:
             cols += [f"{d}.{m}.mean", f"{d}.{m}.std"]
@@ -548,8 +605,9 @@ def csv_text(res: Results, sim: ModuleType) -> str:
     cols = [(name, col.tolist()) for name, col in res.columns.items()]
     dm = [(st.mean.tolist(), st.std.tolist()) for ms in res.designs.values() for st in ms.values()]
     cm = [(st.mean.tolist(), st.std.tolist(), cmeta[c][4]) for c, st in res.compares.items()]
+    labels = res.sweep.labels if res.sweep is not None else None
     for i in range(res.points):
-        row = [i] + [_csv_value(col[i]) for _, col in cols]
+        row = [i] + ([labels[i]] if labels is not None else []) + [_csv_value(col[i]) for _, col in cols]
         for mean, std in dm:
             row += [repr(mean[i]), repr(std[i])]
         for mean, std, random in cm:
@@ -602,7 +660,7 @@ def _num(v: float, fmt: str) -> str:
 
 def declared_table(compiled: Compiled, res: Results):
     """The `columns` layout of the run's sweep, when it is one declared sweep that has one."""
-    if res.sweep is None or res.sweep.name == "cli":
+    if res.sweep is None or res.sweep.name == "cli" or res.sweep.labels is not None:
         return None
     return compiled.program.sweep(res.sweep.name).table
 

@@ -491,8 +491,8 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     from .errors import SpecError
     for n in names:
         if n not in known:
-            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage or design, nor a "
-                            f"comparison, solve or loop, of spec '{program.name}'")
+            raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage, design, comparison, "
+                            f"solve or loop of spec '{program.name}'")
 
     def want(n: str) -> bool:
         return not wanted or n in wanted

@@ -140,4 +140,4 @@ def test_inspect_latex_and_selection(cli):
     assert "qk = " in r.out and "\\begin{cases}" in r.out
     assert "## Design" not in r.out
     bad = cli("inspect", str(SPEC), "nope")
-    assert bad.code == 2 and "'nope' is not a constant, per-layer quantity, stage, design or solve" in bad.err
+    assert bad.code == 2 and "'nope' is not a constant, per-layer quantity, stage, design, comparison, solve or loop" in bad.err

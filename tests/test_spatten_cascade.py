@@ -145,7 +145,8 @@ def test_ablation_cases(cli):
 
 
 def test_ablation_bar_charts(cli, tmp_path):
-    from spattenc.cli import cases_plots
+    from spattenc import cli as cli_module
+    from spattenc import plotset
 
     out = tmp_path / "ablation"
     r = cli("eval", str(SPEC), "--cases", "ablation", "--plots", "--out", str(out))
@@ -154,14 +155,13 @@ def test_ablation_bar_charts(cli, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     index = (out / "index.md").read_text()
     assert "[ablation_dram_reduction.png]" in index and "[ablation_speedup.png]" in index
+    assert "[gantt.png]" in index  # the operating point's plots come along, as for a sweep
     doc = json.loads((out / "results.json").read_text())
     # The charts show the JSON's figures.
-    from spattenc.cli import evaluate_cases
-    from spattenc.compiler import load
-
-    c = load(SPEC)
-    full = evaluate_cases(c, "ablation", {}, 1, 0, "pcg64")
-    plots = {p.path.name: p for p in cases_plots(full, tmp_path / "again")}
+    run_ = cli_module.Run(cli_module.build_parser().parse_args(["eval", str(SPEC), "--cases", "ablation"]))
+    again = tmp_path / "again"
+    again.mkdir()
+    plots = {name: p for name, _, p in plotset.cases_plots(again, "png", run_, run_.swept(quiet=True))}
     bar = plots["ablation_dram_reduction.png"]
     assert list(bar.labels) == ["dense", "+token", "+head", "+local V", "+prog. quant"]
     assert list(bar.values) == [p["compare"]["dram_reduction"] for p in doc["points"]]

@@ -113,7 +113,7 @@ def test_cases_run_side_by_side_on_a_table(cli, tmp_path):
     points = json.loads(r.out)["points"]
     assert [p["case"] for p in points] == ["double", "none"]
     assert [p["designs"]["d"]["total_y"]["mean"] for p in points] == [24.0, 0.0]
-    assert points[0]["params"] == {"scale": 4}
+    assert points[0]["values"] == {"scale": 4}
 
 
 def test_text_output_lists_groups(cli, tmp_path):
@@ -281,9 +281,71 @@ def test_input_option_on_a_spec_without_inputs(cli, tmp_path):
     assert "--input t=a.csv: spec 's' has no input 't' (its inputs: none)" in r.err
 
 
+def test_cases_take_set_values_for_params_they_leave(cli, tmp_path):
+    """A case's own value beats --set, and --set beats the default (scale 2)."""
+    spec = TABLE_SPEC.replace('cases c {', 'cases k { case "own" { scale = 4 } case "left" { } }\ncases c {')
+    r = run_table(cli, tmp_path, "--cases", "k", "--set", "scale=3", "--json", spec=spec)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["cases"] == {"name": "k", "title": "k", "points": 2, "cases": ["own", "left"], "params": ["scale"]}
+    assert doc["params"]["scale"] == 3  # the base point
+    # total_y = scale * (1.5 + 4 + 0.5)
+    assert [(p["case"], p["values"], p["designs"]["d"]["total_y"]["mean"]) for p in doc["points"]] == [
+        ("own", {"scale": 4.0}, 24.0), ("left", {"scale": 3.0}, 18.0)]
+    csv_text = run_table(cli, tmp_path, "--cases", "k", "--csv", spec=spec).out
+    assert csv_text.splitlines()[0].startswith("point,case,scale,")
+    assert csv_text.splitlines()[1].startswith("0,own,4.0,")
+
+
+def test_sweeps_over_a_table_spec_agree_with_single_points(cli, tmp_path):
+    """--sweep works on a table spec: each point equals a run with --set at that value."""
+    r = run_table(cli, tmp_path, "--sweep", "scale=0,1,2.5", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["sweep"]["axes"] == {"scale": [0.0, 1.0, 2.5]} and "groups" not in doc
+    assert doc["inputs"]["t"]["rows"] == 5
+    for p in doc["points"]:
+        one = json.loads(run_table(cli, tmp_path, "--set", f"scale={p['values']['scale']}", "--json").out)
+        assert p["designs"] == one["designs"] and p["compare"] == one["compare"]
+    assert [p["designs"]["d"]["total_y"]["mean"] for p in doc["points"]] == [0.0, 6.0, 15.0]
+
+
+def test_random_table_sweep_points_draw_their_own_streams(cli, tmp_path):
+    """A point's random draws do not depend on the other points of a sweep (as for layers)."""
+    spec = RANDOM_SPEC.replace('trials 4000', 'trials 50\nparam p = 0.5 in [0, 1]').replace('bernoulli(0.5)',
+                                                                                        'bernoulli(p)')
+    table = "k\n1\n1\n2\n2\n2\n"
+    for rng in ("pcg64", "legacy"):
+        swept = json.loads(run_table(cli, tmp_path, "--sweep", "p=0.2,0.5,0.9", "--rng", rng, "--json",
+                                     spec=spec, table=table).out)
+        alone = json.loads(run_table(cli, tmp_path, "--set", "p=0.5", "--rng", rng, "--json",
+                                     spec=spec, table=table).out)
+        assert swept["points"][1]["designs"] == alone["designs"], rng
+
+
+def test_table_spec_plots_and_report(cli, tmp_path):
+    """--plots on a table spec: histograms of its random metrics; report takes --input."""
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("k\n1\n1\n2\n2\n2\n")
+    spec = write(tmp_path, RANDOM_SPEC.replace("trials 4000", "trials 200"))
+    out = tmp_path / "plots"
+    r = cli("eval", spec, "--input", f"t={csv_path}", "--plots", "--out", str(out))
+    assert r.code == 0, r.err
+    index = (out / "index.md").read_text()
+    assert "[hist_d_heads.png]" in index and "gantt" not in index  # nothing is scheduled in a table spec
+    assert (out / "groups_g.csv").read_text().splitlines()[0] == "k,h,h_std"
+    r = cli("report", spec, "--input", f"t={csv_path}", "--out", str(tmp_path / "rep"))
+    assert r.code == 0, r.err
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "hist_d_heads.png" in html
+    r = cli("report", spec, "--out", str(tmp_path / "rep2"))
+    assert r.code == 2 and "give it with --input t=FILE" in r.err
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--cases", "nope"], "--cases nope: spec 'tab' has no cases 'nope' (its cases: c)"),
-    (["--plots"], "--plots draws the cases of --cases NAME into --out DIR; give both"),
+    (["--cases", "nope"], "--cases nope: no cases block named 'nope'; its cases: c"),
+    (["--cases", "c", "--sweep", "scale=1,2"], "--cases c: cannot be combined with --sweep (each case is one point)"),
+    (["--plots"], "--plots needs --out DIR (the folder for the plot files)"),
 ])
 def test_bad_cases_options(cli, tmp_path, args, message):
     r = run_table(cli, tmp_path, *args)

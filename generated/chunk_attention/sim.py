@@ -106,41 +106,6 @@ def _round(x):
     return np.rint(x).astype(np.int64)
 
 
-def _keep(act, new, old):
-    """The new value where the layer is active (act None: every point is active)."""
-    return new if act is None else np.where(act, new, old)
-
-
-def _support(n, draws, trials):
-    """The values a binomial draw can take, as a row (0..max n), and the draws as the
-    index into it; or (draws, None) when tabulating would not pay (few trials)."""
-    n = np.asarray(n)
-    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
-        return np.arange(int(n.max()) + 1)[None, :], draws
-    return draws, None
-
-
-def _gather(table, index):
-    """Each trial's entry of a per-value table (table rows are points)."""
-    if index is None:
-        return table
-    table = np.asarray(table)
-    if table.ndim < 2 or table.shape[1] == 1:
-        return table  # does not depend on the draw
-    points, k = index.shape[0], table.shape[1]
-    if table.shape[0] == 1:
-        return table[0].take(index)
-    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
-    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
-
-
-def _given(observed, key, value):
-    """The model's `value`, or the measured value supplied for `key` (one per point)."""
-    if observed is None or key not in observed:
-        return value
-    return np.asarray(observed[key], dtype=np.float64).reshape(-1, 1)
-
-
 class TrialStats:
     """Mean and population std over trials of a metric, per point (shape (points, 1)): what
     a comparison's trial reductions read when the trials were run in several blocks."""
@@ -164,52 +129,33 @@ def _trial_std(x, per_trial=False):
     return np.zeros_like(x, dtype=np.float64) if per_trial or x.shape[-1] == 1 else x.std(axis=-1, keepdims=True)
 
 
-def _per_row(x, points):
-    """A draw argument as rows: (values, True) with one scalar per point when it is
-    constant over trials, else (array of shape (points, trials), False)."""
-    x = np.asarray(x)
-    if x.ndim < 2 or x.shape[-1] == 1:
-        return np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (points, 1))[:, 0], True
-    return np.broadcast_to(x, (points, x.shape[-1])), False
+def _uniform_of(rng):
+    """The method of `rng` (a Generator or a legacy RandomState) drawing uniforms in [0, 1)."""
+    return getattr(rng, "random_sample", None) or rng.random
 
 
-class Draws:
-    """Random draws of one layer, shaped (points, trials).  Row i comes from rngs[i] (a
-    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
-    other points share the array."""
-
-    def __init__(self, rngs, trials):
-        if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
-            points, trials = trials
-            rngs = [rngs] * points
-        self.rngs = list(rngs)
-        self.trials = trials
-        self.shape = (len(self.rngs), trials)
-
-    def _rows(self, method, *args):
-        points, size = self.shape
-        cols = [_per_row(a, points) for a in args]
-        out = None
-        for i, rng in enumerate(self.rngs):
-            row = getattr(rng, method)(*(a[i] for a, _ in cols), size=size)
-            if out is None:
-                out = np.empty(self.shape, dtype=row.dtype)
-            out[i] = row
-        return out
+class _Distributions:
+    """The distributions a spec draws from.  A subclass says where the numbers come from:
+    `_draw(method, *args)` calls a numpy random method with element-wise arguments, and
+    `_uniform01()` draws uniforms in [0, 1), both over the subclass's shape."""
 
     def binomial(self, n, p):
-        return self._rows("binomial", n, p)
+        return self._draw("binomial", n, p)
 
     def bernoulli(self, p):
-        p, _ = _per_row(p, self.shape[0])
-        sample = [getattr(r, "random_sample", None) or r.random for r in self.rngs]
-        return np.stack([f(self.trials) for f in sample]) < np.asarray(p).reshape(self.shape[0], -1)
+        return self._uniform01() < np.asarray(p)
 
     def uniform(self, low, high):
-        return self._rows("uniform", low, high)
+        return self._draw("uniform", low, high)
 
     def normal(self, mean, std):
-        return self._rows("normal", mean, std)
+        return self._draw("normal", mean, std)
+
+    def integers(self, low, high):
+        """Uniform integers in [low, high], both included (low and high rounded down)."""
+        u = self._uniform01()
+        low = np.floor(low)
+        return (low + np.floor(u * (np.floor(high) - low + 1))).astype(np.int64)
 
 
 #: Trials are drawn in blocks of this many: trial t of a point uses the stream of
@@ -280,6 +226,79 @@ def fn_wave_term(c, flops, bytes, grid):
 def fn_kernel(c, flops, bytes, grid):
     """Spec function kernel(flops, bytes, grid)."""
     return fn_roof(c, flops, bytes) + c.launch_us * 1e-06 + fn_wave_term(c, flops, bytes, grid)
+
+
+# ---------------------------------------------------------------- draws per layer
+def _keep(act, new, old):
+    """The new value where the layer is active (act None: every point is active)."""
+    return new if act is None else np.where(act, new, old)
+
+
+def _support(n, draws, trials):
+    """The values a binomial draw can take, as a row (0..max n), and the draws as the
+    index into it; or (draws, None) when tabulating would not pay (few trials)."""
+    n = np.asarray(n)
+    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
+        return np.arange(int(n.max()) + 1)[None, :], draws
+    return draws, None
+
+
+def _gather(table, index):
+    """Each trial's entry of a per-value table (table rows are points)."""
+    if index is None:
+        return table
+    table = np.asarray(table)
+    if table.ndim < 2 or table.shape[1] == 1:
+        return table  # does not depend on the draw
+    points, k = index.shape[0], table.shape[1]
+    if table.shape[0] == 1:
+        return table[0].take(index)
+    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
+    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
+
+
+def _given(observed, key, value):
+    """The model's `value`, or the measured value supplied for `key` (one per point)."""
+    if observed is None or key not in observed:
+        return value
+    return np.asarray(observed[key], dtype=np.float64).reshape(-1, 1)
+
+
+def _per_row(x, points):
+    """A draw argument as rows: (values, True) with one scalar per point when it is
+    constant over trials, else (array of shape (points, trials), False)."""
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[-1] == 1:
+        return np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (points, 1))[:, 0], True
+    return np.broadcast_to(x, (points, x.shape[-1])), False
+
+
+class Draws(_Distributions):
+    """Random draws of one layer, shaped (points, trials).  Row i comes from rngs[i] (a
+    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
+    other points share the array."""
+
+    def __init__(self, rngs, trials):
+        if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
+            points, trials = trials
+            rngs = [rngs] * points
+        self.rngs = list(rngs)
+        self.trials = trials
+        self.shape = (len(self.rngs), trials)
+
+    def _draw(self, method, *args):
+        points, size = self.shape
+        cols = [_per_row(a, points) for a in args]
+        out = None
+        for i, rng in enumerate(self.rngs):
+            row = getattr(rng, method)(*(a[i] for a, _ in cols), size=size)
+            if out is None:
+                out = np.empty(self.shape, dtype=row.dtype)
+            out[i] = row
+        return out
+
+    def _uniform01(self):
+        return np.stack([_uniform_of(r)(self.trials) for r in self.rngs])
 
 
 def stage_shared__attention(c, flops, kv_bytes, grid):
@@ -514,10 +533,6 @@ def compare(params, R, per_trial=False, inputs=None):
     with np.errstate(all="ignore"):
         return {
         }
-
-
-def _at(x, shape, trial):
-    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
 
 
 def _as2d(x, points):

@@ -59,6 +59,15 @@ DESIGNS = {
     }),
 }
 
+# design: {scheduled stage: how a Gantt chart draws it (stage, overlay, wasted, corrective, none)}
+GANTT = {
+    "spatten": {"fetch": "stage", "qk": "stage", "av": "stage", "topk": "stage"},
+    "dense": {"dense_fetch": "stage", "dense_qk": "stage", "dense_av": "stage"},
+}
+
+# values a measurement may replace ('design.name'): run(..., observed={key: values per point})
+OBSERVABLE = []
+
 # comparison: (label, unit, fmt, scale, random)
 COMPARES = {
     "dram_reduction": ('DRAM access reduction', 'x', '.2f', 1.0, False),
@@ -86,69 +95,77 @@ def _round(x):
     return np.rint(x).astype(np.int64)
 
 
-def _keep(act, new, old):
-    """The new value where the layer is active (act None: every point is active)."""
-    return new if act is None else np.where(act, new, old)
+class TrialStats:
+    """Mean and population std over trials of a metric, per point (shape (points, 1)): what
+    a comparison's trial reductions read when the trials were run in several blocks."""
+
+    def __init__(self, mean, std):
+        self.mean = mean
+        self.std = std
 
 
-def _support(n, draws, trials):
-    """The values a binomial draw can take, as a row (0..max n), and the draws as the
-    index into it; or (draws, None) when tabulating would not pay (few trials)."""
-    n = np.asarray(n)
-    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
-        return np.arange(int(n.max()) + 1)[None, :], draws
-    return draws, None
-
-
-def _gather(table, index):
-    """Each trial's entry of a per-value table (table rows are points)."""
-    if index is None:
-        return table
-    table = np.asarray(table)
-    if table.ndim < 2 or table.shape[1] == 1:
-        return table  # does not depend on the draw
-    points, k = index.shape[0], table.shape[1]
-    if table.shape[0] == 1:
-        return table[0].take(index)
-    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
-    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
-
-
-def _trial_mean(x):
+def _trial_mean(x, per_trial=False):
+    if isinstance(x, TrialStats):
+        return x.mean
     x = np.asarray(x)
-    return x.mean(axis=-1, keepdims=True) if x.shape[-1] > 1 else x
+    return x if per_trial or x.shape[-1] == 1 else x.mean(axis=-1, keepdims=True)
 
 
-def _trial_std(x):
+def _trial_std(x, per_trial=False):
+    if isinstance(x, TrialStats):
+        return x.std
     x = np.asarray(x)
-    return x.std(axis=-1, keepdims=True) if x.shape[-1] > 1 else np.zeros_like(x, dtype=np.float64)
+    return np.zeros_like(x, dtype=np.float64) if per_trial or x.shape[-1] == 1 else x.std(axis=-1, keepdims=True)
 
 
-class Draws:
-    """Random draws of one layer, shaped (points, trials); `rng` is a numpy Generator
-    or a legacy RandomState (same method names)."""
+def _uniform_of(rng):
+    """The method of `rng` (a Generator or a legacy RandomState) drawing uniforms in [0, 1)."""
+    return getattr(rng, "random_sample", None) or rng.random
 
-    def __init__(self, rng, shape):
-        self.rng = rng
-        self.shape = shape
+
+class _Distributions:
+    """The distributions a spec draws from.  A subclass says where the numbers come from:
+    `_draw(method, *args)` calls a numpy random method with element-wise arguments, and
+    `_uniform01()` draws uniforms in [0, 1), both over the subclass's shape."""
 
     def binomial(self, n, p):
-        return self.rng.binomial(np.broadcast_to(n, self.shape), np.broadcast_to(p, self.shape))
+        return self._draw("binomial", n, p)
 
     def bernoulli(self, p):
-        return self.rng.random_sample(self.shape) < p if hasattr(self.rng, "random_sample") else self.rng.random(self.shape) < p
+        return self._uniform01() < np.asarray(p)
 
     def uniform(self, low, high):
-        return self.rng.uniform(np.broadcast_to(low, self.shape), np.broadcast_to(high, self.shape))
+        return self._draw("uniform", low, high)
 
     def normal(self, mean, std):
-        return self.rng.normal(np.broadcast_to(mean, self.shape), np.broadcast_to(std, self.shape))
+        return self._draw("normal", mean, std)
 
     def integers(self, low, high):
         """Uniform integers in [low, high], both included (low and high rounded down)."""
-        u = self.rng.random_sample(self.shape) if hasattr(self.rng, "random_sample") else self.rng.random(self.shape)
+        u = self._uniform01()
         low = np.floor(low)
         return (low + np.floor(u * (np.floor(high) - low + 1))).astype(np.int64)
+
+
+#: Trials are drawn in blocks of this many: trial t of a point uses the stream of
+#: PCG64(seed) advanced by t // TRIAL_BLOCK jumps, so results never depend on how the
+#: work is split into chunks.
+TRIAL_BLOCK = 65536
+
+
+def generators(seed, points, block=0):
+    """One numpy Generator per point, all in the same state: PCG64(seed), advanced by
+    `block` jumps (2**127 steps each) for the trials of block `block`."""
+    base = np.random.PCG64(seed)
+    if block:
+        base = base.jumped(block)
+    state = base.state
+    out = []
+    for _ in range(points):
+        bits = np.random.PCG64(seed)
+        bits.state = state
+        out.append(np.random.Generator(bits))
+    return out
 
 
 class Constants:
@@ -197,6 +214,72 @@ def fn_av_macs(c, heads, frac, vkeep):
     return heads * vkeep * fn_score_pairs(c, frac) * c.head_dim
 
 
+# ---------------------------------------------------------------- draws per layer
+def _keep(act, new, old):
+    """The new value where the layer is active (act None: every point is active)."""
+    return new if act is None else np.where(act, new, old)
+
+
+def _support(n, draws, trials):
+    """The values a binomial draw can take, as a row (0..max n), and the draws as the
+    index into it; or (draws, None) when tabulating would not pay (few trials)."""
+    n = np.asarray(n)
+    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
+        return np.arange(int(n.max()) + 1)[None, :], draws
+    return draws, None
+
+
+def _gather(table, index):
+    """Each trial's entry of a per-value table (table rows are points)."""
+    if index is None:
+        return table
+    table = np.asarray(table)
+    if table.ndim < 2 or table.shape[1] == 1:
+        return table  # does not depend on the draw
+    points, k = index.shape[0], table.shape[1]
+    if table.shape[0] == 1:
+        return table[0].take(index)
+    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
+    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
+
+
+def _per_row(x, points):
+    """A draw argument as rows: (values, True) with one scalar per point when it is
+    constant over trials, else (array of shape (points, trials), False)."""
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[-1] == 1:
+        return np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (points, 1))[:, 0], True
+    return np.broadcast_to(x, (points, x.shape[-1])), False
+
+
+class Draws(_Distributions):
+    """Random draws of one layer, shaped (points, trials).  Row i comes from rngs[i] (a
+    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
+    other points share the array."""
+
+    def __init__(self, rngs, trials):
+        if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
+            points, trials = trials
+            rngs = [rngs] * points
+        self.rngs = list(rngs)
+        self.trials = trials
+        self.shape = (len(self.rngs), trials)
+
+    def _draw(self, method, *args):
+        points, size = self.shape
+        cols = [_per_row(a, points) for a in args]
+        out = None
+        for i, rng in enumerate(self.rngs):
+            row = getattr(rng, method)(*(a[i] for a, _ in cols), size=size)
+            if out is None:
+                out = np.empty(self.shape, dtype=row.dtype)
+            out[i] = row
+        return out
+
+    def _uniform01(self):
+        return np.stack([_uniform_of(r)(self.trials) for r in self.rngs])
+
+
 def stage_fetch(c, dram_bytes):
     """Stage fetch: duration in cycles."""
     return dram_bytes / c.bytes_per_cycle
@@ -232,14 +315,18 @@ def stage_dense_av(c):
     return fn_av_macs(c, c.num_heads, 1, 1) / c.num_multipliers
 
 
-def simulate(params, trials, draw, record=None):
+def simulate(params, trials, draw, record=None, shows=None, observed=None):
     """Run every design over the layers for all points and trials at once.
 
     Returns ({design: {metric: array}}, events); events lists
-    (design, layer, stage, start, end) of trial `record` at point 0 when asked.
+    (design, layer, stage, start, end) of the scheduled stages of trial `record` at
+    point 0 when asked.  The designs' display-only `show` intervals of that trial are
+    appended to the list `shows`, if given, as (design, layer, name, start, end, kind).
+    `observed` maps keys of OBSERVABLE to measured values that replace the model's.
     """
     c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2]
+                 + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
     shape = (points, trials)
     events = []
     _count = np.broadcast_to(np.asarray(c.num_layers), (points, 1))
@@ -294,7 +381,7 @@ def simulate(params, trials, draw, record=None):
             acc__spatten__energy_uj__0 = _keep(act, acc__spatten__energy_uj__0 + dram_bytes * c.e_dram_pj_per_byte + macs * c.e_mac_pj + topk_compares * c.e_compare_pj, acc__spatten__energy_uj__0)  # sum
             acc__spatten__energy_uj__1 = _keep(act, spatten__end, acc__spatten__energy_uj__1)  # last
             spatten__t = _keep(act, spatten__end, spatten__t)
-            if record is not None:
+            if record is not None and (act is None or bool(act[0, 0])):
                 events.append(("spatten", l, "fetch", _at(spatten__start, shape, record), _at(spatten__fetch__end, shape, record)))
                 events.append(("spatten", l, "qk", _at(spatten__start, shape, record), _at(spatten__qk__end, shape, record)))
                 events.append(("spatten", l, "av", _at(spatten__start, shape, record), _at(spatten__av__end, shape, record)))
@@ -315,7 +402,7 @@ def simulate(params, trials, draw, record=None):
             acc__dense__energy_uj__0 = _keep(act, acc__dense__energy_uj__0 + dense_dram_bytes * c.e_dram_pj_per_byte + dense_macs * c.e_mac_pj + 0 * c.e_compare_pj, acc__dense__energy_uj__0)  # sum
             acc__dense__energy_uj__1 = _keep(act, dense__end, acc__dense__energy_uj__1)  # last
             dense__t = _keep(act, dense__end, dense__t)
-            if record is not None:
+            if record is not None and (act is None or bool(act[0, 0])):
                 events.append(("dense", l, "dense_fetch", _at(dense__start, shape, record), _at(dense__dense_fetch__end, shape, record)))
                 events.append(("dense", l, "dense_qk", _at(dense__start, shape, record), _at(dense__dense_qk__end, shape, record)))
                 events.append(("dense", l, "dense_av", _at(dense__start, shape, record), _at(dense__dense_av__end, shape, record)))
@@ -340,21 +427,25 @@ def simulate(params, trials, draw, record=None):
     return R, events
 
 
-def compare(params, R):
-    """Comparisons between designs, from the per-trial metrics R."""
+
+def _at(x, shape, trial):
+    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
+
+
+
+def compare(params, R, per_trial=False):
+    """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
+    for comparisons that only read trial means and stds).  With per_trial, each trial's
+    comparison is computed from that trial alone (its mean is its value, its std 0)."""
     c = constants(params)
     points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
     with np.errstate(all="ignore"):
         return {
-            "dram_reduction": _as2d(_trial_mean(R['dense']['dram_mb']) / _trial_mean(R['spatten']['dram_mb']), points),
-            "mac_reduction": _as2d(_trial_mean(R['dense']['gmacs']) / _trial_mean(R['spatten']['gmacs']), points),
-            "speedup": _as2d(_trial_mean(R['dense']['cycles']) / _trial_mean(R['spatten']['cycles']), points),
-            "energy_reduction": _as2d(_trial_mean(R['dense']['energy_uj']) / _trial_mean(R['spatten']['energy_uj']), points),
+            "dram_reduction": _as2d(_trial_mean(R['dense']['dram_mb'], per_trial) / _trial_mean(R['spatten']['dram_mb'], per_trial), points),
+            "mac_reduction": _as2d(_trial_mean(R['dense']['gmacs'], per_trial) / _trial_mean(R['spatten']['gmacs'], per_trial), points),
+            "speedup": _as2d(_trial_mean(R['dense']['cycles'], per_trial) / _trial_mean(R['spatten']['cycles'], per_trial), points),
+            "energy_reduction": _as2d(_trial_mean(R['dense']['energy_uj'], per_trial) / _trial_mean(R['spatten']['energy_uj'], per_trial), points),
         }
-
-
-def _at(x, shape, trial):
-    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
 
 
 def _as2d(x, points):
@@ -373,20 +464,27 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None):
-    """Simulate with numpy's PCG64 Generator, or with the legacy RandomState drawing
-    trial by trial (trial-major, layer-minor), which reproduces legacy scripts exactly."""
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None):
+    """Simulate every point of `overrides` (values or arrays of values per param).
+
+    pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
+    vectorized over trials.  legacy: each point from its own RandomState(seed), trial by
+    trial (trial-major, layer-minor), which reproduces legacy scripts exactly.
+    Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals.
+    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE."""
     params = param_arrays(overrides)
+    observed = {k: np.asarray(v, dtype=np.float64).reshape(-1, 1) for k, v in (observed or {}).items()}
+    points = max([v.shape[0] for v in params.values()] + [v.shape[0] for v in observed.values()] + [1])
     if rng == "legacy":
-        state = np.random.RandomState(seed)
-        points = max(v.shape[0] for v in params.values()) if params else 1
         per_point, events = [], []
         for i in range(points):
             one = {k: v[i % v.shape[0]:i % v.shape[0] + 1] for k, v in params.items()}
+            seen = {k: v[i % v.shape[0]:i % v.shape[0] + 1] for k, v in observed.items()}
+            state = np.random.RandomState(seed)
             runs = []
             for t in range(trials):
                 rec = 0 if (record == t and i == 0) else None
-                R, ev = simulate(one, 1, Draws(state, (1, 1)), rec)
+                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen)
                 events += ev
                 runs.append(R)
             per_point.append({d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r in runs], axis=1)
@@ -394,9 +492,16 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None):
         R = {d: {m: np.concatenate([pp[d][m] for pp in per_point], axis=0) for m in per_point[0][d]}
              for d in per_point[0]}
     else:
-        gen = np.random.Generator(np.random.PCG64(seed))
-        points = max(v.shape[0] for v in params.values()) if params else 1
-        R, events = simulate(params, trials, Draws(gen, (points, trials)), record)
+        blocks, events = [], []
+        for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
+            n = min(TRIAL_BLOCK, trials - lo)
+            rec = record - lo if record is not None and lo <= record < lo + n else None
+            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed)
+            blocks.append((n, R))
+            events += ev
+        R = blocks[0][1] if len(blocks) == 1 else {
+            d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r in blocks], axis=1)
+                for m in blocks[0][1][d]} for d in blocks[0][1]}
     return R, compare(params, R), events
 
 

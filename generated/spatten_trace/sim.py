@@ -208,44 +208,77 @@ def _round(x):
     return np.rint(x).astype(np.int64)
 
 
-def _trial_mean(x):
+class TrialStats:
+    """Mean and population std over trials of a metric, per point (shape (points, 1)): what
+    a comparison's trial reductions read when the trials were run in several blocks."""
+
+    def __init__(self, mean, std):
+        self.mean = mean
+        self.std = std
+
+
+def _trial_mean(x, per_trial=False):
+    if isinstance(x, TrialStats):
+        return x.mean
     x = np.asarray(x)
-    return x.mean(axis=-1, keepdims=True) if x.shape[-1] > 1 else x
+    return x if per_trial or x.shape[-1] == 1 else x.mean(axis=-1, keepdims=True)
 
 
-def _trial_std(x):
+def _trial_std(x, per_trial=False):
+    if isinstance(x, TrialStats):
+        return x.std
     x = np.asarray(x)
-    return x.std(axis=-1, keepdims=True) if x.shape[-1] > 1 else np.zeros_like(x, dtype=np.float64)
+    return np.zeros_like(x, dtype=np.float64) if per_trial or x.shape[-1] == 1 else x.std(axis=-1, keepdims=True)
 
 
-class Draws:
-    """Random draws shaped `shape` (rows, points, trials); `rng` is a numpy Generator
-    or a legacy RandomState (same method names)."""
+def _uniform_of(rng):
+    """The method of `rng` (a Generator or a legacy RandomState) drawing uniforms in [0, 1)."""
+    return getattr(rng, "random_sample", None) or rng.random
 
-    def __init__(self, rng, shape):
-        self.rng = rng
-        self.shape = shape
 
-    def _uniform01(self):
-        return self.rng.random_sample(self.shape) if hasattr(self.rng, "random_sample") else self.rng.random(self.shape)
+class _Distributions:
+    """The distributions a spec draws from.  A subclass says where the numbers come from:
+    `_draw(method, *args)` calls a numpy random method with element-wise arguments, and
+    `_uniform01()` draws uniforms in [0, 1), both over the subclass's shape."""
 
     def binomial(self, n, p):
-        return self.rng.binomial(np.broadcast_to(n, self.shape), np.broadcast_to(p, self.shape))
+        return self._draw("binomial", n, p)
 
     def bernoulli(self, p):
-        return self._uniform01() < p
+        return self._uniform01() < np.asarray(p)
 
     def uniform(self, low, high):
-        return self.rng.uniform(np.broadcast_to(low, self.shape), np.broadcast_to(high, self.shape))
+        return self._draw("uniform", low, high)
 
     def normal(self, mean, std):
-        return self.rng.normal(np.broadcast_to(mean, self.shape), np.broadcast_to(std, self.shape))
+        return self._draw("normal", mean, std)
 
     def integers(self, low, high):
         """Uniform integers in [low, high], both included (low and high rounded down)."""
         u = self._uniform01()
         low = np.floor(low)
         return (low + np.floor(u * (np.floor(high) - low + 1))).astype(np.int64)
+
+
+#: Trials are drawn in blocks of this many: trial t of a point uses the stream of
+#: PCG64(seed) advanced by t // TRIAL_BLOCK jumps, so results never depend on how the
+#: work is split into chunks.
+TRIAL_BLOCK = 65536
+
+
+def generators(seed, points, block=0):
+    """One numpy Generator per point, all in the same state: PCG64(seed), advanced by
+    `block` jumps (2**127 steps each) for the trials of block `block`."""
+    base = np.random.PCG64(seed)
+    if block:
+        base = base.jumped(block)
+    state = base.state
+    out = []
+    for _ in range(points):
+        bits = np.random.PCG64(seed)
+        bits.state = state
+        out.append(np.random.Generator(bits))
+    return out
 
 
 class Constants:
@@ -262,6 +295,44 @@ def constants(params):
     with np.errstate(all="ignore"):
         c.bytes_per_transaction = c.bits_per_transaction / 8
     return c
+
+
+def fn_width(c, bits):
+    """Spec function width(bits)."""
+    return np.where(np.logical_or(np.logical_or((bits == 6), (bits > 8)), (bits < 0)), 8, bits)
+
+
+def fn_drain_latency(c, batch):
+    """Spec function drain_latency(batch)."""
+    return 11 + (7 + 21 + 23 + 29 + 7 + batch) + 1 + 1 + 3
+
+
+class Draws(_Distributions):
+    """Random draws shaped (rows, points, trials): point i's numbers come from rngs[i] (a
+    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
+    other points share the array.  `over(rows)` gives the draws of a table of that size."""
+
+    def __init__(self, rngs, trials, rows=1):
+        self.rngs = list(rngs)
+        self.trials = trials
+        self.shape = (rows, len(self.rngs), trials)
+
+    def over(self, rows):
+        return Draws(self.rngs, self.trials, rows)
+
+    def _draw(self, method, *args):
+        rows, points, trials = self.shape
+        out = None
+        for i, rng in enumerate(self.rngs):
+            part = getattr(rng, method)(*(np.broadcast_to(a, self.shape)[:, i, :] for a in args), size=(rows, trials))
+            if out is None:
+                out = np.empty(self.shape, dtype=part.dtype)
+            out[:, i, :] = part
+        return out
+
+    def _uniform01(self):
+        rows, points, trials = self.shape
+        return np.stack([_uniform_of(r)((rows, trials)) for r in self.rngs], axis=1)
 
 
 # ---------------------------------------------------------------- grouping and reductions
@@ -323,16 +394,6 @@ def _reduce_all(kind, x, n):
     return x.min(axis=0)
 
 
-def fn_width(c, bits):
-    """Spec function width(bits)."""
-    return np.where(np.logical_or(np.logical_or((bits == 6), (bits > 8)), (bits < 0)), 8, bits)
-
-
-def fn_drain_latency(c, batch):
-    """Spec function drain_latency(batch)."""
-    return 11 + (7 + 21 + 23 + 29 + 7 + batch) + 1 + 1 + 3
-
-
 # ---------------------------------------------------------------- loops
 # A loop runs independently for every element of its arguments' broadcast shape: each
 # step, the elements whose 'while' condition fails are dropped (compacted away), the
@@ -347,6 +408,37 @@ def _flat(x, shape):
 
 def _fill(x, size):
     return np.array(np.broadcast_to(x, (size,)))
+
+
+class _LoopDraws(_Distributions):
+    """Draws for the running elements of a loop: `at` holds their flat indices into
+    `shape`, whose last two axes are points and trials; each element draws from its
+    point's stream (`rngs`, one per point), in element order."""
+
+    def __init__(self, rngs, at, shape):
+        self.rngs = rngs
+        self.size = at.size
+        if len(rngs) == 1:
+            self.parts = [(rngs[0], slice(None), at.size)]
+        else:
+            point = (at // shape[-1]) % shape[-2]
+            self.parts = [(rngs[p], idx, idx.size) for p in np.unique(point) for idx in [np.flatnonzero(point == p)]]
+
+    def _draw(self, method, *args):
+        args = [np.broadcast_to(a, (self.size,)) for a in args]
+        out = None
+        for rng, idx, n in self.parts:
+            part = getattr(rng, method)(*(a[idx] for a in args), size=n)
+            if out is None:
+                out = np.empty(self.size, dtype=part.dtype)
+            out[idx] = part
+        return out
+
+    def _uniform01(self):
+        out = np.empty(self.size)
+        for rng, idx, n in self.parts:
+            out[idx] = _uniform_of(rng)(n)
+        return out
 
 
 def loop_quickselect(c, draw, n0, k0):
@@ -375,7 +467,7 @@ def loop_quickselect(c, draw, n0, k0):
             k = k[_live]
             if not _at.size:
                 break
-        _draw = Draws(draw.rng, _at.shape)
+        _draw = _LoopDraws(draw.rngs, _at, _shape)
         pivot = _draw.integers(1, n)  # random pivot ~ integers
         _acc0[_at] += _floor(n / c.topk_parallelism) + 4  # sum
         _steps[_at] += 1
@@ -404,16 +496,19 @@ def stage_topk_engine(c, draw, if_topk, batch_k, key_fetch_num, topk, parallelis
     return np.where(if_topk, batch_k + loop_quickselect(c, draw, key_fetch_num, np.where(if_topk, topk, 0)) + _ceil(topk / parallelism), 0)
 
 
-def simulate(params, trials, draw, table):
+def simulate(params, trials, draw, record=None, shows=None, observed=None, table=None, groups=None):
     """Evaluate every row, group and metric for all points and trials at once.
 
-    `table` maps each column to a 1-D array.  Returns ({design: {metric: array}},
-    {group: {name: array}}) where group arrays are (groups, points, trials|1) and
-    hold the key columns too.
+    `table` maps each column to a 1-D array; `draw` is a Draws (its rows are set here).
+    Returns ({design: {metric: array}}, events); a table spec schedules nothing, so
+    events is empty and `record`, `shows` and `observed` are unused.  When `groups` is a
+    dict it receives {group: {name: array}}: the key columns (one value per group) and
+    each group value, shaped (groups, points, trials|1).
     """
     c = constants(params)
     points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
     _n_rows = len(next(iter(table.values())))
+    draw = draw.over(_n_rows)
     iteration_id = np.asarray(table["iteration_id"]).reshape(-1, 1, 1)
     layer_id = np.asarray(table["layer_id"]).reshape(-1, 1, 1)
     head_id = np.asarray(table["head_id"]).reshape(-1, 1, 1)
@@ -472,30 +567,53 @@ def simulate(params, trials, draw, table):
             "dram_reduction": _as2d(_reduce_all('sum', dense_bytes, _n_rows) / _reduce_all('sum', fetched_bytes, _n_rows), points),
             "heads": _as2d(_reduce_all('count', True, _n_rows), points),
         }
-        G = {}
-        G["layer"] = {
-            "iteration_id": layer__iteration_id.reshape(-1),
-            "layer_id": layer__layer_id.reshape(-1),
-            "heads": _as3d(layer__heads, _grp_layer.size, points),
-            "dram_cycles": _as3d(layer__dram_cycles, _grp_layer.size, points),
-            "fill_cycles": _as3d(layer__fill_cycles, _grp_layer.size, points),
-            "drain_cycles": _as3d(layer__drain_cycles, _grp_layer.size, points),
-            "topk_cycles": _as3d(layer__topk_cycles, _grp_layer.size, points),
-            "cycles": _as3d(layer__cycles, _grp_layer.size, points),
-            "layer_fetched": _as3d(layer__layer_fetched, _grp_layer.size, points),
-            "layer_dense": _as3d(layer__layer_dense, _grp_layer.size, points),
-        }
-        G["iteration"] = {
-            "iteration_id": iteration__iteration_id.reshape(-1),
-            "layers": _as3d(iteration__layers, _grp_iteration.size, points),
-            "step_cycles": _as3d(iteration__step_cycles, _grp_iteration.size, points),
-            "step_fetched": _as3d(iteration__step_fetched, _grp_iteration.size, points),
-        }
-    return R, G
+        if groups is not None:
+            groups["layer"] = {
+                "iteration_id": layer__iteration_id.reshape(-1),
+                "layer_id": layer__layer_id.reshape(-1),
+                "heads": _as3d(layer__heads, _grp_layer.size, points),
+                "dram_cycles": _as3d(layer__dram_cycles, _grp_layer.size, points),
+                "fill_cycles": _as3d(layer__fill_cycles, _grp_layer.size, points),
+                "drain_cycles": _as3d(layer__drain_cycles, _grp_layer.size, points),
+                "topk_cycles": _as3d(layer__topk_cycles, _grp_layer.size, points),
+                "cycles": _as3d(layer__cycles, _grp_layer.size, points),
+                "layer_fetched": _as3d(layer__layer_fetched, _grp_layer.size, points),
+                "layer_dense": _as3d(layer__layer_dense, _grp_layer.size, points),
+            }
+            groups["iteration"] = {
+                "iteration_id": iteration__iteration_id.reshape(-1),
+                "layers": _as3d(iteration__layers, _grp_iteration.size, points),
+                "step_cycles": _as3d(iteration__step_cycles, _grp_iteration.size, points),
+                "step_fetched": _as3d(iteration__step_fetched, _grp_iteration.size, points),
+            }
+    return R, []
 
 
-def compare(params, R):
-    """Comparisons between designs, from the per-trial metrics R."""
+def _as3d(x, size, points):
+    x = np.asarray(x)
+    return np.broadcast_to(x, (size, points, x.shape[2] if x.ndim == 3 else 1))
+
+
+def join_groups(parts, axis):
+    """Group values of several runs joined along `axis` (1: points, 2: trials).  The keys
+    are the same in every run, and so is a value that does not depend on a draw when
+    joining trials."""
+    out = {}
+    for g, values in parts[0].items():
+        meta = GROUPS[g][3]
+        out[g] = {}
+        for k, v in values.items():
+            if k not in meta or (axis == 2 and not meta[k][4]):
+                out[g][k] = v
+            else:
+                out[g][k] = np.concatenate([p[g][k] for p in parts], axis=axis)
+    return out
+
+
+def compare(params, R, per_trial=False):
+    """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
+    for comparisons that only read trial means and stds).  With per_trial, each trial's
+    comparison is computed from that trial alone (its mean is its value, its std 0)."""
     c = constants(params)
     points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
     with np.errstate(all="ignore"):
@@ -506,11 +624,6 @@ def compare(params, R):
 def _as2d(x, points):
     x = np.asarray(x)
     return np.broadcast_to(x, (points, 1)) if x.ndim < 2 else x
-
-
-def _as3d(x, size, points):
-    x = np.asarray(x)
-    return np.broadcast_to(x, (size, points, x.shape[2] if x.ndim == 3 else 1))
 
 
 def param_arrays(overrides=None):
@@ -524,35 +637,48 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", tables=None):
-    """Evaluate on `tables[TABLE]` ({column: 1-D array}, e.g. from read_table) with numpy's
-    PCG64 Generator, or the legacy RandomState drawing trial by trial.
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None, table=None,
+        groups=None):
+    """Evaluate every point of `overrides` (values or arrays of values per param) on
+    `table` ({column: 1-D array}, e.g. from read_table).
 
-    Returns (R, C, G): metrics per design, comparisons, and per-group values.
+    pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
+    vectorized over rows and trials.  legacy: each point from its own RandomState(seed),
+    trial by trial.  Returns (R, comparisons, events) like a layer simulator (events is
+    empty); `groups`, when a dict, receives the per-group values (see simulate).
     """
-    table = (tables or {})[TABLE]
     params = param_arrays(overrides)
-    points = max(v.shape[0] for v in params.values()) if params else 1
-    n_rows = len(next(iter(table.values())))
+    points = max([v.shape[0] for v in params.values()] + [1])
+    per_point = []
     if rng == "legacy":
-        state = np.random.RandomState(seed)
-        per_point = []
         for i in range(points):
             one = {k: v[i % v.shape[0]:i % v.shape[0] + 1] for k, v in params.items()}
-            runs = [simulate(one, 1, Draws(state, (n_rows, 1, 1)), table) for _ in range(trials)]
+            state = np.random.RandomState(seed)
+            runs = []
+            for _trial in range(trials):
+                G = {}
+                R, _events = simulate(one, 1, Draws([state], 1), table=table, groups=G)
+                runs.append((R, G))
             R = {d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r, _ in runs], axis=1)
                      for m in runs[0][0][d]} for d in runs[0][0]}
-            G = {g: {k: (np.concatenate([gg[g][k] for _, gg in runs], axis=2) if np.ndim(v) == 3 else v)
-                     for k, v in runs[0][1][g].items()} for g in runs[0][1]}
-            per_point.append((R, G))
+            per_point.append((R, join_groups([g for _, g in runs], 2)))
         R = {d: {m: np.concatenate([pp[0][d][m] for pp in per_point], axis=0) for m in per_point[0][0][d]}
              for d in per_point[0][0]}
-        G = {g: {k: (np.concatenate([pp[1][g][k] for pp in per_point], axis=1) if np.ndim(v) == 3 else v)
-                 for k, v in per_point[0][1][g].items()} for g in per_point[0][1]}
+        G = join_groups([g for _, g in per_point], 1)
     else:
-        gen = np.random.Generator(np.random.PCG64(seed))
-        R, G = simulate(params, trials, Draws(gen, (n_rows, points, trials)), table)
-    return R, compare(params, R), G
+        blocks = []
+        for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
+            n = min(TRIAL_BLOCK, trials - lo)
+            G = {}
+            R, _events = simulate(params, n, Draws(generators(seed, points, b), n), table=table, groups=G)
+            blocks.append((n, R, G))
+        R = blocks[0][1] if len(blocks) == 1 else {
+            d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r, _ in blocks], axis=1)
+                for m in blocks[0][1][d]} for d in blocks[0][1]}
+        G = join_groups([g for _, _, g in blocks], 2)
+    if groups is not None:
+        groups.update(G)
+    return R, compare(params, R), []
 
 
 if __name__ == "__main__":
@@ -562,7 +688,7 @@ if __name__ == "__main__":
         columns, _, _ = read_table(sys.argv[1])
     except TableError as e:
         sys.exit(f"error: {e}")
-    R, C, G = run(tables={TABLE: columns})
+    R, C, _ = run(table=columns)
     for design, metrics in R.items():
         for name, values in metrics.items():
             print(f"{design}.{name}: mean {np.mean(values):.6g}, std {np.std(values):.6g}")
