@@ -707,8 +707,8 @@ class _Checker:
 
     # ------------------------------------------------------------ designs
     def check_design(self, d: ir.Design) -> ir.Design:
-        if self.rows_mode and (d.lets or d.schedule is not None):
-            where = d.lets[0].loc if d.lets else d.schedule.loc
+        if self.rows_mode and (d.lets or d.schedule is not None or d.shows):
+            where = d.lets[0].loc if d.lets else d.schedule.loc if d.schedule is not None else d.shows[0].loc
             fail(f"design '{d.name}': in a table spec designs hold metrics only (per-row formulas go in the "
                  "rows block, per-group ones in a group)", where)
         table: dict[str, tuple[str, object]] = {}
@@ -828,6 +828,9 @@ class _Checker:
             if b.name in seen:
                 fail(f"measured '{b.name}' is defined more than once", b.loc, (seen[b.name], "first defined here"))
             seen[b.name] = b.loc
+            if self.rows_mode:
+                fail("measured tables need a spec without a rows block (one model value per measured row; "
+                     "a table spec reduces its input table to one value)", b.loc)
             if not self.implicit_layers:
                 fail("measured tables need a spec without a layers block (one model value per row)", b.loc)
             d = self.known_design(b.design, designs)

@@ -482,7 +482,7 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     """Text of `spattenc inspect`: constants, per-layer quantities, stages, designs, totals."""
     program = compiled.program
     if program.rows is not None:
-        return _inspect_rows(compiled, names, latex)
+        return _inspect_rows(compiled, names, latex, overrides or {})
     f = forms(program)
     wanted = set(names)
     known = ({c.name for c in program.consts} | {i.name for i in program.layer_items}
@@ -974,7 +974,7 @@ def _row_symbols(program: ir.Program, table: dict) -> Symbols:
     return Symbols(table)
 
 
-def _inspect_rows(compiled, names, latex: bool) -> str:
+def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
     """`inspect` of a table spec: the per-row formulas, each group's reductions, the
     metrics (reductions named by their kind: sum(...), last(...), count(...))."""
     from .errors import SpecError
@@ -984,10 +984,10 @@ def _inspect_rows(compiled, names, latex: bool) -> str:
     wanted = set(names)
     known = ({c.name for c in program.consts} | {i.name for i in program.row_items} | {g.name for g in program.groups}
              | {d.name for d in program.designs} | {lp.name for lp in program.loops}
-             | {x.name for g in program.groups for x in g.lets})
+             | {x.name for g in program.groups for x in g.lets} | {sv.name for sv in program.solves})
     for n in names:
         if n not in known:
-            raise SpecError(f"inspect: '{n}' is not a constant, per-row quantity, group, design or loop of "
+            raise SpecError(f"inspect: '{n}' is not a constant, per-row quantity, group, design, solve or loop of "
                             f"spec '{program.name}'")
 
     def want(*ns: str) -> bool:
@@ -1034,4 +1034,5 @@ def _inspect_rows(compiled, names, latex: bool) -> str:
         for mt in d.metrics:
             out.append(f"{mt.name} = {_show(to_sympy(mt.expr, program, f.syms), latex)}")
         out.append("")
+    out += _solve_lines(program, f, _values(compiled, overrides), latex, wanted)
     return "\n".join(out).rstrip("\n") + "\n"

@@ -201,6 +201,23 @@ design d {
     assert d["tries"]["min"] == 1
 
 
+@pytest.mark.parametrize("rng", ["pcg64", "legacy"])
+def test_random_loops_draw_from_their_points_stream(cli, tmp_path, rng):
+    """A loop's draws come from its point's stream: a swept point equals the single point,
+    and the figures follow the parameter (geometric tries, mean 1/p)."""
+    spec = "spec lp\ntrials 400\nseed 2\nparam p = 0.25 in [0.01, 1]\n" + LOOPS.replace("tries(p)", "tries(q)") + """
+layers l in range(2) { let t = tries(p) }
+design d { metric tries = sum(t) }
+"""
+    path = write(tmp_path, spec)
+    swept = json.loads(cli("eval", path, "--rng", rng, "--sweep", "p=1,0.25,0.5", "--json").out)
+    alone = json.loads(cli("eval", path, "--rng", rng, "--json").out)
+    assert swept["points"][1]["designs"] == alone["designs"]
+    means = [pt["designs"]["d"]["tries"]["mean"] for pt in swept["points"]]
+    assert means[0] == 2.0  # p = 1: one try per layer
+    assert means[1] == pytest.approx(8.0, rel=0.1) and means[2] == pytest.approx(4.0, rel=0.1)
+
+
 def test_loops_in_a_table_spec(cli, tmp_path):
     spec = "spec lp\ntrials 2\n" + LOOPS + """
 input t: table { column n: int }
@@ -226,6 +243,14 @@ def test_inspect_shows_loops_and_groups(cli, tmp_path):
     assert "state n: n[0] = n0; n[t+1] = floor(n/2)" in r.out
     assert "while n >= 1" in r.out
     assert "return sum(n) + 1000*count(True)" in r.out
+
+
+def test_inspect_solves_in_a_table_spec(cli, tmp_path):
+    """A solve in a table spec is solved as in any spec: 3 * scale = 12 at scale = 4."""
+    spec = TABLE_SPEC + "solve z for scale: 3 * scale == 12\n"
+    r = cli("inspect", write(tmp_path, spec), "z")
+    assert r.code == 0, r.err
+    assert "z: scale such that 3*scale - 12 = 0" in r.out and "  scale = 4\n" in r.out
 
 
 # ---------------------------------------------------------------- bad tables
@@ -407,6 +432,10 @@ def check_error(cli, path: str, text: str, at: str, message: str):
      "'x' is a table column, but global let 'k' must be constant across rows and trials"),
     ("design other { metric tot = sum(x) }", "design other { let q = 1 metric tot = sum(x) }", "q = 1",
      "design 'other': in a table spec designs hold metrics only"),
+    ("design other { metric tot = sum(x) }", "design other { show w from 0 to 1 metric tot = sum(x) }", "w from",
+     "design 'other': in a table spec designs hold metrics only"),
+    ("design other {", "measured m { design d config scale observe total_y }\ndesign other {", "m {",
+     "measured tables need a spec without a rows block"),
     ("metric max_s = max_over(s)", "metric max_s = max_over(end)", "end)",
      "'end' is a schedule time; a table spec has no schedule"),
     ('case "double" { scale = 4 }', 'case "double" { scal = 4 }', "scal =",
