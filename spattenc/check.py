@@ -339,45 +339,7 @@ class _Checker:
             if self.is_random(init):
                 self.random.add(f"state:{s.name}")
             resolved[s.name] = init
-        order: list[str] = []
-        visiting: list[tuple[str, ir.Loc]] = []
-        done: dict[str, object] = {}
-
-        def visit(name: str):
-            if name in done:
-                return
-            for n, loc in visiting:
-                if n == name:
-                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
-                    fail(f"circular definition: {' -> '.join(chain)}", loc)
-            item = self.layer_defs[name][1]
-            visiting.append((name, item.loc))
-            for dep in _layer_deps(item, self.layer_defs):
-                visit(dep)
-            scope = _Scope("layer", f"'{name}'")
-            if isinstance(item, ir.Random):
-                args = tuple(self.expr(a, scope) for a in item.args)
-                argnames, rtype = ir.DISTRIBUTIONS[item.dist]
-                if item.dist == "binomial" and self.type_of(args[0], None) != "int":
-                    what = f"'{_show(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
-                    fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)",
-                         item.args[0].loc)
-                done[name] = dataclasses.replace(item, args=args)
-                self.types[f"random:{name}"] = rtype
-                self.random.add(f"random:{name}")
-            else:
-                e = self.expr(item.expr, scope)
-                key = "stage" if isinstance(item, ir.Stage) else "layer"
-                self.types[f"{key}:{name}"] = self.type_of(e, None)
-                if self.is_random(e):
-                    self.random.add(f"{key}:{name}")
-                done[name] = dataclasses.replace(item, expr=e)
-            visiting.pop()
-            order.append(name)
-
-        for item in layers.items:
-            if not isinstance(item, ir.State):
-                visit(item.name)
+        done, order = self.check_items([i for i in layers.items if not isinstance(i, ir.State)])
         # Then the states' next values (they may use any layer quantity).
         new_states = {}
         for s in states:
@@ -423,23 +385,11 @@ class _Checker:
             self.declare(item.name, f"{key}:{item.name}", item.loc, self.layer_defs)
             self.layer_defs[item.name] = (f"{key}:{item.name}", item)
 
-    def check_rows(self, rows: ir.Rows):
-        """The per-row block: lets/stages/randoms in dependency order."""
-        order: list[str] = []
-        visiting: list[tuple[str, ir.Loc]] = []
-        done: dict[str, object] = {}
-
-        def visit(name: str):
-            if name in done:
-                return
-            for n, loc in visiting:
-                if n == name:
-                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
-                    fail(f"circular definition: {' -> '.join(chain)}", loc)
-            key, item = self.layer_defs[name]
-            visiting.append((name, item.loc))
-            for dep in _layer_deps(item, self.layer_defs):
-                visit(dep)
+    def check_items(self, items) -> tuple[dict[str, object], list[str]]:
+        """Check per-layer or per-row lets, stages and randoms in dependency order: returns
+        ({name: checked item}, names in evaluation order); a cycle is an error."""
+        def check(name: str, item):
+            key = self.layer_defs[name][0]
             scope = _Scope("layer", f"'{name}'")
             if isinstance(item, ir.Random):
                 args = tuple(self.expr(a, scope) for a in item.args)
@@ -447,20 +397,21 @@ class _Checker:
                     what = f"'{_show(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
                     fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)",
                          item.args[0].loc)
-                done[name] = dataclasses.replace(item, args=args)
                 self.types[key] = ir.DISTRIBUTIONS[item.dist][1]
                 self.random.add(key)
-            else:
-                e = self.expr(item.expr, scope)
-                self.types[key] = self.type_of(e, None)
-                if self.is_random(e):
-                    self.random.add(key)
-                done[name] = dataclasses.replace(item, expr=e)
-            visiting.pop()
-            order.append(name)
+                return dataclasses.replace(item, args=args)
+            e = self.expr(item.expr, scope)
+            self.types[key] = self.type_of(e, None)
+            if self.is_random(e):
+                self.random.add(key)
+            return dataclasses.replace(item, expr=e)
 
-        for item in rows.items:
-            visit(item.name)
+        return _dependency_order([i.name for i in items], lambda n: self.layer_defs[n][1],
+                                 lambda item: _layer_deps(item, self.layer_defs), check)
+
+    def check_rows(self, rows: ir.Rows):
+        """The per-row block: lets/stages/randoms in dependency order."""
+        done, order = self.check_items(rows.items)
         checked = dataclasses.replace(rows, items=tuple(done[i.name] for i in rows.items))
         return checked, tuple(done[n] for n in order)
 
@@ -506,32 +457,18 @@ class _Checker:
             keys[k] = avail[k]
         self.group_keys[g.name] = keys
         mine = {let.name: let for let in g.lets}
-        done: dict[str, ir.Let] = {}
-        visiting: list[tuple[str, ir.Loc]] = []
 
-        def visit(name: str):
-            if name in done:
-                return
-            for n, loc in visiting:
-                if n == name:
-                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
-                    fail(f"circular definition: {' -> '.join(chain)}", loc)
-            let = mine[name]
-            visiting.append((name, let.loc))
-            for dep in _names(let.expr):
-                if dep in mine:
-                    visit(dep)
+        def check(name: str, let: ir.Let) -> ir.Let:
             scope = _Scope("group", f"'{name}' in group '{g.name}'", group=g.name)
             e = self.expr(let.expr, scope)
             key = f"group:{g.name}:{name}"
             self.types[key] = self.type_of(e, scope)
             if self.is_random(e):
                 self.random.add(key)
-            done[name] = dataclasses.replace(let, expr=e)
-            visiting.pop()
+            return dataclasses.replace(let, expr=e)
 
-        for let in g.lets:
-            visit(let.name)
+        done, _ = _dependency_order(list(mine), mine.__getitem__,
+                                    lambda let: [n for n in _names(let.expr) if n in mine], check)
         return dataclasses.replace(g, lets=tuple(done[let.name] for let in g.lets))
 
     def group_name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr | None:
@@ -577,24 +514,31 @@ class _Checker:
             fail(f"'{name}' is a per-group value of '{owner[0]}'; rows cannot read group values", loc)
         fail(f"'{name}' is a per-group value of '{owner[0]}'; it is available in metrics, inside a reduction", loc)
 
+    def reduced(self, e: ir.Call, inner: _Scope, what: str, count_example: str) -> ir.Expr:
+        """The checked argument of a reduction over layers, rows, groups or loop steps: one
+        argument (`what` describes it), a condition for count() and a number otherwise."""
+        f, n = e.func, len(e.args)
+        if n != 1:
+            fail(f"{f}() takes 1 argument{what}, got {n}", e.loc)
+        arg = self.expr(e.args[0], inner)
+        t = self.type_of(arg, inner)
+        if f == "count" and t != "bool":
+            fail(f"count() takes a condition{count_example}", e.args[0].loc)
+        if f != "count" and t == "bool":
+            fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+        return arg
+
     def table_reduce(self, e: ir.Call, scope: _Scope) -> ir.Reduce:
         """A reduction in a table spec: over a group's members (in its lets) or over all
         rows / all groups of one group (in a metric: the axis is what the argument reads)."""
-        f, n = e.func, len(e.args)
+        f = e.func
         if scope.in_reduction:
             fail(f"reductions cannot be nested ('{f}' inside another reduction)", e.loc)
-        if n != 1:
-            fail(f"{f}() takes 1 argument, got {n}", e.loc)
         if scope.level == "group":
             inner = _Scope("group", scope.what, group=scope.group, in_reduction=True)
         else:
             inner = _Scope("design", scope.what, design=scope.design, in_reduction=True)
-        arg = self.expr(e.args[0], inner)
-        t = self.type_of(arg, inner)
-        if f == "count" and t != "bool":
-            fail("count() takes a condition (e.g. count(x > 0))", e.args[0].loc)
-        if f != "count" and t == "bool":
-            fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+        arg = self.reduced(e, inner, "", " (e.g. count(x > 0))")
         if scope.level == "group":
             src = self.groups[scope.group].source
             return ir.Reduce(e.loc, f, "rows" if src is None else "groups", arg, over=src, within=scope.group)
@@ -747,30 +691,16 @@ class _Checker:
         if d.schedule is not None:
             walk(d.schedule)
         self.scheduled[d.name] = set(scheduled)
-        done: dict[str, object] = {}
-        visiting: list[tuple[str, ir.Loc]] = []
-
-        def visit(name: str):
-            if name in done:
-                return
-            for n, loc in visiting:
-                if n == name:
-                    chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
-                    fail(f"circular definition: {' -> '.join(chain)}", loc)
-            item = table[name][1]
-            visiting.append((name, item.loc))
-            for dep in _layer_deps(item, table):
-                visit(dep)
+        def check(name: str, item):
             scope = _Scope("design", f"'{name}' in design '{d.name}'", design=d.name)
             e = self.expr(item.expr, scope)
             self.types[f"design:{d.name}:{name}"] = self.type_of(e, None)
             if self.is_random(e):
                 self.random.add(f"design:{d.name}:{name}")
-            done[name] = dataclasses.replace(item, expr=e)
-            visiting.pop()
+            return dataclasses.replace(item, expr=e)
 
-        for item in d.lets:
-            visit(item.name)
+        done, _ = _dependency_order([i.name for i in d.lets], lambda n: table[n][1],
+                                    lambda item: _layer_deps(item, table), check)
         metrics = []
         seen: dict[str, ir.Loc] = {}
         for mt in d.metrics:
@@ -977,21 +907,12 @@ class _Checker:
         if f in LAYER_REDUCTIONS and (scope.level == "group" or (self.rows_mode and scope.level == "metric")):
             return self.table_reduce(e, scope)
         if scope.level == "loop_return" and f in LAYER_REDUCTIONS:
-            if n != 1:
-                fail(f"{f}() takes 1 argument (a per-step expression), got {n}", e.loc)
             inner = _Scope("loop", scope.what, locals=dict(self.loop_locals), in_reduction=True)
-            arg = self.expr(e.args[0], inner)
-            t = self.type_of(arg, inner)
-            if f == "count" and t != "bool":
-                fail("count() takes a condition", e.args[0].loc)
-            if f != "count" and t == "bool":
-                fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+            arg = self.reduced(e, inner, " (a per-step expression)", "")
             slot = self.reduce_slot
             self.reduce_slot += 1
             return ir.Reduce(e.loc, f, "steps", arg, slot)
         if scope.level == "metric" and f in LAYER_REDUCTIONS:
-            if n != 1:
-                fail(f"{f}() takes 1 argument (a per-layer expression), got {n}", e.loc)
             inner = _Scope("design", scope.what, design=scope.design, in_reduction=True)
             arg = self.expr(e.args[0], inner)
             t = self.type_of(arg, inner)
@@ -1061,22 +982,29 @@ class _Checker:
         fail(f"unknown function '{f}'; {hint}known functions: {', '.join(known)}", e.loc)
 
     def loop_call(self, e: ir.Call, scope: _Scope) -> ir.LoopCall:
-        f, n = e.func, len(e.args)
+        f = e.func
         lp = self.loops[f]
         if scope.level in ("loop", "loop_return"):
             fail(f"a loop cannot call a loop ('{f}' inside {scope.what})", e.loc)
         if scope.level not in (("layer",) if self.rows_mode else ("layer", "design")):
             fail(f"loop '{f}' runs once per {self.item_word[4:]} and trial; it cannot be called in {scope.what}",
                  e.loc)
-        if n != len(lp.params):
-            fail(f"loop '{f}' takes {len(lp.params)} argument{'s' if len(lp.params) != 1 else ''} "
-                 f"({', '.join(lp.params)}), got {n}", e.loc, (lp.loc, f"'{f}' is defined here"))
-        self.resolve_key(f"loop:{f}")
+        return ir.LoopCall(e.loc, f, self.call_args(e, scope, lp, "loop", f"loop '{f}'"))
+
+    def call_args(self, e: ir.Call, scope: _Scope, callee, kind: str, named: str) -> tuple[ir.Expr, ...]:
+        """The checked arguments of a call of a spec function or loop (`kind` 'func' or
+        'loop'): as many as it has params, numbers only."""
+        f, n, params = e.func, len(e.args), callee.params
+        if n != len(params):
+            what = "function" if kind == "func" else "loop"
+            fail(f"{what} '{f}' takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+                 f"({', '.join(params)}), got {n}", e.loc, (callee.loc, f"'{f}' is defined here"))
+        self.resolve_key(f"{kind}:{f}")
         args = tuple(self.expr(a, scope) for a in e.args)
         for a in args:
             if self.type_of(a, scope) == "bool":
-                fail(f"arguments of loop '{f}' must be numbers, not conditions", a.loc)
-        return ir.LoopCall(e.loc, f, args)
+                fail(f"arguments of {named} must be numbers, not conditions", a.loc)
+        return args
 
     def name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr:
         if name in scope.locals:
@@ -1675,6 +1603,34 @@ def _names(e) -> list[str]:
     for c in children(e):
         out += _names(c)
     return out
+
+
+def _dependency_order(names, item_of, deps_of, check) -> tuple[dict[str, object], list[str]]:
+    """Check each named definition after those it depends on: `check(name, item)` returns
+    the checked item.  Returns ({name: checked item}, names in evaluation order); a cycle
+    fails at the definition that closes it, naming the chain."""
+    order: list[str] = []
+    visiting: list[tuple[str, ir.Loc]] = []
+    done: dict[str, object] = {}
+
+    def visit(name: str):
+        if name in done:
+            return
+        for n, loc in visiting:
+            if n == name:
+                chain = [x for x, _ in visiting[visiting.index((n, loc)):]] + [name]
+                fail(f"circular definition: {' -> '.join(chain)}", loc)
+        item = item_of(name)
+        visiting.append((name, item.loc))
+        for dep in deps_of(item):
+            visit(dep)
+        done[name] = check(name, item)
+        visiting.pop()
+        order.append(name)
+
+    for name in names:
+        visit(name)
+    return done, order
 
 
 def _layer_deps(item, table) -> list[str]:

@@ -155,7 +155,8 @@ def _reads_time(e: ir.Expr, design_steps: dict[str, ir.Expr], seen: set[str] | N
     return None
 
 
-def _item_steps(items) -> list[Step]:
+def _item_steps(items, scope: str) -> list[Step]:
+    """Steps of a layers block (`scope` 'layer') or rows block ('row'), states left out."""
     steps: list[Step] = []
     for item in items:
         match item:
@@ -167,7 +168,7 @@ def _item_steps(items) -> list[Step]:
             case ir.Stage():
                 steps.append(Step(f"stage:{item.name}", item.name, "stage", item.expr, item.loc, attrs=item.attrs))
             case ir.Let():
-                steps.append(Step(f"row:{item.name}", item.name, "let", item.expr, item.loc, attrs=item.attrs))
+                steps.append(Step(f"{scope}:{item.name}", item.name, "let", item.expr, item.loc, attrs=item.attrs))
     return steps
 
 
@@ -205,7 +206,7 @@ def lower_rows(program: ir.Program) -> Plan:
         designs.append(DesignPlan(d.name, d.title or d.name, (), (), None, (), (), d.metrics, rnd))
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
     return Plan(program, program.consts, program.funcs, None, program.rows.index, (), (), tuple(designs),
-                program.compares, rc, mode="rows", table=table, row_steps=tuple(_item_steps(program.row_items)),
+                program.compares, rc, mode="rows", table=table, row_steps=tuple(_item_steps(program.row_items, "row")),
                 groups=tuple(groups), loops=program.loops)
 
 
@@ -213,18 +214,7 @@ def lower(program: ir.Program) -> Plan:
     """Fix the evaluation order of a checked program."""
     if program.rows is not None:
         return lower_rows(program)
-    steps: list[Step] = []
-    for item in program.layer_items:
-        match item:
-            case ir.State():
-                continue
-            case ir.Random():
-                steps.append(Step(f"random:{item.name}", item.name, "random", None, item.loc,
-                                  dist=item.dist, args=item.args, attrs=item.attrs))
-            case ir.Stage():
-                steps.append(Step(f"stage:{item.name}", item.name, "stage", item.expr, item.loc, attrs=item.attrs))
-            case ir.Let():
-                steps.append(Step(f"layer:{item.name}", item.name, "let", item.expr, item.loc, attrs=item.attrs))
+    steps = _item_steps(program.layer_items, "layer")
     states = tuple(i for i in program.layer_items if isinstance(i, ir.State))
     designs = []
     for d in program.designs:

@@ -529,17 +529,14 @@ class _Builder(Transformer):
     def solve_decl(self, meta, c):
         name, unknown, design, expr, attrs = c
         return ir.Solve(self.L(name), str(name), unknown, design, expr, attrs)
+
     # ---- input tables, rows, groups
     def table_input_decl(self, meta, c):
         name, kind, title, *columns = c
         if str(kind) != "table":
             fail(f"unknown input kind '{kind}'; expected table", self.L(kind))
-        seen: dict[str, ir.Loc] = {}
-        for col in columns:
-            if col.name in seen:
-                fail(f"column '{col.name}' is declared more than once in input '{name}'", col.loc,
-                     (seen[col.name], "first declared here"))
-            seen[col.name] = col.loc
+        _each_once([(col.name, col.loc) for col in columns],
+                   lambda n: f"column '{n}' is declared more than once in input '{name}'", "first declared here")
         if not columns:
             fail(f"input '{name}' declares no columns (e.g. column layer_id: int)", self.L(name))
         return ir.TableInput(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(columns))
@@ -596,21 +593,14 @@ class _Builder(Transformer):
     def case_decl(self, meta, c):
         label, *sets = c
         sets = [x for x in sets if x is not None]
-        seen: dict[str, ir.Loc] = {}
-        for x in sets:
-            if x.name in seen:
-                fail(f"'{x.name}' is set more than once in case {_unquote(label)!r}", x.loc, (seen[x.name], "first set here"))
-            seen[x.name] = x.loc
+        _each_once([(x.name, x.loc) for x in sets],
+                   lambda n: f"'{n}' is set more than once in case {_unquote(label)!r}", "first set here")
         return ir.Case(self.L(label), _unquote(label), tuple(sets))
 
     def cases_decl(self, meta, c):
         name, title, *cases = c
-        seen: dict[str, ir.Loc] = {}
-        for case in cases:
-            if case.label in seen:
-                fail(f"case {case.label!r} appears more than once in cases '{name}'", case.loc,
-                     (seen[case.label], "first here"))
-            seen[case.label] = case.loc
+        _each_once([(case.label, case.loc) for case in cases],
+                   lambda n: f"case {n!r} appears more than once in cases '{name}'", "first here")
         if not cases:
             fail(f"cases '{name}' lists no case (e.g. case \"low\" {{ p = 1 }})", self.L(name))
         return ir.Cases(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(cases))
@@ -690,6 +680,15 @@ def _fparam_type(p) -> str:
     if typ in ("int", "bool"):
         return typ
     return f"enum:{typ}"  # checked against the declared enums by the checker
+
+
+def _each_once(named: list[tuple[str, ir.Loc]], message, note: str) -> None:
+    """Fail at the second place a name appears, citing the first: `message(name)` says what."""
+    seen: dict[str, ir.Loc] = {}
+    for name, loc in named:
+        if name in seen:
+            fail(message(name), loc, (seen[name], note))
+        seen[name] = loc
 
 
 def _unquote(tok) -> str:

@@ -498,23 +498,12 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
         return not wanted or n in wanted
 
     out: list[str] = [f"# {program.name}: {program.title or ''}".rstrip(), ""]
-    if not wanted and program.consts:
-        out.append("## Constants")
-        for c in program.consts:
-            out.append(f"{c.name} = {_show(f.direct[f'const:{c.name}'], latex)}")
-        out.append("")
+    if not wanted:
+        out += _const_lines(program, f, latex)
     layer_named = [i for i in program.layer_items if want(i.name)]
     if layer_named:
         out.append(f"## Per layer ({program.layers.index} = 0 .. count-1)")
-        for item in layer_named:
-            if isinstance(item, ir.State):
-                out.append(f"state {item.name}: {item.name}[0] = {_show(f.direct[f'state_init:{item.name}'], latex)}; "
-                           f"{item.name}[{program.layers.index}+1] = {_show(f.direct[f'state_next:{item.name}'], latex)}")
-            elif isinstance(item, ir.Random):
-                args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
-                out.append(f"random {item.name} ~ {item.dist}({args})")
-            elif isinstance(item, ir.Let):
-                out.append(f"{item.name} = {_show(f.direct[f'layer:{item.name}'], latex)}")
+        out += _item_lines(program, f, layer_named, "layer", latex)
         stages = [i for i in layer_named if isinstance(i, ir.Stage)]
         if stages:
             out.append("")
@@ -713,7 +702,6 @@ def layer_sum(program: ir.Program, f: Forms, per_layer: sp.Expr, values: dict) -
         else:
             segments.append([i, i, sig, resolved])
     total = sp.Integer(0)
-    lo_, hi_ = sp.Symbol("l_lo", integer=True, nonnegative=True), sp.Symbol("l_hi", integer=True, nonnegative=True)
     for lo, hi, _, resolved in segments:
         upper = count - 1 if (lo == 0 and hi == n_layers - 1) else sp.Integer(hi)
         total += _sum_terms(resolved, l, sp.Integer(lo), upper)
@@ -999,19 +987,11 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
         out.append(f"## Table {table.name} (--input {table.name}=FILE)")
         out.append(", ".join(f"{c.name}: {c.type}" for c in table.columns))
         out.append("")
-        if program.consts:
-            out.append("## Constants")
-            out += [f"{c.name} = {_show(f.direct[f'const:{c.name}'], latex)}" for c in program.consts]
-            out.append("")
+        out += _const_lines(program, f, latex)
     rows = [i for i in program.row_items if want(i.name)]
     if rows:
         out.append(f"## Per row ({program.rows.index} = 0 .. rows-1)")
-        for item in rows:
-            if isinstance(item, ir.Random):
-                args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
-                out.append(f"random {item.name} ~ {item.dist}({args})")
-            elif isinstance(item, ir.Let):
-                out.append(f"{item.name} = {_show(f.direct[f'row:{item.name}'], latex)}")
+        out += _item_lines(program, f, rows, "row", latex)
         stages = [i for i in rows if isinstance(i, ir.Stage)]
         if stages:
             out.append("")

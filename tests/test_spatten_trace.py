@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -226,18 +225,23 @@ def test_topk_cycles_match_a_direct_quickselect_simulation(cli, trace):
     assert doc["designs"]["spatten"]["total_cycles"]["std"] > 0  # the quickselect is sampled
 
 
-def test_topk_cycles_per_configuration(cli, tmp_path):
-    """A trace of top-k rows only, 150 rows per (n, k) (k = 1, k = n, k > n, n = 1 included):
-    every configuration's mean within 5% of the direct simulation."""
-    configs = [(995, 921), (921, 716), (204, 102), (614, 307), (100, 100), (100, 1), (1, 1), (2, 2), (50, 60)]
-    trace = tmp_path / "topk.csv"
-    with open(trace, "w", newline="") as fh:
+def topk_trace(path: Path, configs, per: int, dim) -> Path:
+    """A trace of top-k rows only: `per` iterations of each (n, k), one layer per config."""
+    with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["iteration_id", "layer_id", "head_id", "embedding_length_D", "sentence_length_L",
                     "key_fetch_num", "quant_key_bit", "value_fetch_num", "quant_value_bit", "if_topk", "topk"])
         for layer, (n, k) in enumerate(configs):
-            for it in range(150):
-                w.writerow([it, layer, 0, "64.0", 1000, n, 8, n, 8, "True", k])
+            for it in range(per):
+                w.writerow([it, layer, 0, dim, 1000, n, 8, n, 8, "True", k])
+    return path
+
+
+def test_topk_cycles_per_configuration(cli, tmp_path):
+    """A trace of top-k rows only, 150 rows per (n, k) (k = 1, k = n, k > n, n = 1 included):
+    every configuration's mean within 5% of the direct simulation."""
+    configs = [(995, 921), (921, 716), (204, 102), (614, 307), (100, 100), (100, 1), (1, 1), (2, 2), (50, 60)]
+    trace = topk_trace(tmp_path / "topk.csv", configs, 150, "64.0")
     doc = eval_json(cli, trace, "--trials", "20", "--seed", "3")
     rng = np.random.default_rng(11)
     for layer, (n, k) in enumerate(configs):
@@ -358,14 +362,7 @@ def test_topk_monte_carlo_matches_the_exact_expectation(cli, tmp_path):
     solved here), within 1.5% over 6,000 runs per configuration."""
     configs = [(300, 150), (300, 1), (300, 300), (120, 17), (57, 56), (9, 3)]
     E = exact_quickselect_mean(300, 4)
-    trace = tmp_path / "qs.csv"
-    with open(trace, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["iteration_id", "layer_id", "head_id", "embedding_length_D", "sentence_length_L",
-                    "key_fetch_num", "quant_key_bit", "value_fetch_num", "quant_value_bit", "if_topk", "topk"])
-        for layer, (n, k) in enumerate(configs):
-            for it in range(200):
-                w.writerow([it, layer, 0, 64, 1000, n, 8, n, 8, "True", k])
+    trace = topk_trace(tmp_path / "qs.csv", configs, 200, 64)
     doc = eval_json(cli, trace, "--trials", "30", "--seed", "9")
     for layer, (n, k) in enumerate(configs):
         values = [g["topk_cycles"] for g in doc["groups"]["layer"]["rows"] if g["layer_id"] == layer]

@@ -329,6 +329,29 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
         funcs.append({"name": f"fn_{f.name}", "spec_name": f.name, "params": [py_name(x) for x in f.params],
                       "lets": body, "ret": p.code(f.body)})
+    return consts, funcs
+
+
+def _stage_func(s: Step) -> tuple[dict, list[str]]:
+    """A stage as a named function of the values it reads: its template context, and the
+    plan variables it takes in order ('draw' first when it runs a loop)."""
+    free = _free_vars(s.expr)
+    local = {v: _func_arg(v) for v in free}
+    fp = NumpySimPrinter(names=lambda v, local=local: local[v])
+    extra = ["draw"] if _calls_loop(s.expr) else []
+    func = {"name": f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}", "spec_name": s.name,
+            "design": s.design, "args": extra + [local[v] for v in free], "ret": fp.code(s.expr),
+            "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"}
+    return func, extra + free
+
+
+def render_sim(plan: Plan, spec_path: str, command: str) -> str:
+    """The text of sim.py for a plan."""
+    if plan.mode == "rows":
+        return render_table_sim(plan, spec_path, command)
+    prog = plan.program
+    p = NumpySimPrinter()
+    consts, funcs = _definitions(plan, p)
 
     # Stages become named functions of the per-layer values they read.
     stage_funcs = []
@@ -563,27 +586,17 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     """The text of sim.py for a table spec: rows on axis 0, then (points, trials)."""
     prog = plan.program
     p = NumpySimPrinter()
-    consts = [_Assign(f"c.{py_name(k.name)}", p.code(k.expr), k.name) for k in plan.consts]
-    funcs = []
-    for f in plan.funcs:
-        body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
-        funcs.append({"name": f"fn_{f.name}", "spec_name": f.name, "params": [py_name(x) for x in f.params],
-                      "lets": body, "ret": p.code(f.body)})
+    consts, funcs = _definitions(plan, p)
     stage_funcs, rows = [], []
     for s in plan.row_steps:
         if s.kind == "random":
             args = ", ".join(p.code(a) for a in s.args)
             rows.append(_Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}"))
         elif s.kind == "stage":
-            free = _free_vars(s.expr)
-            local = {v: _func_arg(v) for v in free}
-            fp = NumpySimPrinter(names=lambda v, local=local: local[v])
-            extra = ["draw"] if _calls_loop(s.expr) else []
-            stage_funcs.append({"name": f"stage_{s.name}", "spec_name": s.name, "design": None,
-                                "args": extra + [local[v] for v in free], "ret": fp.code(s.expr),
-                                "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
-            call = ", ".join(["c"] + extra + [var_name(v) for v in free])
-            rows.append(_Assign(var_name(s.var), f"stage_{s.name}({call})", f"stage {s.name}"))
+            func, reads = _stage_func(s)
+            stage_funcs.append(func)
+            call = ", ".join(["c"] + ["draw" if v == "draw" else var_name(v) for v in reads])
+            rows.append(_Assign(var_name(s.var), f"{func['name']}({call})", f"stage {s.name}"))
         else:
             rows.append(_Assign(var_name(s.var), p.code(s.expr), s.name))
     groups = []
