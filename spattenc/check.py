@@ -43,6 +43,7 @@ class _Scope:
     input: str | None = None  # level 'input': the input whose fields are in scope
     before: frozenset[str] | None = None  # level 'input': leaves declared so far (None: all)
     prefix: tuple[str, ...] = ()  # level 'input': the enclosing group (names resolve innermost first)
+    group: str | None = None  # level 'group': the group whose lets are being checked
 
 
 class _Checker:
@@ -69,6 +70,16 @@ class _Checker:
         self.leaves: dict[str, ir.Leaf] = {}
         self.local_types: list[dict[str, str]] = []
         self.compare_names: dict[str, ir.Loc] = {}
+        # Table specs (a rows block over an input table) and loops.
+        self.rows_mode = module.rows is not None
+        self.item_word = "per-row" if self.rows_mode else "per-layer"
+        self.tables: dict[str, ir.TableInput] = {}
+        self.groups: dict[str, ir.Group] = {g.name: g for g in module.groups}
+        self.group_lets: dict[str, tuple[str, ir.Let]] = {}  # let name -> (group, let)
+        self.group_keys: dict[str, dict[str, str]] = {}  # group -> key -> type
+        self.loops: dict[str, ir.Loop] = {lp.name: lp for lp in module.loops}
+        self.loop_types: dict[str, str] = {}
+        self.loop_random: set[str] = set()
 
     # ------------------------------------------------------------ declarations
     def declare(self, name: str, key: str, loc: ir.Loc, table: dict | None = None):
@@ -110,17 +121,47 @@ class _Checker:
             self.declare(r.name, f"record:{r.name}", r.loc)
         for inp in m.inputs:
             self.declare(inp.name, f"input:{inp.name}", inp.loc)
+        for t in m.tables:
+            self.declare(t.name, f"table:{t.name}", t.loc)
+            self.tables[t.name] = t
         for inp in m.inputs:
             self.inputs[inp.name] = self.check_input(inp)
-        if m.layers is None:
-            # No per-layer structure (e.g. a roofline model): one implicit layer, and
-            # metrics read per-layer values directly.
-            self.implicit_layers = True
-            m = dataclasses.replace(m, layers=ir.Layers(ir.NOWHERE, "_l", ir.Num(ir.NOWHERE, 1, True), ()))
-            self.m = m
-        if not m.designs:
-            fail("a spec needs at least one 'design' block", m.layers.loc)
-        self.declare_layers(m.layers)
+        for lp in m.loops:
+            self.declare(lp.name, f"loop:{lp.name}", lp.loc)
+            if lp.name in BUILTINS:
+                fail(f"'{lp.name}' is a builtin function and cannot be redefined", lp.loc)
+        for g in m.groups:
+            self.declare(g.name, f"group:{g.name}", g.loc)
+        for g in m.groups:
+            for let in g.lets:
+                self.declare(let.name, f"group:{g.name}:{let.name}", let.loc)
+                self.group_lets[let.name] = (g.name, let)
+        if m.layers is not None and m.rows is not None:
+            fail("a spec iterates either over layers or over the rows of a table, not both", m.rows.loc,
+                 (m.layers.loc, "the layers block is here"))
+        if m.groups and not self.rows_mode:
+            fail(f"group '{m.groups[0].name}' needs a table: groups partition the rows of a 'rows' block",
+                 m.groups[0].loc)
+        if len(m.tables) > 1:
+            fail(f"a spec reads at most one input table; '{m.tables[1].name}' is a second one", m.tables[1].loc,
+                 (m.tables[0].loc, "first input table here"))
+        if m.tables and not self.rows_mode:
+            fail(f"input '{m.tables[0].name}' is not read: add a rows block (rows r in {m.tables[0].name} {{ ... }})",
+                 m.tables[0].loc)
+        if self.rows_mode:
+            if not m.designs:
+                fail("a spec needs at least one 'design' block", m.rows.loc)
+            self.declare_rows(m.rows)
+        else:
+            if m.layers is None:
+                # No per-layer structure (e.g. a roofline model): one implicit layer, and
+                # metrics read per-layer values directly.
+                self.implicit_layers = True
+                m = dataclasses.replace(m, layers=ir.Layers(ir.NOWHERE, "_l", ir.Num(ir.NOWHERE, 1, True), ()))
+                self.m = m
+            if not m.designs:
+                fail("a spec needs at least one 'design' block", m.layers.loc)
+            self.declare_layers(m.layers)
 
         params = tuple(self.check_param(p) for p in m.params)
         consts = tuple(self.resolve_key(f"const:{let.name}") for let in m.lets)
@@ -162,6 +203,7 @@ class _Checker:
             random=frozenset(self.random), sweeps=sweeps, measured=measured, roofline=roofline, solves=solves,
             enums=tuple(m.enums), inputs=tuple(self.inputs.values()),
             leaves=tuple(self.leaves.values()), report=report,
+            tables=m.tables, rows=rows, row_items=row_items, groups=groups, loops=loops, cases=cases,
         )
 
     # ------------------------------------------------------------ sweeps
@@ -296,6 +338,10 @@ class _Checker:
             self.func_types[name] = self.type_of(body, scope)
             self.local_types.pop()
             out = dataclasses.replace(f, lets=tuple(lets), body=body, param_types=tuple(ptypes))
+        elif kind == "loop":
+            lp = self.loops[name]
+            self.resolving.append((key, lp.loc))
+            out = self.check_loop(lp)
         else:  # pragma: no cover
             raise AssertionError(key)
         self.resolving.pop()
@@ -365,9 +411,9 @@ class _Checker:
     def declare_rows(self, rows: ir.Rows):
         """Declare the row index, the table's columns and the per-row names before any
         global definition is checked (as declare_layers does for layers)."""
-        table = self.inputs.get(rows.table)
+        table = self.tables.get(rows.table)
         if table is None:
-            known = ", ".join(self.inputs) or "none declared"
+            known = ", ".join(self.tables) or "none declared"
             fail(f"rows block reads unknown input '{rows.table}' (inputs: {known}); declare it with "
                  f"input {rows.table}: table {{ column NAME: int ... }}", rows.loc)
         if rows.index in self.defs or rows.index in RESERVED:
@@ -441,7 +487,7 @@ class _Checker:
 
     def check_group(self, g: ir.Group) -> ir.Group:
         if g.source is None:
-            avail = {c.name: c.type for c in self.inputs[self.m.rows.table].columns}
+            avail = {c.name: c.type for c in self.tables[self.m.rows.table].columns}
             where = f"is not a column of table '{self.m.rows.table}'"
         else:
             avail = self.group_keys[g.source]
@@ -526,6 +572,8 @@ class _Checker:
             fail(f"count() takes a condition{count_example}", e.args[0].loc)
         if f != "count" and t == "bool":
             fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
+        if t.startswith("enum:") and f not in ("last", "first"):
+            fail(f"{f}() takes a number, not a {_tname(t)} value", e.args[0].loc)
         return arg
 
     def table_reduce(self, e: ir.Call, scope: _Scope) -> ir.Reduce:
@@ -914,14 +962,7 @@ class _Checker:
             return ir.Reduce(e.loc, f, "steps", arg, slot)
         if scope.level == "metric" and f in LAYER_REDUCTIONS:
             inner = _Scope("design", scope.what, design=scope.design, in_reduction=True)
-            arg = self.expr(e.args[0], inner)
-            t = self.type_of(arg, inner)
-            if f == "count" and t != "bool":
-                fail("count() takes a condition (e.g. count(a.end <= b.end))", e.args[0].loc)
-            if f != "count" and t == "bool":
-                fail(f"{f}() takes a number; use count() for a condition", e.args[0].loc)
-            if t.startswith("enum:") and f not in ("last", "first"):
-                fail(f"{f}() takes a number, not a {_tname(t)} value", e.args[0].loc)
+            arg = self.reduced(e, inner, " (a per-layer expression)", " (e.g. count(a.end <= b.end))")
             slot = self.reduce_slot
             self.reduce_slot += 1
             return ir.Reduce(e.loc, f, "layers", arg, slot)
@@ -959,9 +1000,7 @@ class _Checker:
             return ir.Builtin(e.loc, f, args)
         if f in self.funcs:
             fn = self.funcs[f]
-            if n != len(fn.params):
-                fail(f"function '{f}' takes {len(fn.params)} argument{'s' if len(fn.params) != 1 else ''} "
-                     f"({', '.join(fn.params)}), got {n}", e.loc, (fn.loc, f"'{f}' is defined here"))
+            _arity(e, "function", fn)
             resolved = self.resolve_key(f"func:{f}")
             args = tuple(self.expr(a, scope) for a in e.args)
             for a, p, want in zip(args, fn.params, resolved.param_types):
@@ -989,27 +1028,38 @@ class _Checker:
         if scope.level not in (("layer",) if self.rows_mode else ("layer", "design")):
             fail(f"loop '{f}' runs once per {self.item_word[4:]} and trial; it cannot be called in {scope.what}",
                  e.loc)
-        return ir.LoopCall(e.loc, f, self.call_args(e, scope, lp, "loop", f"loop '{f}'"))
-
-    def call_args(self, e: ir.Call, scope: _Scope, callee, kind: str, named: str) -> tuple[ir.Expr, ...]:
-        """The checked arguments of a call of a spec function or loop (`kind` 'func' or
-        'loop'): as many as it has params, numbers only."""
-        f, n, params = e.func, len(e.args), callee.params
-        if n != len(params):
-            what = "function" if kind == "func" else "loop"
-            fail(f"{what} '{f}' takes {len(params)} argument{'s' if len(params) != 1 else ''} "
-                 f"({', '.join(params)}), got {n}", e.loc, (callee.loc, f"'{f}' is defined here"))
-        self.resolve_key(f"{kind}:{f}")
+        _arity(e, "loop", lp)
+        self.resolve_key(f"loop:{f}")
         args = tuple(self.expr(a, scope) for a in e.args)
         for a in args:
-            if self.type_of(a, scope) == "bool":
-                fail(f"arguments of {named} must be numbers, not conditions", a.loc)
-        return args
+            t = self.type_of(a, scope)
+            if t == "bool":
+                fail(f"arguments of loop '{f}' must be numbers, not conditions", a.loc)
+            if t.startswith("enum:"):
+                fail(f"arguments of loop '{f}' must be numbers, not {_tname(t)} values", a.loc)
+        return ir.LoopCall(e.loc, f, args)
 
     def name(self, name: str, loc: ir.Loc, scope: _Scope) -> ir.Expr:
         if name in scope.locals:
             return ir.Ref(loc, name, "local")
         lvl = scope.level
+        if self.rows_mode and lvl != "literal":
+            found = self.group_name(name, loc, scope)
+            if found is not None:
+                return found
+            if name in self.groups:
+                fail(f"'{name}' is a group; refer to its values as {name}.NAME (or by their names) inside a "
+                     "metric's reduction", loc)
+            if name in self.tables:
+                fail(f"'{name}' is an input table; its columns are read by name in the rows block", loc)
+        if lvl in ("loop", "loop_return") and name in self.layer_defs:
+            fail(f"'{name}' is a {self.item_word} quantity; {scope.what} cannot read it (pass it as an argument)",
+                 loc)
+        if lvl == "loop_return" and name in self.loop_locals:
+            fail(f"'{name}' changes at every step; use it inside a reduction (sum, count, last, ...) in "
+                 f"{scope.what}", loc)
+        if name in ("start", "end") and self.rows_mode and lvl in ("design", "metric"):
+            fail(f"'{name}' is a schedule time; a table spec has no schedule", loc)
         if lvl == "input":
             return self.input_path(scope.input, name, (), loc, scope, relative=True)
         if lvl == "metric" and not scope.in_reduction and (scope.design, name) in self.metric_types \
@@ -1044,7 +1094,9 @@ class _Checker:
             key = self.layer_defs[name][0]
             kind = key.split(":")[0]
             if lvl in ("const", "func", "compare", "report"):
-                what = {"random": "a per-layer random variable", "index": "the layer index"}.get(kind, "a per-layer quantity")
+                unit = self.item_word[4:]
+                what = {"random": f"a {self.item_word} random variable", "index": f"the {unit} index",
+                        "column": "a table column"}.get(kind, f"a {self.item_word} quantity")
                 if lvl == "const":
                     fail(f"'{name}' is {what}, but {scope.what} must be constant across {unit}s and trials", loc)
                 need = f"{scope.what} cannot use {self.item_word} values (pass them as arguments)" if lvl == "func" \
@@ -1099,6 +1151,17 @@ class _Checker:
             if scope.level == "literal":
                 fail(f"{scope.what} must be a literal number, not '{e.base}.{e.attr}'", e.loc)
             return self.input_path(e.base, None, (e.attr,), e.loc, scope)
+        if self.rows_mode and e.base in self.groups and scope.level not in ("compare", "report"):
+            g = e.base
+            if not (scope.level == "design" and scope.in_reduction):
+                fail(f"'{e.base}.{e.attr}' is a per-group value; it is available inside a metric's reduction", e.loc)
+            if e.attr in self.group_keys.get(g, {}):
+                return ir.GroupRef(e.loc, g, e.attr, "key")
+            owner = self.group_lets.get(e.attr)
+            if owner is None or owner[0] != g:
+                names = list(self.group_keys.get(g, {})) + [x.name for x in self.groups[g].lets]
+                fail(f"group '{g}' has no value '{e.attr}'; its keys and values: {', '.join(names)}", e.loc)
+            return ir.GroupRef(e.loc, g, e.attr, "let")
         if scope.level in ("compare", "report"):
             if e.base not in self.design_defs:
                 fail(f"unknown design '{e.base}'; designs: {', '.join(self.design_defs)}", e.loc)
@@ -1451,7 +1514,8 @@ class _Checker:
                 for frame in reversed(self.local_types):
                     if n in frame:
                         return frame[n]
-                return "real"
+                t = scope.locals.get(n) if scope is not None else None
+                return t if t in ("int", "real", "bool") else "real"
             case ir.Ref(name=n, scope="compare"):
                 return self.types.get(f"compare:{n}", "real")
             case ir.EnumConst(enum=en):
@@ -1463,6 +1527,12 @@ class _Checker:
                 t = self.type_of(body, scope)
                 self.local_types.pop()
                 return "int" if t == "int" else "real"
+            case ir.GroupRef(group=g, name=n, kind="key"):
+                return self.group_keys[g][n]
+            case ir.GroupRef(group=g, name=n):
+                return self.types.get(f"group:{g}:{n}", "real")
+            case ir.LoopCall(loop=f):
+                return self.loop_types[f]
             case ir.Ref(name=n, scope=s, design=d):
                 if s == "design":
                     return self.types.get(f"design:{d}:{n}", "real")
@@ -1603,6 +1673,14 @@ def _names(e) -> list[str]:
     for c in children(e):
         out += _names(c)
     return out
+
+
+def _arity(e: ir.Call, kind: str, callee) -> None:
+    """A call of a spec function or loop passes one argument per parameter."""
+    n, params = len(e.args), callee.params
+    if n != len(params):
+        fail(f"{kind} '{e.func}' takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+             f"({', '.join(params)}), got {n}", e.loc, (callee.loc, f"'{e.func}' is defined here"))
 
 
 def _dependency_order(names, item_of, deps_of, check) -> tuple[dict[str, object], list[str]]:

@@ -92,9 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print JSON (see docs/cli.md for the fields)")
     fmt.add_argument("--csv", action="store_true",
                      help="print CSV: one row per metric; for a sweep one row per point (docs/sweeps.md)")
-    e.add_argument("--out", metavar="DIR", help="also write results.json and results.csv into DIR")
+    e.add_argument("--out", metavar="DIR", help="also write results.json and results.csv into DIR "
+                   "(and groups_<group>.csv for a table spec)")
     _input_option(e)
-    _sweep_options(e)
+    _run_options(e)
     e.add_argument("--plots", action="store_true",
                    help="with --out: write plots and index.md (Gantt of one trial, histograms of the "
                    "Monte-Carlo samples; for a sweep also line plots, heatmaps and contours; for --cases a "
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
     _input_option(r)
-    _sweep_options(r)
+    _run_options(r)
     r.add_argument("--out", required=True, metavar="DIR", help="folder for report.html")
 
     f = sub.add_parser("fit", help="fit params to measured tables (least squares on log values)",
@@ -140,10 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _input_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", action="append", default=[], metavar="NAME=FILE",
                    help="bind the spec's input NAME from FILE, read as the input's declaration says (a schema "
-                   "input reads YAML or JSON); repeatable; default: the file named in the spec's 'input ... from'")
+                   "input reads YAML or JSON, an `input NAME: table` a CSV table); repeatable; default: the file "
+                   "named in the spec's 'input ... from'")
 
 
-def _sweep_options(p: argparse.ArgumentParser) -> None:
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """Options of eval and report: sweeps or cases, memory, the Gantt trial."""
     p.add_argument("--sweep", action="append", default=[], metavar="SWEEP",
                    help="a sweep declared in the spec (by name), or an axis NAME=START:STOP:NUM (inclusive "
                    "linspace; NAME=START:STOP:NUM:log for a geometric grid) or NAME=v1,v2,...; repeat for a "
@@ -198,15 +201,27 @@ def parse_sets(compiled, items: list[str]) -> dict:
     return out
 
 
-def bind_inputs(compiled, items: list[str]):
-    """The spec's inputs bound from --input NAME=FILE options (or their declared default
-    files); None for a spec that declares no inputs (and was given none)."""
+def bind_inputs(compiled, items: list[str], tables: bool = False):
+    """The spec's inputs bound from --input NAME=FILE options, each read as its declaration
+    says: schema inputs from YAML/JSON (or their declared default files) as an inputs.Bound,
+    None for a spec that declares none.  With `tables`, returns (Bound or None, {name:
+    FILE}) with the spec's input tables too (CSV files its simulator reads; each required);
+    without, a table's file is not needed."""
     from .inputs import bind, parse_input_options
 
+    prog = compiled.program
     given = parse_input_options(items)
-    if not compiled.program.inputs and not given:
-        return None
-    return bind(compiled.program, given, compiled.path)
+    names = {t.name for t in prog.tables}
+    files = {k: v for k, v in given.items() if k in names}
+    schema = {k: v for k, v in given.items() if k not in names}
+    bound = bind(prog, schema, compiled.path, also=sorted(names)) if prog.inputs or schema else None
+    if not tables:
+        return bound
+    for t in prog.tables:
+        if t.name not in files:
+            raise SpecError(f"spec '{prog.name}' reads table '{t.name}': give it with --input {t.name}=FILE",
+                            t.loc, source=prog.source)
+    return bound, files
 
 
 def cmd_check(args) -> int:
@@ -248,13 +263,27 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs: dict | None = None) -> dict:
-    """Run a spec at one point; return the JSON document of DESIGN.md §5."""
+def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs: dict | None = None,
+             tables: dict | None = None) -> dict:
+    """Run a spec at one point; return the JSON document of DESIGN.md §5 (a table spec's
+    with its "inputs" and "groups").  `inputs`: bound input leaves; `tables`: read tables."""
     from . import sweep as sweeps
     from .runtime import simulator
 
     sim = simulator(compiled, inputs)
-    res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng)
+    res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng, tables=tables)
+    return sweeps.to_doc(compiled, sim, res, overrides)
+
+
+def evaluate_cases(compiled, name: str, overrides: dict, trials: int, seed: int, rng: str,
+                   inputs: dict | None = None, tables: dict | None = None) -> dict:
+    """Run every case of `cases NAME` as one point; the document has "cases" and "points"."""
+    from . import sweep as sweeps
+    from .runtime import simulator
+
+    sim = simulator(compiled, inputs)
+    sweep, base = sweeps.from_cases(compiled, name, overrides)
+    res = sweeps.evaluate(compiled, sim, base, sweep, trials, seed, rng, tables=tables)
     return sweeps.to_doc(compiled, sim, res, overrides)
 
 
@@ -408,13 +437,23 @@ class Run:
     def __init__(self, args):
         from . import sweep as sweeps
         from .compiler import load
+        from .runtime import read_tables
 
         self.compiled = c = load(args.spec)
         self.overrides = parse_sets(c, args.set)
-        self.bound = bind_inputs(c, args.input)
+        self.bound, table_files = bind_inputs(c, args.input, tables=True)
         self.inputs = self.bound.values if self.bound is not None else None
-        self.sweep = sweeps.from_cli(c, args.sweep)
-        if self.sweep is not None:
+        self._sim = None
+        self.tables = read_tables(self.sim, table_files) if table_files else {}
+        # The base point: --set values; with --cases, without the params the cases vary.
+        self.base = self.overrides
+        if args.cases is not None:
+            if args.sweep:
+                raise SpecError(f"--cases {args.cases}: cannot be combined with --sweep (each case is one point)")
+            self.sweep, self.base = sweeps.from_cases(c, args.cases, self.overrides)
+        else:
+            self.sweep = sweeps.from_cli(c, args.sweep)
+        if self.sweep is not None and args.cases is None:
             for name in self.sweep.columns():
                 if name in self.overrides:
                     raise SpecError(f"--set {name}=...: '{name}' is also swept by --sweep")
@@ -426,15 +465,6 @@ class Run:
         self.trial = args.trial if args.trial is not None else self.trials - 1
         if self.trial >= self.trials:
             raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
-
-    def read_inputs(self, items: list[str]) -> dict:
-        """The spec's inputs bound from --input NAME=FILE, each read as its declaration
-        says (a table: CSV with the declared columns)."""
-        from .runtime import parse_inputs, read_tables
-
-        if not self.compiled.program.inputs and not items:
-            return {}
-        return read_tables(self.sim, parse_inputs(self.compiled, items))
 
     @property
     def sim(self):

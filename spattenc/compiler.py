@@ -123,8 +123,11 @@ def cached_sim(compiled: Compiled) -> Path:
     # The generator's own code is part of the key, so a changed back end never reuses stale output.
     from importlib import resources
     from .templates_env import template_dir
-    h.update((template_dir() / "sim.py.j2").read_bytes())
-    h.update(resources.files("spattenc.backends").joinpath("numpy_sim.py").read_bytes())
+    for path in sorted(template_dir().glob("*.j2")):  # every template: the simulators include shared ones
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = resources.files("spattenc")
+    for name in ("grammar.lark", "parser.py", "ir.py", "check.py", "lower.py", "backends/numpy_sim.py"):
+        h.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
     key = h.hexdigest()[:20]
     folder = cache_dir() / f"{compiled.name}-{key}"
     sim = folder / "sim.py"

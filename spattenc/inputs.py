@@ -435,18 +435,20 @@ def bind_input(program: ir.Program, inp: ir.Input, file: str, data: Any = MISSIN
     return binder.values, binder.strings
 
 
-def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = None) -> Bound:
+def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = None, also: list[str] = ()) -> Bound:
     """Bind every input of a program: from `given` (name -> file) or the input's default
-    file (relative to the spec's folder)."""
+    file (relative to the spec's folder).  `also`: the spec's other inputs (tables, bound
+    elsewhere), named in the message for an unknown input."""
     values: dict[str, Any] = {}
     strings: dict[str, str | None] = {}
     files: dict[str, str] = {}
     declared = {i.name: i for i in program.inputs}
     for name in given:
         if name not in declared:
-            close = difflib.get_close_matches(name, list(declared), n=1)
+            known = list(declared) + list(also)
+            close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else \
-                (f"; its inputs: {', '.join(declared)}" if declared else "; it declares no inputs")
+                (f"; its inputs: {', '.join(known)}" if known else "; it declares no inputs")
             raise SpecError(f"--input {name}=...: spec '{program.name}' has no input '{name}'{hint}")
     for inp in program.inputs:
         if inp.name in given:

@@ -230,8 +230,28 @@ class InputRef:
     given: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """A per-group value of group `group`: a key column (`kind` 'key') or one of its
+    lets (`kind` 'let')."""
+
+    loc: Loc
+    group: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopCall:
+    """A call of a loop (see `Loop`): one independent run per element; arity checked."""
+
+    loc: Loc
+    loop: str
+    args: tuple[Expr, ...]
+
+
 Expr = (Num | Bool | Name | Attr | Path | Unary | Binary | Cond | Call | Comprehension | Ref | StageTime | MetricRef
-        | Reduce | Builtin | Apply | EnumConst | InputRef)
+        | Reduce | Builtin | Apply | EnumConst | InputRef | GroupRef | LoopCall)
 
 
 # ---------------------------------------------------------------- declarations
@@ -765,6 +785,11 @@ class Module:
     records: tuple[Record, ...] = ()
     inputs: tuple[Input, ...] = ()
     report: Report | None = None
+    tables: tuple[TableInput, ...] = ()
+    rows: Rows | None = None
+    groups: tuple[Group, ...] = ()
+    loops: tuple[Loop, ...] = ()
+    cases: tuple[Cases, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -801,6 +826,12 @@ class Program:
     inputs: tuple[Input, ...] = ()
     leaves: tuple[Leaf, ...] = ()
     report: Report | None = None
+    tables: tuple[TableInput, ...] = ()
+    rows: Rows | None = None
+    row_items: tuple[Let | Random | Stage, ...] = ()
+    groups: tuple[Group, ...] = ()
+    loops: tuple[Loop, ...] = ()
+    cases: tuple[Cases, ...] = ()
 
     def sweep(self, name: str) -> Sweep:
         return next(s for s in self.sweeps if s.name == name)

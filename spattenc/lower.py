@@ -123,6 +123,11 @@ class Plan:
     observed: tuple[tuple[str, str], ...] = ()  # (plan variable, key 'design.name') a measurement may replace
     leaves: tuple[ir.Leaf, ...] = ()
     report: ir.Report | None = None
+    mode: str = "layers"
+    table: ir.TableInput | None = None
+    row_steps: tuple[Step, ...] = ()
+    groups: tuple[GroupPlan, ...] = ()
+    loops: tuple[ir.Loop, ...] = ()
 
 
 def var_of(ref: ir.Ref) -> str:
@@ -174,7 +179,7 @@ def _item_steps(items, scope: str) -> list[Step]:
 
 def lower_rows(program: ir.Program) -> Plan:
     """Fix the evaluation order of a table spec: rows, groups, metrics."""
-    table = next(t for t in program.inputs if t.name == program.rows.table)
+    table = next(t for t in program.tables if t.name == program.rows.table)
     col_types = {c.name: c.type for c in table.columns}
     groups = []
     key_types: dict[str, dict[str, str]] = {}
@@ -206,8 +211,9 @@ def lower_rows(program: ir.Program) -> Plan:
         designs.append(DesignPlan(d.name, d.title or d.name, (), (), None, (), (), d.metrics, rnd))
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
     return Plan(program, program.consts, program.funcs, None, program.rows.index, (), (), tuple(designs),
-                program.compares, rc, mode="rows", table=table, row_steps=tuple(_item_steps(program.row_items, "row")),
-                groups=tuple(groups), loops=program.loops)
+                program.compares, rc, leaves=_numeric_leaves(program), report=program.report, mode="rows",
+                table=table, row_steps=tuple(_item_steps(program.row_items, "row")), groups=tuple(groups),
+                loops=program.loops)
 
 
 def lower(program: ir.Program) -> Plan:
@@ -265,9 +271,15 @@ def lower(program: ir.Program) -> Plan:
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
     observed = sorted({(f"design:{m.design.name}:{o.name}", f"{m.design.name}.{o.name}")
                        for m in program.measured for o in m.observe})
-    leaves = tuple(leaf for leaf in program.leaves if leaf.type != "string")
+    leaves = _numeric_leaves(program)
     return Plan(program, program.consts, program.funcs, program.layers.count, program.layers.index, states,
-                tuple(steps), tuple(designs), program.compares, rc, tuple(observed), leaves, program.report)
+                tuple(steps), tuple(designs), program.compares, rc, tuple(observed), leaves, program.report,
+                loops=program.loops)
+
+
+def _numeric_leaves(program: ir.Program) -> tuple[ir.Leaf, ...]:
+    """The input leaves a simulator reads (strings are for reports, not numbers)."""
+    return tuple(leaf for leaf in program.leaves if leaf.type != "string")
 
 
 def _compare_random(e: ir.Expr, program: ir.Program) -> bool:

@@ -627,9 +627,9 @@ class _Builder(Transformer):
         # Declarations that may repeat, by node type (in source order), and those that may not.
         many: dict[type, list] = {ir.Param: [], ir.Let: [], ir.Func: [], ir.Design: [], ir.Compare: [],
                                   ir.Sweep: [], ir.Measured: [], ir.Solve: [], ir.Enum: [], ir.Record: [],
-                                  ir.Input: []}
+                                  ir.Input: [], ir.TableInput: [], ir.Group: [], ir.Loop: [], ir.Cases: []}
         single: dict[type, tuple[str, object]] = {ir.Layers: ("layers", None), ir.Roofline: ("roofline", None),
-                                                  ir.Report: ("report", None)}
+                                                  ir.Report: ("report", None), ir.Rows: ("rows", None)}
         seen: dict[str, ir.Loc] = {}
 
         def once(key: str, loc: ir.Loc):
@@ -661,7 +661,17 @@ class _Builder(Transformer):
                          got(ir.Func), single[ir.Layers][1], got(ir.Design), got(ir.Compare), sweeps=got(ir.Sweep),
                          measured=got(ir.Measured), roofline=single[ir.Roofline][1], solves=got(ir.Solve),
                          enums=got(ir.Enum), records=got(ir.Record), inputs=got(ir.Input),
-                         report=single[ir.Report][1])
+                         report=single[ir.Report][1], tables=got(ir.TableInput), rows=single[ir.Rows][1],
+                         groups=got(ir.Group), loops=got(ir.Loop), cases=got(ir.Cases))
+
+
+def _each_once(named: list[tuple[str, ir.Loc]], message, note: str) -> None:
+    """Fail at the second place a name appears, citing the first: `message(name)` says what."""
+    seen: dict[str, ir.Loc] = {}
+    for name, loc in named:
+        if name in seen:
+            fail(message(name), loc, (seen[name], note))
+        seen[name] = loc
 
 
 def _field_name(tok: Token) -> Token:
@@ -680,15 +690,6 @@ def _fparam_type(p) -> str:
     if typ in ("int", "bool"):
         return typ
     return f"enum:{typ}"  # checked against the declared enums by the checker
-
-
-def _each_once(named: list[tuple[str, ir.Loc]], message, note: str) -> None:
-    """Fail at the second place a name appears, citing the first: `message(name)` says what."""
-    seen: dict[str, ir.Loc] = {}
-    for name, loc in named:
-        if name in seen:
-            fail(message(name), loc, (seen[name], note))
-        seen[name] = loc
 
 
 def _unquote(tok) -> str:

@@ -140,29 +140,6 @@ class TableData:
     config: str | None
 
 
-def parse_inputs(compiled: Compiled, items: list[str]) -> dict[str, str]:
-    """`--input NAME=FILE` options -> {NAME: FILE}, checked against the spec's inputs."""
-    declared = {t.name: t for t in compiled.program.inputs}
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise SpecError(f"--input {item}: expected NAME=FILE")
-        name, path = (x.strip() for x in item.split("=", 1))
-        if name not in declared:
-            known = ", ".join(declared) or "none"
-            raise SpecError(f"--input {item}: spec '{compiled.name}' has no input '{name}' (its inputs: {known})")
-        if name in out:
-            raise SpecError(f"--input {item}: input '{name}' is given twice")
-        if not path:
-            raise SpecError(f"--input {item}: expected a file after '='")
-        out[name] = path
-    for name, t in declared.items():
-        if name not in out:
-            raise SpecError(f"spec '{compiled.name}' reads table '{name}': give it with --input {name}=FILE",
-                            t.loc, source=compiled.program.source)
-    return out
-
-
 def read_tables(sim: ModuleType, inputs: dict[str, str]) -> dict[str, TableData]:
     """Read each input table with the simulator's reader; a bad file raises InputError
     rendered `FILE:line: column: message`."""

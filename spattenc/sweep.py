@@ -395,6 +395,27 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
             res.report.setdefault(path, np.empty(npoints, dtype=object))[lo:hi] = _point_values(x, hi - lo)
 
     report = store_report if hasattr(sim, "report") else None
+    try:
+        _run_points(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, rng, mem_budget,
+                    progress, keep_samples, record, extra, group_parts)
+    except RuntimeError as e:  # a generated loop that never ends names itself: report it at its declaration
+        words = str(e).split()
+        loop = next((lp for lp in compiled.program.loops if words[:2] == ["loop", lp.name]), None)
+        if loop is None:
+            raise
+        raise SpecError(f"{e} (check its 'while' condition)", loop.loc, source=compiled.program.source) from None
+    progress.close()
+    if group_parts:
+        res.groups = sim.join_groups(group_parts, 2)
+    for d, ms in out_d.items():
+        res.designs[d] = {m: Stats(*arrs) for m, arrs in ms.items()}
+    res.compares = {c: Stats(*arrs) for c, arrs in out_c.items()}
+    return res
+
+
+def _run_points(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, rng, mem_budget, progress,
+                keep_samples, record, extra, group_parts):
+    """Simulate every point: legacy point by point (each its own RandomState), pcg64 in chunks."""
     if rng == "legacy":
         for i in range(npoints):
             G = {} if group_parts is not None else None
@@ -414,12 +435,21 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
         res.chunk_points = 1
     else:
         _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, mem_budget,
-                   progress, keep_samples, record)
-    progress.close()
-    for d, ms in out_d.items():
-        res.designs[d] = {m: Stats(*arrs) for m, arrs in ms.items()}
-    res.compares = {c: Stats(*arrs) for c, arrs in out_c.items()}
-    return res
+                   progress, keep_samples, record, extra, group_parts)
+
+
+def table_input(sim: ModuleType, tables: dict) -> dict:
+    """The keyword argument a table simulator reads its table from ({} for other specs)."""
+    name = getattr(sim, "TABLE", None)
+    if name is None:
+        return {}
+    if name not in tables:
+        raise SpecError(f"spec '{sim.SPEC}' reads table '{name}': give it with --input {name}=FILE")
+    return {"table": tables[name].columns}
+
+
+def _groups_arg(G: dict | None) -> dict:
+    return {} if G is None else {"groups": G}
 
 
 def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> None:
@@ -454,8 +484,9 @@ def _point_values(x, k: int) -> list:
 
 
 def _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, mem_budget,
-               progress, keep_samples, record):
-    """Chunks of points (calibrated on the first), each run block of trials by block."""
+               progress, keep_samples, record, extra, group_parts):
+    """Chunks of points (calibrated on the first), each run block of trials by block;
+    `extra` is passed to simulate, and with `group_parts` each block's groups kept."""
     block = int(getattr(sim, "TRIAL_BLOCK", trials)) or trials
     blocks = [(lo, min(block, trials - lo)) for lo in range(0, trials, block)]
     width = blocks[0][1]  # trials per simulate call

@@ -176,6 +176,12 @@ def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp
                 return sp.Function(k)(go(a))
             case ir.LoopCall(loop=f, args=args):
                 return sp.Function(f)(*[go(a) for a in args])
+            case ir.InputRef(var=v, index=idx, given=g):
+                # An input value stays named (its value comes from the file at run time).
+                name = f"given({v})" if g else v
+                return sp.Function(name)(*[go(i) for i in idx]) if idx else sp.Symbol(name, real=True)
+            case ir.EnumConst(enum=en, member=m):
+                return sp.Symbol(f"{en}.{m}")
         raise ValueError(f"no closed form for {type(x).__name__}")
 
     return go(e)
@@ -561,7 +567,9 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
         if not implicit:  # implicit layers: the metrics are shown directly above
             out += _metric_lines(compiled, f, d, values, overrides or {}, latex)
         out.append("")
+    out += _compare_lines(compiled, f, values, overrides or {}, latex, wanted)
     out += solutions_lines(compiled, [sv for sv in program.solves if want(sv.name)], latex, overrides, f)
+    out += _loop_lines(program, latex, wanted)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -596,7 +604,7 @@ def inspect_spec(compiled, bound=None, names: list[str] | tuple = (), latex: boo
     report's exact solves (results.closed_forms_text), then its `solve` declarations; any
     other spec gets inspect_text.  `bound`: the bound inputs (default: the declared files)."""
     program = compiled.program
-    if not (program.inputs or program.report is not None):
+    if not (program.inputs or program.report is not None) or program.rows is not None:
         return inspect_text(compiled, names=names, latex=latex, overrides=overrides)
     from .results import closed_forms_text
 
@@ -607,6 +615,26 @@ def inspect_spec(compiled, bound=None, names: list[str] | tuple = (), latex: boo
     solves = [sv for sv in program.solves if not names or sv.name in names]
     extra = solutions_lines(compiled, solves, latex, overrides)
     return text + ("\n" + "\n".join(extra).rstrip("\n") + "\n" if extra else "")
+def _const_lines(program: ir.Program, f: Forms, latex: bool) -> list[str]:
+    if not program.consts:
+        return []
+    return ["## Constants"] + [f"{c.name} = {_show(f.direct[f'const:{c.name}'], latex)}" for c in program.consts] + [""]
+
+
+def _item_lines(program: ir.Program, f: Forms, items, scope: str, latex: bool) -> list[str]:
+    """The states, draws and lets of a layers or rows block (`scope` 'layer' or 'row'), in
+    order; stages are listed apart."""
+    out = []
+    for item in items:
+        if isinstance(item, ir.State):
+            out.append(f"state {item.name}: {item.name}[0] = {_show(f.direct[f'state_init:{item.name}'], latex)}; "
+                       f"{item.name}[{program.layers.index}+1] = {_show(f.direct[f'state_next:{item.name}'], latex)}")
+        elif isinstance(item, ir.Random):
+            args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
+            out.append(f"random {item.name} ~ {item.dist}({args})")
+        elif isinstance(item, ir.Let):
+            out.append(f"{item.name} = {_show(f.direct[f'{scope}:{item.name}'], latex)}")
+    return out
 
 
 def _values(compiled, overrides: dict) -> dict[str, float]:
@@ -948,7 +976,7 @@ def _loop_lines(program: ir.Program, latex: bool, wanted: set) -> list[str]:
 def _row_symbols(program: ir.Program, table: dict) -> Symbols:
     rows = program.rows
     table[f"index:{rows.index}"] = sp.Symbol(rows.index, integer=True, nonnegative=True)
-    cols = next(t for t in program.inputs if t.name == rows.table).columns
+    cols = next(t for t in program.tables if t.name == rows.table).columns
     for col in cols:
         kw = {"integer": True} if col.type == "int" else {}
         table[f"column:{col.name}"] = sp.Symbol(col.name, real=True, **kw)
@@ -981,7 +1009,7 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
     def want(*ns: str) -> bool:
         return not wanted or any(n in wanted for n in ns)
 
-    table = next(t for t in program.inputs if t.name == program.rows.table)
+    table = next(t for t in program.tables if t.name == program.rows.table)
     out: list[str] = [f"# {program.name}: {program.title or ''}".rstrip(), ""]
     if not wanted:
         out.append(f"## Table {table.name} (--input {table.name}=FILE)")
@@ -1014,5 +1042,6 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
         for mt in d.metrics:
             out.append(f"{mt.name} = {_show(to_sympy(mt.expr, program, f.syms), latex)}")
         out.append("")
-    out += _solve_lines(program, f, _values(compiled, overrides), latex, wanted)
+    out += solutions_lines(compiled, [sv for sv in program.solves if not wanted or sv.name in wanted], latex,
+                           overrides, f)
     return "\n".join(out).rstrip("\n") + "\n"

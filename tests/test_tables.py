@@ -288,10 +288,11 @@ def test_missing_table_file(cli, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     ([], "spec 'tab' reads table 't': give it with --input t=FILE"),
-    (["--input", "u=x.csv"], "--input u=x.csv: spec 'tab' has no input 'u' (its inputs: t)"),
+    (["--input", "u=x.csv"], "--input u=...: spec 'tab' has no input 'u'; its inputs: t"),
+    (["--input", "tt=x.csv"], "--input tt=...: spec 'tab' has no input 'tt'; did you mean 't'?"),
     (["--input", "t"], "--input t: expected NAME=FILE"),
-    (["--input", "t=a.csv", "--input", "t=b.csv"], "--input t=b.csv: input 't' is given twice"),
-    (["--input", "t="], "--input t=: expected a file after '='"),
+    (["--input", "t=a.csv", "--input", "t=b.csv"], "--input t=...: given more than once"),
+    (["--input", "t="], "--input t=: expected NAME=FILE"),
 ])
 def test_bad_input_options(cli, tmp_path, args, message):
     r = cli("eval", write(tmp_path, TABLE_SPEC), *args)
@@ -303,7 +304,7 @@ def test_input_option_on_a_spec_without_inputs(cli, tmp_path):
     spec = "spec s\nlayers l in range(2) { let x = 1 }\ndesign d { metric m = sum(x) }\n"
     r = cli("eval", write(tmp_path, spec), "--input", "t=a.csv")
     assert r.code == 2
-    assert "--input t=a.csv: spec 's' has no input 't' (its inputs: none)" in r.err
+    assert "--input t=...: spec 's' has no input 't'; it declares no inputs" in r.err
 
 
 def test_cases_take_set_values_for_params_they_leave(cli, tmp_path):
@@ -364,6 +365,38 @@ def test_table_spec_plots_and_report(cli, tmp_path):
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "hist_d_heads.png" in html
     r = cli("report", spec, "--out", str(tmp_path / "rep2"))
+    assert r.code == 2 and "give it with --input t=FILE" in r.err
+
+
+def test_table_spec_with_a_schema_input(cli, tmp_path):
+    """One --input option binds both kinds, each read as declared: the table from CSV, the
+    schema input from YAML; y = x * scale * lanes * w[mode] = x * 2 * 4 * 0.5 per row."""
+    spec = """
+spec mix
+trials 1
+enum Mode { fast, slow }
+input hw "hardware" {
+  lanes: int >= 1
+  mode: Mode = Mode.fast
+  w: real per Mode = 1.0
+}
+param scale = 2.0 in [0, 10]
+input t: table { column k: int  column x: real }
+rows r in t { let y = x * scale * hw.lanes * hw.w[hw.mode] }
+group g by k { let s = sum(y) }
+design d { metric total = sum(y) }
+"""
+    (tmp_path / "hw.yaml").write_text("lanes: 4\nmode: slow\nw: {slow: 0.5}\n")
+    (tmp_path / "t.csv").write_text("k,x\n1,1.0\n1,2.0\n2,4.0\n")
+    path = write(tmp_path, spec)
+    r = cli("eval", path, "--input", f"t={tmp_path / 't.csv'}", "--input", f"hw={tmp_path / 'hw.yaml'}", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["designs"]["d"]["total"]["mean"] == 28.0
+    assert [g["s"] for g in doc["groups"]["g"]["rows"]] == [12.0, 16.0]
+    r = cli("eval", path, "--input", f"t={tmp_path / 'hw.yaml'}", "--input", f"hw={tmp_path / 't.csv'}")
+    assert r.code == 2 and "Traceback" not in r.err  # each file is read as its own input's kind
+    r = cli("eval", path, "--input", f"hw={tmp_path / 'hw.yaml'}")
     assert r.code == 2 and "give it with --input t=FILE" in r.err
 
 

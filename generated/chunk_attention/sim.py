@@ -179,6 +179,13 @@ def generators(seed, points, block=0):
     return out
 
 
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+
+
 class Constants:
     """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""
 
@@ -324,13 +331,6 @@ def stage_split__suffix(c, suffix_bytes):
 def stage_split__combine(c, combine_flops, combine_bytes):
     """Stage combine (design split): duration in s."""
     return np.where((c.suffix_len > 0), fn_kernel(c, combine_flops, combine_bytes, c.n_seqs * c.n_heads), 0)
-
-
-def _points(params, observed=None):
-    """Points of a run: the rows of the (points, 1) param arrays and of measured values
-    (input tables are not points: they have their own axes)."""
-    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
-               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
 
 
 def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None):
@@ -522,6 +522,10 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
         R["split"]["kv_bytes"] = _as2d(acc__split__kv_bytes__0, points)
         R["split"]["flop_per_byte"] = _as2d(acc__split__flop_per_byte__0 / acc__split__flop_per_byte__1, points)
     return R, events
+
+
+def _at(x, shape, trial):
+    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
 
 
 def compare(params, R, per_trial=False, inputs=None):

@@ -164,6 +164,13 @@ def generators(seed, points, block=0):
     return out
 
 
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+
+
 class Constants:
     """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""
 
@@ -321,13 +328,6 @@ def stage_corrective(c, false_neg):
     return fn_fetch(c, false_neg, c.corrective_fetch_vecs)
 
 
-def _points(params, observed=None):
-    """Points of a run: the rows of the (points, 1) param arrays and of measured values
-    (input tables are not points: they have their own axes)."""
-    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
-               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
-
-
 def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None):
     """Run every design over the layers for all points and trials at once.
 
@@ -456,6 +456,10 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
         R["lookahead"]["avg_hidden_cycles"] = _as2d((acc__lookahead__avg_hidden_cycles__0 / _count), points)
         R["lookahead"]["lookahead_finish_rate"] = _as2d(acc__lookahead__lookahead_finish_rate__0 / c.num_layers, points)
     return R, events
+
+
+def _at(x, shape, trial):
+    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
 
 
 def compare(params, R, per_trial=False, inputs=None):

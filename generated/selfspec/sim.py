@@ -111,34 +111,6 @@ def _round(x):
     return np.rint(x).astype(np.int64)
 
 
-def _keep(act, new, old):
-    """The new value where the layer is active (act None: every point is active)."""
-    return new if act is None else np.where(act, new, old)
-
-
-def _support(n, draws, trials):
-    """The values a binomial draw can take, as a row (0..max n), and the draws as the
-    index into it; or (draws, None) when tabulating would not pay (few trials)."""
-    n = np.asarray(n)
-    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
-        return np.arange(int(n.max()) + 1)[None, :], draws
-    return draws, None
-
-
-def _gather(table, index):
-    """Each trial's entry of a per-value table (table rows are points)."""
-    if index is None:
-        return table
-    table = np.asarray(table)
-    if table.ndim < 2 or table.shape[1] == 1:
-        return table  # does not depend on the draw
-    points, k = index.shape[0], table.shape[1]
-    if table.shape[0] == 1:
-        return table[0].take(index)
-    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
-    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
-
-
 def _lookup(table, *index):
     """table[index, ...] for integer indices or integer arrays (broadcast together)."""
     flat = 0
@@ -196,52 +168,33 @@ def _trial_std(x, per_trial=False):
     return np.zeros_like(x, dtype=np.float64) if per_trial or x.shape[-1] == 1 else x.std(axis=-1, keepdims=True)
 
 
-def _per_row(x, points):
-    """A draw argument as rows: (values, True) with one scalar per point when it is
-    constant over trials, else (array of shape (points, trials), False)."""
-    x = np.asarray(x)
-    if x.ndim < 2 or x.shape[-1] == 1:
-        return np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (points, 1))[:, 0], True
-    return np.broadcast_to(x, (points, x.shape[-1])), False
+def _uniform_of(rng):
+    """The method of `rng` (a Generator or a legacy RandomState) drawing uniforms in [0, 1)."""
+    return getattr(rng, "random_sample", None) or rng.random
 
 
-class Draws:
-    """Random draws of one layer, shaped (points, trials).  Row i comes from rngs[i] (a
-    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
-    other points share the array."""
-
-    def __init__(self, rngs, trials):
-        if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
-            points, trials = trials
-            rngs = [rngs] * points
-        self.rngs = list(rngs)
-        self.trials = trials
-        self.shape = (len(self.rngs), trials)
-
-    def _rows(self, method, *args):
-        points, size = self.shape
-        cols = [_per_row(a, points) for a in args]
-        out = None
-        for i, rng in enumerate(self.rngs):
-            row = getattr(rng, method)(*(a[i] for a, _ in cols), size=size)
-            if out is None:
-                out = np.empty(self.shape, dtype=row.dtype)
-            out[i] = row
-        return out
+class _Distributions:
+    """The distributions a spec draws from.  A subclass says where the numbers come from:
+    `_draw(method, *args)` calls a numpy random method with element-wise arguments, and
+    `_uniform01()` draws uniforms in [0, 1), both over the subclass's shape."""
 
     def binomial(self, n, p):
-        return self._rows("binomial", n, p)
+        return self._draw("binomial", n, p)
 
     def bernoulli(self, p):
-        p, _ = _per_row(p, self.shape[0])
-        sample = [getattr(r, "random_sample", None) or r.random for r in self.rngs]
-        return np.stack([f(self.trials) for f in sample]) < np.asarray(p).reshape(self.shape[0], -1)
+        return self._uniform01() < np.asarray(p)
 
     def uniform(self, low, high):
-        return self._rows("uniform", low, high)
+        return self._draw("uniform", low, high)
 
     def normal(self, mean, std):
-        return self._rows("normal", mean, std)
+        return self._draw("normal", mean, std)
+
+    def integers(self, low, high):
+        """Uniform integers in [low, high], both included (low and high rounded down)."""
+        u = self._uniform01()
+        low = np.floor(low)
+        return (low + np.floor(u * (np.floor(high) - low + 1))).astype(np.int64)
 
 
 #: Trials are drawn in blocks of this many: trial t of a point uses the stream of
@@ -263,6 +216,13 @@ def generators(seed, points, block=0):
         bits.state = state
         out.append(np.random.Generator(bits))
     return out
+
+
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
 
 
 class Constants:
@@ -340,11 +300,70 @@ def fn_per_token(c, k, committed, draft, verify_drafted, verify_bonus):
     return (k * draft + k * verify_drafted + verify_bonus) / committed
 
 
-def _points(params, observed=None):
-    """Points of a run: the rows of the (points, 1) param arrays and of measured values
-    (input tables are not points: they have their own axes)."""
-    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
-               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+# ---------------------------------------------------------------- draws per layer
+def _keep(act, new, old):
+    """The new value where the layer is active (act None: every point is active)."""
+    return new if act is None else np.where(act, new, old)
+
+
+def _support(n, draws, trials):
+    """The values a binomial draw can take, as a row (0..max n), and the draws as the
+    index into it; or (draws, None) when tabulating would not pay (few trials)."""
+    n = np.asarray(n)
+    if n.ndim == 2 and n.shape[1] == 1 and n.size and (int(n.max()) + 1) * 8 <= trials:
+        return np.arange(int(n.max()) + 1)[None, :], draws
+    return draws, None
+
+
+def _gather(table, index):
+    """Each trial's entry of a per-value table (table rows are points)."""
+    if index is None:
+        return table
+    table = np.asarray(table)
+    if table.ndim < 2 or table.shape[1] == 1:
+        return table  # does not depend on the draw
+    points, k = index.shape[0], table.shape[1]
+    if table.shape[0] == 1:
+        return table[0].take(index)
+    table = np.ascontiguousarray(np.broadcast_to(table, (points, k)))
+    return table.reshape(-1).take(index + (np.arange(points) * k)[:, None])
+
+
+def _per_row(x, points):
+    """A draw argument as rows: (values, True) with one scalar per point when it is
+    constant over trials, else (array of shape (points, trials), False)."""
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[-1] == 1:
+        return np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (points, 1))[:, 0], True
+    return np.broadcast_to(x, (points, x.shape[-1])), False
+
+
+class Draws(_Distributions):
+    """Random draws of one layer, shaped (points, trials).  Row i comes from rngs[i] (a
+    numpy Generator or a legacy RandomState), so a point's numbers never depend on which
+    other points share the array."""
+
+    def __init__(self, rngs, trials):
+        if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
+            points, trials = trials
+            rngs = [rngs] * points
+        self.rngs = list(rngs)
+        self.trials = trials
+        self.shape = (len(self.rngs), trials)
+
+    def _draw(self, method, *args):
+        points, size = self.shape
+        cols = [_per_row(a, points) for a in args]
+        out = None
+        for i, rng in enumerate(self.rngs):
+            row = getattr(rng, method)(*(a[i] for a, _ in cols), size=size)
+            if out is None:
+                out = np.empty(self.shape, dtype=row.dtype)
+            out[i] = row
+        return out
+
+    def _uniform01(self):
+        return np.stack([_uniform_of(r)(self.trials) for r in self.rngs])
 
 
 def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None):
@@ -447,6 +466,10 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     return R, events
 
 
+def _at(x, shape, trial):
+    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
+
+
 def compare(params, R, per_trial=False, inputs=None):
     """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
     for comparisons that only read trial means and stds).  With per_trial, each trial's
@@ -507,10 +530,6 @@ def report(params, R, C, inputs=None, per_trial=False):
             "expected_wasted_verify_steps": _as2d(c.expected_wasted, points),
             "k": _as2d(c.k, points),
         }
-
-
-def _at(x, shape, trial):
-    return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
 
 
 def _as2d(x, points):

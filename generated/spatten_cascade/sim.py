@@ -76,6 +76,10 @@ COMPARES = {
     "energy_reduction": ('Energy reduction', 'x', '.2f', 1.0, False),
 }
 
+# input leaf (bound from YAML/JSON by spattenc): (attribute of c, type, table axes, presence flag)
+INPUTS = {
+}
+
 
 # ---------------------------------------------------------------- numeric helpers
 # Integer conversions follow Python: trunc is int(), round is half-to-even.
@@ -168,17 +172,29 @@ def generators(seed, points, block=0):
     return out
 
 
-class Constants:
-    """Params (arrays of shape (points, 1)) and derived constants, as attributes."""
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
 
-    def __init__(self, params):
+
+class Constants:
+    """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""
+
+    def __init__(self, params, inputs=None):
         for name, value in params.items():
             setattr(self, name, value)
+        for var, value in (inputs or {}).items():
+            setattr(self, INPUTS[var.rstrip("?")][3] if var.endswith("?") else INPUTS[var][0], value)
 
 
-def constants(params):
-    """Params plus derived constants, in dependency order."""
-    c = Constants(params)
+def constants(params, inputs=None):
+    """Params and inputs plus derived constants, in dependency order."""
+    missing = sorted(var for var in INPUTS if var not in (inputs or {}))
+    if missing:
+        raise ValueError(f"missing input values: {', '.join(missing)}")
+    c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.bytes_per_cycle = c.hbm_channels * c.channel_gbps / c.clock_ghz
         c.static_pj_per_cycle = c.static_power_w * 1000 / c.clock_ghz
@@ -315,7 +331,7 @@ def stage_dense_av(c):
     return fn_av_macs(c, c.num_heads, 1, 1) / c.num_multipliers
 
 
-def simulate(params, trials, draw, record=None, shows=None, observed=None):
+def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None):
     """Run every design over the layers for all points and trials at once.
 
     Returns ({design: {metric: array}}, events); events lists
@@ -324,9 +340,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None):
     appended to the list `shows`, if given, as (design, layer, name, start, end, kind).
     `observed` maps keys of OBSERVABLE to measured values that replace the model's.
     """
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2]
-                 + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
+    c = constants(params, inputs)
+    points = _points(params, observed)
     shape = (points, trials)
     events = []
     _count = np.broadcast_to(np.asarray(c.num_layers), (points, 1))
@@ -412,33 +427,29 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None):
             tokens = _keep(act, _next_tokens, tokens)
             heads_live = _keep(act, _next_heads_live, heads_live)
         R = {}
-        R["spatten"] = {
-            "dram_mb": _as2d(acc__spatten__dram_mb__0 / 1000000.0, points),
-            "gmacs": _as2d(acc__spatten__gmacs__0 / 1000000000.0, points),
-            "cycles": _as2d(acc__spatten__cycles__0, points),
-            "energy_uj": _as2d((acc__spatten__energy_uj__0 + acc__spatten__energy_uj__1 * c.static_pj_per_cycle) / 1000000.0, points),
-        }
-        R["dense"] = {
-            "dram_mb": _as2d(acc__dense__dram_mb__0 / 1000000.0, points),
-            "gmacs": _as2d(acc__dense__gmacs__0 / 1000000000.0, points),
-            "cycles": _as2d(acc__dense__cycles__0, points),
-            "energy_uj": _as2d((acc__dense__energy_uj__0 + acc__dense__energy_uj__1 * c.static_pj_per_cycle) / 1000000.0, points),
-        }
+        R["spatten"] = {}
+        R["spatten"]["dram_mb"] = _as2d(acc__spatten__dram_mb__0 / 1000000.0, points)
+        R["spatten"]["gmacs"] = _as2d(acc__spatten__gmacs__0 / 1000000000.0, points)
+        R["spatten"]["cycles"] = _as2d(acc__spatten__cycles__0, points)
+        R["spatten"]["energy_uj"] = _as2d((acc__spatten__energy_uj__0 + acc__spatten__energy_uj__1 * c.static_pj_per_cycle) / 1000000.0, points)
+        R["dense"] = {}
+        R["dense"]["dram_mb"] = _as2d(acc__dense__dram_mb__0 / 1000000.0, points)
+        R["dense"]["gmacs"] = _as2d(acc__dense__gmacs__0 / 1000000000.0, points)
+        R["dense"]["cycles"] = _as2d(acc__dense__cycles__0, points)
+        R["dense"]["energy_uj"] = _as2d((acc__dense__energy_uj__0 + acc__dense__energy_uj__1 * c.static_pj_per_cycle) / 1000000.0, points)
     return R, events
-
 
 
 def _at(x, shape, trial):
     return float(np.broadcast_to(x, shape)[0, min(trial, shape[1] - 1)])
 
 
-
-def compare(params, R, per_trial=False):
+def compare(params, R, per_trial=False, inputs=None):
     """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
     for comparisons that only read trial means and stds).  With per_trial, each trial's
     comparison is computed from that trial alone (its mean is its value, its std 0)."""
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    c = constants(params, inputs)
+    points = _points(params)
     with np.errstate(all="ignore"):
         return {
             "dram_reduction": _as2d(_trial_mean(R['dense']['dram_mb'], per_trial) / _trial_mean(R['spatten']['dram_mb'], per_trial), points),
@@ -464,14 +475,16 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None):
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None, inputs=None):
     """Simulate every point of `overrides` (values or arrays of values per param).
 
     pcg64: each point draws from its own numpy Generator(PCG64(seed)) (see generators),
     vectorized over trials.  legacy: each point from its own RandomState(seed), trial by
     trial (trial-major, layer-minor), which reproduces legacy scripts exactly.
     Returns (R, comparisons, events); `shows` collects the recorded trial's show intervals.
-    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE."""
+    `observed`: measured values (one per point) replacing the model's, see OBSERVABLE.
+    `inputs` maps each input leaf of INPUTS (and its presence flag, name + '?') to its
+    value: a scalar, or an array with one axis per table axis."""
     params = param_arrays(overrides)
     observed = {k: np.asarray(v, dtype=np.float64).reshape(-1, 1) for k, v in (observed or {}).items()}
     points = max([v.shape[0] for v in params.values()] + [v.shape[0] for v in observed.values()] + [1])
@@ -484,7 +497,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
             runs = []
             for t in range(trials):
                 rec = 0 if (record == t and i == 0) else None
-                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen)
+                R, ev = simulate(one, 1, Draws([state], 1), rec, shows, seen, inputs)
                 events += ev
                 runs.append(R)
             per_point.append({d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r in runs], axis=1)
@@ -496,16 +509,18 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
         for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
             n = min(TRIAL_BLOCK, trials - lo)
             rec = record - lo if record is not None and lo <= record < lo + n else None
-            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed)
+            R, ev = simulate(params, n, Draws(generators(seed, points, b), n), rec, shows, observed, inputs)
             blocks.append((n, R))
             events += ev
         R = blocks[0][1] if len(blocks) == 1 else {
             d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r in blocks], axis=1)
                 for m in blocks[0][1][d]} for d in blocks[0][1]}
-    return R, compare(params, R), events
+    return R, compare(params, R, inputs=inputs), events
 
 
 if __name__ == "__main__":
+    if INPUTS:
+        raise SystemExit("this simulator reads input files; run it with: spattenc eval SPEC --input NAME=FILE ...")
     R, C, _ = run()
     for design, metrics in R.items():
         for name, values in metrics.items():

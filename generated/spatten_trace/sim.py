@@ -190,6 +190,11 @@ def read_table(path):
     return out, len(records), config
 
 
+# input leaf (bound from YAML/JSON by spattenc): (attribute of c, type, table axes, presence flag)
+INPUTS = {
+}
+
+
 # ---------------------------------------------------------------- numeric helpers
 # Integer conversions follow Python: trunc is int(), round is half-to-even.
 def _trunc(x):
@@ -281,17 +286,29 @@ def generators(seed, points, block=0):
     return out
 
 
-class Constants:
-    """Params (arrays of shape (points, 1)) and derived constants, as attributes."""
+def _points(params, observed=None):
+    """Points of a run: the rows of the (points, 1) param arrays and of measured values
+    (input tables are not points: they have their own axes)."""
+    return max([np.shape(v)[0] for v in params.values() if np.ndim(v) == 2]
+               + [np.shape(v)[0] for v in (observed or {}).values()] + [1])
 
-    def __init__(self, params):
+
+class Constants:
+    """Params (arrays of shape (points, 1)), input leaves and derived constants, as attributes."""
+
+    def __init__(self, params, inputs=None):
         for name, value in params.items():
             setattr(self, name, value)
+        for var, value in (inputs or {}).items():
+            setattr(self, INPUTS[var.rstrip("?")][3] if var.endswith("?") else INPUTS[var][0], value)
 
 
-def constants(params):
-    """Params plus derived constants, in dependency order."""
-    c = Constants(params)
+def constants(params, inputs=None):
+    """Params and inputs plus derived constants, in dependency order."""
+    missing = sorted(var for var in INPUTS if var not in (inputs or {}))
+    if missing:
+        raise ValueError(f"missing input values: {', '.join(missing)}")
+    c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.bytes_per_transaction = c.bits_per_transaction / 8
     return c
@@ -496,17 +513,18 @@ def stage_topk_engine(c, draw, if_topk, batch_k, key_fetch_num, topk, parallelis
     return np.where(if_topk, batch_k + loop_quickselect(c, draw, key_fetch_num, np.where(if_topk, topk, 0)) + _ceil(topk / parallelism), 0)
 
 
-def simulate(params, trials, draw, record=None, shows=None, observed=None, table=None, groups=None):
+def simulate(params, trials, draw, record=None, shows=None, observed=None, inputs=None, table=None, groups=None):
     """Evaluate every row, group and metric for all points and trials at once.
 
     `table` maps each column to a 1-D array; `draw` is a Draws (its rows are set here).
     Returns ({design: {metric: array}}, events); a table spec schedules nothing, so
-    events is empty and `record`, `shows` and `observed` are unused.  When `groups` is a
+    events is empty and `record`, `shows` and `observed` are unused.  `inputs` holds the
+    values of the input leaves (see INPUTS and run).  When `groups` is a
     dict it receives {group: {name: array}}: the key columns (one value per group) and
     each group value, shaped (groups, points, trials|1).
     """
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    c = constants(params, inputs)
+    points = _points(params)
     _n_rows = len(next(iter(table.values())))
     draw = draw.over(_n_rows)
     iteration_id = np.asarray(table["iteration_id"]).reshape(-1, 1, 1)
@@ -556,17 +574,16 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, table
         iteration__step_cycles = _greduce('sum', layer__cycles, _grp_iteration)  # step_cycles
         iteration__step_fetched = _greduce('sum', layer__layer_fetched, _grp_iteration)  # step_fetched
         R = {}
-        R["spatten"] = {
-            "total_cycles": _as2d(_reduce_all('sum', layer__cycles, _grp_layer.size), points),
-            "dram_cycles": _as2d(_reduce_all('sum', dram, _n_rows), points),
-            "fill_cycles": _as2d(_reduce_all('sum', fill, _n_rows), points),
-            "drain_cycles": _as2d(_reduce_all('sum', layer__drain_cycles, _grp_layer.size), points),
-            "topk_cycles": _as2d(_reduce_all('sum', topk_engine, _n_rows), points),
-            "dram_mb": _as2d(_reduce_all('sum', fetched_bytes, _n_rows) / 1000000.0, points),
-            "dense_mb": _as2d(_reduce_all('sum', dense_bytes, _n_rows) / 1000000.0, points),
-            "dram_reduction": _as2d(_reduce_all('sum', dense_bytes, _n_rows) / _reduce_all('sum', fetched_bytes, _n_rows), points),
-            "heads": _as2d(_reduce_all('count', True, _n_rows), points),
-        }
+        R["spatten"] = {}
+        R["spatten"]["total_cycles"] = _as2d(_reduce_all('sum', layer__cycles, _grp_layer.size), points)
+        R["spatten"]["dram_cycles"] = _as2d(_reduce_all('sum', dram, _n_rows), points)
+        R["spatten"]["fill_cycles"] = _as2d(_reduce_all('sum', fill, _n_rows), points)
+        R["spatten"]["drain_cycles"] = _as2d(_reduce_all('sum', layer__drain_cycles, _grp_layer.size), points)
+        R["spatten"]["topk_cycles"] = _as2d(_reduce_all('sum', topk_engine, _n_rows), points)
+        R["spatten"]["dram_mb"] = _as2d(_reduce_all('sum', fetched_bytes, _n_rows) / 1000000.0, points)
+        R["spatten"]["dense_mb"] = _as2d(_reduce_all('sum', dense_bytes, _n_rows) / 1000000.0, points)
+        R["spatten"]["dram_reduction"] = _as2d(_reduce_all('sum', dense_bytes, _n_rows) / _reduce_all('sum', fetched_bytes, _n_rows), points)
+        R["spatten"]["heads"] = _as2d(_reduce_all('count', True, _n_rows), points)
         if groups is not None:
             groups["layer"] = {
                 "iteration_id": layer__iteration_id.reshape(-1),
@@ -610,12 +627,12 @@ def join_groups(parts, axis):
     return out
 
 
-def compare(params, R, per_trial=False):
+def compare(params, R, per_trial=False, inputs=None):
     """Comparisons between designs, from the per-trial metrics R (arrays, or TrialStats
     for comparisons that only read trial means and stds).  With per_trial, each trial's
     comparison is computed from that trial alone (its mean is its value, its std 0)."""
-    c = constants(params)
-    points = max([np.shape(v)[0] for v in vars(c).values() if np.ndim(v) == 2] + [1])
+    c = constants(params, inputs)
+    points = _points(params)
     with np.errstate(all="ignore"):
         return {
         }
@@ -637,8 +654,8 @@ def param_arrays(overrides=None):
     return out
 
 
-def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None, table=None,
-        groups=None):
+def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, shows=None, observed=None, inputs=None,
+        table=None, groups=None):
     """Evaluate every point of `overrides` (values or arrays of values per param) on
     `table` ({column: 1-D array}, e.g. from read_table).
 
@@ -646,6 +663,8 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
     vectorized over rows and trials.  legacy: each point from its own RandomState(seed),
     trial by trial.  Returns (R, comparisons, events) like a layer simulator (events is
     empty); `groups`, when a dict, receives the per-group values (see simulate).
+    `inputs` maps each input leaf of INPUTS (and its presence flag, name + '?') to its
+    value, as for a layer simulator.
     """
     params = param_arrays(overrides)
     points = max([v.shape[0] for v in params.values()] + [1])
@@ -657,7 +676,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
             runs = []
             for _trial in range(trials):
                 G = {}
-                R, _events = simulate(one, 1, Draws([state], 1), table=table, groups=G)
+                R, _events = simulate(one, 1, Draws([state], 1), inputs=inputs, table=table, groups=G)
                 runs.append((R, G))
             R = {d: {m: np.concatenate([np.broadcast_to(r[d][m], (1, 1)) for r, _ in runs], axis=1)
                      for m in runs[0][0][d]} for d in runs[0][0]}
@@ -670,7 +689,8 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
         for b, lo in enumerate(range(0, trials, TRIAL_BLOCK)):
             n = min(TRIAL_BLOCK, trials - lo)
             G = {}
-            R, _events = simulate(params, n, Draws(generators(seed, points, b), n), table=table, groups=G)
+            R, _events = simulate(params, n, Draws(generators(seed, points, b), n), inputs=inputs, table=table,
+                                  groups=G)
             blocks.append((n, R, G))
         R = blocks[0][1] if len(blocks) == 1 else {
             d: {m: np.concatenate([np.broadcast_to(r[d][m], (points, n)) for n, r, _ in blocks], axis=1)
@@ -678,10 +698,12 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
         G = join_groups([g for _, _, g in blocks], 2)
     if groups is not None:
         groups.update(G)
-    return R, compare(params, R), []
+    return R, compare(params, R, inputs=inputs), []
 
 
 if __name__ == "__main__":
+    if INPUTS:
+        raise SystemExit("this simulator reads input files; run it with: spattenc eval SPEC --input NAME=FILE ...")
     if len(sys.argv) != 2:
         sys.exit(f"usage: python {sys.argv[0]} TABLE.csv")
     try:

@@ -20,7 +20,7 @@ from ..templates_env import render
 
 # Names the generated module uses for itself; user identifiers are escaped around them.
 _INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "C", "math", "per_trial",
-             "shows", "observed", "inputs", "points"}
+             "shows", "observed", "inputs", "points", "csv", "table", "G", "groups"}
 
 # Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
@@ -291,7 +291,7 @@ def _loop_consts(plan: Plan, loop: ir.Loop) -> list[str]:
 def _loops(plan: Plan) -> list[dict]:
     """Template context of each loop: a vectorized function that compacts finished elements."""
     out = []
-    p = NumpySimPrinter()
+    p = NumpySimPrinter(program=plan.program)
     for lp in plan.loops:
         accs, shaped = [], {}
         for node in walk(lp.body):
@@ -300,7 +300,7 @@ def _loops(plan: Plan) -> list[dict]:
                 accs.append({"var": var, "kind": node.kind, "code": p.code(node.arg)})
                 shaped[node.slot] = (f"({var} / _steps).reshape(_shape)" if node.kind == "mean"
                                      else f"{var}.reshape(_shape)")
-        bp = NumpySimPrinter(reduce_names=shaped)
+        bp = NumpySimPrinter(reduce_names=shaped, program=plan.program)
         items = []
         for item in lp.items:
             if isinstance(item, ir.Random):
@@ -317,12 +317,8 @@ def _loops(plan: Plan) -> list[dict]:
     return out
 
 
-def render_sim(plan: Plan, spec_path: str, command: str) -> str:
-    """The text of sim.py for a plan."""
-    if plan.mode == "rows":
-        return render_table_sim(plan, spec_path, command)
-    prog = plan.program
-    p = NumpySimPrinter(program=prog)
+def _definitions(plan: Plan, p: NumpySimPrinter) -> tuple[list[_Assign], list[dict]]:
+    """Template context of the derived constants and the spec's functions (both simulators)."""
     consts = [_Assign(f"c.{py_name(k.name)}", p.code(k.expr), k.name) for k in plan.consts]
     funcs = []
     for f in plan.funcs:
@@ -332,12 +328,12 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     return consts, funcs
 
 
-def _stage_func(s: Step) -> tuple[dict, list[str]]:
+def _stage_func(s: Step, program: ir.Program) -> tuple[dict, list[str]]:
     """A stage as a named function of the values it reads: its template context, and the
     plan variables it takes in order ('draw' first when it runs a loop)."""
     free = _free_vars(s.expr)
     local = {v: _func_arg(v) for v in free}
-    fp = NumpySimPrinter(names=lambda v, local=local: local[v])
+    fp = NumpySimPrinter(names=lambda v, local=local: local[v], program=program)
     extra = ["draw"] if _calls_loop(s.expr) else []
     func = {"name": f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}", "spec_name": s.name,
             "design": s.design, "args": extra + [local[v] for v in free], "ret": fp.code(s.expr),
@@ -350,7 +346,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     if plan.mode == "rows":
         return render_table_sim(plan, spec_path, command)
     prog = plan.program
-    p = NumpySimPrinter()
+    p = NumpySimPrinter(program=prog)
     consts, funcs = _definitions(plan, p)
 
     # Stages become named functions of the per-layer values they read.
@@ -359,14 +355,9 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     all_stage_steps = [s for s in plan.layer_steps if s.kind == "stage"] + [
         s for d in plan.designs for s in d.pre if s.kind == "stage"]
     for s in all_stage_steps:
-        free = _free_vars(s.expr)
-        local = {v: _func_arg(v) for v in free}
-        fp = NumpySimPrinter(names=lambda v, local=local: local[v], program=prog)
-        fname = f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}"
-        args = (["draw"] if _calls_loop(s.expr) else []) + [local[v] for v in free]
-        stage_funcs.append({"name": fname, "spec_name": s.name, "design": s.design, "args": args,
-                            "ret": fp.code(s.expr), "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"})
-        stage_free[s.var] = (fname, (["draw"] if _calls_loop(s.expr) else []) + free)
+        func, reads = _stage_func(s, prog)
+        stage_funcs.append(func)
+        stage_free[s.var] = (func["name"], reads)
 
     random = prog.random
     tab_of = _tabulated(plan)
@@ -477,15 +468,6 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     states = [{"name": var_name(f"state:{s.name}"), "init": p.code(s.init), "next": p.code(s.next),
                "int": prog.types.get(f"state:{s.name}") == "int"} for s in plan.states]
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
-    report = [{"path": path, "code": p.code(expr)} for path, expr in report_exprs(plan.report)]
-    used = {type(n).__name__ for e in _all_exprs(plan) for n in walk(e)}
-    if any(c.enum is not None for e in _all_exprs(plan) for c in walk(e) if isinstance(c, ir.Comprehension)):
-        used.add("sum_members")
-    if any(c.enum is None for e in _all_exprs(plan) for c in walk(e) if isinstance(c, ir.Comprehension)):
-        used.add("sum_range")
-    inputs = [{"var": leaf.var, "name": input_name(leaf.var), "type": leaf.type,
-               "axes": ", ".join(f"{a[1]}" for a in leaf.axes), "given": input_name(leaf.given) if leaf.given else ""}
-              for leaf in plan.leaves]
     return render(
         "sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
@@ -493,9 +475,21 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         stage_funcs=stage_funcs, layer=layer, designs=designs, states=states, compares=compares,
         count=p.code(plan.layer_count), index=py_name(plan.index),
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
-        report=report, inputs=inputs, uses_lookup=any(leaf.axes for leaf in plan.leaves),
-        uses_sum_members="sum_members" in used, uses_sum_range="sum_range" in used,
+        loops=_loops(plan), **_extras(plan, p),
     )
+
+
+def _extras(plan: Plan, p: NumpySimPrinter) -> dict:
+    """Template context both simulators share: report entries, input leaves, and which
+    runtime helpers (table lookups, sums over enums and ranges) the code calls."""
+    report = [{"path": path, "code": p.code(expr)} for path, expr in report_exprs(plan.report)]
+    comprehensions = [c for e in _all_exprs(plan) for c in walk(e) if isinstance(c, ir.Comprehension)]
+    inputs = [{"var": leaf.var, "name": input_name(leaf.var), "type": leaf.type,
+               "axes": ", ".join(f"{a[1]}" for a in leaf.axes), "given": input_name(leaf.given) if leaf.given else ""}
+              for leaf in plan.leaves]
+    return {"report": report, "inputs": inputs, "uses_lookup": any(leaf.axes for leaf in plan.leaves),
+            "uses_sum_members": any(c.enum is not None for c in comprehensions),
+            "uses_sum_range": any(c.enum is None for c in comprehensions)}
 
 
 def _all_exprs(plan: Plan):
@@ -505,12 +499,21 @@ def _all_exprs(plan: Plan):
     for f in plan.funcs:
         yield from (let.expr for let in f.lets)
         yield f.body
-    yield plan.layer_count
+    if plan.layer_count is not None:
+        yield plan.layer_count
     for st in plan.states:
         yield st.init
         yield st.next
-    for s in plan.layer_steps:
+    for s in plan.layer_steps + plan.row_steps:
         yield from ((s.expr,) if s.expr is not None else s.args)
+    for g in plan.groups:
+        yield from (st.expr for st in g.steps)
+    for lp in plan.loops:
+        yield from (x for st in lp.states for x in (st.init, st.next))
+        yield lp.cond
+        for item in lp.items:
+            yield from (item.args if isinstance(item, ir.Random) else (item.expr,))
+        yield lp.body
     for d in plan.designs:
         for s in d.pre + d.post:
             yield s.expr
@@ -585,7 +588,7 @@ def _compare_meta(plan: Plan) -> list[dict]:
 def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     """The text of sim.py for a table spec: rows on axis 0, then (points, trials)."""
     prog = plan.program
-    p = NumpySimPrinter()
+    p = NumpySimPrinter(program=prog)
     consts, funcs = _definitions(plan, p)
     stage_funcs, rows = [], []
     for s in plan.row_steps:
@@ -593,7 +596,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
             args = ", ".join(p.code(a) for a in s.args)
             rows.append(_Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}"))
         elif s.kind == "stage":
-            func, reads = _stage_func(s)
+            func, reads = _stage_func(s, prog)
             stage_funcs.append(func)
             call = ", ".join(["c"] + ["draw" if v == "draw" else var_name(v) for v in reads])
             rows.append(_Assign(var_name(s.var), f"{func['name']}({call})", f"stage {s.name}"))
@@ -624,5 +627,5 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
         trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
         stage_funcs=stage_funcs, rows=rows, groups=groups, designs=designs, compares=compares,
         table=plan.table.name, columns=columns, index=py_name(plan.index),
-        metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), loops=_loops(plan),
+        metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), loops=_loops(plan), **_extras(plan, p),
     )
