@@ -28,6 +28,8 @@ RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYE
 SCALAR_TYPES = ("int", "real", "bool", "string")
 BOUND_OPS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
 TIME_ATTRS = ("start", "end")
+#: Ports every hand-written DUT has (see docs/verilog.md); spec ports cannot reuse them.
+HW_PORTS = {"clk", "rst", "start", "done", "layer", "layer_done"}
 
 
 @dataclass
@@ -196,6 +198,12 @@ class _Checker:
         roofline = self.check_roofline(m.roofline, designs) if m.roofline is not None else None
         solves = self.check_solves(m.solves)
         report = self.check_report(m.report) if m.report is not None else None
+        hardware = tuple(self.check_hardware(h, params) for h in m.hardware)
+        seen_h: dict[str, ir.Loc] = {}
+        for h in hardware:
+            if h.name in seen_h:
+                fail(f"hardware '{h.name}' is declared more than once", h.loc, (seen_h[h.name], "first declared here"))
+            seen_h[h.name] = h.loc
         return ir.Program(
             file=m.file, source=m.source, name=m.name, title=m.title, trials=trials, seed=seed,
             params=params, consts=consts, funcs=funcs, layers=layers, layer_items=layer_items,
@@ -204,6 +212,7 @@ class _Checker:
             enums=tuple(m.enums), inputs=tuple(self.inputs.values()),
             leaves=tuple(self.leaves.values()), report=report,
             tables=m.tables, rows=rows, row_items=row_items, groups=groups, loops=loops, cases=cases,
+            fixed=m.fixed or ir.DEFAULT_FIXED, hardware=hardware,
         )
 
     # ------------------------------------------------------------ sweeps
@@ -289,6 +298,83 @@ class _Checker:
             if not (lo_v <= value <= hi_v):
                 fail(f"default {value!r} of param '{p.name}' is outside its range [{lo_v}, {hi_v}]", p.default.loc)
         return dataclasses.replace(p, default=default, lo=lo, hi=hi)
+
+    def check_hardware(self, h: ir.Hardware, params: tuple[ir.Param, ...]) -> ir.Hardware:
+        """A hardware block: inputs are params, constants or random variables; outputs are
+        checked like the design's metrics (per run) and lets (per layer)."""
+        from .evaluate import const_value
+
+        if h.design not in self.design_defs:
+            fail(f"unknown design '{h.design}'; designs: {', '.join(self.design_defs)}", h.design_loc)
+        ports: dict[str, ir.Loc] = {}
+
+        def port(name: str, loc: ir.Loc):
+            if name in HW_PORTS:
+                fail(f"'{name}' is a port every DUT has ({', '.join(sorted(HW_PORTS))}); choose another name", loc)
+            if name in ports:
+                fail(f"port '{name}' of hardware '{h.name}' is declared more than once", loc,
+                     (ports[name], "first declared here"))
+            ports[name] = loc
+
+        inputs = []
+        for i in h.inputs:
+            port(i.name, i.loc)
+            key = self.defs.get(i.name, (None,))[0] or self.layer_defs.get(i.name, (None,))[0]
+            kind = key.split(":")[0] if isinstance(key, str) else None
+            if kind not in ("param", "const", "random"):
+                what = "not defined" if kind is None else f"a {'per-layer quantity' if kind in ('layer', 'state', 'stage', 'index') else kind}"
+                fail(f"DUT input '{i.name}' is {what}; inputs are params, constants or random variables "
+                     "(the DUT computes everything else)", i.loc)
+            if kind == "const":
+                self.resolve_key(key)
+            inputs.append(dataclasses.replace(i, scope=kind))
+        by_name = {p.name: p for p in params}
+        limits = []
+        limited: dict[str, ir.Loc] = {}
+        for lim in h.limits:
+            if lim.param not in by_name:
+                fail(f"'{lim.param}' is not a param; 'limit' narrows a param's range", lim.loc)
+            if lim.param in limited:
+                fail(f"param '{lim.param}' is limited more than once", lim.loc, (limited[lim.param], "first here"))
+            limited[lim.param] = lim.loc
+            scope = _Scope("literal", f"the limit of '{lim.param}'")
+            lo, hi = self.expr(lim.lo, scope), self.expr(lim.hi, scope)
+            lo_v, hi_v = const_value(lo), const_value(hi)
+            p = by_name[lim.param]
+            if lo_v > hi_v:
+                fail(f"empty limit [{lo_v}, {hi_v}] for param '{lim.param}'", lim.loc)
+            plo = const_value(p.lo) if p.lo is not None else None
+            phi = const_value(p.hi) if p.hi is not None else None
+            if (plo is not None and lo_v < plo) or (phi is not None and hi_v > phi):
+                fail(f"limit [{lo_v}, {hi_v}] of '{lim.param}' is outside its declared range [{plo}, {phi}]",
+                     lim.loc, (p.loc, "declared here"))
+            limits.append(dataclasses.replace(lim, lo=lo, hi=hi))
+        outputs = []
+        for o in h.outputs:
+            port(o.name, o.loc)
+            self.reduce_slot = 0
+            scope = _Scope("metric", f"output '{o.name}' of hardware '{h.name}'", design=h.design)
+            e = self.expr(o.expr, scope)
+            self.types[f"hw:{h.name}:{o.name}"] = self.type_of(e, None)
+            outputs.append(dataclasses.replace(o, expr=e))
+        layer_outputs = []
+        for o in h.layer_outputs:
+            port(o.name, o.loc)
+            scope = _Scope("design", f"layer output '{o.name}' of hardware '{h.name}'", design=h.design)
+            e = self.expr(o.expr, scope)
+            self.types[f"hw:{h.name}:{o.name}"] = self.type_of(e, None)
+            layer_outputs.append(dataclasses.replace(o, expr=e))
+        if not outputs and not layer_outputs:
+            fail(f"hardware '{h.name}' declares no outputs to check (output NAME = EXPR, "
+                 "or output layer NAME = EXPR)", h.loc)
+        configs = self.constant_int(h.configs, "configs", 200) if not isinstance(h.configs, int) else h.configs
+        if configs < 1:
+            fail("'configs' must be a positive integer", h.loc)
+        max_cycles = None
+        if h.max_cycles is not None and not isinstance(h.max_cycles, int):
+            max_cycles = self.constant_int(h.max_cycles, "max_cycles", 0)
+        return dataclasses.replace(h, inputs=tuple(inputs), limits=tuple(limits), outputs=tuple(outputs),
+                                   layer_outputs=tuple(layer_outputs), configs=configs, max_cycles=max_cycles)
 
     def constant_int(self, e: ir.Expr | None, what: str, default: int) -> int:
         if e is None:

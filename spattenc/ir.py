@@ -565,6 +565,63 @@ class ReportItem:
 class Report:
     loc: Loc
     items: tuple[ReportItem, ...]
+#: Ways a real value becomes a whole number (Python semantics; "round" is half to even).
+ROUNDINGS = ("floor", "ceil", "round", "trunc")
+
+
+@dataclass(frozen=True, slots=True)
+class FixedOpts:
+    """Fixed-point (RTL) semantics of a spec: every real value is an integer scaled by
+    2**frac_bits; `stage_cycles` (one of ROUNDINGS, or None) rounds each stage duration to
+    whole clock cycles in that semantics only (float results are unaffected)."""
+
+    loc: Loc
+    frac_bits: int = 32
+    stage_cycles: str | None = None
+
+
+DEFAULT_FIXED = FixedOpts(NOWHERE)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """`limit param in [lo, hi]`: a narrower range used only to draw DUT configurations."""
+
+    loc: Loc
+    param: str
+    lo: Expr
+    hi: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class HwInput:
+    """A DUT input port carrying a spec quantity: `scope` is param | const | random once checked."""
+
+    loc: Loc
+    name: str
+    scope: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """Hand-written RTL (module `name` in `path`; see verify.find_hardware) checked
+    against design `design`: it receives `inputs`, and must report each of `outputs`
+    (per run, like metrics) and `layer_outputs` (per layer, like design lets) exactly as
+    the spec's fixed-point semantics compute them, for `configs` random configurations
+    drawn within the params' ranges narrowed by `limits`; configurations whose run lasts
+    more than `max_cycles` cycles (the design's end time) are redrawn."""
+
+    loc: Loc
+    name: str
+    path: str
+    design: str
+    design_loc: Loc
+    inputs: tuple[HwInput, ...]
+    limits: tuple[Limit, ...]
+    outputs: tuple[Metric, ...]
+    layer_outputs: tuple[Let, ...]
+    configs: Expr | int = 200  # an Expr until checked
+    max_cycles: Expr | int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -790,6 +847,8 @@ class Module:
     groups: tuple[Group, ...] = ()
     loops: tuple[Loop, ...] = ()
     cases: tuple[Cases, ...] = ()
+    fixed: FixedOpts | None = None
+    hardware: tuple[Hardware, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -832,6 +891,8 @@ class Program:
     groups: tuple[Group, ...] = ()
     loops: tuple[Loop, ...] = ()
     cases: tuple[Cases, ...] = ()
+    fixed: FixedOpts = DEFAULT_FIXED
+    hardware: tuple[Hardware, ...] = ()
 
     def sweep(self, name: str) -> Sweep:
         return next(s for s in self.sweeps if s.name == name)

@@ -604,6 +604,72 @@ class _Builder(Transformer):
         if not cases:
             fail(f"cases '{name}' lists no case (e.g. case \"low\" {{ p = 1 }})", self.L(name))
         return ir.Cases(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(cases))
+    def fixed_opt(self, meta, c):
+        key, value = c
+        return (str(key), self.L(key), str(value), self.L(value))
+
+    def fixed_decl(self, meta, c):
+        opts: dict[str, object] = {}
+        seen: dict[str, ir.Loc] = {}
+        for opt in c:
+            if opt is None:
+                continue
+            key, kloc, value, vloc = opt
+            if key in seen:
+                fail(f"fixed option '{key}' is given more than once", kloc, (seen[key], "first given here"))
+            seen[key] = kloc
+            if key == "frac_bits":
+                if not value.isdigit() or not 0 <= int(value) <= 64:
+                    fail(f"frac_bits must be an integer from 0 to 64, got '{value}'", vloc)
+                opts[key] = int(value)
+            elif key == "stage_cycles":
+                if value not in ir.ROUNDINGS + ("none",):
+                    fail(f"stage_cycles must be one of {', '.join(ir.ROUNDINGS + ('none',))}, got '{value}'", vloc)
+                opts[key] = None if value == "none" else value
+            else:
+                fail(f"unknown fixed option '{key}'; expected frac_bits or stage_cycles", kloc)
+        return ir.FixedOpts(self.L(meta), **opts)
+
+    def hw_input(self, meta, c):
+        return [ir.HwInput(self.L(t), str(t)) for t in c]
+
+    def hw_limit(self, meta, c):
+        return ir.Limit(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def hw_output(self, meta, c):
+        return ir.Metric(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def hw_layer_output(self, meta, c):
+        return ir.Let(self.L(c[0]), str(c[0]), c[1], c[2])
+
+    def hw_configs(self, meta, c):
+        return ("configs", self.L(meta), c[0])
+
+    def hw_max_cycles(self, meta, c):
+        return ("max_cycles", self.L(meta), c[0])
+
+    def hardware_decl(self, meta, c):
+        name, path, design, *items = c
+        inputs, limits, outputs, layer_outputs = [], [], [], []
+        extra: dict[str, object] = {}
+        seen: dict[str, ir.Loc] = {}
+        for item in items:
+            if isinstance(item, list):
+                inputs += item
+            elif isinstance(item, ir.Limit):
+                limits.append(item)
+            elif isinstance(item, ir.Metric):
+                outputs.append(item)
+            elif isinstance(item, ir.Let):
+                layer_outputs.append(item)
+            else:
+                key, loc, value = item
+                if key in seen:
+                    fail(f"'{key}' is given more than once in hardware '{name}'", loc, (seen[key], "first given here"))
+                seen[key] = loc
+                extra[key] = value
+        return ir.Hardware(self.L(name), str(name), _unquote(path), str(design), self.L(design), tuple(inputs),
+                           tuple(limits), tuple(outputs), tuple(layer_outputs), **extra)
 
     def design_decl(self, meta, c):
         name, title, *items = c
@@ -627,9 +693,11 @@ class _Builder(Transformer):
         # Declarations that may repeat, by node type (in source order), and those that may not.
         many: dict[type, list] = {ir.Param: [], ir.Let: [], ir.Func: [], ir.Design: [], ir.Compare: [],
                                   ir.Sweep: [], ir.Measured: [], ir.Solve: [], ir.Enum: [], ir.Record: [],
-                                  ir.Input: [], ir.TableInput: [], ir.Group: [], ir.Loop: [], ir.Cases: []}
+                                  ir.Input: [], ir.TableInput: [], ir.Group: [], ir.Loop: [], ir.Cases: [],
+                                  ir.Hardware: []}
         single: dict[type, tuple[str, object]] = {ir.Layers: ("layers", None), ir.Roofline: ("roofline", None),
-                                                  ir.Report: ("report", None), ir.Rows: ("rows", None)}
+                                                  ir.Report: ("report", None), ir.Rows: ("rows", None),
+                                                  ir.FixedOpts: ("fixed", None)}
         seen: dict[str, ir.Loc] = {}
 
         def once(key: str, loc: ir.Loc):
@@ -662,7 +730,8 @@ class _Builder(Transformer):
                          measured=got(ir.Measured), roofline=single[ir.Roofline][1], solves=got(ir.Solve),
                          enums=got(ir.Enum), records=got(ir.Record), inputs=got(ir.Input),
                          report=single[ir.Report][1], tables=got(ir.TableInput), rows=single[ir.Rows][1],
-                         groups=got(ir.Group), loops=got(ir.Loop), cases=got(ir.Cases))
+                         groups=got(ir.Group), loops=got(ir.Loop), cases=got(ir.Cases),
+                         fixed=single[ir.FixedOpts][1], hardware=got(ir.Hardware))
 
 
 def _each_once(named: list[tuple[str, ir.Loc]], message, note: str) -> None:

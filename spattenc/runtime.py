@@ -177,3 +177,17 @@ def group_rows(values: dict, keys: list[str], meta: dict, point: int = 0) -> tup
 def _plain(x):
     """A numpy scalar as a JSON-friendly Python value (int, float or bool)."""
     return np.asarray(x).item()
+def fixed_simulator(compiled: Compiled) -> ModuleType:
+    """The generated fixed-point simulator (fixed_sim.py) of a spec."""
+    from .compiler import cached_fixed_sim
+
+    return load_module(cached_fixed_sim(compiled))
+
+
+def run_fixed(compiled: Compiled, overrides: dict, trials: int, seed: int, rng: str):
+    """Run the fixed-point semantics: (metrics as float arrays, raw metrics, draws per layer)."""
+    sim = fixed_simulator(compiled)
+    raw, draws = sim.run(overrides, trials=trials, seed=seed, rng=rng)
+    real = {d: {m: np.vectorize(lambda x, k=sim.METRICS[d][m][0]: sim.real(k, int(x)), otypes=[np.float64])(v)
+                for m, v in ms.items()} for d, ms in raw.items()}
+    return real, raw, draws

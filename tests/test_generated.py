@@ -28,7 +28,7 @@ def test_generated_folder_is_fresh(monkeypatch, name):
     monkeypatch.chdir(ROOT)
     files = outputs(load(f"specs/{name}.spt"))
     committed = ROOT / "generated" / name
-    assert sorted(p.name for p in committed.iterdir()) == sorted(files)
+    assert sorted(p.relative_to(committed).as_posix() for p in committed.rglob("*") if p.is_file()) == sorted(files)
     for rel, text in files.items():
         assert (committed / rel).read_text(encoding="utf-8") == text, f"generated/{name}/{rel} is stale"
 

@@ -235,13 +235,18 @@ def test_trials_are_an_array_axis():
     assert np.shape(R["baseline"]["total_cycles"])[0] == 1
 
 
+#: Every file `spattenc compile specs/cv_demo.spt` writes.
+GENERATED = {"sim.py", "ir.json", "closed_forms.md", "fixed_sim.py", "rtl/cv_demo_model.v", "rtl/cv_demo_tb.v",
+             "rtl/cv_demo_harness.v", "rtl/test_cv_demo.py", "rtl/cv_demo_vectors.hex"}
+
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> Path:
     """`spattenc compile specs/cv_demo.spt -o TMP` run once; returns TMP/cv_demo."""
     out = tmp_path_factory.mktemp("compiled")
     r = run_subprocess("compile", "specs/cv_demo.spt", "-o", str(out))
     assert r.code == 0, r.err
-    assert r.out.splitlines() == [str(out / "cv_demo" / f) for f in ("closed_forms.md", "ir.json", "sim.py")]
+    assert r.out.splitlines() == [str(out / "cv_demo" / f) for f in sorted(GENERATED)]
     return out / "cv_demo"
 
 
@@ -293,7 +298,7 @@ def test_compile_is_deterministic(compiled, cli, monkeypatch):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
     first = snapshot(compiled)
-    assert set(first) == {"sim.py", "ir.json", "closed_forms.md"}
+    assert set(first) == GENERATED
     r = cli("compile", "specs/cv_demo.spt", "-o", str(compiled.parent))
     assert r.code == 0, r.err
     assert snapshot(compiled) == first

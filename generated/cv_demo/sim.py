@@ -32,7 +32,7 @@ PARAMS = {
     "bytes_per_element": ("int", 2, 1, 16, 'bytes', None),
     "bandwidth_Gb_per_s": ("real", 1024.0, 0.001, 1000000.0, 'Gb/s', None),
     "clock_speed_ghz": ("real", 1.0, 0.001, 100, 'GHz', None),
-    "saturation_window_multiplier": ("real", 1.0, 0, 1000000.0, None, None),
+    "saturation_window_multiplier": ("real", 1.0, 0, 1000, None, None),
     "predictor_precision": ("real", 0.995, 0.001, 1, None, None),
     "predictor_recall": ("real", 0.995, 0, 1, None, None),
     "speculative_fetch_vecs": ("int", 1, 0, 16, 'vectors', 'vectors fetched per predicted token (V)'),
@@ -407,6 +407,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
                 events.append(("baseline", l, "top_k", _at(baseline__score__end, shape, record), _at(baseline__top_k__end, shape, record)))
             # -- design lookahead
             lookahead__start = lookahead__t
+            lookahead__dram_bytes = N * c.qkv_bytes + predicted * c.bytes_per_vec * c.speculative_fetch_vecs  # dram_bytes
+            lookahead__hidden = np.minimum(av, lookahead_path + spec_fetch)  # hidden
             lookahead__fetch_qkv__start = lookahead__start
             lookahead__fetch_qkv__end = lookahead__start + fetch_qkv  # fetch_qkv
             lookahead__qk__start = lookahead__fetch_qkv__end
@@ -423,11 +425,12 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             lookahead__spec_fetch__end = lookahead__lookahead_path__end + spec_fetch  # spec_fetch
             lookahead__join1 = np.maximum(lookahead__corrective__end, lookahead__spec_fetch__end)  # parallel join
             lookahead__end = lookahead__join1
+            lookahead__finished = (lookahead__spec_fetch__end <= lookahead__av__end)  # finished
             acc__lookahead__total_cycles__0 = _keep(act, lookahead__end, acc__lookahead__total_cycles__0)  # last
-            acc__lookahead__dram_mb__0 = _keep(act, acc__lookahead__dram_mb__0 + _gather(N * c.qkv_bytes + predicted__s * c.bytes_per_vec * c.speculative_fetch_vecs, tp__ix), acc__lookahead__dram_mb__0)  # sum
+            acc__lookahead__dram_mb__0 = _keep(act, acc__lookahead__dram_mb__0 + lookahead__dram_bytes, acc__lookahead__dram_mb__0)  # sum
             acc__lookahead__wasted_mb__0 = _keep(act, acc__lookahead__wasted_mb__0 + _gather(false_pos__s * c.bytes_per_vec * c.speculative_fetch_vecs, tp__ix), acc__lookahead__wasted_mb__0)  # sum
-            acc__lookahead__avg_hidden_cycles__0 = _keep(act, acc__lookahead__avg_hidden_cycles__0 + _gather(np.minimum(av, lookahead_path + spec_fetch__s), tp__ix), acc__lookahead__avg_hidden_cycles__0)  # mean
-            acc__lookahead__lookahead_finish_rate__0 = _keep(act, acc__lookahead__lookahead_finish_rate__0 + (lookahead__spec_fetch__end <= lookahead__av__end), acc__lookahead__lookahead_finish_rate__0)  # count
+            acc__lookahead__avg_hidden_cycles__0 = _keep(act, acc__lookahead__avg_hidden_cycles__0 + lookahead__hidden, acc__lookahead__avg_hidden_cycles__0)  # mean
+            acc__lookahead__lookahead_finish_rate__0 = _keep(act, acc__lookahead__lookahead_finish_rate__0 + lookahead__finished, acc__lookahead__lookahead_finish_rate__0)  # count
             lookahead__t = _keep(act, lookahead__end, lookahead__t)
             if record is not None and (act is None or bool(act[0, 0])):
                 events.append(("lookahead", l, "fetch_qkv", _at(lookahead__start, shape, record), _at(lookahead__fetch_qkv__end, shape, record)))

@@ -1,0 +1,428 @@
+"""Back end: a FixedPlan -> Verilog-2005 RTL: the metric model, its self-checking
+testbench, the cocotb harness and test (files under generated/<spec>/rtl/).
+
+Expressions are printed by `VerilogPrinter`, a sympy CodePrinter subclass for integer
+Verilog: every fixed-point node becomes one signed wire whose width the interval
+analysis chose, so no intermediate result can overflow.  Layout is in the jinja2
+templates model.v.j2, tb.v.j2, harness.v.j2 and test_cocotb.py.j2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sympy.printing.codeprinter import CodePrinter
+
+from .. import fixed as fx
+from ..evaluate import const_value
+from ..templates_env import render
+
+#: Verilog-2005 and SystemVerilog-2012 keywords (the testbench compiles with -g2012).
+VERILOG_KEYWORDS = frozenset("""
+accept_on alias always always_comb always_ff always_latch and assert assign assume automatic before begin bind
+bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class clocking cmos config
+const constraint context continue cover covergroup coverpoint cross deassign default defparam design disable
+dist do edge else end endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup
+endinterface endmodule endpackage endprimitive endprogram endproperty endspecify endsequence endtable endtask
+enum event eventually expect export extends extern final first_match for force foreach forever fork forkjoin
+function generate genvar global highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import
+incdir include initial inout input inside instance int integer interconnect interface intersect join join_any
+join_none large let liblist library local localparam logic longint macromodule matches medium modport module
+nand negedge nettype new nexttime nmos nor noshowcancelled not notif0 notif1 null or output package packed
+parameter pmos posedge primitive priority program property protected pull0 pull1 pulldown pullup
+pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real realtime ref reg
+reject_on release repeat restrict return rnmos rpmos rtran rtranif0 rtranif1 s_always s_eventually s_nexttime
+s_until s_until_with scalared sequence shortint shortreal showcancelled signed small soft solve specify
+specparam static string strong strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on
+table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1 triand trior
+trireg type typedef union unique unique0 unsigned until until_with untyped use uwire var vectored virtual void
+wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor xor
+""".split())
+
+#: Names the generated modules use for themselves.
+INTERNAL = frozenset({"clk", "rst", "start", "busy", "done", "layer", "layer_count", "model", "mem", "ptr"})
+
+
+class Namer:
+    """Unique, keyword-safe Verilog identifiers, assigned deterministically."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+
+    def __call__(self, name: str) -> str:
+        base = name if name not in VERILOG_KEYWORDS else name + "_"
+        out, i = base, 2
+        while out in self.taken or out in VERILOG_KEYWORDS:
+            out = f"{base}_{i}"
+            i += 1
+        self.taken.add(out)
+        return out
+
+
+def literal(value: int, kind: str) -> str:
+    """A sized literal: signed decimal for numbers, 1'b0/1'b1 for conditions."""
+    if kind == "bool":
+        return f"1'b{1 if value else 0}"
+    w = fx.width_of(kind, value, value)
+    return f"{w}'sd{value}" if value >= 0 else f"-{w}'sd{-value}"
+
+
+class VerilogPrinter(CodePrinter):
+    """Prints one fixed-point node as a Verilog expression over named operands.
+
+    `names` maps operand nodes already held in wires (and every variable) to their
+    identifiers; `widths` gives each node's register width.
+    """
+
+    printmethod = "_verilog"
+    language = "Verilog"
+    reserved_words = set(VERILOG_KEYWORDS)
+    _default_settings = dict(CodePrinter._default_settings, human=True, strict=False)
+
+    def __init__(self, names: dict, widths, settings=None):
+        super().__init__(settings or {})
+        self.names = names
+        self.widths = widths
+
+    def code(self, n: fx.Node) -> str:
+        return self._print(n)
+
+    def _operand(self, n: fx.Node) -> str:
+        if isinstance(n, fx.Lit):
+            return literal(n.value, n.kind)
+        return self.names[n]
+
+    def _print_Lit(self, n: fx.Lit) -> str:
+        return literal(n.value, n.kind)
+
+    def _print_Var(self, n: fx.Var) -> str:
+        return self.names[n]
+
+    def _print_Add(self, n: fx.Add) -> str:
+        return f"{self._operand(n.a)} + {self._operand(n.b)}"
+
+    def _print_Sub(self, n: fx.Sub) -> str:
+        return f"{self._operand(n.a)} - {self._operand(n.b)}"
+
+    def _print_Mul(self, n: fx.Mul) -> str:
+        return f"{self._operand(n.a)} * {self._operand(n.b)}"
+
+    def _print_Neg(self, n: fx.Neg) -> str:
+        return f"-{self._operand(n.a)}"
+
+    def _print_Shl(self, n: fx.Shl) -> str:
+        return f"{self._operand(n.a)} <<< {n.k}"
+
+    def _print_Shr(self, n: fx.Shr) -> str:
+        a, k = self._operand(n.a), n.k
+        # The added constant is sized one bit wider than the operand, which sets the
+        # width the sum is computed at (no overflow before the shift).
+        pad = max(self.widths(n.a), k + 1) + 1
+        match n.mode:
+            case "floor":
+                return f"{a} >>> {k}"
+            case "ceil":
+                return f"({a} + {pad}'sd{(1 << k) - 1}) >>> {k}"
+            case "nearest":
+                return f"({a} + {pad}'sd{1 << (k - 1)}) >>> {k}"
+            case "trunc":
+                return f"({a} < 0) ? (({a} + {pad}'sd{(1 << k) - 1}) >>> {k}) : ({a} >>> {k})"
+            case "round":
+                # floor, plus one when the dropped bits exceed one half, or equal it and the
+                # floor is odd (ties to even); `a` is at least k+1 bits wide here (see below).
+                half = 1 << (k - 1)
+                return (f"({a} >>> {k}) + ((({a}[{k - 1}:0] > {k}'d{half}) || "
+                        f"(({a}[{k - 1}:0] == {k}'d{half}) && {a}[{k}])) ? 1 : 0)")
+        raise AssertionError(n.mode)  # pragma: no cover
+
+    def _print_Div(self, n: fx.Div) -> str:
+        a, b = self._operand(n.a), self._operand(n.b)
+        if self._may_be_zero(n.b):
+            return f"({b} == 0) ? 0 : {a} / {b}"
+        return f"{a} / {b}"
+
+    def _print_Mod(self, n: fx.Mod) -> str:
+        raise AssertionError("Mod is emitted in two steps by the model writer")  # pragma: no cover
+
+    def _print_Cmp(self, n: fx.Cmp) -> str:
+        return f"{self._operand(n.a)} {n.op} {self._operand(n.b)}"
+
+    def _print_Logic(self, n: fx.Logic) -> str:
+        op = "&&" if n.op == "and" else "||"
+        return f"{self._operand(n.a)} {op} {self._operand(n.b)}"
+
+    def _print_Not(self, n: fx.Not) -> str:
+        return f"!{self._operand(n.a)}"
+
+    def _print_Mux(self, n: fx.Mux) -> str:
+        return f"{self._operand(n.c)} ? {self._operand(n.a)} : {self._operand(n.b)}"
+
+    def _print_Min(self, n: fx.Min) -> str:
+        a, b = self._operand(n.a), self._operand(n.b)
+        return f"({a} < {b}) ? {a} : {b}"
+
+    def _print_Max(self, n: fx.Max) -> str:
+        a, b = self._operand(n.a), self._operand(n.b)
+        return f"({a} > {b}) ? {a} : {b}"
+
+    def _print_Abs(self, n: fx.Abs) -> str:
+        a = self._operand(n.a)
+        return f"({a} < 0) ? -{a} : {a}"
+
+    def _may_be_zero(self, n: fx.Node) -> bool:
+        lo, hi = self.range_of(n)
+        return lo <= 0 <= hi
+
+    def range_of(self, n: fx.Node):  # replaced per use by the writer
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A declared net: `signed [width-1:0] name = expr`, with a comment."""
+
+    name: str
+    width: int
+    signed: bool
+    expr: str
+    comment: str = ""
+
+    @property
+    def decl(self) -> str:
+        if self.width == 1 and not self.signed:
+            return f"wire {self.name}"
+        return f"wire {'signed ' if self.signed else ''}[{self.width - 1}:0] {self.name}"
+
+
+class _Writer:
+    """Flattens fixed-point assignments into wires (shared subexpressions once)."""
+
+    def __init__(self, fp: fx.FixedPlan, namer: Namer, var_names: dict[str, str]):
+        self.fp = fp
+        self.namer = namer
+        self.var_names = var_names
+        self.names: dict = {}
+        self.printer = VerilogPrinter(self.names, self.width)
+        self.printer.range_of = self.range_of
+
+    def width(self, n: fx.Node) -> int:
+        return self.fp.node_width(n)
+
+    def range_of(self, n: fx.Node):
+        if isinstance(n, fx.Lit):
+            return n.value, n.value
+        if isinstance(n, fx.Var):
+            return self.fp.ranges[n.var]
+        return self.fp.node_ranges[n]
+
+    def name_of(self, n: fx.Node) -> str | None:
+        if isinstance(n, fx.Var):
+            return self.var_names[n.var]
+        return self.names.get(n)
+
+    def wires(self, target_var: str | None, target: str, node: fx.Node, comment: str, width: int | None = None
+              ) -> list[Wire]:
+        """Wires computing `node`, the last named `target` (`target_var` then names it)."""
+        out: list[Wire] = []
+        counter = 0
+        for x in fx.postorder(node):
+            if isinstance(x, fx.Var):
+                self.names[x] = self.var_names[x.var]
+                continue
+            if isinstance(x, fx.Lit) or x in self.names:
+                continue
+            is_root = x is node
+            if is_root:
+                name = target
+            else:
+                counter += 1
+                name = self.namer(f"{target}__{counter}")
+            w = self.width(x) if not is_root or width is None else width
+            out += self._emit(x, name, w, comment if is_root else "")
+            self.names[x] = name
+        if isinstance(node, (fx.Var, fx.Lit)) or node in self.names and self.names[node] != target:
+            src = literal(node.value, node.kind) if isinstance(node, fx.Lit) else self.names[node]
+            w = width if width is not None else self.width(node)
+            out.append(Wire(target, w, node.kind != "bool", src, comment))
+        if target_var is not None:
+            self.var_names[target_var] = target
+        return out
+
+    def _emit(self, x: fx.Node, name: str, w: int, comment: str) -> list[Wire]:
+        signed = x.kind != "bool"
+        if isinstance(x, fx.Shr) and x.mode == "round" and self.width(x.a) < x.k + 1:
+            # Bit selects need the operand at least k+1 bits wide: sign-extend it first.
+            ext = self.namer(f"{name}__x")
+            pre = Wire(ext, x.k + 1, True, self.printer._operand(x.a))
+            self.names[x.a] = ext
+            inner = fx.Shr(x.kind, x.a, x.k, x.mode)
+            text = self.printer.code(inner)
+            return [pre, Wire(name, w, signed, text, comment)]
+        if isinstance(x, fx.Mod):
+            a, b = self.printer._operand(x.a), self.printer._operand(x.b)
+            rem = self.namer(f"{name}__rem")
+            rw = max(self.width(x.a), self.width(x.b))
+            zero = self.printer._may_be_zero(x.b)
+            r_text = f"({b} == 0) ? 0 : {a} % {b}" if zero else f"{a} % {b}"
+            # Verilog's % takes the sign of the dividend; Python's takes the divisor's.
+            fix = f"(({rem} != 0) && (({rem} < 0) != ({b} < 0))) ? {rem} + {b} : {rem}"
+            return [Wire(rem, rw, True, r_text), Wire(name, w, signed, fix, comment)]
+        return [Wire(name, w, signed, self.printer.code(x), comment)]
+
+
+def verilog_names(fp: fx.FixedPlan) -> tuple[Namer, dict[str, str]]:
+    """Identifiers of every variable: ports p_*, r_*, m_*; everything else after the spec."""
+    namer = Namer(INTERNAL)
+    names: dict[str, str] = {}
+    for p in fp.params:
+        names[p.var] = namer(f"p_{p.name}")
+    for d in fp.layer:
+        if isinstance(d, fx.Draw):
+            names[f"bus:{d.name}"] = namer(f"r_{d.name}")
+    for d in fp.designs:
+        for m in d.metrics:
+            names[f"metric:{d.name}:{m.name}"] = namer(f"m_{d.name}_{m.name}")
+    names["count:"] = "layer_count"
+    names[fp.index_var] = "layer"
+    for v in sorted(fp.kinds):
+        if v in names:
+            continue
+        kind, _, rest = v.partition(":")
+        parts = rest.split(":")
+        match kind:
+            case "design":
+                base = f"{parts[0]}__{parts[1]}"
+            case "time":
+                base = f"{parts[0]}__{parts[1]}__{parts[2]}" if parts[1] else f"{parts[0]}__{parts[2]}"
+            case "acc" | "hwacc" | "hw":
+                continue  # not in the model (hw) or named below
+            case _:
+                base = parts[0]
+        names[v] = base
+    # Deterministic claim order: sorted by variable.
+    for v in sorted(names):
+        if v.startswith(("param:", "bus:", "metric:")) or v in ("count:", fp.index_var):
+            continue
+        names[v] = namer(names[v])
+    for d in fp.designs:
+        for a in d.accs:
+            _, dn, m, slot = a.var.split(":")
+            names[a.var] = namer(f"acc_{dn}__{m}__{slot}")
+    return namer, names
+
+
+def _comment_range(fp: fx.FixedPlan, kind: str, lo: int, hi: int) -> str:
+    if kind == "fix":
+        s = 1 << fp.frac_bits
+        return f"real in [{lo / s:.6g}, {hi / s:.6g}], x 2^{fp.frac_bits}"
+    if kind == "bool":
+        return "condition"
+    return f"int in [{lo}, {hi}]"
+
+
+def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 << 16) -> dict[str, str]:
+    """The generated RTL files: rtl/<spec>_model.v, _tb.v, _harness.v, test_<spec>.py;
+    `depth` is the testbench's default golden-vector memory (words)."""
+    spec = fp.name
+    namer, names = verilog_names(fp)
+    w = _Writer(fp, namer, names)
+
+    def vwidth(var):
+        return fp.width(var)
+
+    # Ports
+    params = [{"name": names[p.var], "spec": p.name, "width": vwidth(p.var), "kind": p.kind,
+               "signed": p.kind != "bool", "note": _comment_range(fp, p.kind, p.lo, p.hi)} for p in fp.params]
+    draws = [{"bus": names[f"bus:{d.name}"], "wire": names[d.var], "spec": d.name, "width": vwidth(d.var),
+              "kind": d.kind, "dist": d.dist, "signed": d.kind != "bool"}
+             for d in fp.layer if isinstance(d, fx.Draw)]
+    metrics = []
+    final_wires: list[Wire] = []
+    # Constants, the layer count and the initial states depend on params only.
+    const_wires: list[Wire] = []
+    for a in fp.consts:
+        const_wires += w.wires(a.var, names[a.var], a.node, f"{a.name}: {_comment_range(fp, fp.kinds[a.var], *fp.ranges[a.var])}",
+                               vwidth(a.var))
+    const_wires += w.wires("count:", "layer_count", fp.count.node, "layer count", vwidth("count:"))
+    states = []
+    for s in fp.states:
+        init_name = namer(f"{names[s.var]}__init")
+        const_wires += w.wires(None, init_name, s.init, f"initial {s.name}", vwidth(s.var))
+        states.append({"name": names[s.var], "spec": s.name, "width": vwidth(s.var), "init": init_name,
+                       "signed": s.kind != "bool"})
+    # Per-layer datapath.
+    layer_wires: list[Wire] = []
+    draw_sel = []
+    for item in fp.layer:
+        if isinstance(item, fx.Draw):
+            draw_sel.append({"wire": names[item.var], "bus": names[f"bus:{item.name}"], "width": vwidth(item.var),
+                             "signed": item.kind != "bool", "spec": item.name, "dist": item.dist})
+            continue
+        layer_wires += w.wires(item.var, names[item.var], item.node,
+                               f"{item.name}: {_comment_range(fp, fp.kinds[item.var], *fp.ranges[item.var])}",
+                               vwidth(item.var))
+    designs = []
+    for d in fp.designs:
+        dw: list[Wire] = []
+        for a in d.steps:
+            dw += w.wires(a.var, names[a.var], a.node, a.name, vwidth(a.var))
+        accs = []
+        for a in d.accs:
+            nxt = namer(f"{names[a.var]}__next")
+            dw += w.wires(None, nxt, a.update, f"{a.reduction}() in {fp.names[a.var].split(' in ')[-1]}",
+                          vwidth(a.var))
+            accs.append({"name": names[a.var], "width": vwidth(a.var), "next": nxt, "kind": a.reduction})
+        designs.append({"name": d.name, "wires": dw, "t": names[d.t_var], "t_width": vwidth(d.t_var),
+                        "end": names[d.end_var], "accs": accs})
+        for m in d.metrics:
+            port = names[f"metric:{d.name}:{m.name}"]
+            val = namer(f"{port}__value")
+            mw = fp.node_width(m.node)
+            final_wires += w.wires(None, val, m.node, f"{d.name}.{m.name}", mw)
+            lo, hi = fp.node_ranges.get(m.node) or fp.ranges[m.node.var]
+            metrics.append({"port": port, "value": val, "width": mw, "design": d.name, "metric": m.name,
+                            "kind": m.node.kind, "note": _comment_range(fp, m.node.kind, lo, hi),
+                            "label": m.attrs.label or m.name})
+    next_wires: list[Wire] = []
+    for s in fp.states:
+        nxt = namer(f"{names[s.var]}__next")
+        next_wires += w.wires(None, nxt, s.next, f"next {s.name}", vwidth(s.var))
+        next(x for x in states if x["spec"] == s.name)["next"] = nxt
+    layer_width = fx.width_of("int", 0, fp.count_hi)
+    ctx = dict(
+        spec=spec, title=fp.plan.program.title or spec, spec_path=spec_path, command=command,
+        frac_bits=fp.frac_bits, stage_cycles=fp.stage_cycles, count_max=fp.count_hi, layer_width=layer_width,
+        params=params, draws=draws, metrics=metrics, const_wires=const_wires, states=states,
+        layer_wires=layer_wires, draw_sel=draw_sel, designs=designs, next_wires=next_wires,
+        final_wires=final_wires,
+    )
+    from .numpy_fixed import word_bits
+    tb = dict(ctx, word_bits=word_bits(fp), depth=depth, timeout=fp.count_hi + 16)
+    hardware = _hardware_ctx(fp, names)
+    files = {
+        f"rtl/{spec}_model.v": render("model.v.j2", **ctx),
+        f"rtl/{spec}_tb.v": render("tb.v.j2", **tb),
+        f"rtl/{spec}_harness.v": render("harness.v.j2", **dict(ctx, hardware=hardware)),
+        f"rtl/test_{spec}.py": render("test_cocotb.py.j2", **dict(ctx, hardware=hardware)),
+    }
+    return files
+
+
+def _hardware_ctx(fp: fx.FixedPlan, names: dict[str, str]) -> list[dict]:
+    out = []
+    for h in fp.hardware:
+        hw = h.hw
+        prefix = f"{hw.name}__"
+        inputs = []
+        for spec_name, var, kind in h.inputs:
+            per_layer = var.startswith("random:")
+            inputs.append({"port": spec_name, "reg": prefix + spec_name, "width": fp.width(var), "kind": kind,
+                           "per_layer": per_layer, "signed": kind != "bool"})
+        outputs = [{"port": o.name, "wire": prefix + o.name, "width": fp.node_width(o.node), "kind": o.node.kind,
+                    "signed": o.node.kind != "bool"} for o in h.outputs]
+        layer_outputs = [{"port": n, "wire": prefix + n, "cap": prefix + "cap_" + n, "width": fp.width(v),
+                          "kind": k, "signed": k != "bool"} for n, v, k in h.layer_outputs]
+        out.append({"name": hw.name, "path": hw.path, "design": hw.design, "prefix": prefix, "inputs": inputs,
+                    "outputs": outputs, "layer_outputs": layer_outputs, "configs": hw.configs,
+                    "max_cycles": hw.max_cycles})
+    return out

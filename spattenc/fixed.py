@@ -1,0 +1,980 @@
+"""Lowering, fixed-point part: a Plan -> integer arithmetic with one defined rounding per
+operation, and register widths from interval analysis over the declared param ranges.
+
+Every real value is an integer scaled by 2**F (F = the spec's `fixed(frac_bits=...)`,
+32 unless declared); ints stay unscaled, conditions are single bits.  The rules (also in
+docs/verilog.md) are:
+
+- a real literal or param value v becomes round(v * 2**F), ties to even;
+- + - and comparisons are exact (an int operand is scaled by 2**F first when mixed);
+- int * real is exact; real * real is rounded to nearest, ties toward +inf;
+- every / gives a real, truncated toward zero; x / 0 and x % 0 are 0;
+- % is Python's floored modulo; x ^ k (k a literal >= 0) multiplies left to right;
+- floor, ceil, trunc and round (ties to even) of a real give an int;
+- with `stage_cycles`, every stage duration is rounded to whole cycles that way.
+
+Both fixed-point back ends (the numpy simulator and the Verilog model) print the nodes
+below and nothing else, so they agree bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import ir
+from .errors import fail
+from .evaluate import const_value
+from .ir import walk
+from .lower import Accumulator, Plan, Step, Timing, time_var, var_of
+
+#: Widest register the Verilog back end emits.
+MAX_WIDTH = 128
+#: Most layers the width analysis unrolls.
+MAX_LAYERS = 4096
+#: Roundings of Shr: Python's floor/ceil/trunc, "round" ties to even, "nearest" ties toward +inf.
+SHIFT_MODES = ("floor", "ceil", "trunc", "round", "nearest")
+
+
+# ---------------------------------------------------------------- nodes
+# `kind` is "int" (unscaled), "fix" (scaled by 2**F) or "bool".  `loc` points at the spec
+# text a node comes from; it takes no part in equality, so equal computations are shared.
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    kind: str
+    value: int
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """A plan variable (scope key such as 'param:x', 'state:N', 'time:d:s:end')."""
+
+    kind: str
+    var: str
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Add:
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sub:
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Mul:
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    kind: str
+    a: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Shl:
+    """a * 2**k (exact)."""
+
+    kind: str
+    a: Node
+    k: int
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Shr:
+    """a / 2**k rounded by `mode` (one of SHIFT_MODES)."""
+
+    kind: str
+    a: Node
+    k: int
+    mode: str
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Div:
+    """a / b truncated toward zero; 0 when b is 0."""
+
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Mod:
+    """Floored remainder (sign of b), as Python's %; 0 when b is 0."""
+
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Cmp:
+    kind: str
+    op: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Logic:
+    """'and' / 'or' of two conditions."""
+
+    kind: str
+    op: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    kind: str
+    a: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Mux:
+    """c ? a : b."""
+
+    kind: str
+    c: Node
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Min:
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Max:
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Abs:
+    kind: str
+    a: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+Node = Lit | Var | Add | Sub | Mul | Neg | Shl | Shr | Div | Mod | Cmp | Logic | Not | Mux | Min | Max | Abs
+
+
+def operands(n: Node) -> tuple[Node, ...]:
+    match n:
+        case Lit() | Var():
+            return ()
+        case Neg(a=a) | Shl(a=a) | Shr(a=a) | Not(a=a) | Abs(a=a):
+            return (a,)
+        case Mux(c=c, a=a, b=b):
+            return (c, a, b)
+        case Add(a=a, b=b) | Sub(a=a, b=b) | Mul(a=a, b=b) | Div(a=a, b=b) | Mod(a=a, b=b) | \
+                Cmp(a=a, b=b) | Logic(a=a, b=b) | Min(a=a, b=b) | Max(a=a, b=b):
+            return (a, b)
+    raise AssertionError(type(n).__name__)  # pragma: no cover
+
+
+def postorder(n: Node):
+    """Every node of a tree, operands first (each distinct node once)."""
+    seen: set = set()
+
+    def go(x):
+        if x in seen:
+            return
+        for o in operands(x):
+            yield from go(o)
+        seen.add(x)
+        yield x
+
+    yield from go(n)
+
+
+# ---------------------------------------------------------------- lowered plan
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`var` = `node`; `name` is the spec's name for comments and messages."""
+
+    var: str
+    name: str
+    node: Node
+    loc: ir.Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """A random draw, one per layer: an input of the RTL model, drawn by the simulator
+    from `dist` with `args` (int args as ints, real args as value / 2**F)."""
+
+    var: str
+    name: str
+    dist: str
+    kind: str
+    args: tuple[Node, ...]
+    loc: ir.Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Acc:
+    """A per-layer accumulator: `var` starts at 0 and becomes `update` after each layer."""
+
+    var: str
+    reduction: str
+    kind: str
+    update: Node
+    loc: ir.Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A metric (or DUT run output) computed from accumulators after the last layer."""
+
+    name: str
+    node: Node
+    loc: ir.Loc
+    attrs: ir.Attrs = ir.Attrs()
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    var: str
+    kind: str
+    lo: int
+    hi: int
+    loc: ir.Loc
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    var: str
+    name: str
+    kind: str
+    init: Node
+    next: Node
+    loc: ir.Loc
+
+
+@dataclass(frozen=True, slots=True)
+class DesignFx:
+    """A design's per-layer work: `steps` in order (stages, lets, start/end times), then
+    the accumulators; `t_var` carries the time from one layer to the next."""
+
+    name: str
+    title: str
+    steps: tuple[Assign, ...]
+    t_var: str
+    start_var: str
+    end_var: str
+    time_kind: str
+    accs: tuple[Acc, ...]
+    metrics: tuple[Output, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareFx:
+    """A DUT check: its inputs (spec name, plan variable, kind), per-layer outputs computed
+    after its design's steps, run outputs from accumulators."""
+
+    hw: ir.Hardware
+    inputs: tuple[tuple[str, str, str], ...]
+    steps: tuple[Assign, ...]
+    accs: tuple[Acc, ...]
+    outputs: tuple[Output, ...]
+    layer_outputs: tuple[tuple[str, str, str], ...]  # (name, var, kind)
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    """The fixed-point program of a spec with the range of every variable and node."""
+
+    plan: Plan
+    frac_bits: int
+    stage_cycles: str | None
+    params: tuple[Param, ...]
+    consts: tuple[Assign, ...]
+    count: Assign
+    count_hi: int
+    index_var: str
+    states: tuple[State, ...]
+    layer: tuple[Assign | Draw, ...]
+    designs: tuple[DesignFx, ...]
+    hardware: tuple[HardwareFx, ...]
+    kinds: dict[str, str]
+    ranges: dict[str, tuple[int, int]]
+    node_ranges: dict
+    names: dict[str, str]  # var -> spec name, for messages
+
+    @property
+    def name(self) -> str:
+        return self.plan.program.name
+
+    def width(self, var: str) -> int:
+        return width_of(self.kinds[var], *self.ranges[var])
+
+    def node_width(self, n: Node) -> int:
+        if isinstance(n, Var):
+            return self.width(n.var)
+        return width_of(n.kind, *self.node_ranges[n])
+
+    def real(self, var: str, raw: int) -> float:
+        """A raw value of `var` as the number it stands for."""
+        return raw / (1 << self.frac_bits) if self.kinds[var] == "fix" else raw
+
+
+def width_of(kind: str, lo: int, hi: int) -> int:
+    """Bits of a two's complement register holding [lo, hi] (conditions: 1 bit)."""
+    if kind == "bool":
+        return 1
+    need = max(hi.bit_length() if hi > 0 else 0, (-lo - 1).bit_length() if lo < 0 else 0)
+    return max(2, need + 1)
+
+
+def to_fixed(value, frac_bits: int) -> int:
+    """round(value * 2**frac_bits), ties to even (exact for any float or int)."""
+    return round(Fraction(value) * (1 << frac_bits))
+
+
+# ---------------------------------------------------------------- lowering
+
+
+class _Lowerer:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        prog = plan.program
+        self.F = prog.fixed.frac_bits
+        self.cycles = prog.fixed.stage_cycles
+        self.kinds: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        self.funcs = {f.name: f for f in plan.funcs}
+
+    # -- kinds and alignment
+    def declare(self, var: str, kind: str, name: str) -> None:
+        self.kinds[var] = kind
+        self.names[var] = name
+
+    def fix(self, n: Node) -> Node:
+        if n.kind == "fix":
+            return n
+        if n.kind == "bool":  # pragma: no cover - the checker rejects conditions in arithmetic
+            raise AssertionError("condition used as a number")
+        return shl(n, self.F, "fix")
+
+    def align(self, *ns: Node) -> tuple[Node, ...]:
+        if all(n.kind == ns[0].kind for n in ns):
+            return ns
+        return tuple(self.fix(n) for n in ns)
+
+    def mul(self, a: Node, b: Node, loc: ir.Loc) -> Node:
+        if a.kind == "int" and b.kind == "int":
+            return Mul("int", a, b, loc)
+        if a.kind == "int" or b.kind == "int":
+            return Mul("fix", a, b, loc)
+        return shr(Mul("fix2", a, b, loc), self.F, "nearest", "fix", loc)
+
+    def div(self, a: Node, b: Node, loc: ir.Loc) -> Node:
+        fa, fb = a.kind == "fix", b.kind == "fix"
+        return Div("fix", shl(a, self.F * (1 - fa + fb), "fix2" if fb else "fix", loc), b, loc)
+
+    def to_int(self, a: Node, mode: str, loc: ir.Loc) -> Node:
+        return a if a.kind == "int" else shr(a, self.F, mode, "int", loc)
+
+    # -- expressions
+    def expr(self, e: ir.Expr, local: dict[str, Node], reduce: dict[int, Node] | None = None) -> Node:
+        F = self.F
+        match e:
+            case ir.Num(value=v, is_int=True):
+                return Lit("int", int(v), e.loc)
+            case ir.Num(value=v):
+                return Lit("fix", to_fixed(v, F), e.loc)
+            case ir.Bool(value=v):
+                return Lit("bool", int(v), e.loc)
+            case ir.Ref(scope="local", name=n):
+                return local[n]
+            case ir.Ref():
+                var = var_of(e)
+                return Var(self.kinds[var], var, e.loc)
+            case ir.StageTime(design=d, stage=s, which=w):
+                var = time_var(d, s, w)
+                return Var(self.kinds[var], var, e.loc)
+            case ir.Reduce(axis="layers", slot=slot):
+                return reduce[slot]
+            case ir.Unary(op="-", operand=x):
+                a = self.expr(x, local, reduce)
+                if isinstance(a, Lit):
+                    return Lit(a.kind, -a.value, e.loc)
+                return Neg(a.kind, a, e.loc)
+            case ir.Unary(op="not", operand=x):
+                return Not("bool", self.expr(x, local, reduce), e.loc)
+            case ir.Binary(op=op, left=l, right=r):
+                return self.binary(e, op, self.expr(l, local, reduce), r, local, reduce)
+            case ir.Cond(test=t, then=x, else_=y):
+                c = self.expr(t, local, reduce)
+                a, b = self.align(self.expr(x, local, reduce), self.expr(y, local, reduce))
+                return Mux(a.kind, c, a, b, e.loc)
+            case ir.Builtin(func=f, args=args):
+                return self.builtin(e, f, [self.expr(a, local, reduce) for a in args])
+            case ir.Apply(func=f, args=args):
+                fn = self.funcs[f]
+                inner = dict(zip(fn.params, (self.expr(a, local, reduce) for a in args)))
+                for let in fn.lets:
+                    inner[let.name] = self.expr(let.expr, inner, reduce)
+                return self.expr(fn.body, inner, reduce)
+        what = {"InputRef": "a value read from an input file"}.get(type(e).__name__, f"this expression ({type(e).__name__})")
+        fail(f"{what} has no fixed-point semantics here", getattr(e, "loc", None))
+
+    def binary(self, e: ir.Binary, op: str, a: Node, right: ir.Expr, local, reduce) -> Node:
+        loc = e.loc
+        if op == "^":
+            if not (isinstance(right, ir.Num) and right.is_int and right.value >= 0):
+                fail("fixed-point semantics need a literal integer exponent >= 0 (x ^ 2, not x ^ y)", right.loc)
+            k = int(right.value)
+            if k == 0:
+                return Lit(a.kind, 1 << self.F if a.kind == "fix" else 1, loc)
+            out = a
+            for _ in range(k - 1):
+                out = self.mul(out, a, loc)
+            return out
+        b = self.expr(right, local, reduce)
+        if op in ("and", "or"):
+            return Logic("bool", op, a, b, loc)
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            a, b = self.align(a, b)
+            return Cmp("bool", op, a, b, loc)
+        if op == "*":
+            return self.mul(a, b, loc)
+        if op == "/":
+            return self.div(a, b, loc)
+        a, b = self.align(a, b)
+        if op == "+":
+            return Add(a.kind, a, b, loc)
+        if op == "-":
+            return Sub(a.kind, a, b, loc)
+        if op == "%":
+            return Mod(a.kind, a, b, loc)
+        raise AssertionError(op)  # pragma: no cover
+
+    def builtin(self, e: ir.Builtin, f: str, args: list[Node]) -> Node:
+        loc = e.loc
+        match f:
+            case "min" | "max":
+                args = list(self.align(*args))
+                cls = Min if f == "min" else Max
+                out = args[0]
+                for a in args[1:]:
+                    out = cls(out.kind, out, a, loc)
+                return out
+            case "clamp":
+                x, lo, hi = self.align(*args)
+                return Max(x.kind, lo, Min(x.kind, hi, x, loc), loc)
+            case "floor" | "ceil" | "trunc" | "round":
+                return self.to_int(args[0], f, loc)
+            case "abs":
+                return Abs(args[0].kind, args[0], loc)
+        fail(f"{f}() has no fixed-point semantics; the Verilog back end supports + - * / % ^, comparisons, "
+             "and/or/not, if, min, max, clamp, abs, floor, ceil, round and trunc", loc)
+
+    # -- the plan
+    def lower(self) -> tuple:
+        plan, prog = self.plan, self.plan.program
+        params = []
+        for p in prog.params:
+            kind = {"int": "int", "real": "fix", "bool": "bool"}[p.type]
+            var = f"param:{p.name}"
+            self.declare(var, kind, p.name)
+            if kind == "bool":
+                lo, hi = 0, 1
+            else:
+                if p.lo is None or p.hi is None:
+                    fail(f"param '{p.name}' has no declared range; fixed-point widths need one "
+                         f"(param {p.name} = ... in [LOW, HIGH])", p.loc)
+                lo_v, hi_v = const_value(p.lo), const_value(p.hi)
+                if kind == "int":
+                    lo, hi = -((-Fraction(lo_v)).__floor__()), Fraction(hi_v).__floor__()
+                else:
+                    lo, hi = to_fixed(lo_v, self.F), to_fixed(hi_v, self.F)
+            params.append(Param(p.name, var, kind, int(lo), int(hi), p.loc))
+        consts = []
+        for c in plan.consts:
+            n = self.expr(c.expr, {})
+            var = f"const:{c.name}"
+            self.declare(var, n.kind, c.name)
+            consts.append(Assign(var, c.name, n, c.loc))
+        count_node = self.expr(plan.layer_count, {})
+        if count_node.kind != "int":  # pragma: no cover - checked by the front end
+            fail("the layer count must be an integer", plan.layer_count.loc)
+        count = Assign("count:", "layer count", count_node, plan.layer_count.loc)
+        self.declare("count:", "int", "layer count")
+        index_var = f"index:{plan.index}"
+        self.declare(index_var, "int", plan.index)
+        states = []
+        for s in plan.states:
+            kind = {"int": "int", "real": "fix", "bool": "bool"}[prog.types[f"state:{s.name}"]]
+            self.declare(f"state:{s.name}", kind, s.name)
+        for s in plan.states:
+            var = f"state:{s.name}"
+            kind = self.kinds[var]
+            init = self.expr(s.init, {})
+            init = self.fix(init) if kind == "fix" else init
+            states.append(State(var, s.name, kind, init, None, s.loc))
+        layer = [self.step(s) for s in plan.layer_steps]
+        states = [State(s.var, s.name, s.kind, s.init, self.state_next(s, plan), s.loc) for s in states]
+        designs = [self.design(d) for d in plan.designs]
+        hardware = [self.hardware(h) for h in prog.hardware]
+        return params, consts, count, index_var, states, layer, designs, hardware
+
+    def state_next(self, s: State, plan: Plan) -> Node:
+        st = next(x for x in plan.states if x.name == s.name)
+        n = self.expr(st.next, {})
+        return self.fix(n) if s.kind == "fix" else n
+
+    def step(self, s: Step) -> Assign | Draw:
+        if s.kind == "random":
+            kind = {"binomial": "int", "bernoulli": "bool", "uniform": "fix", "normal": "fix"}[s.dist]
+            if s.dist == "normal":
+                fail("normal draws are unbounded, so they have no fixed-point width; use uniform(low, high) "
+                     "or a binomial", s.loc)
+            self.declare(s.var, kind, s.name)
+            return Draw(s.var, s.name, s.dist, kind, tuple(self.expr(a, {}) for a in s.args), s.loc)
+        n = self.expr(s.expr, {})
+        if s.kind == "stage" and self.cycles is not None:
+            n = self.to_int(n, self.cycles, s.loc)
+        self.declare(s.var, n.kind, s.name)
+        return Assign(s.var, s.name, n, s.loc)
+
+    def accumulators(self, accs: list[Accumulator], owner_vars: list[str]) -> list[Acc]:
+        out = []
+        index = Var("int", f"index:{self.plan.index}")
+        for a, var in zip(accs, owner_vars):
+            arg = self.expr(a.arg, {})
+            kind = "int" if a.kind == "count" else arg.kind
+            acc = Var(kind, var)
+            match a.kind:
+                case "sum" | "mean":
+                    upd = Add(kind, acc, arg)
+                case "count":
+                    upd = Add("int", acc, Mux("int", arg, Lit("int", 1), Lit("int", 0)))
+                case "last":
+                    upd = arg
+                case "first":
+                    upd = Mux(kind, Cmp("bool", "==", index, Lit("int", 0)), arg, acc)
+                case "max_over" | "min_over":
+                    cls = Max if a.kind == "max_over" else Min
+                    upd = Mux(kind, Cmp("bool", "==", index, Lit("int", 0)), arg, cls(kind, acc, arg))
+                case _:  # pragma: no cover
+                    raise AssertionError(a.kind)
+            self.declare(var, kind, f"{a.kind}() in {a.metric}")
+            out.append(Acc(var, a.kind, kind, upd, a.arg.loc))
+        return out
+
+    def finals(self, accs: list[Accumulator], fx: list[Acc]) -> dict[int, Node]:
+        """Reduction slot -> its final value (mean divides by the layer count)."""
+        out = {}
+        count = Var("int", "count:")
+        for a, f in zip(accs, fx):
+            slot = int(a.var.rsplit(":", 1)[1])
+            v = Var(f.kind, f.var)
+            out[slot] = self.div(v, count, a.arg.loc) if a.kind == "mean" else v
+        return out
+
+    def design(self, d) -> DesignFx:
+        prog = self.plan.program
+        steps: list[Assign] = []
+        for s in d.pre:
+            steps.append(self.step(s))
+        stage_kinds = [self.kinds[t.stage_var] for t in d.timeline if isinstance(t, Timing)]
+        time_kind = "fix" if "fix" in stage_kinds else "int"
+        start = time_var(d.name, None, "start")
+        t_var = f"time:{d.name}::t"
+        self.declare(t_var, time_kind, f"time of design {d.name}")
+        steps.append(Assign(start, f"{d.name} layer start", Var(time_kind, t_var), prog.design(d.name).loc))
+        self.declare(start, time_kind, f"{d.name} layer start")
+        for t in d.timeline:
+            if isinstance(t, Timing):
+                sv = time_var(d.name, t.stage, "start")
+                steps.append(Assign(sv, f"{t.stage}.start", Var(time_kind, t.start), prog.design(d.name).loc))
+                self.declare(sv, time_kind, f"{t.stage}.start")
+                a, b = self.align(Var(time_kind, t.start), Var(self.kinds[t.stage_var], t.stage_var))
+                steps.append(Assign(t.end, f"{t.stage}.end", Add(time_kind, a, b), prog.design(d.name).loc))
+                self.declare(t.end, time_kind, f"{t.stage}.end")
+            else:
+                out = Var(time_kind, t.parts[0])
+                for p in t.parts[1:]:
+                    out = Max(time_kind, out, Var(time_kind, p))
+                steps.append(Assign(t.var, "parallel join", out, prog.design(d.name).loc))
+                self.declare(t.var, time_kind, "parallel join")
+        end = time_var(d.name, None, "end")
+        end_node = Var(time_kind, d.end_var) if d.end_var else Var(time_kind, start)
+        steps.append(Assign(end, f"{d.name} layer end", end_node, prog.design(d.name).loc))
+        self.declare(end, time_kind, f"{d.name} layer end")
+        for s in d.post:
+            steps.append(self.step(s))
+        accs = self.accumulators(list(d.accumulators), [a.var for a in d.accumulators])
+        metrics = []
+        for mt in d.metrics:
+            mine = [(a, f) for a, f in zip(d.accumulators, accs) if a.metric == mt.name]
+            finals = self.finals([a for a, _ in mine], [f for _, f in mine])
+            metrics.append(Output(mt.name, self.expr(mt.expr, {}, finals), mt.loc, mt.attrs))
+        return DesignFx(d.name, d.title, tuple(steps), t_var, start, end, time_kind, tuple(accs), tuple(metrics))
+
+    def hardware(self, h: ir.Hardware) -> HardwareFx:
+        inputs = []
+        for i in h.inputs:
+            var = f"{i.scope}:{i.name}"
+            inputs.append((i.name, var, self.kinds[var]))
+        steps, layer_outputs = [], []
+        for o in h.layer_outputs:
+            n = self.expr(o.expr, {})
+            var = f"hw:{h.name}:{o.name}"
+            self.declare(var, n.kind, o.name)
+            steps.append(Assign(var, o.name, n, o.loc))
+            layer_outputs.append((o.name, var, n.kind))
+        accs_ir, outputs, accs = [], [], []
+        for o in h.outputs:
+            mine = []
+            for node in walk(o.expr):
+                if isinstance(node, ir.Reduce) and node.axis == "layers":
+                    mine.append(Accumulator(f"hwacc:{h.name}:{o.name}:{node.slot}", node.kind, node.arg,
+                                            h.design, o.name))
+            fx = self.accumulators(mine, [a.var for a in mine])
+            accs += fx
+            outputs.append(Output(o.name, self.expr(o.expr, {}, self.finals(mine, fx)), o.loc, o.attrs))
+        return HardwareFx(h, tuple(inputs), tuple(steps), tuple(accs), tuple(outputs), tuple(layer_outputs))
+
+
+def shl(a: Node, k: int, kind: str, loc: ir.Loc = ir.NOWHERE) -> Node:
+    if k == 0:
+        return a
+    if isinstance(a, Lit):
+        return Lit(kind, a.value << k, a.loc)
+    return Shl(kind, a, k, loc)
+
+
+def shr(a: Node, k: int, mode: str, kind: str, loc: ir.Loc = ir.NOWHERE) -> Node:
+    if k == 0:
+        return a if a.kind == kind else _rekind(a, kind)
+    if isinstance(a, Lit):
+        return Lit(kind, shift_right(a.value, k, mode), a.loc)
+    return Shr(kind, a, k, mode, loc)
+
+
+def _rekind(a: Node, kind: str) -> Node:
+    import dataclasses
+    return dataclasses.replace(a, kind=kind)
+
+
+# ---------------------------------------------------------------- integer semantics (reference)
+
+
+def shift_right(x: int, k: int, mode: str) -> int:
+    """x / 2**k rounded by `mode` (the semantics every back end prints)."""
+    if k == 0:
+        return x
+    match mode:
+        case "floor":
+            return x >> k
+        case "ceil":
+            return -((-x) >> k)
+        case "trunc":
+            return x >> k if x >= 0 else -((-x) >> k)
+        case "nearest":
+            return (x + (1 << (k - 1))) >> k
+        case "round":
+            q, r = x >> k, x & ((1 << k) - 1)
+            half = 1 << (k - 1)
+            return q + (1 if r > half or (r == half and q & 1) else 0)
+    raise AssertionError(mode)  # pragma: no cover
+
+
+def tdiv(a: int, b: int) -> int:
+    """a / b truncated toward zero; 0 when b is 0."""
+    if b == 0:
+        return 0
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def fmod(a: int, b: int) -> int:
+    """Python's floored a % b; 0 when b is 0."""
+    return 0 if b == 0 else a % b
+
+
+# ---------------------------------------------------------------- interval analysis
+
+
+class _Ranges:
+    """Interval arithmetic over nodes, for one assignment of variable intervals."""
+
+    def __init__(self, env: dict[str, tuple[int, int]]):
+        self.env = env
+        self.memo: dict = {}
+
+    def of(self, n: Node) -> tuple[int, int]:
+        r = self.memo.get(n)
+        if r is None:
+            for o in operands(n):  # every operand gets a range, conditions' too
+                self.of(o)
+            r = self.memo[n] = self.compute(n)
+        return r
+
+    def compute(self, n: Node) -> tuple[int, int]:
+        match n:
+            case Lit(value=v):
+                return v, v
+            case Var(var=v):
+                return self.env[v]
+            case Add(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                return al + bl, ah + bh
+            case Sub(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                return al - bh, ah - bl
+            case Mul(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                p = (al * bl, al * bh, ah * bl, ah * bh)
+                return min(p), max(p)
+            case Neg(a=a):
+                al, ah = self.of(a)
+                return -ah, -al
+            case Shl(a=a, k=k):
+                al, ah = self.of(a)
+                return al << k, ah << k
+            case Shr(a=a, k=k, mode=m):
+                al, ah = self.of(a)
+                return shift_right(al, k, m), shift_right(ah, k, m)
+            case Div(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                qs = []
+                for lo, hi in ((bl, min(bh, -1)), (max(bl, 1), bh)):
+                    if lo <= hi:
+                        qs += [tdiv(x, y) for x in (al, ah) for y in (lo, hi)]
+                if bl <= 0 <= bh:
+                    qs.append(0)
+                return min(qs), max(qs)
+            case Mod(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                if bl > 0 and al >= 0:
+                    return 0, min(ah, bh - 1)
+                return min(0, bl + 1), max(0, bh - 1)
+            case Cmp() | Logic() | Not():
+                return 0, 1
+            case Mux(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                return min(al, bl), max(ah, bh)
+            case Min(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                return min(al, bl), min(ah, bh)
+            case Max(a=a, b=b):
+                (al, ah), (bl, bh) = self.of(a), self.of(b)
+                return max(al, bl), max(ah, bh)
+            case Abs(a=a):
+                al, ah = self.of(a)
+                if al >= 0:
+                    return al, ah
+                if ah <= 0:
+                    return -ah, -al
+                return 0, max(-al, ah)
+        raise AssertionError(type(n).__name__)  # pragma: no cover
+
+
+def _union(r: dict, key, lo: int, hi: int) -> None:
+    old = r.get(key)
+    r[key] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+
+def _analyze(params, consts, count, index_var, states, layer, designs, hardware, kinds):
+    """Ranges of every variable and node: the layer loop is unrolled up to the largest
+    layer count, so states, times and accumulators get their exact interval bounds."""
+    ranges: dict[str, tuple[int, int]] = {}
+    node_ranges: dict = {}
+    env: dict[str, tuple[int, int]] = {p.var: (p.lo, p.hi) for p in params}
+    ranges.update(env)
+
+    def assign(r: _Ranges, a: Assign):
+        lo, hi = r.of(a.node)
+        env[a.var] = (lo, hi)
+        _union(ranges, a.var, lo, hi)
+
+    def record(r: _Ranges):
+        for n, (lo, hi) in r.memo.items():
+            _union(node_ranges, n, lo, hi)
+
+    r = _Ranges(env)
+    for c in consts:
+        assign(r, c)
+    assign(r, count)
+    record(r)
+    count_lo, count_hi = env["count:"]
+    if count_hi > MAX_LAYERS:
+        fail(f"the layer count can reach {count_hi}; the fixed-point width analysis unrolls at most "
+             f"{MAX_LAYERS} layers (narrow the declared range of what the count depends on)", count.loc)
+    for s in states:
+        env[s.var] = r.of(s.init)
+    record(r)
+    all_accs = [a for d in designs for a in d.accs] + [a for h in hardware for a in h.accs]
+    for a in all_accs:
+        env[a.var] = (0, 0)
+        _union(ranges, a.var, 0, 0)
+    for d in designs:
+        env[d.t_var] = (0, 0)
+        _union(ranges, d.t_var, 0, 0)
+    _union(ranges, index_var, 0, max(0, count_hi - 1))
+    for layer_no in range(count_hi):
+        env[index_var] = (layer_no, layer_no)
+        for s in states:
+            _union(ranges, s.var, *env[s.var])
+        r = _Ranges(env)
+        for item in layer:
+            if isinstance(item, Draw):
+                args = [r.of(x) for x in item.args]
+                match item.dist:
+                    case "binomial":
+                        rng = (0, max(0, args[0][1]))
+                    case "bernoulli":
+                        rng = (0, 1)
+                    case _:  # uniform
+                        rng = (min(args[0][0], args[1][0]), max(args[0][1], args[1][1]))
+                env[item.var] = rng
+                _union(ranges, item.var, *rng)
+            else:
+                assign(r, item)
+        for d in designs:
+            for a in d.steps:
+                assign(r, a)
+        for h in hardware:
+            for a in h.steps:
+                assign(r, a)
+        updates = [(a.var, r.of(a.update)) for a in all_accs]
+        nexts = [(s.var, r.of(s.next)) for s in states]
+        ends = [(d.t_var, env[d.end_var]) for d in designs]
+        record(r)
+        for var, rng in updates + nexts + ends:
+            env[var] = rng
+            if not var.startswith("state:"):
+                _union(ranges, var, *rng)
+    # Metrics see the accumulators after any number of layers.
+    final_env = dict(env)
+    for a in all_accs:
+        final_env[a.var] = ranges[a.var]
+    r = _Ranges(final_env)
+    for d in designs:
+        for m in d.metrics:
+            r.of(m.node)
+    for h in hardware:
+        for o in h.outputs:
+            r.of(o.node)
+    record(r)
+    return ranges, node_ranges, count_hi
+
+
+def lower_fixed(plan: Plan) -> FixedPlan:
+    """The fixed-point program of a plan, with widths checked against MAX_WIDTH."""
+    _check_supported(plan.program)
+    lw = _Lowerer(plan)
+    params, consts, count, index_var, states, layer, designs, hardware = lw.lower()
+    ranges, node_ranges, count_hi = _analyze(params, consts, count, index_var, states, layer, designs,
+                                             hardware, lw.kinds)
+    fp = FixedPlan(plan, lw.F, lw.cycles, tuple(params), tuple(consts), count, count_hi, index_var, tuple(states),
+                   tuple(layer), tuple(designs), tuple(hardware), dict(lw.kinds), ranges, node_ranges,
+                   dict(lw.names))
+    _check_widths(fp)
+    return fp
+
+
+def _check_supported(prog: ir.Program) -> None:
+    """Fail on the features the fixed-point semantics does not cover: it models params,
+    constants and per-layer recurrences, evaluated for one configuration."""
+    for what, decls in (("an input file", prog.inputs), ("an input table", prog.tables), ("a loop", prog.loops)):
+        if decls:
+            fail(f"fixed point: specs that read {what} have no fixed-point semantics "
+                 "(it covers params, constants and per-layer recurrences)", decls[0].loc)
+    if prog.rows is not None:
+        fail("fixed point: a rows block has no fixed-point semantics", prog.rows.loc)
+
+
+def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:
+    if kind in ("fix", "fix2"):
+        bits = fp.frac_bits * (2 if kind == "fix2" else 1)
+        return f"[{lo / (1 << bits):.6g}, {hi / (1 << bits):.6g}] (raw [{lo}, {hi}] in units of 2^-{bits})"
+    return f"[{lo}, {hi}]"
+
+
+def _check_widths(fp: FixedPlan) -> None:
+    def check_var(var: str, loc: ir.Loc):
+        w = fp.width(var)
+        if w > MAX_WIDTH:
+            fail(f"fixed point: '{fp.names.get(var, var)}' needs a {w}-bit register; its range is "
+                 f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}, and registers are at most {MAX_WIDTH} bits "
+                 "(narrow the declared ranges of the params it depends on, or lower frac_bits)", loc)
+
+    def check_node(n: Node, name: str, loc: ir.Loc):
+        for x in postorder(n):
+            if isinstance(x, (Lit, Var)) or x not in fp.node_ranges:
+                continue
+            w = fp.node_width(x)
+            if w > MAX_WIDTH:
+                where = x.loc if x.loc is not ir.NOWHERE and x.loc.line else loc
+                fail(f"fixed point: a step of '{name}' needs {w} bits; its range is "
+                     f"{_show_range(fp, x.kind, *fp.node_ranges[x])}, and registers are at most {MAX_WIDTH} bits "
+                     "(narrow the declared ranges of the params it depends on, or lower frac_bits)", where)
+
+    for p in fp.params:
+        check_var(p.var, p.loc)
+    for a in fp.consts + (fp.count,):
+        check_node(a.node, a.name, a.loc)
+        check_var(a.var, a.loc)
+    for s in fp.states:
+        check_node(s.next, s.name, s.loc)
+        check_var(s.var, s.loc)
+    for item in fp.layer:
+        if isinstance(item, Assign):
+            check_node(item.node, item.name, item.loc)
+        check_var(item.var, item.loc)
+    for d in list(fp.designs) + list(fp.hardware):
+        for a in d.steps:
+            check_node(a.node, a.name, a.loc)
+            check_var(a.var, a.loc)
+        for a in d.accs:
+            check_node(a.update, fp.names[a.var], a.loc)
+            check_var(a.var, a.loc)
+    for d in fp.designs:
+        check_var(d.t_var, ir.NOWHERE)
+        for m in d.metrics:
+            check_node(m.node, m.name, m.loc)
+    for h in fp.hardware:
+        for o in h.outputs:
+            check_node(o.node, o.name, o.loc)
