@@ -779,6 +779,21 @@ def cmd_verify(args) -> int:
     return 0 if result.ok else 1
 
 
+def draw_error(args, e) -> SpecError:
+    """A simulator's DrawError as a spec error at the random variable's declaration: the
+    params (defaults or --set) give a draw arguments outside its distribution's domain."""
+    from . import ir
+    from .compiler import load
+
+    program = load(args.spec).program
+    items = list(program.layer_items) + list(program.row_items) + [i for lp in program.loops for i in lp.items]
+    loc = next((i.loc for i in items if isinstance(i, ir.Random) and i.name == e.var), None)
+    given = [f"--set {x}" for x in getattr(args, "set", None) or []]
+    given += [f"--sweep {x}" for x in getattr(args, "sweep", None) or []]
+    where = " with " + " ".join(given) if given else " at the params' defaults"
+    return SpecError(f"random '{e.var}': {e.message}{where}", loc, source=program.source)
+
+
 COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, "eval": cmd_eval,
             "report": cmd_report, "fit": cmd_fit, "verify": cmd_verify}
 
@@ -789,6 +804,11 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
+        return 2
+    except ValueError as e:
+        if type(e).__name__ != "DrawError":  # raised by a generated simulator
+            raise
+        print(draw_error(args, e).render(), file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -564,10 +564,14 @@ class _Lowerer:
 
     def step(self, s: Step) -> Assign | Draw:
         if s.kind == "random":
-            kind = {"binomial": "int", "bernoulli": "bool", "uniform": "fix", "normal": "fix"}[s.dist]
+            kinds = {"binomial": "int", "bernoulli": "bool", "uniform": "fix"}
             if s.dist == "normal":
                 fail("normal draws are unbounded, so they have no fixed-point width; use uniform(low, high) "
                      "or a binomial", s.loc)
+            if s.dist not in kinds:
+                fail(f"{s.dist} draws have no fixed-point semantics; it draws "
+                     f"{', '.join(kinds)} (random '{s.name}')", s.loc)
+            kind = kinds[s.dist]
             self.declare(s.var, kind, s.name)
             return Draw(s.var, s.name, s.dist, kind, tuple(self.expr(a, {}) for a in s.args), s.loc)
         n = self.expr(s.expr, {})

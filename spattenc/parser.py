@@ -356,7 +356,10 @@ class _Builder(Transformer):
         if str(dist) not in ir.DISTRIBUTIONS:
             fail(f"unknown distribution '{dist}'; expected one of {', '.join(sorted(ir.DISTRIBUTIONS))}", self.L(dist))
         want = ir.DISTRIBUTIONS[str(dist)][0]
-        if len(args) != len(want):
+        if want[-1].endswith("..."):
+            if len(args) < 2:
+                fail(f"{dist}() takes two or more arguments ({want[-1][:-3]}), got {len(args)}", self.L(dist))
+        elif len(args) != len(want):
             fail(f"{dist}() takes {len(want)} argument{'s' if len(want) != 1 else ''} ({', '.join(want)}), "
                  f"got {len(args)}", self.L(dist))
         return ir.Random(self.L(name), str(name), str(dist), args, attrs)

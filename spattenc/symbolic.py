@@ -503,7 +503,7 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     def want(n: str) -> bool:
         return not wanted or n in wanted
 
-    out: list[str] = [f"# {program.name}: {program.title or ''}".rstrip(), ""]
+    out: list[str] = [f"# {program.name}" + (f": {program.title}" if program.title else ""), ""]
     if not wanted:
         out += _const_lines(program, f, latex)
     layer_named = [i for i in program.layer_items if want(i.name)]
@@ -1010,7 +1010,7 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
         return not wanted or any(n in wanted for n in ns)
 
     table = next(t for t in program.tables if t.name == program.rows.table)
-    out: list[str] = [f"# {program.name}: {program.title or ''}".rstrip(), ""]
+    out: list[str] = [f"# {program.name}" + (f": {program.title}" if program.title else ""), ""]
     if not wanted:
         out.append(f"## Table {table.name} (--input {table.name}=FILE)")
         out.append(", ".join(f"{c.name}: {c.type}" for c in table.columns))

@@ -386,3 +386,12 @@ def test_numeric_fixed_on_a_spec_reading_input_files_is_a_clear_error(cli):
     first = r.err.splitlines()[0]
     assert "error: fixed point: specs that read an input file have no fixed-point semantics" in first
     assert "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("dist", ["categorical(f, 1, 2)", "integers(1, n)"])
+def test_draws_without_a_fixed_point_form_are_named(dist):
+    body = f"random k ~ {dist}\n  stage s = k"
+    msg = _fixed_error(_BASE.format(body=body))
+    name = dist.split("(")[0]
+    assert msg.splitlines()[0] == (f"t.spt:5:10: error: {name} draws have no fixed-point semantics; "
+                                   "it draws binomial, bernoulli, uniform (random 'k')")

@@ -173,28 +173,70 @@ def _uniform_of(rng):
     return getattr(rng, "random_sample", None) or rng.random
 
 
+class DrawError(ValueError):
+    """A draw's arguments lie outside its distribution's domain; `var` names the spec's
+    random variable (so the caller can point at its declaration)."""
+
+    def __init__(self, var, message):
+        super().__init__(f"random {var}: {message}")
+        self.var = var
+        self.message = message
+
+
+def _require(ok, var, what, value):
+    """Raise DrawError unless `ok` holds everywhere; the message shows a failing value."""
+    ok = np.asarray(ok)
+    if not ok.all():
+        bad = np.broadcast_to(np.asarray(value, dtype=np.float64), ok.shape)[~ok].reshape(-1)[0]
+        raise DrawError(var, f"{what} (got {bad:g})")
+
+
 class _Distributions:
     """The distributions a spec draws from.  A subclass says where the numbers come from:
     `_draw(method, *args)` calls a numpy random method with element-wise arguments, and
-    `_uniform01()` draws uniforms in [0, 1), both over the subclass's shape."""
+    `_uniform01()` draws uniforms in [0, 1), both over the subclass's shape.  Arguments
+    are checked first: a bad one raises DrawError naming the variable `name`."""
 
-    def binomial(self, n, p):
+    def binomial(self, n, p, name="?"):
+        _require(np.asarray(n) >= 0, name, "binomial n must be >= 0", n)
+        _require((np.asarray(p) >= 0) & (np.asarray(p) <= 1), name, "binomial p must be in [0, 1]", p)
         return self._draw("binomial", n, p)
 
-    def bernoulli(self, p):
+    def bernoulli(self, p, name="?"):
+        _require((np.asarray(p) >= 0) & (np.asarray(p) <= 1), name, "bernoulli p must be in [0, 1]", p)
         return self._uniform01() < np.asarray(p)
 
-    def uniform(self, low, high):
+    def uniform(self, low, high, name="?"):
+        _require(np.isfinite(low) & np.isfinite(high), name, "uniform low and high must be finite",
+                 np.where(np.isfinite(low), high, low))
         return self._draw("uniform", low, high)
 
-    def normal(self, mean, std):
+    def normal(self, mean, std, name="?"):
+        _require(np.asarray(std) >= 0, name, "normal std must be >= 0", std)
         return self._draw("normal", mean, std)
 
-    def integers(self, low, high):
+    def integers(self, low, high, name="?"):
         """Uniform integers in [low, high], both included (low and high rounded down)."""
+        low, high = np.floor(low), np.floor(high)
+        _require(low <= high, name, "integers needs low <= high (after rounding down)", high)
         u = self._uniform01()
-        low = np.floor(low)
-        return (low + np.floor(u * (np.floor(high) - low + 1))).astype(np.int64)
+        return (low + np.floor(u * (high - low + 1))).astype(np.int64)
+
+    def categorical(self, *weights, name="?"):
+        """Index i in 0..k-1 with probability weights[i] / sum(weights): one uniform per
+        draw, compared with the running sums of the weights (inverse CDF)."""
+        w = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in weights))
+        total = sum(w[1:], w[0])
+        for x in w:
+            _require(x >= 0, name, "categorical weights must be >= 0", x)
+        _require(total > 0, name, "categorical weights must not all be 0", total)
+        u = self._uniform01() * total
+        index = np.zeros(np.broadcast_shapes(u.shape, total.shape), dtype=np.int64)
+        run = np.zeros_like(total)
+        for x in w[:-1]:
+            run = run + x
+            index += u >= run
+        return index
 
 
 #: Trials are drawn in blocks of this many: trial t of a point uses the stream of

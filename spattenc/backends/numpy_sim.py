@@ -305,7 +305,8 @@ def _loops(plan: Plan) -> list[dict]:
         for item in lp.items:
             if isinstance(item, ir.Random):
                 args = ", ".join(p.code(a) for a in item.args)
-                items.append(_Assign(py_name(item.name), f"_draw.{item.dist}({args})", f"random {item.name} ~ {item.dist}"))
+                items.append(_Assign(py_name(item.name), f"_draw.{item.dist}({args}, name={item.name!r})",
+                                     f"random {item.name} ~ {item.dist}"))
             else:
                 items.append(_Assign(py_name(item.name), p.code(item.expr), item.name))
         out.append({
@@ -385,7 +386,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
             return _Assign(var_name(s.var), call(s, var_name), f"stage {s.name}")
         if s.kind == "random":
             args = ", ".join(p.code(a) for a in s.args)
-            return _Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}")
+            return _Assign(var_name(s.var), f"draw.{s.dist}({args}, name={s.name!r})", f"random {s.name} ~ {s.dist}")
         return _Assign(var_name(s.var), p.code(s.expr), s.name)
 
     # Per-trial consumers of tabulated values: everything outside the layer's own tables.
@@ -594,7 +595,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     for s in plan.row_steps:
         if s.kind == "random":
             args = ", ".join(p.code(a) for a in s.args)
-            rows.append(_Assign(var_name(s.var), f"draw.{s.dist}({args})", f"random {s.name} ~ {s.dist}"))
+            rows.append(_Assign(var_name(s.var), f"draw.{s.dist}({args}, name={s.name!r})", f"random {s.name} ~ {s.dist}"))
         elif s.kind == "stage":
             func, reads = _stage_func(s, prog)
             stage_funcs.append(func)
