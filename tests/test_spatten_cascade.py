@@ -15,7 +15,8 @@ SPEC = ROOT / "specs" / "spatten_cascade.spt"
 
 DEFAULTS = dict(num_layers=12, num_heads=12, head_dim=64, seq_len=512, generative=False, gen_tokens=32,
                 token_keep=0.85, head_keep=0.95, local_v_keep=0.5, quantization=True, key_msb_bits=8,
-                key_lsb_bits=4, value_bits=8, query_bits=16, lsb_refetch_prob=0.07, dense_bits=16,
+                key_lsb_bits=4, value_bits=8, query_bits=16, lsb_refetch_prob=0.07, lsb_threshold=0.0,
+                max_prob_low=0.05, max_prob_high=0.95, dense_bits=16,
                 num_multipliers=512, topk_parallelism=32, topk_passes=3.0, hbm_channels=16, channel_gbps=32.0,
                 clock_ghz=1.0, e_dram_pj_per_byte=31.2, e_mac_pj=0.4, e_compare_pj=0.05, static_power_w=1.0)
 
@@ -31,6 +32,9 @@ def reference(**overrides) -> dict:
     kb = p["key_msb_bits"] if q else p["dense_bits"]
     lsb = p["key_lsb_bits"] if q else 0
     pl = p["lsb_refetch_prob"] if q else 0
+    if q and p["lsb_threshold"] > 0:  # P(max attention prob < threshold), max prob ~ uniform(low, high)
+        lo, hi, t = p["max_prob_low"], p["max_prob_high"], p["lsb_threshold"]
+        pl = min(1.0, max(0.0, (t - lo) / (hi - lo))) if hi > lo else float(t > lo)
     vb = p["value_bits"] if q else p["dense_bits"]
     qb = p["query_bits"] if q else p["dense_bits"]
     context = sum(S + s for s in range(G)) if gen else S  # tokens attended, over all passes
@@ -92,6 +96,10 @@ VARIANTS = [
     {"generative": True, "num_layers": 24, "num_heads": 16, "seq_len": 1000, "gen_tokens": 64},
     {"token_keep": 0.6, "head_keep": 0.8, "local_v_keep": 0.3, "lsb_refetch_prob": 0.2, "hbm_channels": 4},
     {"token_keep": 1, "head_keep": 0.9, "local_v_keep": 1, "quantization": False, "topk_parallelism": 2},
+    {"lsb_threshold": 0.2},  # refetch probability (0.2 - 0.05) / 0.9 from the declared distribution
+    {"lsb_threshold": 0.5, "max_prob_low": 0.3, "max_prob_high": 0.4, "generative": True},  # always below
+    {"lsb_threshold": 0.5, "max_prob_low": 0.6, "max_prob_high": 0.6},  # a point mass above: never
+    {"lsb_threshold": 0.5, "quantization": False},
 ]
 
 

@@ -30,6 +30,9 @@ PARAMS = {
     "value_bits": ("int", 8, 1, 32, 'bits', None),
     "query_bits": ("int", 16, 1, 32, 'bits', None),
     "lsb_refetch_prob": ("real", 0.07, 0, 1, None, "probability that a head's max attention probability is below the threshold (LSB refetch and recompute); the shipped GPT-2-small trace re-quantizes 7% of its rows"),
+    "lsb_threshold": ("real", 0.0, 0, 1, None, "0: refetch with probability lsb_refetch_prob; above 0: refetch when a head's max attention probability (distributed as declared by max_prob_low/high) is below this threshold"),
+    "max_prob_low": ("real", 0.05, 0, 1, None, "a head's max attention probability is uniform on [max_prob_low, max_prob_high]"),
+    "max_prob_high": ("real", 0.95, 0, 1, None, None),
     "dense_bits": ("int", 16, 1, 64, 'bits', 'width of every fetch in the dense baseline'),
     "num_multipliers": ("int", 512, 1, 1048576, None, 'multipliers of the Q x K unit, and of the A x V unit'),
     "topk_parallelism": ("int", 32, 1, 65536, None, 'comparators of the top-k engine: 32 consume about 32/3 candidates per cycle, keeping up with the 512/64 = 8 scores per cycle of Q x K'),
@@ -242,7 +245,8 @@ def constants(params, inputs=None):
         c.static_pj_per_cycle = c.static_power_w * 1000 / c.clock_ghz
         c.key_bits = np.where(c.quantization, c.key_msb_bits, c.dense_bits)
         c.lsb_bits = np.where(c.quantization, c.key_lsb_bits, 0)
-        c.lsb_prob = np.where(c.quantization, c.lsb_refetch_prob, 0)
+        c.below_threshold = np.where((c.max_prob_high > c.max_prob_low), np.maximum(0, np.minimum(1, (c.lsb_threshold - c.max_prob_low) / (c.max_prob_high - c.max_prob_low))), np.where((c.lsb_threshold > c.max_prob_low), 1, 0))
+        c.lsb_prob = np.where(np.logical_not(c.quantization), 0, np.where((c.lsb_threshold > 0), c.below_threshold, c.lsb_refetch_prob))
         c.v_bits = np.where(c.quantization, c.value_bits, c.dense_bits)
         c.q_bits = np.where(c.quantization, c.query_bits, c.dense_bits)
         c.passes = np.where(c.generative, c.gen_tokens, 1)
