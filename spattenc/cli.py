@@ -252,13 +252,18 @@ def cmd_check(args) -> int:
     c = load(args.spec)
     prog = c.program
     n_stages = sum(1 for s in c.plan.layer_steps + c.plan.row_steps if s.kind == "stage")
+
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 else "s")
+
     table = ""
     if c.plan.mode == "rows":
-        table = (f"table '{c.plan.table.name}' ({len(c.plan.table.columns)} columns), "
-                 f"{len(c.plan.groups)} groups ({', '.join(g.name for g in c.plan.groups)}), ")
-    print(f"{args.spec}: ok: spec '{prog.name}', {len(prog.params)} params, {len(prog.consts)} constants, "
-          f"{table}{n_stages} stages, {len(prog.designs)} designs ({', '.join(d.name for d in prog.designs)}), "
-          f"{len(prog.compares)} comparisons")
+        table = (f"table '{c.plan.table.name}' ({count(len(c.plan.table.columns), 'column')}), "
+                 f"{count(len(c.plan.groups), 'group')} ({', '.join(g.name for g in c.plan.groups)}), ")
+    print(f"{args.spec}: ok: spec '{prog.name}', {count(len(prog.params), 'param')}, "
+          f"{count(len(prog.consts), 'constant')}, {table}{count(n_stages, 'stage')}, "
+          f"{count(len(prog.designs), 'design')} ({', '.join(d.name for d in prog.designs)}), "
+          f"{count(len(prog.compares), 'comparison')}")
     return 0
 
 

@@ -284,6 +284,15 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout: float = 3600) -> tuple[i
     return proc.returncode, text
 
 
+def _require_cocotb() -> None:
+    """Fail before any work when cocotb (its runner) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("cocotb_tools") is None or importlib.util.find_spec("cocotb") is None:
+        raise SpecError("verify runs its checks with cocotb 2, which is not installed; install it with "
+                        "pip install 'spattenc[test]' (or pip install cocotb)")
+
+
 def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, seed: int | None = None,
            dut_overrides: dict[str, str] | None = None, log=None) -> Result:
     """Regenerate when stale and run both checks; never raises for a mismatch."""
@@ -291,6 +300,7 @@ def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, se
         raise SpecError(f"unknown simulator '{sim_name}'; supported: {', '.join(SIMULATORS)}")
     sim = SIMULATORS[sim_name]()
     version = sim.check()
+    _require_cocotb()
     seed = compiled.program.seed if seed is None else seed
     gen = generated_dir(compiled)
     regenerated = _regenerate(compiled, gen)

@@ -378,7 +378,7 @@ def test_base_spec_is_valid(cli, tmp_path, monkeypatch):
     (tmp_path / "base.spt").write_text(BASE)
     r = cli("check", "base.spt")
     assert (r.code, r.err) == (0, "")
-    assert r.out == "base.spt: ok: spec 'tiny', 3 params, 1 constants, 2 stages, 2 designs (one, two), 1 comparisons\n"
+    assert r.out == "base.spt: ok: spec 'tiny', 3 params, 1 constant, 2 stages, 2 designs (one, two), 1 comparison\n"
 
 
 @pytest.mark.parametrize("case", SPEC_CASES, ids=lambda c: c.id)

@@ -199,3 +199,18 @@ def test_generated_model_and_dut_are_lint_clean():
             p = subprocess.run(["verilator", "--lint-only", "-Wall", str(path)], capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         assert "%Warning" not in p.stderr and "%Error" not in p.stderr, p.stderr
+
+
+def test_verify_without_cocotb_is_a_clear_error(monkeypatch, capsys):
+    """Without cocotb installed, verify stops with an install hint before any work."""
+    import importlib.util
+
+    from spattenc import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.split(".")[0] in ("cocotb", "cocotb_tools") else real(name, *a))
+    assert cli.main(["verify", str(SPEC), "--vectors", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: verify runs its checks with cocotb 2, which is not installed;")
+    assert "pip install 'spattenc[test]'" in err
