@@ -467,10 +467,12 @@ def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = Non
 
 
 def _relative(p: Path) -> str:
+    """A default input's path as shown: relative to the current folder when inside it,
+    else absolute and normalized (no `dir/../`)."""
     try:
         return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return str(p)
+        return str(p.resolve())
 
 
 def parse_input_options(items: list[str]) -> dict[str, str]:
