@@ -19,7 +19,7 @@ below and nothing else, so they agree bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from . import ir
@@ -328,7 +328,6 @@ class FixedPlan:
     params: tuple[Param, ...]
     consts: tuple[Assign, ...]
     count: Assign
-    count_hi: int
     index_var: str
     states: tuple[State, ...]
     layer: tuple[Assign | Draw, ...]
@@ -342,6 +341,11 @@ class FixedPlan:
     @property
     def name(self) -> str:
         return self.plan.program.name
+
+    @property
+    def count_hi(self) -> int:
+        """The most layers any configuration runs."""
+        return self.ranges["count:"][1]
 
     def width(self, var: str) -> int:
         return width_of(self.kinds[var], *self.ranges[var])
@@ -541,26 +545,21 @@ class _Lowerer:
         self.declare("count:", "int", "layer count")
         index_var = f"index:{plan.index}"
         self.declare(index_var, "int", plan.index)
-        states = []
         for s in plan.states:
             kind = {"int": "int", "real": "fix", "bool": "bool"}[prog.types[f"state:{s.name}"]]
             self.declare(f"state:{s.name}", kind, s.name)
-        for s in plan.states:
-            var = f"state:{s.name}"
-            kind = self.kinds[var]
-            init = self.expr(s.init, {})
-            init = self.fix(init) if kind == "fix" else init
-            states.append(State(var, s.name, kind, init, None, s.loc))
+        inits = [self.state_expr(s.name, s.init) for s in plan.states]
         layer = [self.step(s) for s in plan.layer_steps]
-        states = [State(s.var, s.name, s.kind, s.init, self.state_next(s, plan), s.loc) for s in states]
+        states = [State(f"state:{s.name}", s.name, self.kinds[f"state:{s.name}"], init,
+                        self.state_expr(s.name, s.next), s.loc) for s, init in zip(plan.states, inits)]
         designs = [self.design(d) for d in plan.designs]
         hardware = [self.hardware(h) for h in prog.hardware]
         return params, consts, count, index_var, states, layer, designs, hardware
 
-    def state_next(self, s: State, plan: Plan) -> Node:
-        st = next(x for x in plan.states if x.name == s.name)
-        n = self.expr(st.next, {})
-        return self.fix(n) if s.kind == "fix" else n
+    def state_expr(self, name: str, e: ir.Expr) -> Node:
+        """A state's initial or next value, scaled when the state is real."""
+        n = self.expr(e, {})
+        return self.fix(n) if self.kinds[f"state:{name}"] == "fix" else n
 
     def step(self, s: Step) -> Assign | Draw:
         if s.kind == "random":
@@ -580,10 +579,11 @@ class _Lowerer:
         self.declare(s.var, n.kind, s.name)
         return Assign(s.var, s.name, n, s.loc)
 
-    def accumulators(self, accs: list[Accumulator], owner_vars: list[str]) -> list[Acc]:
+    def accumulators(self, accs: list[Accumulator]) -> list[Acc]:
         out = []
         index = Var("int", f"index:{self.plan.index}")
-        for a, var in zip(accs, owner_vars):
+        for a in accs:
+            var = a.var
             arg = self.expr(a.arg, {})
             kind = "int" if a.kind == "count" else arg.kind
             acc = Var(kind, var)
@@ -616,7 +616,7 @@ class _Lowerer:
         return out
 
     def design(self, d) -> DesignFx:
-        prog = self.plan.program
+        loc = self.plan.program.design(d.name).loc
         steps: list[Assign] = []
         for s in d.pre:
             steps.append(self.step(s))
@@ -625,29 +625,29 @@ class _Lowerer:
         start = time_var(d.name, None, "start")
         t_var = f"time:{d.name}::t"
         self.declare(t_var, time_kind, f"time of design {d.name}")
-        steps.append(Assign(start, f"{d.name} layer start", Var(time_kind, t_var), prog.design(d.name).loc))
+        steps.append(Assign(start, f"{d.name} layer start", Var(time_kind, t_var), loc))
         self.declare(start, time_kind, f"{d.name} layer start")
         for t in d.timeline:
             if isinstance(t, Timing):
                 sv = time_var(d.name, t.stage, "start")
-                steps.append(Assign(sv, f"{t.stage}.start", Var(time_kind, t.start), prog.design(d.name).loc))
+                steps.append(Assign(sv, f"{t.stage}.start", Var(time_kind, t.start), loc))
                 self.declare(sv, time_kind, f"{t.stage}.start")
                 a, b = self.align(Var(time_kind, t.start), Var(self.kinds[t.stage_var], t.stage_var))
-                steps.append(Assign(t.end, f"{t.stage}.end", Add(time_kind, a, b), prog.design(d.name).loc))
+                steps.append(Assign(t.end, f"{t.stage}.end", Add(time_kind, a, b), loc))
                 self.declare(t.end, time_kind, f"{t.stage}.end")
             else:
                 out = Var(time_kind, t.parts[0])
                 for p in t.parts[1:]:
                     out = Max(time_kind, out, Var(time_kind, p))
-                steps.append(Assign(t.var, "parallel join", out, prog.design(d.name).loc))
+                steps.append(Assign(t.var, "parallel join", out, loc))
                 self.declare(t.var, time_kind, "parallel join")
         end = time_var(d.name, None, "end")
         end_node = Var(time_kind, d.end_var) if d.end_var else Var(time_kind, start)
-        steps.append(Assign(end, f"{d.name} layer end", end_node, prog.design(d.name).loc))
+        steps.append(Assign(end, f"{d.name} layer end", end_node, loc))
         self.declare(end, time_kind, f"{d.name} layer end")
         for s in d.post:
             steps.append(self.step(s))
-        accs = self.accumulators(list(d.accumulators), [a.var for a in d.accumulators])
+        accs = self.accumulators(list(d.accumulators))
         metrics = []
         for mt in d.metrics:
             mine = [(a, f) for a, f in zip(d.accumulators, accs) if a.metric == mt.name]
@@ -674,7 +674,7 @@ class _Lowerer:
                 if isinstance(node, ir.Reduce) and node.axis == "layers":
                     mine.append(Accumulator(f"hwacc:{h.name}:{o.name}:{node.slot}", node.kind, node.arg,
                                             h.design, o.name))
-            fx = self.accumulators(mine, [a.var for a in mine])
+            fx = self.accumulators(mine)
             accs += fx
             outputs.append(Output(o.name, self.expr(o.expr, {}, self.finals(mine, fx)), o.loc, o.attrs))
         return HardwareFx(h, tuple(inputs), tuple(steps), tuple(accs), tuple(outputs), tuple(layer_outputs))
@@ -690,15 +690,10 @@ def shl(a: Node, k: int, kind: str, loc: ir.Loc = ir.NOWHERE) -> Node:
 
 def shr(a: Node, k: int, mode: str, kind: str, loc: ir.Loc = ir.NOWHERE) -> Node:
     if k == 0:
-        return a if a.kind == kind else _rekind(a, kind)
+        return a if a.kind == kind else replace(a, kind=kind)
     if isinstance(a, Lit):
         return Lit(kind, shift_right(a.value, k, mode), a.loc)
     return Shr(kind, a, k, mode, loc)
-
-
-def _rekind(a: Node, kind: str) -> Node:
-    import dataclasses
-    return dataclasses.replace(a, kind=kind)
 
 
 # ---------------------------------------------------------------- integer semantics (reference)
@@ -820,7 +815,7 @@ def _union(r: dict, key, lo: int, hi: int) -> None:
     r[key] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
 
 
-def _analyze(params, consts, count, index_var, states, layer, designs, hardware, kinds):
+def _analyze(params, consts, count, index_var, states, layer, designs, hardware):
     """Ranges of every variable and node: the layer loop is unrolled up to the largest
     layer count, so states, times and accumulators get their exact interval bounds."""
     ranges: dict[str, tuple[int, int]] = {}
@@ -902,7 +897,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware,
         for o in h.outputs:
             r.of(o.node)
     record(r)
-    return ranges, node_ranges, count_hi
+    return ranges, node_ranges
 
 
 def lower_fixed(plan: Plan) -> FixedPlan:
@@ -910,9 +905,8 @@ def lower_fixed(plan: Plan) -> FixedPlan:
     _check_supported(plan.program)
     lw = _Lowerer(plan)
     params, consts, count, index_var, states, layer, designs, hardware = lw.lower()
-    ranges, node_ranges, count_hi = _analyze(params, consts, count, index_var, states, layer, designs,
-                                             hardware, lw.kinds)
-    fp = FixedPlan(plan, lw.F, lw.cycles, tuple(params), tuple(consts), count, count_hi, index_var, tuple(states),
+    ranges, node_ranges = _analyze(params, consts, count, index_var, states, layer, designs, hardware)
+    fp = FixedPlan(plan, lw.F, lw.cycles, tuple(params), tuple(consts), count, index_var, tuple(states),
                    tuple(layer), tuple(designs), tuple(hardware), dict(lw.kinds), ranges, node_ranges,
                    dict(lw.names))
     _check_widths(fp)
