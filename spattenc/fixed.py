@@ -667,7 +667,7 @@ class _Lowerer:
             self.declare(var, n.kind, o.name)
             steps.append(Assign(var, o.name, n, o.loc))
             layer_outputs.append((o.name, var, n.kind))
-        accs_ir, outputs, accs = [], [], []
+        outputs, accs = [], []
         for o in h.outputs:
             mine = []
             for node in walk(o.expr):
