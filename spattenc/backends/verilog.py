@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sympy.printing.codeprinter import CodePrinter
 
 from .. import fixed as fx
-from ..evaluate import const_value
 from ..templates_env import render
+from .numpy_fixed import word_bits
 
 #: Verilog-2005 and SystemVerilog-2012 keywords (the testbench compiles with -g2012).
 VERILOG_KEYWORDS = frozenset("""
@@ -71,7 +71,7 @@ class VerilogPrinter(CodePrinter):
     """Prints one fixed-point node as a Verilog expression over named operands.
 
     `names` maps operand nodes already held in wires (and every variable) to their
-    identifiers; `widths` gives each node's register width.
+    identifiers; `widths` gives each node's register width and `ranges` its interval.
     """
 
     printmethod = "_verilog"
@@ -79,10 +79,11 @@ class VerilogPrinter(CodePrinter):
     reserved_words = set(VERILOG_KEYWORDS)
     _default_settings = dict(CodePrinter._default_settings, human=True, strict=False)
 
-    def __init__(self, names: dict, widths, settings=None):
+    def __init__(self, names: dict, widths, ranges, settings=None):
         super().__init__(settings or {})
         self.names = names
         self.widths = widths
+        self.ranges = ranges
 
     def code(self, n: fx.Node) -> str:
         return self._print(n)
@@ -170,11 +171,8 @@ class VerilogPrinter(CodePrinter):
         return f"({a} < 0) ? -{a} : {a}"
 
     def _may_be_zero(self, n: fx.Node) -> bool:
-        lo, hi = self.range_of(n)
+        lo, hi = self.ranges(n)
         return lo <= 0 <= hi
-
-    def range_of(self, n: fx.Node):  # replaced per use by the writer
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -202,8 +200,7 @@ class _Writer:
         self.namer = namer
         self.var_names = var_names
         self.names: dict = {}
-        self.printer = VerilogPrinter(self.names, self.width)
-        self.printer.range_of = self.range_of
+        self.printer = VerilogPrinter(self.names, self.width, self.range_of)
 
     def width(self, n: fx.Node) -> int:
         return self.fp.node_width(n)
@@ -327,13 +324,10 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
     namer, names = verilog_names(fp)
     w = _Writer(fp, namer, names)
 
-    def vwidth(var):
-        return fp.width(var)
-
     # Ports
-    params = [{"name": names[p.var], "spec": p.name, "width": vwidth(p.var), "kind": p.kind,
+    params = [{"name": names[p.var], "spec": p.name, "width": fp.width(p.var), "kind": p.kind,
                "signed": p.kind != "bool", "note": _comment_range(fp, p.kind, p.lo, p.hi)} for p in fp.params]
-    draws = [{"bus": names[f"bus:{d.name}"], "wire": names[d.var], "spec": d.name, "width": vwidth(d.var),
+    draws = [{"bus": names[f"bus:{d.name}"], "wire": names[d.var], "spec": d.name, "width": fp.width(d.var),
               "kind": d.kind, "dist": d.dist, "signed": d.kind != "bool"}
              for d in fp.layer if isinstance(d, fx.Draw)]
     metrics = []
@@ -342,37 +336,37 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
     const_wires: list[Wire] = []
     for a in fp.consts:
         const_wires += w.wires(a.var, names[a.var], a.node, f"{a.name}: {_comment_range(fp, fp.kinds[a.var], *fp.ranges[a.var])}",
-                               vwidth(a.var))
-    const_wires += w.wires("count:", "layer_count", fp.count.node, "layer count", vwidth("count:"))
+                               fp.width(a.var))
+    const_wires += w.wires("count:", "layer_count", fp.count.node, "layer count", fp.width("count:"))
     states = []
     for s in fp.states:
         init_name = namer(f"{names[s.var]}__init")
-        const_wires += w.wires(None, init_name, s.init, f"initial {s.name}", vwidth(s.var))
-        states.append({"name": names[s.var], "spec": s.name, "width": vwidth(s.var), "init": init_name,
+        const_wires += w.wires(None, init_name, s.init, f"initial {s.name}", fp.width(s.var))
+        states.append({"name": names[s.var], "spec": s.name, "width": fp.width(s.var), "init": init_name,
                        "signed": s.kind != "bool"})
     # Per-layer datapath.
     layer_wires: list[Wire] = []
     draw_sel = []
     for item in fp.layer:
         if isinstance(item, fx.Draw):
-            draw_sel.append({"wire": names[item.var], "bus": names[f"bus:{item.name}"], "width": vwidth(item.var),
+            draw_sel.append({"wire": names[item.var], "bus": names[f"bus:{item.name}"], "width": fp.width(item.var),
                              "signed": item.kind != "bool", "spec": item.name, "dist": item.dist})
             continue
         layer_wires += w.wires(item.var, names[item.var], item.node,
                                f"{item.name}: {_comment_range(fp, fp.kinds[item.var], *fp.ranges[item.var])}",
-                               vwidth(item.var))
+                               fp.width(item.var))
     designs = []
     for d in fp.designs:
         dw: list[Wire] = []
         for a in d.steps:
-            dw += w.wires(a.var, names[a.var], a.node, a.name, vwidth(a.var))
+            dw += w.wires(a.var, names[a.var], a.node, a.name, fp.width(a.var))
         accs = []
         for a in d.accs:
             nxt = namer(f"{names[a.var]}__next")
             dw += w.wires(None, nxt, a.update, f"{a.reduction}() in {fp.names[a.var].split(' in ')[-1]}",
-                          vwidth(a.var))
-            accs.append({"name": names[a.var], "width": vwidth(a.var), "next": nxt, "kind": a.reduction})
-        designs.append({"name": d.name, "wires": dw, "t": names[d.t_var], "t_width": vwidth(d.t_var),
+                          fp.width(a.var))
+            accs.append({"name": names[a.var], "width": fp.width(a.var), "next": nxt, "kind": a.reduction})
+        designs.append({"name": d.name, "wires": dw, "t": names[d.t_var], "t_width": fp.width(d.t_var),
                         "end": names[d.end_var], "accs": accs})
         for m in d.metrics:
             port = names[f"metric:{d.name}:{m.name}"]
@@ -384,10 +378,10 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
                             "kind": m.node.kind, "note": _comment_range(fp, m.node.kind, lo, hi),
                             "label": m.attrs.label or m.name})
     next_wires: list[Wire] = []
-    for s in fp.states:
+    for s, state in zip(fp.states, states):
         nxt = namer(f"{names[s.var]}__next")
-        next_wires += w.wires(None, nxt, s.next, f"next {s.name}", vwidth(s.var))
-        next(x for x in states if x["spec"] == s.name)["next"] = nxt
+        next_wires += w.wires(None, nxt, s.next, f"next {s.name}", fp.width(s.var))
+        state["next"] = nxt
     layer_width = fx.width_of("int", 0, fp.count_hi)
     ctx = dict(
         spec=spec, title=fp.plan.program.title or spec, spec_path=spec_path, command=command,
@@ -396,9 +390,8 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         layer_wires=layer_wires, draw_sel=draw_sel, designs=designs, next_wires=next_wires,
         final_wires=final_wires,
     )
-    from .numpy_fixed import word_bits
     tb = dict(ctx, word_bits=word_bits(fp), depth=depth, timeout=fp.count_hi + 16)
-    hardware = _hardware_ctx(fp, names)
+    hardware = _hardware_ctx(fp)
     files = {
         f"rtl/{spec}_model.v": render("model.v.j2", **ctx),
         f"rtl/{spec}_tb.v": render("tb.v.j2", **tb),
@@ -408,7 +401,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
     return files
 
 
-def _hardware_ctx(fp: fx.FixedPlan, names: dict[str, str]) -> list[dict]:
+def _hardware_ctx(fp: fx.FixedPlan) -> list[dict]:
     out = []
     for h in fp.hardware:
         hw = h.hw
