@@ -37,17 +37,16 @@ class FixedNumpyPrinter(NumPyPrinter):
 
     printmethod = "_numpyfixed"
 
-    def __init__(self, names=None):
+    def __init__(self):
         super().__init__({"fully_qualified_modules": True})
-        self._names = names or fixed_var_name
+        self.temps: dict = {}  # node -> temporary holding it, while printing one assignment
 
     def code(self, n: fx.Node) -> str:
         return self._print(n)
 
     def _print(self, expr, **kwargs):
-        temps = getattr(self, "temps", None)
-        if temps and expr in temps:
-            return temps[expr]
+        if self.temps and expr in self.temps:
+            return self.temps[expr]
         return super()._print(expr, **kwargs)
 
     def _print_Lit(self, n: fx.Lit) -> str:
@@ -56,7 +55,7 @@ class FixedNumpyPrinter(NumPyPrinter):
         return str(n.value)
 
     def _print_Var(self, n: fx.Var) -> str:
-        return self._names(n.var)
+        return fixed_var_name(n.var)
 
     def _bin(self, op: str, n) -> str:
         return f"({self._print(n.a)} {op} {self._print(n.b)})"
