@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compiler import Compiled, _display_path, cache_dir, command_for, fixed_outputs, outputs, write_tree
+from .compiler import Compiled, _display_path, cache_dir, fixed_outputs, outputs, write_tree
 from .errors import SpecError
 from .runtime import load_module
 
@@ -294,7 +294,7 @@ def _require_cocotb() -> None:
 
 
 def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, seed: int | None = None,
-           dut_overrides: dict[str, str] | None = None, log=None) -> Result:
+           dut_overrides: dict[str, str] | None = None) -> Result:
     """Regenerate when stale and run both checks; never raises for a mismatch."""
     if sim_name not in SIMULATORS:
         raise SpecError(f"unknown simulator '{sim_name}'; supported: {', '.join(SIMULATORS)}")
@@ -348,7 +348,7 @@ def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, se
         checks.append(Check("testbench", what, ok, summary if ok else "", time.monotonic() - t0, details))
 
     # ---- 2. cocotb: model vs the fixed-point simulator, and each DUT vs the spec
-    checks += _cocotb(compiled, sim, rtl, gen, duts, work, vectors, seed)
+    checks += _cocotb(compiled, sim, rtl, gen, fixed_sim, duts, work, vectors, seed)
     return Result(spec, sim_name, version, gen, regenerated, checks)
 
 
@@ -357,17 +357,16 @@ def _tail(text: str, n: int = 15) -> list[str]:
     return lines[-n:]
 
 
-def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, duts: dict[str, Path], work: Path, vectors: int,
-            seed: int) -> list[Check]:
+def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dict[str, Path], work: Path,
+            vectors: int, seed: int) -> list[Check]:
     from cocotb_tools.runner import get_runner
 
     spec = compiled.name
-    hw_names = [h.name for h in compiled.program.hardware]
     build_dir = work / "cocotb"
     report = work / "report.json"
     if report.exists():
         report.unlink()
-    sources = [rtl / f"{spec}_model.v", rtl / f"{spec}_harness.v"] + [duts[n] for n in hw_names]
+    sources = [rtl / f"{spec}_model.v", rtl / f"{spec}_harness.v"] + [duts[h.name] for h in compiled.program.hardware]
     runner = get_runner(sim.cocotb_name)
     quiet = logging.getLogger("spattenc.verify.cocotb")  # the summary reports results; logs go to files
     quiet.propagate = False
@@ -375,7 +374,6 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, duts: dict[str, Path
     runner.log = quiet
     t0 = time.monotonic()
     build_log = work / "cocotb-build.log"
-    names = ["model"] + [f"hardware:{n}" for n in hw_names]
     with _environ(sim.env()), _syspath(rtl):
         built = (build_dir / "built").exists()
         if built:  # compiled before from the same sources: set the runner up without building
@@ -406,31 +404,27 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, duts: dict[str, Path
     seconds = time.monotonic() - t0
     times = _test_times(work / "results.xml")
     doc = json.loads(report.read_text()) if report.exists() else {}
-    log_text = (work / "cocotb-test.log").read_text(encoding="utf-8") if (work / "cocotb-test.log").exists() else ""
+    log_text = test_log.read_text(encoding="utf-8") if test_log.exists() else ""
     checks = []
-    fixed_sim = load_module(gen / "fixed_sim.py")
-    for n in names:
-        entry = doc.get(n)
-        if n == "model":
+    for h in [None, *compiled.program.hardware]:  # None: the model
+        entry = doc.get("model" if h is None else f"hardware:{h.name}")
+        if h is None:
             what = f"model vs fixed_sim.py, {vectors} random vectors"
         else:
-            h = compiled.program.hardware[hw_names.index(n.split(":", 1)[1])]
             what = f"DUT {h.name} ({_show(duts[h.name])}) vs design {h.design}"
         if entry is None:
             checks.append(Check("cocotb", what, False, "", seconds, ["the test did not report (see the log):"]
                                 + _tail(log_text)))
             continue
         fails = entry.get("failures") or []
-        if n == "model":
+        if h is None:
             details = [f"vector {f['vector']} field {f['field']}: expected {f['expected']}, actual {f['actual']}"
                        for f in fails[:10]]
             summary = f"PASS {entry['checked']}/{vectors}" if not fails else ""
         else:
-            name = n.split(":", 1)[1]
-            cfgs = compiled.program.hardware[hw_names.index(name)].configs
-            details = fixed_sim.describe_failures(name, fails).splitlines() if fails else []
-            summary = f"PASS {entry['checked']}/{cfgs} configurations, {entry['cycles']:,} DUT cycles" if not fails else ""
-        test = "model_matches_fixed_simulator" if n == "model" else f"dut_{n.split(':', 1)[1]}_matches_spec"
+            details = fixed_sim.describe_failures(h.name, fails).splitlines() if fails else []
+            summary = f"PASS {entry['checked']}/{h.configs} configurations, {entry['cycles']:,} DUT cycles" if not fails else ""
+        test = "model_matches_fixed_simulator" if h is None else f"dut_{h.name}_matches_spec"
         checks.append(Check("cocotb", what, not fails, summary, times.get(test, seconds), details))
     if not built and checks and build_seconds >= 1:
         checks[0].summary += f", after a {build_seconds:.1f} s build"
