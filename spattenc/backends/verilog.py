@@ -346,12 +346,9 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
                        "signed": s.kind != "bool"})
     # Per-layer datapath.
     layer_wires: list[Wire] = []
-    draw_sel = []
     for item in fp.layer:
         if isinstance(item, fx.Draw):
-            draw_sel.append({"wire": names[item.var], "bus": names[f"bus:{item.name}"], "width": fp.width(item.var),
-                             "signed": item.kind != "bool", "spec": item.name, "dist": item.dist})
-            continue
+            continue  # selected from its bus by the template (`draws`)
         layer_wires += w.wires(item.var, names[item.var], item.node,
                                f"{item.name}: {_comment_range(fp, fp.kinds[item.var], *fp.ranges[item.var])}",
                                fp.width(item.var))
@@ -387,7 +384,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         spec=spec, title=fp.plan.program.title or spec, spec_path=spec_path, command=command,
         frac_bits=fp.frac_bits, stage_cycles=fp.stage_cycles, count_max=fp.count_hi, layer_width=layer_width,
         params=params, draws=draws, metrics=metrics, const_wires=const_wires, states=states,
-        layer_wires=layer_wires, draw_sel=draw_sel, designs=designs, next_wires=next_wires,
+        layer_wires=layer_wires, designs=designs, next_wires=next_wires,
         final_wires=final_wires,
     )
     tb = dict(ctx, word_bits=word_bits(fp), depth=depth, timeout=fp.count_hi + 16)
