@@ -181,8 +181,7 @@ def from_cli(compiled: Compiled, items: list[str]) -> SweepSpec | None:
         groups.append((Axis(name, tuple(values)),))
         names.append(name)
     if len(items) == 1 and "=" not in items[0]:
-        only = declared(compiled, items[0].strip())
-        return SweepSpec(only.name, only.title, tuple(groups), trials)
+        return sw  # the declared sweep itself
     return SweepSpec("cli", " x ".join(names), tuple(groups), trials)
 
 
@@ -315,7 +314,7 @@ def _meta(sim: ModuleType):
 
 
 def _stats_of(values: np.ndarray, random: bool, k: int) -> tuple[np.ndarray, ...]:
-    """(count, mean, M2, min, max) per point of one chunk's samples."""
+    """(mean, population std, min, max) per point of one chunk's samples."""
     x = np.asarray(values, dtype=np.float64)
     if not random:
         v = np.broadcast_to(x, (k, x.shape[-1] if x.ndim == 2 else 1))[:, 0].copy()
@@ -426,10 +425,11 @@ def _run_points(sim, res, overrides, store, report, dmeta, cmeta, npoints, trial
             res.events += ev
             store(i, i + 1, {d: {m: _stats_of(R[d][m], r, 1) for m, r in ms.items()} for d, ms in dmeta.items()},
                   {c: _stats_of(C[c], r, 1) for c, r in cmeta.items()})
+            params = sim.param_arrays(overrides(i, i + 1)) if report is not None or keep_samples else None
             if report is not None:
-                report(i, i + 1, sim.report(sim.param_arrays(overrides(i, i + 1)), R, C))
-            if keep_samples:
-                _keep(res, R, sim.compare(sim.param_arrays(overrides(0, 1)), R, per_trial=True), dmeta, trials)
+                report(i, i + 1, sim.report(params, R, C))
+            if keep_samples:  # a single point: i == 0
+                _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, trials)
             progress.update((i + 1) * trials)
             res.chunks += 1
         res.chunk_points = 1
@@ -749,8 +749,9 @@ def aggregated_csv(res: Results, sim: ModuleType, table, base: dict) -> str:
     cols = table_values(res, sim, table, base)
     key = next(values for name, values, _ in cols if name == table.aggregate.name)
     groups, inverse = np.unique(np.asarray(key, dtype=np.float64), return_inverse=True)
+    arrays = [(np.asarray(values, dtype=np.float64), fmt) for _, values, fmt in cols]
     rows = []
     for g in range(len(groups)):
         members = inverse == g
-        rows.append([_cell(np.asarray(values, dtype=np.float64)[members].mean(), fmt) for _, values, fmt in cols])
+        rows.append([_cell(values[members].mean(), fmt) for values, fmt in arrays])
     return _write([name for name, _, _ in cols], rows)
