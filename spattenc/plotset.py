@@ -61,6 +61,11 @@ def geometric(values) -> bool:
     return bool(x.max() / x.min() >= 8 and np.allclose(r, r[0], rtol=1e-6) and r[0] != 1)
 
 
+def _tag(name: str) -> str:
+    """A sweep's name as a file-name part."""
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)
+
+
 def param_label(sim, name: str) -> str:
     unit = sim.PARAMS[name][4]
     return f"{name} ({unit})" if unit else name
@@ -140,7 +145,7 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
     designs, compares = quantities(sim)
     entries, notes = [], []
     groups = sw.groups
-    tag = re.sub(r"[^0-9A-Za-z_.-]+", "_", sw.name)
+    tag = _tag(sw.name)
     if len(groups) == 1:
         xaxis = groups[0][0]
         x = np.asarray(xaxis.values, dtype=float) if not isinstance(xaxis.values[0], bool) else \
@@ -215,7 +220,7 @@ def cases_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
     sw = res.sweep
     designs, compares = quantities(run.sim)
     labels = list(sw.labels)
-    tag = re.sub(r"[^0-9A-Za-z_.-]+", "_", sw.name)
+    tag = _tag(sw.name)
     entries = []
     for c, st in res.compares.items():
         q = compares[c]
