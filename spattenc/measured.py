@@ -384,6 +384,7 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
     """Model against measured values of every compared metric, tables overlaid, rows with
     equal axis values averaged; and the roofline with the rows placed, when declared."""
     from . import plots
+    from .plotset import attrs_label, roofline_plot
 
     written: list[tuple[str, str]] = []
     first = comparisons[0]
@@ -400,9 +401,7 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
                 x, meas = mean_by(c.axis, c.measured[m])
                 _, mod = mean_by(c.axis, c.model[m])
                 series.append((Path(c.rows.table.path).stem, x, meas, mod))
-            attrs = meta[m].attrs
-            label = (attrs.label or m) + (f" ({attrs.unit})" if attrs.unit else "")
-            panels.append((m, label, series))
+            panels.append((m, attrs_label(meta[m].attrs, m), series))
         if panels:
             axis_label = meta[axis_name].attrs.label if axis_name in meta and meta[axis_name].attrs.label else axis_name
             name = f"measured_{b.name}.{fmt}"
@@ -420,8 +419,6 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
             if y_meas is not None:
                 groups.append((stem, ai, y_meas, "measured"))
             groups.append((stem, ai, c.model[roof.throughput.name], "model"))
-        from .plotset import roofline_plot
-
         name, caption, _ = roofline_plot(compiled, groups, out, overrides or {}, fmt)
         written.append((name, caption))
     return written

@@ -66,6 +66,12 @@ def _tag(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)
 
 
+def attrs_label(attrs, name: str) -> str:
+    """A metric's axis label from its attributes as declared: its label (else its name)
+    and its unit."""
+    return (attrs.label or name) + (f" ({attrs.unit})" if attrs.unit else "")
+
+
 def param_label(sim, name: str) -> str:
     unit = sim.PARAMS[name][4]
     return f"{name} ({unit})" if unit else name
@@ -272,8 +278,7 @@ def roofline_plot(compiled, groups: list, out: Path, overrides: dict, fmt: str =
     p = plots.roofline(groups, out / name, peak=compute[0], bandwidth=memory[0],
                    achievable_peak=compute[1] if len(compute) > 1 else None,
                    achievable_bandwidth=memory[1] if len(memory) > 1 else None,
-                   xlabel=(xa.label or roof.intensity.name) + (f" ({xa.unit})" if xa.unit else ""),
-                   ylabel=(ya.label or roof.throughput.name) + (f" ({ya.unit})" if ya.unit else ""),
+                   xlabel=attrs_label(xa, roof.intensity.name), ylabel=attrs_label(ya, roof.throughput.name),
                    title=f"{compiled.name}: {roof.title or 'roofline'}")
     return name, f"roofline: {roof.throughput.name} against {roof.intensity.name}, with the points placed", p
 
