@@ -116,9 +116,7 @@ def declared(compiled: Compiled, name: str) -> SweepSpec:
     prog = compiled.program
     names = [s.name for s in prog.sweeps]
     if name not in names:
-        import difflib
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = _did_you_mean(name, names)
         have = f"; declared sweeps: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no sweeps"
         raise SpecError(f"--sweep {name}: no sweep named '{name}'{hint}{have} "
                         "(or give axes as NAME=START:STOP:NUM or NAME=v1,v2,...)")
@@ -194,10 +192,8 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     prog = compiled.program
     block = next((cs for cs in prog.cases if cs.name == name), None)
     if block is None:
-        import difflib
         names = [cs.name for cs in prog.cases]
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = _did_you_mean(name, names)
         have = f"; its cases: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no cases"
         raise SpecError(f"--cases {name}: no cases block named '{name}'{hint}{have}")
     sets = [{st.name: const_value(st.value) for st in case.sets} for case in block.cases]
@@ -209,6 +205,14 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     sweep = SweepSpec(block.name, block.title or block.name, (tuple(axes),), None,
                       tuple(case.label for case in block.cases))
     return sweep, {k: v for k, v in base.items() if k not in varied}
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    """"; did you mean 'X'?" for the closest of `names`, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _once(seen: dict[str, str], param: str, item: str) -> None:
