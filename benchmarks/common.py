@@ -43,9 +43,9 @@ class RecordingDraws:
     def __getattr__(self, method):
         fn = getattr(self.inner, method)
 
-        def call(*args):
-            RecordingDraws.calls.append((method, args, self.shape))
-            return fn(*args)
+        def call(*args, **kw):
+            RecordingDraws.calls.append((method, args, kw, self.shape))
+            return fn(*args, **kw)
         return call
 
 
@@ -59,10 +59,20 @@ def simulate_recording(sim, params, trials, seed):
 
 def replay(sim, calls, seed) -> float:
     """Seconds to make the recorded draws again, alone (fresh generators, same calls)."""
-    points = calls[0][2][0]
-    trials = calls[0][2][1]
+    points = calls[0][3][0]
+    trials = calls[0][3][1]
     start = time.perf_counter()
     draws = sim.Draws(sim.generators(seed, points), trials)
-    for method, args, _ in calls:
-        getattr(draws, method)(*args)
+    for method, args, kw, _ in calls:
+        getattr(draws, method)(*args, **kw)
     return time.perf_counter() - start
+
+
+def chunked_floor(sim, base: dict, cols: dict, npoints: int, step: int, trials: int, seed: int) -> float:
+    """Seconds the draws of `npoints` points take alone, replayed `step` points at a time
+    (swept values `cols`, other params `base`)."""
+    total = 0.0
+    for lo in range(0, npoints, step):
+        params = sim.param_arrays({**base, **{k: v[lo:lo + step] for k, v in cols.items()}})
+        total += replay(sim, simulate_recording(sim, params, trials, seed), seed)
+    return total

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from common import CV_DEMO, replay, simulate_recording
+from common import CV_DEMO, chunked_floor
 
 from spattenc import sweep as sweeps
 from spattenc.compiler import load
@@ -26,15 +26,7 @@ def case(name, compiled, sim, base, sweep, trials, seed=42):
     wall = time.perf_counter() - start
     # The floor: the same draws, chunk by chunk, without the model.
     cols = sweep.columns() if sweep else {}
-    floor = 0.0
-    lo = 0
-    step = max(1, res.chunk_points)
-    while lo < npoints:
-        hi = min(npoints, lo + step)
-        params = sim.param_arrays({**base, **{k: v[lo:hi] for k, v in cols.items()}})
-        calls = simulate_recording(sim, params, trials, seed)
-        floor += replay(sim, calls, seed)
-        lo = hi
+    floor = chunked_floor(sim, base, cols, npoints, max(1, res.chunk_points), trials, seed)
     evals = npoints * trials
     print(f"{name}: {npoints} point(s) x {trials} trials = {evals:,} trial-evaluations per design")
     print(f"  wall {wall:.2f} s -> {evals / wall:,.0f} trials/s "

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import CV_DEMO, best_of, replay, run_child, simulate_recording
+from common import CV_DEMO, best_of, chunked_floor, run_child
 
 GIB = 1024**3
 
@@ -28,12 +28,8 @@ def dense_floor() -> float:
     c = load(CV_DEMO)
     sim = simulator(c)
     sw = sweeps.declared(c, "pr_dense")
-    cols = sw.columns()
-    total, step = 0.0, max(1, sweeps._MAX_CHUNK_ELEMENTS // sw.trials)
-    for lo in range(0, sw.size, step):
-        params = sim.param_arrays({k: v[lo:lo + step] for k, v in cols.items()})
-        total += replay(sim, simulate_recording(sim, params, sw.trials, c.program.seed), c.program.seed)
-    return total
+    step = max(1, sweeps._MAX_CHUNK_ELEMENTS // sw.trials)
+    return chunked_floor(sim, {}, sw.columns(), sw.size, step, sw.trials, c.program.seed)
 
 
 def main():

@@ -75,8 +75,8 @@ def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list
     prog = compiled.program
     trials, seed = 1 if not prog.random else prog.trials, prog.seed
     lo, hi, logs, start = [], [], [], []
+    known = {p.name for p in prog.params}
     for name in names:
-        known = {p.name for p in prog.params}
         if name not in known:
             import difflib
             close = difflib.get_close_matches(name, sorted(known), n=1)

@@ -83,6 +83,11 @@ def _number(table: Table, i: int, column: str) -> float:
     return value
 
 
+def _column(table: Table, column: str) -> np.ndarray:
+    """A column's values as numbers, every cell checked."""
+    return np.array([_number(table, i, column) for i in range(len(table.rows))], dtype=np.float64)
+
+
 def block(compiled: Compiled, name: str | None = None) -> ir.Measured:
     """The spec's `measured` block called `name`, or its only one."""
     blocks = compiled.program.measured
@@ -126,7 +131,7 @@ class Rows:
                     {k: v[mask] for k, v in self.observed.items()}, self.compared, self.ignored)
 
     def column(self, name: str) -> np.ndarray:
-        return np.array([_number(self.table, i, name) for i in range(len(self.table.rows))], dtype=np.float64)
+        return _column(self.table, name)
 
     def half_units(self, name: str) -> np.ndarray:
         return np.array([half_unit(r[name]) for r in self.table.rows], dtype=np.float64)
@@ -160,14 +165,11 @@ def rows_of(compiled: Compiled, table: Table, b: ir.Measured) -> Rows:
                 raise InputError(table.path, where, f"value {v!r} is outside the declared range [{lo}, {hi}] of '{p.name}'")
             values.append(v)
         config[ident.name] = np.array(values, dtype=np.int64 if p.type == "int" else np.float64)
-    observed = {}
-    for o in b.observe:
-        observed[o.name] = np.array([_number(table, i, o.name) for i in range(len(table.rows))])
+    observed = {o.name: _column(table, o.name) for o in b.observe}
     compared = tuple(c for c in table.columns if c in metrics and c not in config)
     ignored = tuple(c for c in table.columns if c not in metrics and c not in config)
     for c in compared:  # every compared cell must be a number
-        for i in range(len(table.rows)):
-            _number(table, i, c)
+        _column(table, c)
     return Rows(table, b, config, observed, compared, ignored)
 
 
@@ -289,19 +291,20 @@ def report_text(compiled: Compiled, comparisons: list[Comparison]) -> str:
         header = config + extra
         for o in c.observed:
             header += [f"{o} measured", f"{o} model", "error %"]
+        errs = {o: c.error_pct(o) for o in c.observed}
         cells = []
         for i in range(len(rows.table.rows)):
             row = [str(rows.table.rows[i][k]) for k in config]
             row += [_cell(c.axis[i])] if extra else []
             for o in c.observed:
-                row += [rows.table.rows[i][o], _cell(c.model[o][i]), f"{c.error_pct(o)[i]:+.2f}"]
+                row += [rows.table.rows[i][o], _cell(c.model[o][i]), f"{errs[o][i]:+.2f}"]
             cells.append(row)
         widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(header)]
         out.append("  " + "  ".join(h.rjust(w) for h, w in zip(header, widths)))
         for r in cells:
             out.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths)))
         for o in c.observed:
-            err = np.abs(c.error_pct(o))
+            err = np.abs(errs[o])
             out.append(f"  MAPE {o}: {c.mape(o):.2f}% over {_rows(len(err))} (max |error| {err.max():.2f}%)")
         others = [m for m in c.derived if np.ptp(c.measured[m]) > 0]
         if others:
@@ -329,6 +332,7 @@ def report_json(compiled: Compiled, comparisons: list[Comparison]) -> dict:
     tables = []
     for c in comparisons:
         rows = c.rows
+        errs = {m: c.error_pct(m) for m in rows.compared}
         out_rows = []
         for i in range(len(rows.table.rows)):
             out_rows.append({
@@ -337,7 +341,7 @@ def report_json(compiled: Compiled, comparisons: list[Comparison]) -> dict:
                 "measured": {m: float(c.measured[m][i]) for m in rows.compared},
                 "model": {m: float(c.model[m][i]) for m in rows.compared},
                 "recomputed": {m: float(c.recomputed[m][i]) for m in rows.compared},
-                "error_pct": {m: float(c.error_pct(m)[i]) for m in rows.compared},
+                "error_pct": {m: float(errs[m][i]) for m in rows.compared},
             })
         tables.append({
             "file": rows.table.path, "measured": rows.block.name, "design": rows.design,
@@ -365,11 +369,12 @@ def report_csv(comparisons: list[Comparison]) -> str:
     w.writerow(header)
     for c in comparisons:
         rows = c.rows
+        errs = {m: c.error_pct(m) for m in compared}
         for i in range(len(rows.table.rows)):
             row = [rows.table.path, rows.table.lines[i], *(rows.config[k][i].item() for k in config)]
             for m in compared:
                 row += [rows.table.rows[i][m], repr(float(c.model[m][i])), repr(float(c.recomputed[m][i])),
-                        repr(float(c.error_pct(m)[i]))]
+                        repr(float(errs[m][i]))]
             w.writerow(row)
     return buf.getvalue()
 
@@ -379,6 +384,7 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
     """Model against measured values of every compared metric, tables overlaid, rows with
     equal axis values averaged; and the roofline with the rows placed, when declared."""
     from . import plots
+    from .plotset import attrs_label, roofline_plot
 
     written: list[tuple[str, str]] = []
     first = comparisons[0]
@@ -395,9 +401,7 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
                 x, meas = mean_by(c.axis, c.measured[m])
                 _, mod = mean_by(c.axis, c.model[m])
                 series.append((Path(c.rows.table.path).stem, x, meas, mod))
-            attrs = meta[m].attrs
-            label = (attrs.label or m) + (f" ({attrs.unit})" if attrs.unit else "")
-            panels.append((m, label, series))
+            panels.append((m, attrs_label(meta[m].attrs, m), series))
         if panels:
             axis_label = meta[axis_name].attrs.label if axis_name in meta and meta[axis_name].attrs.label else axis_name
             name = f"measured_{b.name}.{fmt}"
@@ -415,8 +419,6 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
             if y_meas is not None:
                 groups.append((stem, ai, y_meas, "measured"))
             groups.append((stem, ai, c.model[roof.throughput.name], "model"))
-        from .plotset import roofline_plot
-
         name, caption, _ = roofline_plot(compiled, groups, out, overrides or {}, fmt)
         written.append((name, caption))
     return written

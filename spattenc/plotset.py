@@ -61,6 +61,17 @@ def geometric(values) -> bool:
     return bool(x.max() / x.min() >= 8 and np.allclose(r, r[0], rtol=1e-6) and r[0] != 1)
 
 
+def _tag(name: str) -> str:
+    """A sweep's name as a file-name part."""
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)
+
+
+def attrs_label(attrs, name: str) -> str:
+    """A metric's axis label from its attributes as declared: its label (else its name)
+    and its unit."""
+    return (attrs.label or name) + (f" ({attrs.unit})" if attrs.unit else "")
+
+
 def param_label(sim, name: str) -> str:
     unit = sim.PARAMS[name][4]
     return f"{name} ({unit})" if unit else name
@@ -140,7 +151,7 @@ def sweep_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
     designs, compares = quantities(sim)
     entries, notes = [], []
     groups = sw.groups
-    tag = re.sub(r"[^0-9A-Za-z_.-]+", "_", sw.name)
+    tag = _tag(sw.name)
     if len(groups) == 1:
         xaxis = groups[0][0]
         x = np.asarray(xaxis.values, dtype=float) if not isinstance(xaxis.values[0], bool) else \
@@ -215,7 +226,7 @@ def cases_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
     sw = res.sweep
     designs, compares = quantities(run.sim)
     labels = list(sw.labels)
-    tag = re.sub(r"[^0-9A-Za-z_.-]+", "_", sw.name)
+    tag = _tag(sw.name)
     entries = []
     for c, st in res.compares.items():
         q = compares[c]
@@ -267,8 +278,7 @@ def roofline_plot(compiled, groups: list, out: Path, overrides: dict, fmt: str =
     p = plots.roofline(groups, out / name, peak=compute[0], bandwidth=memory[0],
                    achievable_peak=compute[1] if len(compute) > 1 else None,
                    achievable_bandwidth=memory[1] if len(memory) > 1 else None,
-                   xlabel=(xa.label or roof.intensity.name) + (f" ({xa.unit})" if xa.unit else ""),
-                   ylabel=(ya.label or roof.throughput.name) + (f" ({ya.unit})" if ya.unit else ""),
+                   xlabel=attrs_label(xa, roof.intensity.name), ylabel=attrs_label(ya, roof.throughput.name),
                    title=f"{compiled.name}: {roof.title or 'roofline'}")
     return name, f"roofline: {roof.throughput.name} against {roof.intensity.name}, with the points placed", p
 

@@ -129,7 +129,7 @@ def solve_entry(compiled, it: ir.ReportItem, swept: list[str], params: dict, inp
 def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Solution:
     """Solve `solve p where A == B` exactly (sympy, exact decimal inputs) for the real p in
     p's declared range; None with the reason when there is no such p."""
-    from .interp import Unsupported, symbolic_interpreter
+    from .interp import Unsupported, exact, symbolic_interpreter
 
     prog = compiled.program
     target = it.expr.name
@@ -142,7 +142,7 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
     x = sympy.Symbol(target, real=True)
     lo = const_value(param.lo) if param.lo is not None else None
     hi = const_value(param.hi) if param.hi is not None else None
-    domain = sympy.Interval(exact_num(lo) if lo is not None else -sympy.oo, exact_num(hi) if hi is not None else sympy.oo)
+    domain = sympy.Interval(exact(lo) if lo is not None else -sympy.oo, exact(hi) if hi is not None else sympy.oo)
     eq = sympy.together(left - right)
     if x not in eq.free_symbols:
         holds = sympy.simplify(eq) == 0
@@ -250,11 +250,6 @@ def _eq_text(it: ir.ReportItem) -> str:
                 return repr(v)
         return "..."
     return f"{show(it.cond.left)} == {show(it.cond.right)}"
-
-
-def exact_num(v):
-    from .interp import exact
-    return exact(v)
 
 
 def _num(v) -> str:

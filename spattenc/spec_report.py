@@ -30,9 +30,10 @@ def closed_forms(run) -> str | None:
 
 def _params_table(run) -> Table:
     rows = []
+    swept_params = {a.param for a in run.sweep.axes} if run.sweep is not None else set()
     for name, (ptype, default, lo, hi, unit, doc) in run.sim.PARAMS.items():
         value = run.overrides.get(name, default)
-        swept = run.sweep is not None and name in run.sweep.columns()
+        swept = name in swept_params
         rng = "" if lo is None and hi is None else f"[{lo}, {hi}]"
         note = ("varied by the cases" if run.sweep.labels is not None else "swept") if swept else \
             ("set" if name in run.overrides else "")

@@ -116,9 +116,7 @@ def declared(compiled: Compiled, name: str) -> SweepSpec:
     prog = compiled.program
     names = [s.name for s in prog.sweeps]
     if name not in names:
-        import difflib
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = _did_you_mean(name, names)
         have = f"; declared sweeps: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no sweeps"
         raise SpecError(f"--sweep {name}: no sweep named '{name}'{hint}{have} "
                         "(or give axes as NAME=START:STOP:NUM or NAME=v1,v2,...)")
@@ -181,8 +179,7 @@ def from_cli(compiled: Compiled, items: list[str]) -> SweepSpec | None:
         groups.append((Axis(name, tuple(values)),))
         names.append(name)
     if len(items) == 1 and "=" not in items[0]:
-        only = declared(compiled, items[0].strip())
-        return SweepSpec(only.name, only.title, tuple(groups), trials)
+        return sw  # the declared sweep itself
     return SweepSpec("cli", " x ".join(names), tuple(groups), trials)
 
 
@@ -195,10 +192,8 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     prog = compiled.program
     block = next((cs for cs in prog.cases if cs.name == name), None)
     if block is None:
-        import difflib
         names = [cs.name for cs in prog.cases]
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = _did_you_mean(name, names)
         have = f"; its cases: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no cases"
         raise SpecError(f"--cases {name}: no cases block named '{name}'{hint}{have}")
     sets = [{st.name: const_value(st.value) for st in case.sets} for case in block.cases]
@@ -210,6 +205,14 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     sweep = SweepSpec(block.name, block.title or block.name, (tuple(axes),), None,
                       tuple(case.label for case in block.cases))
     return sweep, {k: v for k, v in base.items() if k not in varied}
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    """"; did you mean 'X'?" for the closest of `names`, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _once(seen: dict[str, str], param: str, item: str) -> None:
@@ -315,7 +318,7 @@ def _meta(sim: ModuleType):
 
 
 def _stats_of(values: np.ndarray, random: bool, k: int) -> tuple[np.ndarray, ...]:
-    """(count, mean, M2, min, max) per point of one chunk's samples."""
+    """(mean, population std, min, max) per point of one chunk's samples."""
     x = np.asarray(values, dtype=np.float64)
     if not random:
         v = np.broadcast_to(x, (k, x.shape[-1] if x.ndim == 2 else 1))[:, 0].copy()
@@ -426,10 +429,11 @@ def _run_points(sim, res, overrides, store, report, dmeta, cmeta, npoints, trial
             res.events += ev
             store(i, i + 1, {d: {m: _stats_of(R[d][m], r, 1) for m, r in ms.items()} for d, ms in dmeta.items()},
                   {c: _stats_of(C[c], r, 1) for c, r in cmeta.items()})
+            params = sim.param_arrays(overrides(i, i + 1)) if report is not None or keep_samples else None
             if report is not None:
-                report(i, i + 1, sim.report(sim.param_arrays(overrides(i, i + 1)), R, C))
-            if keep_samples:
-                _keep(res, R, sim.compare(sim.param_arrays(overrides(0, 1)), R, per_trial=True), dmeta, trials)
+                report(i, i + 1, sim.report(params, R, C))
+            if keep_samples:  # a single point: i == 0
+                _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, trials)
             progress.update((i + 1) * trials)
             res.chunks += 1
         res.chunk_points = 1
@@ -749,8 +753,9 @@ def aggregated_csv(res: Results, sim: ModuleType, table, base: dict) -> str:
     cols = table_values(res, sim, table, base)
     key = next(values for name, values, _ in cols if name == table.aggregate.name)
     groups, inverse = np.unique(np.asarray(key, dtype=np.float64), return_inverse=True)
+    arrays = [(np.asarray(values, dtype=np.float64), fmt) for _, values, fmt in cols]
     rows = []
     for g in range(len(groups)):
         members = inverse == g
-        rows.append([_cell(np.asarray(values, dtype=np.float64)[members].mean(), fmt) for _, values, fmt in cols])
+        rows.append([_cell(values[members].mean(), fmt) for values, fmt in arrays])
     return _write([name for name, _, _ in cols], rows)
