@@ -26,7 +26,6 @@ ROW_SCOPES = ("column", "row", "stage", "random", "index")
 TRIAL_REDUCTIONS = ("mean", "std")
 RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
 SCALAR_TYPES = ("int", "real", "bool", "string")
-BOUND_OPS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
 TIME_ATTRS = ("start", "end")
 #: Ports every hand-written DUT has (see docs/verilog.md); spec ports cannot reuse them.
 HW_PORTS = {"clk", "rst", "start", "done", "layer", "layer_done"}
