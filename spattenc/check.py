@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .errors import fail
+from .evaluate import const_value
 from .ir import children, walk
 
 #: builtin scalar functions: name -> (min args, max args or None, result type rule)
@@ -92,7 +93,7 @@ class _Checker:
                 other = t[name][1]
                 other_loc = other if isinstance(other, ir.Loc) else other.loc
                 fail(f"'{name}' is defined more than once", loc, (other_loc, "first defined here"))
-        table[name] = (key, loc) if table is self.defs else (key, loc)
+        table[name] = (key, loc)
 
     def run(self) -> ir.Program:
         m = self.m
@@ -166,7 +167,6 @@ class _Checker:
 
         params = tuple(self.check_param(p) for p in m.params)
         consts = tuple(self.resolve_key(f"const:{let.name}") for let in m.lets)
-        consts = self.order(consts, lambda c: f"const:{c.name}")
         funcs = tuple(self.check_func(f) for f in m.funcs)
 
         trials = self.constant_int(m.trials, "trials", 50)
@@ -217,8 +217,6 @@ class _Checker:
     # ------------------------------------------------------------ sweeps
     def check_sweeps(self, sweeps: tuple[ir.Sweep, ...], params: tuple[ir.Param, ...]) -> tuple[ir.Sweep, ...]:
         """Fold each axis into values, checked against its param's type and range."""
-        from .evaluate import const_value
-
         by_name = {p.name: p for p in params}
         out: list[ir.Sweep] = []
         seen: dict[str, ir.Loc] = {}
@@ -239,8 +237,7 @@ class _Checker:
                     values = axis_values(ax.kind, args, prm.type)
                 except ValueError as e:
                     fail(f"axis '{ax.param}': {e}", ax.loc)
-                lo = const_value(prm.lo) if prm.lo is not None else None
-                hi = const_value(prm.hi) if prm.hi is not None else None
+                lo, hi = _param_range(prm)
                 for v in values:
                     if (lo is not None and v < lo) or (hi is not None and v > hi):
                         fail(f"axis '{ax.param}': value {v!r} is outside the declared range [{lo}, {hi}]", ax.loc,
@@ -260,12 +257,7 @@ class _Checker:
     def check_sweep_table(self, sw: ir.Sweep, params: tuple[ir.Param, ...]) -> None:
         """The columns of a sweep's CSV layout: params, or metrics of its design; each once."""
         t = sw.table
-        design = next((d for d in self.m.designs if d.name == t.design.name), None)
-        if design is None:
-            names = [d.name for d in self.m.designs]
-            close = _close(t.design.name, names)
-            hint = f"did you mean '{close}'? " if close else ""
-            fail(f"unknown design '{t.design.name}'; {hint}designs: {', '.join(names)}", t.design.loc)
+        design = self.known_design(t.design, self.m.designs)
         metrics = [mt.name for mt in design.metrics]
         known = [p.name for p in params] + metrics
         seen: dict[str, ir.Loc] = {}
@@ -286,7 +278,6 @@ class _Checker:
         default = self.expr(p.default, scope)
         lo = self.expr(p.lo, scope) if p.lo is not None else None
         hi = self.expr(p.hi, scope) if p.hi is not None else None
-        from .evaluate import const_value  # local import: evaluate depends on ir only
         value = const_value(default)
         if p.type == "int" and (isinstance(value, bool) or float(value) != int(value)):
             fail(f"param '{p.name}' is declared int but its default {value!r} is not an integer", p.default.loc)
@@ -301,8 +292,6 @@ class _Checker:
     def check_hardware(self, h: ir.Hardware, params: tuple[ir.Param, ...]) -> ir.Hardware:
         """A hardware block: inputs are params, constants or random variables; outputs are
         checked like the design's metrics (per run) and lets (per layer)."""
-        from .evaluate import const_value
-
         if h.design not in self.design_defs:
             fail(f"unknown design '{h.design}'; designs: {', '.join(self.design_defs)}", h.design_loc)
         ports: dict[str, ir.Loc] = {}
@@ -342,8 +331,7 @@ class _Checker:
             p = by_name[lim.param]
             if lo_v > hi_v:
                 fail(f"empty limit [{lo_v}, {hi_v}] for param '{lim.param}'", lim.loc)
-            plo = const_value(p.lo) if p.lo is not None else None
-            phi = const_value(p.hi) if p.hi is not None else None
+            plo, phi = _param_range(p)
             if (plo is not None and lo_v < plo) or (phi is not None and hi_v > phi):
                 fail(f"limit [{lo_v}, {hi_v}] of '{lim.param}' is outside its declared range [{plo}, {phi}]",
                      lim.loc, (p.loc, "declared here"))
@@ -378,7 +366,6 @@ class _Checker:
     def constant_int(self, e: ir.Expr | None, what: str, default: int) -> int:
         if e is None:
             return default
-        from .evaluate import const_value
         v = const_value(self.expr(e, _Scope("literal", f"'{what}'")))
         if isinstance(v, bool) or float(v) != int(v) or v < (1 if what == "trials" else 0):
             fail(f"'{what}' must be a {'positive' if what == 'trials' else 'non-negative'} integer, got {v!r}", e.loc)
@@ -432,9 +419,6 @@ class _Checker:
         self.resolving.pop()
         self.resolved[key] = out
         return out
-
-    def order(self, items, key):
-        return tuple(items)  # resolve_key already visits dependencies first
 
     # ------------------------------------------------------------ layers
     def declare_layers(self, layers: ir.Layers):
@@ -747,7 +731,6 @@ class _Checker:
 
     # ------------------------------------------------------------ cases
     def check_cases(self, all_cases: tuple[ir.Cases, ...]) -> tuple[ir.Cases, ...]:
-        from .evaluate import const_value
         out = []
         seen: dict[str, ir.Loc] = {}
         params = {p.name: p for p in self.m.params}
@@ -772,8 +755,7 @@ class _Checker:
                         fail(f"param '{p.name}' is {p.type}; set it to a number", st.value.loc)
                     if p.type == "int" and float(v) != int(v):
                         fail(f"param '{p.name}' is int but {v!r} is not an integer", st.value.loc)
-                    lo = const_value(p.lo) if p.lo is not None else None
-                    hi = const_value(p.hi) if p.hi is not None else None
+                    lo, hi = _param_range(p)
                     if (lo is not None and v < lo) or (hi is not None and v > hi):
                         fail(f"{v!r} is outside the declared range [{lo}, {hi}] of '{p.name}'", st.value.loc,
                              (p.loc, f"'{p.name}' is declared here"))
@@ -1729,6 +1711,11 @@ def axis_values(kind: str, args: list, ptype: str) -> list:
         else:
             out.append(float(v))
     return out
+
+
+def _param_range(p: ir.Param) -> tuple:
+    """A checked param's declared (lo, hi) as values; None for an open end."""
+    return (const_value(p.lo) if p.lo is not None else None, const_value(p.hi) if p.hi is not None else None)
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:
