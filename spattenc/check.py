@@ -59,7 +59,6 @@ class _Checker:
         self.layer_defs: dict[str, tuple[str, object]] = {}
         self.design_defs: dict[str, dict[str, tuple[str, object]]] = {}
         self.scheduled: dict[str, set[str]] = {}
-        self.metric_types: dict[tuple[str, str], str] = {}
         self.metric_random: set[tuple[str, str]] = set()
         self.reduce_slot = 0
         self.pending: dict[str, object] = {}
@@ -826,7 +825,6 @@ class _Checker:
             self.reduce_slot = 0
             scope = _Scope("metric", f"metric '{mt.name}'", design=d.name)
             e = self.expr(mt.expr, scope)
-            self.metric_types[(d.name, mt.name)] = self.type_of(e, None)
             self.types[f"metric:{d.name}:{mt.name}"] = self.type_of(e, None)
             if self.is_random(e):
                 self.random.add(f"metric:{d.name}:{mt.name}")
@@ -1129,7 +1127,7 @@ class _Checker:
             fail(f"'{name}' is a schedule time; a table spec has no schedule", loc)
         if lvl == "input":
             return self.input_path(scope.input, name, (), loc, scope, relative=True)
-        if lvl == "metric" and not scope.in_reduction and (scope.design, name) in self.metric_types \
+        if lvl == "metric" and not scope.in_reduction and f"metric:{scope.design}:{name}" in self.types \
                 and name not in self.design_defs.get(scope.design, {}) and name not in self.layer_defs \
                 and name not in self.defs:
             # An earlier metric of the same design (a let, stage or constant of that name wins).
@@ -1232,8 +1230,8 @@ class _Checker:
         if scope.level in ("compare", "report"):
             if e.base not in self.design_defs:
                 fail(f"unknown design '{e.base}'; designs: {', '.join(self.design_defs)}", e.loc)
-            if (e.base, e.attr) not in self.metric_types:
-                names = [m for (d, m) in self.metric_types if d == e.base]
+            if f"metric:{e.base}:{e.attr}" not in self.types:
+                names = [k.split(":", 2)[2] for k in self.types if k.startswith(f"metric:{e.base}:")]
                 fail(f"design '{e.base}' has no metric '{e.attr}'; its metrics: {', '.join(names)}", e.loc)
             return ir.MetricRef(e.loc, e.base, e.attr)
         if scope.level in ("design", "metric"):
@@ -1609,7 +1607,7 @@ class _Checker:
             case ir.StageTime():
                 return "real"
             case ir.MetricRef(design=d, metric=m):
-                return self.metric_types[(d, m)]
+                return self.types[f"metric:{d}:{m}"]
             case ir.Reduce(kind=k, arg=a):
                 if k in ("count",):
                     return "int"
