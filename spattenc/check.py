@@ -772,14 +772,7 @@ class _Checker:
         table: dict[str, tuple[str, object]] = {}
         self.design_defs[d.name] = table
         for item in d.lets:
-            kind = "stage" if isinstance(item, ir.Stage) else "let"
-            if item.name in RESERVED:
-                fail(f"'{item.name}' is a reserved name and cannot be defined", item.loc)
-            for t in (self.defs, self.layer_defs, table):
-                if item.name in t:
-                    other = t[item.name][1]
-                    fail(f"'{item.name}' is defined more than once", item.loc,
-                         (other if isinstance(other, ir.Loc) else other.loc, "first defined here"))
+            self.declare(item.name, f"design:{d.name}:{item.name}", item.loc, table)
             table[item.name] = (f"design:{d.name}:{item.name}", item)
         # Schedule: which stages run, each once.
         scheduled: dict[str, ir.Loc] = {}
