@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .errors import fail
+from .evaluate import const_value
 from .ir import children, walk
 
 #: builtin scalar functions: name -> (min args, max args or None, result type rule)
@@ -26,7 +27,6 @@ ROW_SCOPES = ("column", "row", "stage", "random", "index")
 TRIAL_REDUCTIONS = ("mean", "std")
 RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
 SCALAR_TYPES = ("int", "real", "bool", "string")
-BOUND_OPS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
 TIME_ATTRS = ("start", "end")
 #: Ports every hand-written DUT has (see docs/verilog.md); spec ports cannot reuse them.
 HW_PORTS = {"clk", "rst", "start", "done", "layer", "layer_done"}
@@ -59,7 +59,6 @@ class _Checker:
         self.layer_defs: dict[str, tuple[str, object]] = {}
         self.design_defs: dict[str, dict[str, tuple[str, object]]] = {}
         self.scheduled: dict[str, set[str]] = {}
-        self.metric_types: dict[tuple[str, str], str] = {}
         self.metric_random: set[tuple[str, str]] = set()
         self.reduce_slot = 0
         self.pending: dict[str, object] = {}
@@ -93,7 +92,7 @@ class _Checker:
                 other = t[name][1]
                 other_loc = other if isinstance(other, ir.Loc) else other.loc
                 fail(f"'{name}' is defined more than once", loc, (other_loc, "first defined here"))
-        table[name] = (key, loc) if table is self.defs else (key, loc)
+        table[name] = (key, loc)
 
     def run(self) -> ir.Program:
         m = self.m
@@ -167,7 +166,6 @@ class _Checker:
 
         params = tuple(self.check_param(p) for p in m.params)
         consts = tuple(self.resolve_key(f"const:{let.name}") for let in m.lets)
-        consts = self.order(consts, lambda c: f"const:{c.name}")
         funcs = tuple(self.check_func(f) for f in m.funcs)
 
         trials = self.constant_int(m.trials, "trials", 50)
@@ -218,8 +216,6 @@ class _Checker:
     # ------------------------------------------------------------ sweeps
     def check_sweeps(self, sweeps: tuple[ir.Sweep, ...], params: tuple[ir.Param, ...]) -> tuple[ir.Sweep, ...]:
         """Fold each axis into values, checked against its param's type and range."""
-        from .evaluate import const_value
-
         by_name = {p.name: p for p in params}
         out: list[ir.Sweep] = []
         seen: dict[str, ir.Loc] = {}
@@ -240,8 +236,7 @@ class _Checker:
                     values = axis_values(ax.kind, args, prm.type)
                 except ValueError as e:
                     fail(f"axis '{ax.param}': {e}", ax.loc)
-                lo = const_value(prm.lo) if prm.lo is not None else None
-                hi = const_value(prm.hi) if prm.hi is not None else None
+                lo, hi = _param_range(prm)
                 for v in values:
                     if (lo is not None and v < lo) or (hi is not None and v > hi):
                         fail(f"axis '{ax.param}': value {v!r} is outside the declared range [{lo}, {hi}]", ax.loc,
@@ -261,12 +256,7 @@ class _Checker:
     def check_sweep_table(self, sw: ir.Sweep, params: tuple[ir.Param, ...]) -> None:
         """The columns of a sweep's CSV layout: params, or metrics of its design; each once."""
         t = sw.table
-        design = next((d for d in self.m.designs if d.name == t.design.name), None)
-        if design is None:
-            names = [d.name for d in self.m.designs]
-            close = _close(t.design.name, names)
-            hint = f"did you mean '{close}'? " if close else ""
-            fail(f"unknown design '{t.design.name}'; {hint}designs: {', '.join(names)}", t.design.loc)
+        design = self.known_design(t.design, self.m.designs)
         metrics = [mt.name for mt in design.metrics]
         known = [p.name for p in params] + metrics
         seen: dict[str, ir.Loc] = {}
@@ -287,7 +277,6 @@ class _Checker:
         default = self.expr(p.default, scope)
         lo = self.expr(p.lo, scope) if p.lo is not None else None
         hi = self.expr(p.hi, scope) if p.hi is not None else None
-        from .evaluate import const_value  # local import: evaluate depends on ir only
         value = const_value(default)
         if p.type == "int" and (isinstance(value, bool) or float(value) != int(value)):
             fail(f"param '{p.name}' is declared int but its default {value!r} is not an integer", p.default.loc)
@@ -302,8 +291,6 @@ class _Checker:
     def check_hardware(self, h: ir.Hardware, params: tuple[ir.Param, ...]) -> ir.Hardware:
         """A hardware block: inputs are params, constants or random variables; outputs are
         checked like the design's metrics (per run) and lets (per layer)."""
-        from .evaluate import const_value
-
         if h.design not in self.design_defs:
             fail(f"unknown design '{h.design}'; designs: {', '.join(self.design_defs)}", h.design_loc)
         ports: dict[str, ir.Loc] = {}
@@ -343,8 +330,7 @@ class _Checker:
             p = by_name[lim.param]
             if lo_v > hi_v:
                 fail(f"empty limit [{lo_v}, {hi_v}] for param '{lim.param}'", lim.loc)
-            plo = const_value(p.lo) if p.lo is not None else None
-            phi = const_value(p.hi) if p.hi is not None else None
+            plo, phi = _param_range(p)
             if (plo is not None and lo_v < plo) or (phi is not None and hi_v > phi):
                 fail(f"limit [{lo_v}, {hi_v}] of '{lim.param}' is outside its declared range [{plo}, {phi}]",
                      lim.loc, (p.loc, "declared here"))
@@ -379,7 +365,6 @@ class _Checker:
     def constant_int(self, e: ir.Expr | None, what: str, default: int) -> int:
         if e is None:
             return default
-        from .evaluate import const_value
         v = const_value(self.expr(e, _Scope("literal", f"'{what}'")))
         if isinstance(v, bool) or float(v) != int(v) or v < (1 if what == "trials" else 0):
             fail(f"'{what}' must be a {'positive' if what == 'trials' else 'non-negative'} integer, got {v!r}", e.loc)
@@ -433,9 +418,6 @@ class _Checker:
         self.resolving.pop()
         self.resolved[key] = out
         return out
-
-    def order(self, items, key):
-        return tuple(items)  # resolve_key already visits dependencies first
 
     # ------------------------------------------------------------ layers
     def declare_layers(self, layers: ir.Layers):
@@ -748,7 +730,6 @@ class _Checker:
 
     # ------------------------------------------------------------ cases
     def check_cases(self, all_cases: tuple[ir.Cases, ...]) -> tuple[ir.Cases, ...]:
-        from .evaluate import const_value
         out = []
         seen: dict[str, ir.Loc] = {}
         params = {p.name: p for p in self.m.params}
@@ -773,8 +754,7 @@ class _Checker:
                         fail(f"param '{p.name}' is {p.type}; set it to a number", st.value.loc)
                     if p.type == "int" and float(v) != int(v):
                         fail(f"param '{p.name}' is int but {v!r} is not an integer", st.value.loc)
-                    lo = const_value(p.lo) if p.lo is not None else None
-                    hi = const_value(p.hi) if p.hi is not None else None
+                    lo, hi = _param_range(p)
                     if (lo is not None and v < lo) or (hi is not None and v > hi):
                         fail(f"{v!r} is outside the declared range [{lo}, {hi}] of '{p.name}'", st.value.loc,
                              (p.loc, f"'{p.name}' is declared here"))
@@ -792,14 +772,7 @@ class _Checker:
         table: dict[str, tuple[str, object]] = {}
         self.design_defs[d.name] = table
         for item in d.lets:
-            kind = "stage" if isinstance(item, ir.Stage) else "let"
-            if item.name in RESERVED:
-                fail(f"'{item.name}' is a reserved name and cannot be defined", item.loc)
-            for t in (self.defs, self.layer_defs, table):
-                if item.name in t:
-                    other = t[item.name][1]
-                    fail(f"'{item.name}' is defined more than once", item.loc,
-                         (other if isinstance(other, ir.Loc) else other.loc, "first defined here"))
+            self.declare(item.name, f"design:{d.name}:{item.name}", item.loc, table)
             table[item.name] = (f"design:{d.name}:{item.name}", item)
         # Schedule: which stages run, each once.
         scheduled: dict[str, ir.Loc] = {}
@@ -845,7 +818,6 @@ class _Checker:
             self.reduce_slot = 0
             scope = _Scope("metric", f"metric '{mt.name}'", design=d.name)
             e = self.expr(mt.expr, scope)
-            self.metric_types[(d.name, mt.name)] = self.type_of(e, None)
             self.types[f"metric:{d.name}:{mt.name}"] = self.type_of(e, None)
             if self.is_random(e):
                 self.random.add(f"metric:{d.name}:{mt.name}")
@@ -1148,7 +1120,7 @@ class _Checker:
             fail(f"'{name}' is a schedule time; a table spec has no schedule", loc)
         if lvl == "input":
             return self.input_path(scope.input, name, (), loc, scope, relative=True)
-        if lvl == "metric" and not scope.in_reduction and (scope.design, name) in self.metric_types \
+        if lvl == "metric" and not scope.in_reduction and f"metric:{scope.design}:{name}" in self.types \
                 and name not in self.design_defs.get(scope.design, {}) and name not in self.layer_defs \
                 and name not in self.defs:
             # An earlier metric of the same design (a let, stage or constant of that name wins).
@@ -1251,8 +1223,8 @@ class _Checker:
         if scope.level in ("compare", "report"):
             if e.base not in self.design_defs:
                 fail(f"unknown design '{e.base}'; designs: {', '.join(self.design_defs)}", e.loc)
-            if (e.base, e.attr) not in self.metric_types:
-                names = [m for (d, m) in self.metric_types if d == e.base]
+            if f"metric:{e.base}:{e.attr}" not in self.types:
+                names = [k.split(":", 2)[2] for k in self.types if k.startswith(f"metric:{e.base}:")]
                 fail(f"design '{e.base}' has no metric '{e.attr}'; its metrics: {', '.join(names)}", e.loc)
             return ir.MetricRef(e.loc, e.base, e.attr)
         if scope.level in ("design", "metric"):
@@ -1628,7 +1600,7 @@ class _Checker:
             case ir.StageTime():
                 return "real"
             case ir.MetricRef(design=d, metric=m):
-                return self.metric_types[(d, m)]
+                return self.types[f"metric:{d}:{m}"]
             case ir.Reduce(kind=k, arg=a):
                 if k in ("count",):
                     return "int"
@@ -1730,6 +1702,11 @@ def axis_values(kind: str, args: list, ptype: str) -> list:
         else:
             out.append(float(v))
     return out
+
+
+def _param_range(p: ir.Param) -> tuple:
+    """A checked param's declared (lo, hi) as values; None for an open end."""
+    return (const_value(p.lo) if p.lo is not None else None, const_value(p.hi) if p.hi is not None else None)
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:

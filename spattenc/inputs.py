@@ -196,14 +196,7 @@ class _Binder:
     def checks(self, checks: tuple[ir.Check, ...]):
         for c in checks:
             if not self.interp.truth(self.value_of(c.expr, c.where)):
-                shown = []
-                for node in _walk(c.expr):
-                    if isinstance(node, ir.InputRef) and not node.index and not node.given:
-                        name = node.var.split(".", 1)[1]
-                        text = f"{name} = {self.values[node.var]!r}"
-                        if text not in shown:
-                            shown.append(text)
-                self.error(c.where, c.message + (f" ({', '.join(shown)})" if shown else ""))
+                self.error(c.where, c.message + _values_note((c.expr,), self, given=False))
 
     def field(self, f: ir.Field, raw: Any, path: tuple):
         var = ".".join((self.inp.name,) + path)
@@ -236,7 +229,7 @@ class _Binder:
                     self.set(var, _zero(f.type))
                 self.set(var + "?", False)
             else:
-                what = describe_type(f.type, self.program) + _bound_text(f, self)
+                what = describe_type(f.type, self.program) + _bound_text(f)
                 self.error(path, f"missing key (expected {what})")
             return
         value = self.convert(f, raw, path)
@@ -278,7 +271,7 @@ class _Binder:
 
     def map_field(self, f: ir.Field, raw: Any, path: tuple, var: str):
         lo, hi = self.value_of(f.key_lo, path), self.value_of(f.key_hi, path)
-        lo_s, hi_s = _show_expr(f.key_lo, self), _show_expr(f.key_hi, self)
+        lo_s, hi_s = _show_expr(f.key_lo), _show_expr(f.key_hi)
         if raw is MISSING or raw is None:
             if not f.optional and not (raw is None and not f.nonempty):
                 self.error(path, f"missing key (a mapping from {f.key} in [{lo_s}, {hi_s}] to "
@@ -357,17 +350,12 @@ class _Binder:
         if b.op == "in":
             hi = self.value_of(b.hi, path)
             if not lo <= v <= hi:
-                self.error(path, f"must be in [{_show_expr(b.lo, self)}, {_show_expr(b.hi, self)}]"
-                                 f"{_values_note(b, self)}, got {v!r}")
+                self.error(path, f"must be in [{_show_expr(b.lo)}, {_show_expr(b.hi)}]"
+                                 f"{_values_note((b.lo, b.hi), self)}, got {v!r}")
             return
         ok = {">=": v >= lo, ">": v > lo, "<=": v <= lo, "<": v < lo, "!=": v != lo}[b.op]
         if not ok:
-            words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
-            self.error(path, f"must be {words[b.op]} {_show_expr(b.lo, self)}{_values_note(b, self)}, got {v!r}")
-
-
-def _walk(e):
-    return ir.walk(e)
+            self.error(path, f"must be {ir.BOUND_OPS[b.op]} {_show_expr(b.lo)}{_values_note((b.lo, b.hi), self)}, got {v!r}")
 
 
 def _all_defaulted(f: ir.Field) -> bool:
@@ -392,7 +380,7 @@ def _dtype(t: str):
     return {"int": np.int64, "real": np.float64, "bool": np.bool_}.get(t, np.int64)
 
 
-def _show_expr(e: ir.Expr, binder: _Binder) -> str:
+def _show_expr(e: ir.Expr) -> str:
     """An input-schema expression as the spec wrote it (names without the input prefix)."""
     match e:
         case ir.Num(value=v):
@@ -400,32 +388,34 @@ def _show_expr(e: ir.Expr, binder: _Binder) -> str:
         case ir.InputRef(var=v, index=()):
             return v.split(".", 1)[1]
         case ir.Binary(op=op, left=a, right=b):
-            return f"{_show_expr(a, binder)} {op} {_show_expr(b, binder)}"
+            return f"{_show_expr(a)} {op} {_show_expr(b)}"
         case ir.Unary(op="-", operand=x):
-            return f"-{_show_expr(x, binder)}"
+            return f"-{_show_expr(x)}"
     return "..."
 
 
-def _values_note(b: ir.Bound, binder: _Binder) -> str:
+def _values_note(exprs, binder: _Binder, given: bool = True) -> str:
+    """' (name = value, ...)' for the unindexed input fields `exprs` read (presence reads
+    too unless `given` is false), each once; '' when there are none."""
     names = []
-    for x in (b.lo, b.hi):
+    for x in exprs:
         if x is None:
             continue
-        for node in _walk(x):
-            if isinstance(node, ir.InputRef) and not node.index:
+        for node in ir.walk(x):
+            if isinstance(node, ir.InputRef) and not node.index and (given or not node.given):
                 text = f"{node.var.split('.', 1)[1]} = {binder.values[node.var]!r}"
                 if text not in names:
                     names.append(text)
     return f" ({', '.join(names)})" if names else ""
 
 
-def _bound_text(f: ir.Field, binder: _Binder) -> str:
+def _bound_text(f: ir.Field) -> str:
     b = f.bound
     if b is None:
         return ""
     if b.op == "in":
-        return f" in [{_show_expr(b.lo, binder)}, {_show_expr(b.hi, binder)}]"
-    return f" {b.op} {_show_expr(b.lo, binder)}"
+        return f" in [{_show_expr(b.lo)}, {_show_expr(b.hi)}]"
+    return f" {b.op} {_show_expr(b.lo)}"
 
 
 def bind_input(program: ir.Program, inp: ir.Input, file: str, data: Any = MISSING) -> tuple[dict, dict]:

@@ -137,9 +137,7 @@ class Interpreter:
             case ir.Ref(name=n, scope="local"):
                 return local[n]
             case ir.Ref():
-                key = f"compare:{e.name}" if e.scope == "compare" else var_of(e) if e.scope not in (
-                    "param", "const") else f"{e.scope}:{e.name}"
-                return self.env.values[key]
+                return self.env.values[var_of(e)]
             case ir.MetricRef(design=d, metric=m):
                 return self.env.values[f"metric:{d}:{m}"]
             case ir.StageTime(design=d, stage=s, which=w):

@@ -462,6 +462,10 @@ class Bound:
     hi: Expr | None = None
 
 
+#: Bound comparison -> its words in messages ("must be at least 4").
+BOUND_OPS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """`check a.b: condition "message"`: a condition over an input's fields; a file

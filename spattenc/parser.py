@@ -115,17 +115,10 @@ class _Builder(Transformer):
         base, name = c[0], str(c[1])
         if isinstance(base, ir.Name):
             return ir.Attr(self.L(meta), base.name, name)
-        if isinstance(base, ir.Attr):
-            return ir.Path(self.L(meta), base.base, (base.attr, name))
-        return ir.Path(self.L(meta), base.root, base.steps + (name,))
+        return _extend(self.L(meta), base, name)
 
     def getitem(self, meta, c):
-        base, index = c
-        if isinstance(base, ir.Name):
-            return ir.Path(self.L(meta), base.name, (index,))
-        if isinstance(base, ir.Attr):
-            return ir.Path(self.L(meta), base.base, (base.attr, index))
-        return ir.Path(self.L(meta), base.root, base.steps + (index,))
+        return _extend(self.L(meta), c[0], c[1])
 
     def domain_enum(self, meta, c):
         return ("enum", str(c[0]), self.L(c[0]))
@@ -253,23 +246,17 @@ class _Builder(Transformer):
     def enum_decl(self, meta, c):
         name, *members = c
         attrs = members.pop()
-        names = [str(m) for m in members if m is not None]
-        seen: dict[str, Token] = {}
-        for m in members:
-            if m is not None and str(m) in seen:
-                fail(f"enum '{name}' lists '{m}' twice", self.L(m), (self.L(seen[str(m)]), "first listed here"))
-            if m is not None:
-                seen[str(m)] = m
-        return ir.Enum(self.L(name), str(name), tuple(names), attrs)
+        members = [m for m in members if m is not None]
+        _each_once([(str(m), self.L(m)) for m in members], lambda n: f"enum '{name}' lists '{n}' twice",
+                   "first listed here")
+        return ir.Enum(self.L(name), str(name), tuple(str(m) for m in members), attrs)
 
     def scalar_type(self, meta, c):
-        return ("scalar", str(c[0]), self.L(c[0]), str(c[1]) if c[1] is not None else None,
-                self.L(c[1]) if c[1] is not None else None)
+        return ("scalar", str(c[0]), str(c[1]) if c[1] is not None else None)
 
     def map_type(self, meta, c):
         key, lo, hi, typ, per = c
-        return ("map", str(typ), self.L(typ), str(per) if per is not None else None,
-                self.L(per) if per is not None else None, str(key), lo, hi)
+        return ("map", str(typ), str(per) if per is not None else None, str(key), lo, hi)
 
     def bound_range(self, meta, c):
         return ir.Bound(self.L(meta), "in", c[0], c[1])
@@ -282,12 +269,8 @@ class _Builder(Transformer):
     def field_decl(self, meta, c):
         name, ftype, bound, default, optional, nonempty, attrs = c
         name = _field_name(name)
-        if ftype[0] == "scalar":
-            _, typ, tloc, per, ploc = ftype
-            return ir.Field(self.L(name), str(name), "scalar", typ, per, bound=bound, default=default,
-                            optional=optional is not None, nonempty=nonempty is not None, attrs=attrs)
-        _, typ, tloc, per, ploc, key, lo, hi = ftype
-        return ir.Field(self.L(name), str(name), "map", typ, per, key, lo, hi, bound=bound, default=default,
+        kind, typ, per, *key_range = ftype  # key_range: (key, lo, hi) for a map, empty for a scalar
+        return ir.Field(self.L(name), str(name), kind, typ, per, *key_range, bound=bound, default=default,
                         optional=optional is not None, nonempty=nonempty is not None, attrs=attrs)
 
     def group_decl(self, meta, c):
@@ -488,11 +471,7 @@ class _Builder(Transformer):
 
     def measured_decl(self, meta, c):
         name, title, *items = c
-        got: dict[str, tuple] = {}
-        for key, loc, value in items:
-            if key in got:
-                fail(f"'{key}' is given more than once in measured '{name}'", loc, (got[key][0], "first given here"))
-            got[key] = (loc, value)
+        got = _clauses(items, f"measured '{name}'")
         loc = self.L(name)
         for key in ("design", "config", "observe"):
             if key not in got:
@@ -515,11 +494,7 @@ class _Builder(Transformer):
 
     def roofline_decl(self, meta, c):
         title, *items = c
-        got: dict[str, tuple] = {}
-        for key, loc, value in items:
-            if key in got:
-                fail(f"'{key}' is given more than once in the roofline", loc, (got[key][0], "first given here"))
-            got[key] = (loc, value)
+        got = _clauses(items, "the roofline")
         loc = self.L(meta)
         for key in ("compute", "memory", "intensity", "throughput"):
             if key not in got:
@@ -735,6 +710,25 @@ class _Builder(Transformer):
                          report=single[ir.Report][1], tables=got(ir.TableInput), rows=single[ir.Rows][1],
                          groups=got(ir.Group), loops=got(ir.Loop), cases=got(ir.Cases),
                          fixed=single[ir.FixedOpts][1], hardware=got(ir.Hardware))
+
+
+def _extend(loc: ir.Loc, base, step) -> ir.Path:
+    """`base` (a name, `a.b` or a longer path) followed by one more field name or index."""
+    if isinstance(base, ir.Name):
+        return ir.Path(loc, base.name, (step,))
+    if isinstance(base, ir.Attr):
+        return ir.Path(loc, base.base, (base.attr, step))
+    return ir.Path(loc, base.root, base.steps + (step,))
+
+
+def _clauses(items, where: str) -> dict[str, tuple]:
+    """(key, loc, value) clauses of a block -> {key: (loc, value)}; each key once."""
+    got: dict[str, tuple] = {}
+    for key, loc, value in items:
+        if key in got:
+            fail(f"'{key}' is given more than once in {where}", loc, (got[key][0], "first given here"))
+        got[key] = (loc, value)
+    return got
 
 
 def _each_once(named: list[tuple[str, ir.Loc]], message, note: str) -> None:
