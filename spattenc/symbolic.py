@@ -326,8 +326,7 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     if not sols and not note:
         note = "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}"
     sols = tuple(tidy(s_) for s_ in sols)
-    sub = {f.syms[f"param:{p.name}"]: sp.Float(values[p.name]) if p.type == "real" else sp.Integer(int(values[p.name]))
-           for p in program.params if p.name != sv.unknown.name}
+    sub = _numeric_subs(program, f, values)
     nums = []
     for s_ in sols:
         v = sp.N(s_.xreplace(sub))
