@@ -302,18 +302,6 @@ def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs
     return sweeps.to_doc(compiled, sim, res, overrides)
 
 
-def evaluate_cases(compiled, name: str, overrides: dict, trials: int, seed: int, rng: str,
-                   inputs: dict | None = None, tables: dict | None = None) -> dict:
-    """Run every case of `cases NAME` as one point; the document has "cases" and "points"."""
-    from . import sweep as sweeps
-    from .runtime import simulator
-
-    sim = simulator(compiled, inputs)
-    sweep, base = sweeps.from_cases(compiled, name, overrides)
-    res = sweeps.evaluate(compiled, sim, base, sweep, trials, seed, rng, tables=tables)
-    return sweeps.to_doc(compiled, sim, res, overrides)
-
-
 def _fmt(value: float, fmt: str, group: bool) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "nan"
@@ -520,10 +508,15 @@ def eval_fixed(args) -> int:
     elif args.csv:
         sys.stdout.write(csv_text(doc))
     else:
-        if overrides:
-            print("Params: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+        print_params(overrides)
         sys.stdout.write(table(doc) + rel_diff_text(doc))
     return 0
+
+
+def print_params(overrides: dict) -> None:
+    """The --set values a run used, as a line before its results (nothing without any)."""
+    if overrides:
+        print("Params: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
 
 
 def public(doc: dict) -> dict:
@@ -633,8 +626,7 @@ def cmd_eval(args) -> int:
     elif args.csv:
         sys.stdout.write(text_csv)
     elif run.sweep is None:
-        if run.overrides:
-            print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
+        print_params(run.overrides)
         for name, t in (doc.get("inputs") or {}).items():
             print(f"Input {name}: {t['file']} ({t['rows']} rows{', config ' + t['config'] if t['config'] else ''})")
         for g in doc.get("groups", {}):
@@ -642,8 +634,7 @@ def cmd_eval(args) -> int:
             print()
         sys.stdout.write(table(doc))
     elif "cases" in doc:
-        if run.overrides:
-            print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
+        print_params(run.overrides)
         sys.stdout.write(cases_table(doc))
     else:
         sys.stdout.write(sweeps.table(res, run.sim))
@@ -670,8 +661,7 @@ def eval_report(args, run: Run) -> int:
     elif args.csv:
         sys.stdout.write(text_csv)
     else:
-        if run.overrides:
-            print("Params: " + ", ".join(f"{k}={v}" for k, v in run.overrides.items()))
+        print_params(run.overrides)
         sys.stdout.write(report_text(doc, run.compiled.program.title or run.compiled.name, notes))
     if args.plots:
         write_plots(args, run, res, quiet)
@@ -686,7 +676,6 @@ def write_plots(args, run: Run, res, quiet: bool) -> None:
     point = res if run.sweep is None else run.point(quiet, samples=True)
     entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
     print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
-    return 0
 
 
 def eval_measured(args) -> int:

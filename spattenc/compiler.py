@@ -101,14 +101,12 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
     than 128 bits), no files and the reason."""
     from .backends.numpy_fixed import render_fixed_sim
     from .backends.verilog import render_rtl
-    from .fixed import lower_fixed
 
     spec_path = spec_path or _display_path(compiled.path)
     command = command or command_for(spec_path)
     try:
-        fp = lower_fixed(compiled.plan)
+        fp = _lower_fixed(compiled)
     except SpecError as e:
-        e.source = compiled.program.source
         return {}, e
     from .runtime import load_module
 
@@ -120,6 +118,17 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
     files.update(render_rtl(fp, spec_path, command, depth=words))
     files[f"rtl/{compiled.name}_vectors.hex"] = sim.format_vectors(vectors, note)
     return files, None
+
+
+def _lower_fixed(compiled: Compiled):
+    """The spec's fixed-point plan; a spec without a fixed-point form raises its SpecError."""
+    from .fixed import lower_fixed
+
+    try:
+        return lower_fixed(compiled.plan)
+    except SpecError as e:
+        e.source = compiled.program.source
+        raise
 
 
 def _display_path(path: str) -> str:
@@ -168,7 +177,7 @@ def cached_sim(compiled: Compiled) -> Path:
 
         return render_sim(compiled.plan, Path(compiled.path).name, command_for(Path(compiled.path).name))
 
-    return _cached(compiled, "sim.py", ("sim.py.j2",), ("backends/numpy_sim.py",), text)
+    return _cached(compiled, "sim.py", ("backends/numpy_sim.py",), text)
 
 
 def cached_fixed_sim(compiled: Compiled) -> Path:
@@ -177,20 +186,13 @@ def cached_fixed_sim(compiled: Compiled) -> Path:
 
     def text():
         from .backends.numpy_fixed import render_fixed_sim  # imports sympy: only when generating
-        from .fixed import lower_fixed
 
-        try:
-            fp = lower_fixed(compiled.plan)
-        except SpecError as e:
-            e.source = compiled.program.source
-            raise
-        return render_fixed_sim(fp, Path(compiled.path).name, command_for(Path(compiled.path).name))
+        return render_fixed_sim(_lower_fixed(compiled), Path(compiled.path).name, command_for(Path(compiled.path).name))
 
-    return _cached(compiled, "fixed_sim.py", ("fixed_sim.py.j2",), ("backends/numpy_fixed.py", "fixed.py"), text)
+    return _cached(compiled, "fixed_sim.py", ("backends/numpy_fixed.py", "fixed.py"), text)
 
 
-def _cached(compiled: Compiled, filename: str, templates: tuple[str, ...], modules: tuple[str, ...], text
-            ) -> Path:
+def _cached(compiled: Compiled, filename: str, modules: tuple[str, ...], text) -> Path:
     """The generated file `filename` of a spec in the cache, written by `text()` when missing."""
     from .templates_env import template_dir
 

@@ -198,7 +198,6 @@ class Forms:
     syms: Symbols
     direct: dict[str, sp.Expr]
     expanded: dict[str, sp.Expr]
-    const_values: dict[str, sp.Expr]
 
 
 def forms(program: ir.Program) -> Forms:
@@ -214,7 +213,7 @@ def forms(program: ir.Program) -> Forms:
         for g in program.groups:
             for let in g.lets:
                 direct[f"group:{g.name}:{let.name}"] = to_sympy(let.expr, program, syms)
-        return Forms(syms, direct, dict(direct), {})
+        return Forms(syms, direct, dict(direct))
     for item in program.layer_items:
         if isinstance(item, (ir.Let, ir.Stage)):
             kind = "stage" if isinstance(item, ir.Stage) else "layer"
@@ -229,17 +228,9 @@ def forms(program: ir.Program) -> Forms:
             except ValueError:
                 continue  # reads schedule times: no closed form of its own
     # Expand layer lets and stages (not states, draws or the index) to a fixed point.
-    layer_subs = {syms[k]: v for k, v in direct.items() if k.split(":")[0] in ("layer", "stage", "design")}
-    expanded = {}
-    for k, v in direct.items():
-        e = v
-        for _ in range(32):
-            new = e.xreplace(layer_subs)
-            if new == e:
-                break
-            e = new
-        expanded[k] = e
-    return Forms(syms, direct, expanded, {})
+    layer_subs = {syms[k]: v for k, v in direct.items() if k.split(":")[0] in _PER_LAYER}
+    expanded = {k: _substitute(v, layer_subs, 32) for k, v in direct.items()}
+    return Forms(syms, direct, expanded)
 
 
 def schedule_times(program: ir.Program, syms: Symbols, design: ir.Design) -> dict[tuple[str | None, str], sp.Expr]:
@@ -275,7 +266,12 @@ def expand_all(e: sp.Expr, program: ir.Program, f: Forms, kinds: tuple[str, ...]
     its definition, to a fixed point: by default the expression in params (and states,
     draws, the index) only."""
     subs = {f.syms[k]: v for k, v in f.direct.items() if k.split(":")[0] in kinds}
-    for _ in range(64):
+    return _substitute(e, subs, 64)
+
+
+def _substitute(e: sp.Expr, subs: dict, rounds: int) -> sp.Expr:
+    """`e` with `subs` applied until nothing changes (at most `rounds` times)."""
+    for _ in range(rounds):
         new = e.xreplace(subs)
         if new == e:
             break
@@ -330,8 +326,7 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     if not sols and not note:
         note = "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}"
     sols = tuple(tidy(s_) for s_ in sols)
-    sub = {f.syms[f"param:{p.name}"]: sp.Float(values[p.name]) if p.type == "real" else sp.Integer(int(values[p.name]))
-           for p in program.params if p.name != sv.unknown.name}
+    sub = _numeric_subs(program, f, values)
     nums = []
     for s_ in sols:
         v = sp.N(s_.xreplace(sub))

@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-
-
-def template_dir():
-    """The templates folder: the source checkout's `templates/` next to the package when
-    present (so a checkout always uses its own templates), else the installed package."""
-    here = Path(__file__).resolve().parent.parent / "templates"
-    if (here / "__init__.py").is_file():
-        return here
-    return resources.files("spattenc.templates")
 
 
 @functools.cache

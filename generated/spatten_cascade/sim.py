@@ -533,7 +533,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
     value: a scalar, or an array with one axis per table axis."""
     params = param_arrays(overrides)
     observed = {k: np.asarray(v, dtype=np.float64).reshape(-1, 1) for k, v in (observed or {}).items()}
-    points = max([v.shape[0] for v in params.values()] + [v.shape[0] for v in observed.values()] + [1])
+    points = _points(params, observed)
     if rng == "legacy":
         per_point, events = [], []
         for i in range(points):

@@ -709,7 +709,7 @@ def run(overrides=None, trials=TRIALS, seed=SEED, rng="pcg64", record=None, show
     value, as for a layer simulator.
     """
     params = param_arrays(overrides)
-    points = max([v.shape[0] for v in params.values()] + [1])
+    points = _points(params)
     per_point = []
     if rng == "legacy":
         for i in range(points):

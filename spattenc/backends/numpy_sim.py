@@ -206,6 +206,12 @@ class _Assign:
     comment: str = ""
 
 
+def _draw_step(target: str, draw: str, dist: str, args, name: str, p: NumpySimPrinter) -> _Assign:
+    """A random variable's line: `target` drawn by the Draws object `draw` (named for its errors)."""
+    code = ", ".join(p.code(a) for a in args)
+    return _Assign(target, f"{draw}.{dist}({code}, name={name!r})", f"random {name} ~ {dist}")
+
+
 def _free_vars(e: ir.Expr) -> list[str]:
     """Per-layer plan variables an expression reads, in order of first appearance."""
     out: list[str] = []
@@ -304,9 +310,7 @@ def _loops(plan: Plan) -> list[dict]:
         items = []
         for item in lp.items:
             if isinstance(item, ir.Random):
-                args = ", ".join(p.code(a) for a in item.args)
-                items.append(_Assign(py_name(item.name), f"_draw.{item.dist}({args}, name={item.name!r})",
-                                     f"random {item.name} ~ {item.dist}"))
+                items.append(_draw_step(py_name(item.name), "_draw", item.dist, item.args, item.name, p))
             else:
                 items.append(_Assign(py_name(item.name), p.code(item.expr), item.name))
         out.append({
@@ -385,8 +389,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         if s.kind == "stage":
             return _Assign(var_name(s.var), call(s, var_name), f"stage {s.name}")
         if s.kind == "random":
-            args = ", ".join(p.code(a) for a in s.args)
-            return _Assign(var_name(s.var), f"draw.{s.dist}({args}, name={s.name!r})", f"random {s.name} ~ {s.dist}")
+            return _draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, p)
         return _Assign(var_name(s.var), p.code(s.expr), s.name)
 
     # Per-trial consumers of tabulated values: everything outside the layer's own tables.
@@ -449,7 +452,6 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
             accs.append({"var": var_name(a.var), "kind": a.kind, "code": code})
         metrics = []
         for mt in d.metrics:
-            slots = {a_i: var_name(a.var) for a_i, a in enumerate(x for x in d.accumulators if x.metric == mt.name)}
             reduce_names = {}
             for a in d.accumulators:
                 if a.metric == mt.name:
@@ -594,8 +596,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     stage_funcs, rows = [], []
     for s in plan.row_steps:
         if s.kind == "random":
-            args = ", ".join(p.code(a) for a in s.args)
-            rows.append(_Assign(var_name(s.var), f"draw.{s.dist}({args}, name={s.name!r})", f"random {s.name} ~ {s.dist}"))
+            rows.append(_draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, p))
         elif s.kind == "stage":
             func, reads = _stage_func(s, prog)
             stage_funcs.append(func)
