@@ -473,7 +473,7 @@ class _Checker:
                 if expr is not None and self.is_random(expr):
                     self.random.add(key)
         items = tuple(new_states[s.name] for s in states) + tuple(done[n] for n in order)
-        return dataclasses.replace(layers, count=count, items=tuple(new_states[s.name] if isinstance(i, ir.State) else done[i.name] for i in layers.items)), items
+        return dataclasses.replace(layers, count=count, items=tuple(new_states[i.name] if isinstance(i, ir.State) else done[i.name] for i in layers.items)), items
 
     # ------------------------------------------------------------ tables: rows and groups
     def declare_rows(self, rows: ir.Rows):

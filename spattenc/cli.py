@@ -439,6 +439,8 @@ def cases_table(doc: dict) -> str:
     lines += ["  " + name.ljust(w0) + " | " + " | ".join(v.rjust(w) for v, w in zip(vals, widths))
               for name, vals in rows]
     return "\n".join(lines) + "\n"
+
+
 def evaluate_fixed(compiled, overrides: dict, trials: int, seed: int, rng: str) -> dict:
     """`eval --numeric fixed` at one point: the document of `evaluate` with the metrics of
     the fixed-point semantics (comparisons computed in float64 from them), "numeric":

@@ -572,6 +572,8 @@ class ReportItem:
 class Report:
     loc: Loc
     items: tuple[ReportItem, ...]
+
+
 #: Ways a real value becomes a whole number (Python semantics; "round" is half to even).
 ROUNDINGS = ("floor", "ceil", "round", "trunc")
 

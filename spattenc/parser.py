@@ -582,6 +582,8 @@ class _Builder(Transformer):
         if not cases:
             fail(f"cases '{name}' lists no case (e.g. case \"low\" {{ p = 1 }})", self.L(name))
         return ir.Cases(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(cases))
+
+    # ---- fixed point and hardware
     def fixed_opt(self, meta, c):
         key, value = c
         return (str(key), self.L(key), str(value), self.L(value))

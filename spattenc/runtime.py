@@ -177,6 +177,8 @@ def group_rows(values: dict, keys: list[str], meta: dict, point: int = 0) -> tup
 def _plain(x):
     """A numpy scalar as a JSON-friendly Python value (int, float or bool)."""
     return np.asarray(x).item()
+
+
 def fixed_simulator(compiled: Compiled) -> ModuleType:
     """The generated fixed-point simulator (fixed_sim.py) of a spec."""
     from .compiler import cached_fixed_sim

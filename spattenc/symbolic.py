@@ -610,6 +610,8 @@ def inspect_spec(compiled, bound=None, names: list[str] | tuple = (), latex: boo
     solves = [sv for sv in program.solves if not names or sv.name in names]
     extra = solutions_lines(compiled, solves, latex, overrides)
     return text + ("\n" + "\n".join(extra).rstrip("\n") + "\n" if extra else "")
+
+
 def _const_lines(program: ir.Program, f: Forms, latex: bool) -> list[str]:
     if not program.consts:
         return []

@@ -141,3 +141,13 @@ def test_inspect_latex_and_selection(cli):
     assert "## Design" not in r.out
     bad = cli("inspect", str(SPEC), "nope")
     assert bad.code == 2 and "'nope' is not a constant, per-layer quantity, stage, design, comparison, solve or loop" in bad.err
+
+
+def test_ir_json_lists_each_layer_item_once_in_source_order():
+    """The layers block in ir.json holds the spec's own items, states included, in order."""
+    import json
+
+    doc = json.loads((ROOT / "generated" / "spatten_cascade" / "ir.json").read_text())
+    items = [(i["node"], i["name"]) for i in doc["program"]["layers"]["items"]]
+    assert items[:3] == [("State", "tokens"), ("State", "heads_live"), ("Let", "heads")]
+    assert len(set(items)) == len(items)

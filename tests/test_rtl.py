@@ -214,3 +214,17 @@ def test_verify_without_cocotb_is_a_clear_error(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: verify runs its checks with cocotb 2, which is not installed;")
     assert "pip install 'spattenc[test]'" in err
+
+
+@needs_icarus
+def test_verify_a_spec_without_a_fixed_declaration(tmp_path):
+    """A spec with no `fixed(...)` gets no rtl/ from compile; verify builds its RTL in the
+    cache instead of a generated/ folder in the working directory, and passes."""
+    (tmp_path / "nofix.spt").write_text(
+        "spec nofix\nparam n: int = 4 in [1, 20]\nparam p = 0.5 in [0, 1]\nlayers l in range(3) {\n"
+        "  random k ~ binomial(n, p)\n  stage s = k + 1\n}\ndesign d {\n  schedule s\n  metric m = sum(s)\n}\n")
+    r = run_subprocess("verify", "nofix.spt", "--vectors", "10", cwd=tmp_path)
+    assert r.code == 0, r.out + r.err
+    assert "testbench   nofix_tb.v, 10 golden vectors: PASS 10/10" in r.out
+    assert r.out.rstrip().endswith("result: PASS (2 of 2 checks passed)")
+    assert not (tmp_path / "generated").exists()
