@@ -279,11 +279,11 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from .compiler import load, outputs, write_tree
+    from .compiler import load, output_dir, outputs, write_tree
 
     c = load(args.spec)
     files = outputs(c)
-    dest = Path(args.out) / c.name
+    dest = output_dir(args.out, c)
     write_tree(files, dest)
     for rel in sorted(files):
         print(dest / rel)

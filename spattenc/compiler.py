@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, ir
+from .backends.naming import command_for, display_path, file_stem
 from .check import check
 from .errors import SpecError
 from .lower import Plan, lower
@@ -58,16 +59,12 @@ def load(path: str | os.PathLike) -> Compiled:
     return front_end(read_spec(path), str(path))
 
 
-def command_for(spec_path: str) -> str:
-    return f"spattenc compile {spec_path}"
-
-
 def outputs(compiled: Compiled) -> dict[str, str]:
     """Every generated file of a spec: relative path -> text (deterministic)."""
     from .backends.numpy_sim import render_sim
     from .symbolic import closed_forms_markdown
 
-    spec_path = _display_path(compiled.path)
+    spec_path = display_path(compiled.path)
     command = command_for(spec_path)
     files = {
         "sim.py": render_sim(compiled.plan, spec_path, command),
@@ -102,7 +99,7 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
     from .backends.numpy_fixed import render_fixed_sim
     from .backends.verilog import render_rtl
 
-    spec_path = spec_path or _display_path(compiled.path)
+    spec_path = spec_path or display_path(compiled.path)
     command = command or command_for(spec_path)
     try:
         fp = _lower_fixed(compiled)
@@ -116,7 +113,7 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
     words = 1 + sum(len(sim.vector_words(v)) for v in vectors)  # the testbench's default memory depth
     files = {"fixed_sim.py": render_fixed_sim(fp, spec_path, command)}
     files.update(render_rtl(fp, spec_path, command, depth=words))
-    files[f"rtl/{compiled.name}_vectors.hex"] = sim.format_vectors(vectors, note)
+    files[f"rtl/{file_stem(compiled.name)}_vectors.hex"] = sim.format_vectors(vectors, note)
     return files, None
 
 
@@ -131,14 +128,10 @@ def _lower_fixed(compiled: Compiled):
         raise
 
 
-def _display_path(path: str) -> str:
-    """The spec path as shown in generated headers: relative to the current directory
-    when inside it (no absolute paths, so output does not depend on the checkout)."""
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.name
+def output_dir(out: str | os.PathLike, compiled: Compiled) -> Path:
+    """The folder `compile -o OUT` writes a spec's files to: OUT/<spec name>, the name cut
+    to a bounded length (naming.file_stem) so no path component exceeds 255 bytes."""
+    return Path(out) / file_stem(compiled.name)
 
 
 def write_tree(files: dict[str, str], dest: Path) -> None:
@@ -206,7 +199,7 @@ def _cached(compiled: Compiled, filename: str, modules: tuple[str, ...], text) -
     for name in ("grammar.lark", "parser.py", "ir.py", "check.py", "lower.py") + modules:
         h.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
     key = h.hexdigest()[:20]
-    folder = cache_dir() / f"{compiled.name}-{key}"
+    folder = cache_dir() / f"{file_stem(compiled.name)}-{key}"
     sim = folder / filename
     if not sim.exists():
         text = text()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+import keyword
+import re
 from importlib import resources
 from pathlib import Path
 
 import jinja2
+
+from .backends import naming
 
 
 @functools.cache
@@ -26,7 +30,7 @@ def template_dir() -> Path:
 def environment() -> jinja2.Environment:
     """Strict, whitespace-controlled environment; templates hold file skeletons only."""
     root = template_dir()
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -34,7 +38,84 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters.update(FILTERS)
+    return env
+
+
+_PY_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _ident(name) -> str:
+    """A Python identifier the back end chose (checked: never raw text)."""
+    if not isinstance(name, str) or not _PY_IDENT.match(name) or keyword.iskeyword(name):
+        raise ValueError(f"not a Python identifier: {name!r}")
+    return name
+
+
+def _idents(names) -> str:
+    """Python identifiers, comma separated."""
+    return ", ".join(_ident(n) for n in names)
+
+
+_SPEC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _name(name) -> str:
+    """A checked spec name (the grammar's NAME: ASCII letters, digits, underscores), safe in
+    any comment, docstring or string; as code it must go through `ident`."""
+    if not isinstance(name, str) or not _SPEC_NAME.match(name):
+        raise ValueError(f"not a spec name: {name!r}")
+    return name
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+\Z")
+
+
+def _file(name) -> str:
+    """A generated file name or stem (naming.file_stem: letters, digits, `_ . -`)."""
+    if not isinstance(name, str) or not _FILE_NAME.match(name):
+        raise ValueError(f"not a generated file name: {name!r}")
+    return name
+
+
+def _code(text) -> str:
+    """Back-end-printed code, verbatim; any other string is refused."""
+    if not isinstance(text, naming.Code):
+        raise TypeError(f"not printed code: {text!r}")
+    return text
+
+
+def _num(v) -> str:
+    """A number (int or float, not a string or a bool)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"not a number: {v!r}")
+    return repr(v)
+
+
+def _spaces(text) -> str:
+    """Indentation: spaces only."""
+    if not isinstance(text, str) or text.strip(" "):
+        raise ValueError(f"not indentation: {text!r}")
+    return text
+
+
+def _v_ident(name) -> str:
+    """A Verilog identifier the back end chose, or a port the spec names (checked)."""
+    return naming.v_ident(name, naming.VERILOG_KEYWORDS)
+
+
+#: The escaping filters: every `{{ ... }}` of a template ends in one of these (or
+#: jinja's `tojson`, a JSON string literal, which is also a valid Python literal), or
+#: prints a constant (tests/test_hostile_specs.py walks every template to check).
+FILTERS = {
+    "py": naming.py_lit, "py_str": naming.py_str, "py_comment": naming.py_comment,
+    "ident": _ident, "idents": _idents, "name": _name, "file": _file, "code": _code, "num": _num, "spaces": _spaces,
+    "v_comment": naming.v_comment, "v_str": naming.v_str,
+    "v_ident": _v_ident,
+}
+ESCAPING_FILTERS = frozenset(FILTERS) | {"tojson"}
 
 
 def render(name: str, **context) -> str:
+    """The text of template `name` with `context`."""
     return environment().get_template(name).render(**context)

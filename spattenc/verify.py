@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compiler import Compiled, _display_path, cache_dir, fixed_outputs, outputs, wants_fixed, write_tree
+from .backends.naming import display_path, file_stem, py_comment, py_part
+from .compiler import Compiled, cache_dir, fixed_outputs, output_dir, outputs, wants_fixed, write_tree
 from .errors import SpecError
 from .runtime import load_module
 
@@ -186,8 +187,8 @@ def generated_dir(compiled: Compiled) -> Path:
     file), or does not exist yet for a spec inside the current folder; else a folder in the
     cache, so a modified copy of a spec never overwrites the committed tree.  A spec that
     declares no fixed-point form gets no rtl/ from `compile`, so its RTL lives in the cache."""
-    spec_path = _display_path(compiled.path)
-    local = Path("generated") / compiled.name
+    spec_path = py_comment(display_path(compiled.path))
+    local = output_dir("generated", compiled)
     header = local / "sim.py"
     if wants_fixed(compiled.program):
         if header.exists():
@@ -196,7 +197,7 @@ def generated_dir(compiled: Compiled) -> Path:
                 return local
         elif not local.exists() and Path(compiled.path).resolve().is_relative_to(Path.cwd().resolve()):
             return local
-    return cache_dir() / "verify" / f"{compiled.name}-{_digest(compiled.program.source)}" / "generated"
+    return cache_dir() / "verify" / f"{file_stem(compiled.name)}-{_digest(compiled.program.source)}" / "generated"
 
 
 def _show(path: Path) -> str:
@@ -222,7 +223,7 @@ def _regenerate(compiled: Compiled, dest: Path) -> bool:
     files, err = fixed_outputs(compiled)
     if err is not None:
         raise err
-    if dest.resolve() == (Path("generated") / compiled.name).resolve():
+    if dest.resolve() == output_dir("generated", compiled).resolve():
         files = outputs(compiled)
     stale = any(not (dest / rel).is_file() or (dest / rel).read_text(encoding="utf-8") != text
                 for rel, text in files.items())
@@ -306,7 +307,7 @@ def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, se
     seed = compiled.program.seed if seed is None else seed
     gen = generated_dir(compiled)
     regenerated = _regenerate(compiled, gen)
-    spec = compiled.name
+    spec = file_stem(compiled.name)
     rtl = gen / "rtl"
     duts = _dut_sources(compiled, dut_overrides or {})
     model, tb, harness = rtl / f"{spec}_model.v", rtl / f"{spec}_tb.v", rtl / f"{spec}_harness.v"
@@ -331,14 +332,14 @@ def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, se
     with _environ(sim.env()):
         ok, details = True, []
         if not (tb_dir / "built").exists():
-            rc, text = _run(sim.build_tb([tb.resolve(), model.resolve()], f"{spec}_tb", depth, tb_dir), tb_dir,
+            rc, text = _run(sim.build_tb([tb.resolve(), model.resolve()], f"{compiled.name}_tb", depth, tb_dir), tb_dir,
                             tb_dir / "build.log")
             if rc != 0:
                 ok, details = False, ["testbench does not build:"] + _tail(text)
             else:
                 (tb_dir / "built").write_text("ok\n")
         if ok:
-            rc, text = _run(sim.run_tb(tb_dir, f"{spec}_tb", vec_file.resolve()), tb_dir, tb_dir / "run.log")
+            rc, text = _run(sim.run_tb(tb_dir, f"{compiled.name}_tb", vec_file.resolve()), tb_dir, tb_dir / "run.log")
             m = re.search(r"PASS (\d+)/(\d+)", text)
             if m and rc == 0 and int(m.group(1)) == vectors:
                 summary = m.group(0)
@@ -363,7 +364,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
             vectors: int, seed: int) -> list[Check]:
     from cocotb_tools.runner import get_runner
 
-    spec = compiled.name
+    spec = file_stem(compiled.name)
     build_dir = work / "cocotb"
     report = work / "report.json"
     if report.exists():
@@ -382,7 +383,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
             cls = type(runner)
             runner.__class__ = type(f"Prebuilt{cls.__name__}", (cls,), {"_build_command": lambda self: []})
         try:
-            runner.build(sources=[str(s.resolve()) for s in sources], hdl_toplevel=f"{spec}_harness",
+            runner.build(sources=[str(s.resolve()) for s in sources], hdl_toplevel=f"{compiled.name}_harness",
                          build_dir=str(build_dir), build_args=sim.cocotb_build_args(), timescale=("1ns", "1ps"),
                          log_file=str(work / "cocotb-prebuilt.log") if built else str(build_log), always=not built)
             if not built:
@@ -398,7 +399,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
         if test_log.exists():
             test_log.unlink()
         try:
-            runner.test(test_module=f"test_{spec}", hdl_toplevel=f"{spec}_harness", build_dir=str(build_dir),
+            runner.test(test_module=f"test_{spec}", hdl_toplevel=f"{compiled.name}_harness", build_dir=str(build_dir),
                         test_dir=str(work), extra_env=env, log_file=str(test_log),
                         results_xml=str(work / "results.xml"))
         except (SystemExit, Exception):
@@ -426,7 +427,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
         else:
             details = fixed_sim.describe_failures(h.name, fails).splitlines() if fails else []
             summary = f"PASS {entry['checked']}/{h.configs} configurations, {entry['cycles']:,} DUT cycles" if not fails else ""
-        test = "model_matches_fixed_simulator" if h is None else f"dut_{h.name}_matches_spec"
+        test = "model_matches_fixed_simulator" if h is None else f"dut_{py_part(h.name)}_matches_spec"
         checks.append(Check("cocotb", what, not fails, summary, times.get(test, seconds), details))
     if not built and checks and build_seconds >= 1:
         checks[0].summary += f", after a {build_seconds:.1f} s build"

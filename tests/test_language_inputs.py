@@ -163,10 +163,10 @@ def test_generated_simulator_reads_tables(spec):
 
     text = render_sim(load(spec).plan, "feat.spt", "spattenc compile feat.spt")
     assert "_lookup(c.cfg__t, i - 2)" in text  # the map's keys start at 2
-    assert "_lookup(c.cfg__m, l, c_)" in text  # one index per table axis
+    assert "_lookup(c.cfg__m, l, _0c)" in text  # one index per table axis
     assert "_lookup(c.cfg__m__given, l)" in text
     # A sum over an enum, its variable escaped ('c' names the constants in generated code).
-    assert "c.s_colors = _sum_members(lambda c_: fn_cw(c, c_) * np.where((c_ == 1), 10, 1), 3)" in text
+    assert "c.s_colors = _sum_members(lambda _0c: fn_cw(c, _0c) * np.where((_0c == 1), 10, 1), 3)" in text
     assert "c.s_range = _sum_range(lambda i: i * i, 0, c.p)" in text
     assert text == render_sim(load(spec).plan, "feat.spt", "spattenc compile feat.spt")  # deterministic
 

@@ -12,7 +12,8 @@ from sympy.printing.numpy import NumPyPrinter
 from .. import fixed as fx
 from ..evaluate import const_value
 from ..templates_env import render
-from .numpy_sim import py_name, var_name
+from .naming import code, file_stem, py_join, py_part
+from .numpy_sim import attr_names, py_name, var_name
 
 
 def fixed_var_name(var: str) -> str:
@@ -25,10 +26,10 @@ def fixed_var_name(var: str) -> str:
             return "_count"
         case "hw":
             h, o = rest.split(":")
-            return f"hw__{h}__{o}"
+            return py_join("hw", py_part(h), py_part(o))
         case "hwacc":
             h, o, slot = rest.split(":")
-            return f"hwacc__{h}__{o}__{slot}"
+            return py_join("hwacc", py_part(h), py_part(o), slot)
     return var_name(var)
 
 
@@ -42,7 +43,8 @@ class FixedNumpyPrinter(NumPyPrinter):
         self.temps: dict = {}  # node -> temporary holding it, while printing one assignment
 
     def code(self, n: fx.Node) -> str:
-        return self._print(n)
+        """Print a fixed-point node as code."""
+        return code(self._print(n))
 
     def _print(self, expr, **kwargs):
         if self.temps and expr in self.temps:
@@ -122,12 +124,12 @@ def _assign(p: FixedNumpyPrinter, a: fx.Assign) -> dict:
     temps = []
     for n in fx.postorder(a.node):
         if counts.get(n, 0) > 1 and n is not a.node and not isinstance(n, (fx.Lit, fx.Var)):
-            name = f"_{target.replace('.', '_')}_{len(temps) + 1}"
+            name = code(f"_{target.replace('.', '_')}_{len(temps) + 1}")
             temps.append((name, p.code(n)))
             p.temps[n] = name
-    code = p.code(a.node)
+    text = p.code(a.node)
     p.temps = {}
-    return {"target": target, "code": code, "comment": a.name, "temps": temps}
+    return {"target": code(target), "code": text, "comment": a.name, "temps": temps}
 
 
 def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
@@ -139,8 +141,9 @@ def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
     for item in fp.layer:
         if isinstance(item, fx.Draw):
             args = ", ".join(p.code(a) for a in item.args)
-            layer.append({"target": fixed_var_name(item.var), "temps": [], "comment": f"random {item.name} ~ {item.dist}",
-                          "code": f"draw.{item.dist}({item.name!r}, {args})"})
+            layer.append({"target": code(fixed_var_name(item.var)), "temps": [],
+                          "comment": f"random {item.name} ~ {item.dist}",
+                          "code": code(f"draw.{item.dist}({item.name!r}, {args})")})
         else:
             layer.append(_assign(p, item))
     designs = []
@@ -158,13 +161,16 @@ def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
             "steps": [_assign(p, a) for a in h.steps],
             "accs": [{"var": fixed_var_name(a.var), "code": p.code(a.update), "kind": a.reduction} for a in h.accs],
             "outputs": [{"name": o.name, "code": p.code(o.node)} for o in h.outputs],
-            "layer_outputs": [{"name": n, "var": fixed_var_name(v)} for n, v, _ in h.layer_outputs],
+            "layer_outputs": [{"name": n, "var": fixed_var_name(v),
+                               "layers": "_layers_" + py_join(py_part(h.hw.name), py_part(n))}
+                              for n, v, _ in h.layer_outputs],
         })
     states = [{"name": fixed_var_name(s.var), "init": p.code(s.init), "next": p.code(s.next)} for s in fp.states]
     return render(
         "fixed_sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
-        trials=prog.trials, seed=prog.seed, frac_bits=fp.frac_bits, stage_cycles=repr(fp.stage_cycles),
+        stem=file_stem(prog.name), attrs=attr_names(prog),
+        trials=prog.trials, seed=prog.seed, frac_bits=fp.frac_bits, stage_cycles=fp.stage_cycles,
         params=_params(fp), draws=_draws(fp), metric_meta=_metric_meta(fp), hw_meta=_hw_meta(fp),
         consts=consts, count=p.code(fp.count.node), count_max=fp.count_hi, index=py_name(fp.plan.index),
         layer=layer, designs=designs, hardware=hardware, states=states, word_bits=word_bits(fp),
@@ -184,9 +190,9 @@ def _params(fp: fx.FixedPlan) -> list[dict]:
     prog = fp.plan.program
     for prm, fpar in zip(prog.params, fp.params):
         out.append({"name": prm.name, "type": prm.type, "kind": fpar.kind,
-                    "default": repr(const_value(prm.default)),
-                    "lo": repr(const_value(prm.lo)) if prm.lo is not None else "None",
-                    "hi": repr(const_value(prm.hi)) if prm.hi is not None else "None",
+                    "default": const_value(prm.default),
+                    "lo": const_value(prm.lo) if prm.lo is not None else None,
+                    "hi": const_value(prm.hi) if prm.hi is not None else None,
                     "width": fp.width(fpar.var)})
     return out
 
@@ -208,11 +214,11 @@ def _hw_meta(fp: fx.FixedPlan) -> list[dict]:
         limits = {lim.param: (const_value(lim.lo), const_value(lim.hi)) for lim in hw.limits}
         out.append({
             "name": hw.name, "path": hw.path, "design": hw.design, "configs": hw.configs,
-            "max_cycles": repr(hw.max_cycles),
+            "max_cycles": hw.max_cycles,
             "inputs": [{"name": n, "kind": k, "width": fp.width(v), "per_layer": v.startswith("random:")}
                        for n, v, k in h.inputs],
             "outputs": [{"name": o.name, "kind": o.node.kind, "width": fp.node_width(o.node)} for o in h.outputs],
             "layer_outputs": [{"name": n, "kind": k, "width": fp.width(v)} for n, v, k in h.layer_outputs],
-            "limits": [{"name": k, "lo": repr(v[0]), "hi": repr(v[1])} for k, v in limits.items()],
+            "limits": [{"name": k, "lo": v[0], "hi": v[1]} for k, v in limits.items()],
         })
     return out

@@ -8,7 +8,6 @@ node; it keeps the written evaluation order so float results match Python's.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 
 from sympy.printing.numpy import NumPyPrinter
@@ -17,10 +16,8 @@ from .. import ir
 from ..ir import walk
 from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
 from ..templates_env import render
-
-# Names the generated module uses for itself; user identifiers are escaped around them.
-_INTERNAL = {"np", "c", "draw", "shape", "record", "params", "trials", "events", "act", "R", "C", "math", "per_trial",
-             "shows", "observed", "inputs", "points", "csv", "table", "G", "groups"}
+from .naming import Code, py_ident, py_join, py_part
+from .naming import code as as_code
 
 # Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
@@ -28,18 +25,22 @@ _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4,
 
 
 def py_name(name: str) -> str:
-    """Escape a spec identifier for Python (keywords, builtins we rely on, internals)."""
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _INTERNAL or name.startswith("_"):
-        return name + "_"
-    return name
+    """The Python identifier of a spec name (naming.py_ident: keywords, builtins and the
+    generated module's own names never hit)."""
+    return py_ident(name)
+
+
+#: The one generated last part of an input leaf's attribute (its presence flag).
+_LEAF_TAGS = frozenset({"given"})
 
 
 def input_name(var: str) -> str:
     """The attribute of `c` holding an input leaf ('model.d_ff' -> 'model__d_ff', its
     presence flag 'model.d_ff?' -> 'model__d_ff__given')."""
     given = var.endswith("?")
-    base = "__".join(var.rstrip("?").split("."))
-    return base + "__given" if given else base
+    # Leaf keys may be quoted schema keys (any text): each part is escaped.
+    parts = [py_ident(k, _LEAF_TAGS) for k in var.rstrip("?").split(".")]
+    return py_join(*parts, "given") if given else py_join(*parts)
 
 
 def var_name(var: str) -> str:
@@ -47,13 +48,23 @@ def var_name(var: str) -> str:
     parts = var.split(":")
     match parts[0]:
         case "design":
-            return f"{py_name(parts[1])}__{parts[2]}"
+            return py_join(py_part(parts[1]), py_part(parts[2]))
         case "time":
             d, stage, which = parts[1], parts[2], parts[3]
-            return f"{py_name(d)}__{which}" if not stage else f"{py_name(d)}__{stage}__{which}"
+            return py_join(py_part(d), which) if not stage else py_join(py_part(d), py_part(stage), which)
         case "acc":
-            return f"acc__{parts[1]}__{parts[2]}__{parts[3]}"
+            return py_join("acc", py_part(parts[1]), py_part(parts[2]), parts[3])
     return py_name(parts[1])
+
+
+def stage_func_name(design: str | None, stage: str) -> str:
+    """The generated function of a stage: 'stage_' + its (design and) name."""
+    return "stage_" + (py_join(py_part(design), py_part(stage)) if design else py_part(stage))
+
+
+def func_name(kind: str, name: str) -> str:
+    """A generated function of a spec function or loop: 'fn_<name>', 'loop_<name>'."""
+    return f"{kind}_{py_part(name)}"
 
 
 class NumpySimPrinter(NumPyPrinter):
@@ -72,9 +83,9 @@ class NumpySimPrinter(NumPyPrinter):
         self._leaves = {leaf.var: leaf for leaf in program.leaves} if program is not None else {}
         self._enums = {en.name: en.members for en in program.enums} if program is not None else {}
 
-    def code(self, e) -> str:
+    def code(self, e) -> Code:
         """Print an IR expression (CodePrinter.doprint would sympify it first)."""
-        return self._print(e)
+        return as_code(self._print(e))
 
     def paren(self, e, prec: int, right: bool = False) -> str:
         p = self.prec(e)
@@ -142,16 +153,16 @@ class NumpySimPrinter(NumPyPrinter):
         if e.axis in ("rows", "groups"):
             arg = self._print(e.arg)
             if e.within is not None:
-                return f"_greduce({e.kind!r}, {arg}, _grp_{e.within})"
-            size = "_n_rows" if e.axis == "rows" else f"_grp_{e.over}.size"
+                return f"_greduce({e.kind!r}, {arg}, _grp_{py_part(e.within)})"
+            size = "_n_rows" if e.axis == "rows" else f"_grp_{py_part(e.over)}.size"
             return f"_reduce_all({e.kind!r}, {arg}, {size})"
         return self._reduce_names[e.slot]
 
     def _print_GroupRef(self, e: ir.GroupRef) -> str:
-        return f"{py_name(e.group)}__{e.name}"
+        return py_join(py_part(e.group), py_part(e.name))
 
     def _print_LoopCall(self, e: ir.LoopCall) -> str:
-        return f"loop_{e.loop}(c, draw, {', '.join(self._print(a) for a in e.args)})"
+        return f"{func_name('loop', e.loop)}(c, draw, {', '.join(self._print(a) for a in e.args)})"
 
     def _print_Unary(self, e: ir.Unary) -> str:
         if e.op == "not":
@@ -196,14 +207,21 @@ class NumpySimPrinter(NumPyPrinter):
         raise AssertionError(e.func)  # pragma: no cover
 
     def _print_Apply(self, e: ir.Apply) -> str:
-        return f"fn_{e.func}(c, {', '.join(self._print(a) for a in e.args)})"
+        return f"{func_name('fn', e.func)}(c, {', '.join(self._print(a) for a in e.args)})"
 
 
 @dataclass(frozen=True)
 class _Assign:
+    """One generated assignment: its target and value are code the back end printed; the
+    comment is text (escaped by the template)."""
+
     target: str
     code: str
     comment: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "target", as_code(self.target))
+        object.__setattr__(self, "code", as_code(self.code))
 
 
 def _draw_step(target: str, draw: str, dist: str, args, name: str, p: NumpySimPrinter) -> _Assign:
@@ -304,8 +322,8 @@ def _loops(plan: Plan) -> list[dict]:
             if isinstance(node, ir.Reduce) and node.axis == "steps":
                 var = f"_acc{node.slot}"
                 accs.append({"var": var, "kind": node.kind, "code": p.code(node.arg)})
-                shaped[node.slot] = (f"({var} / _steps).reshape(_shape)" if node.kind == "mean"
-                                     else f"{var}.reshape(_shape)")
+                shaped[node.slot] = as_code(f"({var} / _steps).reshape(_shape)" if node.kind == "mean"
+                                         else f"{var}.reshape(_shape)")
         bp = NumpySimPrinter(reduce_names=shaped, program=plan.program)
         items = []
         for item in lp.items:
@@ -314,8 +332,9 @@ def _loops(plan: Plan) -> list[dict]:
             else:
                 items.append(_Assign(py_name(item.name), p.code(item.expr), item.name))
         out.append({
-            "name": f"loop_{lp.name}", "spec_name": lp.name, "params": [py_name(x) for x in lp.params],
-            "consts": _loop_consts(plan, lp), "random": any(isinstance(i, ir.Random) for i in lp.items),
+            "name": func_name("loop", lp.name), "spec_name": lp.name, "params": [py_name(x) for x in lp.params],
+            "consts": [{"name": k, "attr": py_name(k)} for k in _loop_consts(plan, lp)],
+            "random": any(isinstance(i, ir.Random) for i in lp.items),
             "states": [{"name": py_name(s.name), "init": p.code(s.init), "next": p.code(s.next)} for s in lp.states],
             "cond": p.code(lp.cond), "steps": items, "accs": accs, "body": bp.code(lp.body),
         })
@@ -328,21 +347,24 @@ def _definitions(plan: Plan, p: NumpySimPrinter) -> tuple[list[_Assign], list[di
     funcs = []
     for f in plan.funcs:
         body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
-        funcs.append({"name": f"fn_{f.name}", "spec_name": f.name, "params": [py_name(x) for x in f.params],
+        funcs.append({"name": func_name("fn", f.name), "spec_name": f.name, "params": [py_name(x) for x in f.params],
                       "lets": body, "ret": p.code(f.body)})
     return consts, funcs
 
 
-def _stage_func(s: Step, program: ir.Program) -> tuple[dict, list[str]]:
+def _stage_func(s: Step, program: ir.Program, per_row: bool = False) -> tuple[dict, list[str]]:
     """A stage as a named function of the values it reads: its template context, and the
     plan variables it takes in order ('draw' first when it runs a loop)."""
     free = _free_vars(s.expr)
     local = {v: _func_arg(v) for v in free}
     fp = NumpySimPrinter(names=lambda v, local=local: local[v], program=program)
     extra = ["draw"] if _calls_loop(s.expr) else []
-    func = {"name": f"stage_{s.design}__{s.name}" if s.design else f"stage_{s.name}", "spec_name": s.name,
+    unit = s.attrs.unit or "cycles"
+    doc = (f"Stage {s.name}: {unit} per row." if per_row else
+           f"Stage {s.name}{f' (design {s.design})' if s.design else ''}: duration in {unit}.")
+    func = {"name": stage_func_name(s.design, s.name), "spec_name": s.name,
             "design": s.design, "args": extra + [local[v] for v in free], "ret": fp.code(s.expr),
-            "doc": s.attrs.doc or "", "unit": s.attrs.unit or "cycles"}
+            "doc": doc + (f" {s.attrs.doc}" if s.attrs.doc else "")}
     return func, extra + free
 
 
@@ -448,7 +470,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         accs = []
         for a in d.accumulators:
             rv = _table_rv(a.arg, tab_of, random)
-            code = f"_gather({tp.code(a.arg)}, {var_name(rv)}__ix)" if rv else p.code(a.arg)
+            code = as_code(f"_gather({tp.code(a.arg)}, {var_name(rv)}__ix)") if rv else p.code(a.arg)
             accs.append({"var": var_name(a.var), "kind": a.kind, "code": code})
         metrics = []
         for mt in d.metrics:
@@ -459,7 +481,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
                     reduce_names[slot] = _final(a)
             mp = NumpySimPrinter(reduce_names=reduce_names, program=prog)
             metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
-        recorded = [{"stage": t.stage, "start": var_name(t.start), "end": var_name(t.end),
+        recorded = [{"stage": t.stage, "start": as_code(var_name(t.start)), "end": as_code(var_name(t.end)),
                      "kind": stage_attrs[t.stage_var].gantt or "stage"}
                     for t in d.timeline if isinstance(t, Timing)]
         shows = [{"stage": sh.name, "start": p.code(sh.start), "end": p.code(sh.end),
@@ -490,9 +512,16 @@ def _extras(plan: Plan, p: NumpySimPrinter) -> dict:
     inputs = [{"var": leaf.var, "name": input_name(leaf.var), "type": leaf.type,
                "axes": ", ".join(f"{a[1]}" for a in leaf.axes), "given": input_name(leaf.given) if leaf.given else ""}
               for leaf in plan.leaves]
-    return {"report": report, "inputs": inputs, "uses_lookup": any(leaf.axes for leaf in plan.leaves),
+    return {"report": report, "inputs": inputs, "attrs": attr_names(plan.program),
+            "uses_lookup": any(leaf.axes for leaf in plan.leaves),
             "uses_sum_members": any(c.enum is not None for c in comprehensions),
             "uses_sum_range": any(c.enum is None for c in comprehensions)}
+
+
+def attr_names(prog: ir.Program) -> list[tuple[str, str]]:
+    """Params and constants whose attribute of `c` is an escaped identifier: (name, attribute)."""
+    names = [prm.name for prm in prog.params] + [k.name for k in prog.consts]
+    return [(n, py_name(n)) for n in names if py_name(n) != n]
 
 
 def _all_exprs(plan: Plan):
@@ -566,20 +595,21 @@ def _param_table(prog: ir.Program) -> list[dict]:
     from ..evaluate import const_value
     out = []
     for prm in prog.params:
-        out.append({"name": prm.name, "type": prm.type, "default": repr(const_value(prm.default)),
-                    "lo": repr(const_value(prm.lo)) if prm.lo is not None else "None",
-                    "hi": repr(const_value(prm.hi)) if prm.hi is not None else "None",
-                    "unit": repr(prm.attrs.unit), "doc": repr(prm.attrs.doc)})
+        out.append({"name": prm.name, "type": prm.type, "default": const_value(prm.default),
+                    "lo": const_value(prm.lo) if prm.lo is not None else None,
+                    "hi": const_value(prm.hi) if prm.hi is not None else None,
+                    "unit": prm.attrs.unit, "doc": prm.attrs.doc})
     return out
 
 
 def _meta(name: str, attrs: ir.Attrs, random: bool) -> dict:
-    return {"name": name, "label": repr(attrs.label or name), "unit": repr(attrs.unit), "fmt": repr(attrs.fmt or ".2f"),
-            "scale": repr(attrs.scale if attrs.scale is not None else 1.0), "random": random}
+    """Display attributes of a metric or comparison, as plain values (the template escapes them)."""
+    return {"name": name, "label": attrs.label or name, "unit": attrs.unit, "fmt": attrs.fmt or ".2f",
+            "scale": float(attrs.scale) if attrs.scale is not None else 1.0, "random": random}
 
 
 def _metric_meta(plan: Plan) -> list[dict]:
-    return [{"design": d.name, "title": repr(d.title),
+    return [{"design": d.name, "title": d.title,
              "metrics": [_meta(m.name, m.attrs, m.name in d.random_metrics) for m in d.metrics]}
             for d in plan.designs]
 
@@ -598,7 +628,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
         if s.kind == "random":
             rows.append(_draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, p))
         elif s.kind == "stage":
-            func, reads = _stage_func(s, prog)
+            func, reads = _stage_func(s, prog, per_row=True)
             stage_funcs.append(func)
             call = ", ".join(["c"] + ["draw" if v == "draw" else var_name(v) for v in reads])
             rows.append(_Assign(var_name(s.var), f"{func['name']}({call})", f"stage {s.name}"))
@@ -606,15 +636,15 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
             rows.append(_Assign(var_name(s.var), p.code(s.expr), s.name))
     groups = []
     for g in plan.groups:
-        gv = py_name(g.name)
+        gv = py_part(g.name)
         if g.source is None:
             keys = [var_name(f"column:{k}") for k in g.keys]
         else:
-            keys = [f"{py_name(g.source)}__{k}" for k in g.keys]
+            keys = [py_join(py_part(g.source), py_part(k)) for k in g.keys]
         groups.append({
-            "name": g.name, "py": gv, "title_repr": repr(g.title), "key_names": list(g.keys), "source": g.source, "source_repr": repr(g.source),
-            "key_arrays": keys, "key_vars": [f"{gv}__{k}" for k in g.keys],
-            "steps": [_Assign(f"{gv}__{st.name}", p.code(st.expr), st.name) for st in g.steps],
+            "name": g.name, "py": gv, "title": g.title, "key_names": list(g.keys), "source": g.source,
+            "key_arrays": keys, "key_vars": [py_join(gv, py_part(k)) for k in g.keys],
+            "steps": [_Assign(py_join(gv, py_part(st.name)), p.code(st.expr), st.name) for st in g.steps],
             "meta": [_meta(st.name, st.attrs, st.random) for st in g.steps],
         })
     designs = []
@@ -622,7 +652,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
         designs.append({"name": d.name, "metrics": [{"name": mt.name, "code": p.code(mt.expr)} for mt in d.metrics]})
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
     columns = [{"name": col.name, "py": var_name(f"column:{col.name}"), "type": col.type,
-                "doc": repr(col.attrs.doc)} for col in plan.table.columns]
+                "doc": col.attrs.doc} for col in plan.table.columns]
     return render(
         "table_sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,

@@ -15,29 +15,9 @@ from sympy.printing.codeprinter import CodePrinter
 
 from .. import fixed as fx
 from ..templates_env import render
+from ..errors import SpecError
+from .naming import VERILOG_KEYWORDS, code, file_stem, py_part
 from .numpy_fixed import word_bits
-
-#: Verilog-2005 and SystemVerilog-2012 keywords (the testbench compiles with -g2012).
-VERILOG_KEYWORDS = frozenset("""
-accept_on alias always always_comb always_ff always_latch and assert assign assume automatic before begin bind
-bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class clocking cmos config
-const constraint context continue cover covergroup coverpoint cross deassign default defparam design disable
-dist do edge else end endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup
-endinterface endmodule endpackage endprimitive endprogram endproperty endspecify endsequence endtable endtask
-enum event eventually expect export extends extern final first_match for force foreach forever fork forkjoin
-function generate genvar global highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import
-incdir include initial inout input inside instance int integer interconnect interface intersect join join_any
-join_none large let liblist library local localparam logic longint macromodule matches medium modport module
-nand negedge nettype new nexttime nmos nor noshowcancelled not notif0 notif1 null or output package packed
-parameter pmos posedge primitive priority program property protected pull0 pull1 pulldown pullup
-pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real realtime ref reg
-reject_on release repeat restrict return rnmos rpmos rtran rtranif0 rtranif1 s_always s_eventually s_nexttime
-s_until s_until_with scalared sequence shortint shortreal showcancelled signed small soft solve specify
-specparam static string strong strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on
-table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1 triand trior
-trireg type typedef union unique unique0 unsigned until until_with untyped use uwire var vectored virtual void
-wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor xor
-""".split())
 
 #: Names the generated modules use for themselves.
 INTERNAL = frozenset({"clk", "rst", "start", "busy", "done", "layer", "layer_count", "model", "mem", "ptr"})
@@ -86,7 +66,8 @@ class VerilogPrinter(CodePrinter):
         self.ranges = ranges
 
     def code(self, n: fx.Node) -> str:
-        return self._print(n)
+        """Print a fixed-point node as a Verilog expression."""
+        return code(self._print(n))
 
     def _operand(self, n: fx.Node) -> str:
         if isinstance(n, fx.Lit):
@@ -185,11 +166,14 @@ class Wire:
     expr: str
     comment: str = ""
 
+    def __post_init__(self):
+        object.__setattr__(self, "expr", code(self.expr))
+
     @property
     def decl(self) -> str:
         if self.width == 1 and not self.signed:
-            return f"wire {self.name}"
-        return f"wire {'signed ' if self.signed else ''}[{self.width - 1}:0] {self.name}"
+            return code(f"wire {self.name}")
+        return code(f"wire {'signed ' if self.signed else ''}[{self.width - 1}:0] {self.name}")
 
 
 class _Writer:
@@ -381,38 +365,49 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         state["next"] = nxt
     layer_width = fx.width_of("int", 0, fp.count_hi)
     ctx = dict(
-        spec=spec, title=fp.plan.program.title or spec, spec_path=spec_path, command=command,
+        spec=spec, stem=file_stem(spec), title=fp.plan.program.title or spec, spec_path=spec_path, command=command,
         frac_bits=fp.frac_bits, stage_cycles=fp.stage_cycles, count_max=fp.count_hi, layer_width=layer_width,
         params=params, draws=draws, metrics=metrics, const_wires=const_wires, states=states,
         layer_wires=layer_wires, designs=designs, next_wires=next_wires,
         final_wires=final_wires,
     )
     tb = dict(ctx, word_bits=word_bits(fp), depth=depth, timeout=fp.count_hi + 16)
-    hardware = _hardware_ctx(fp)
+    hardware = _hardware_ctx(fp, namer)
+    stem = file_stem(spec)
     files = {
-        f"rtl/{spec}_model.v": render("model.v.j2", **ctx),
-        f"rtl/{spec}_tb.v": render("tb.v.j2", **tb),
-        f"rtl/{spec}_harness.v": render("harness.v.j2", **dict(ctx, hardware=hardware)),
-        f"rtl/test_{spec}.py": render("test_cocotb.py.j2", **dict(ctx, hardware=hardware)),
+        f"rtl/{stem}_model.v": render("model.v.j2", **ctx),
+        f"rtl/{stem}_tb.v": render("tb.v.j2", **tb),
+        f"rtl/{stem}_harness.v": render("harness.v.j2", **dict(ctx, hardware=hardware)),
+        f"rtl/test_{stem}.py": render("test_cocotb.py.j2", **dict(ctx, hardware=hardware)),
     }
     return files
 
 
-def _hardware_ctx(fp: fx.FixedPlan) -> list[dict]:
+def _hardware_ctx(fp: fx.FixedPlan, namer: Namer) -> list[dict]:
+    """Template context of each hand-written block: its harness signals, named by the
+    model's namer (so none equals another generated name), and its ports as the spec
+    names them (they must be the block's own port names: a Verilog keyword is refused)."""
     out = []
     for h in fp.hardware:
         hw = h.hw
+        for name in (hw.name, *(n for n, _, _ in h.inputs), *(o.name for o in h.outputs),
+                     *(n for n, _, _ in h.layer_outputs)):
+            if name in VERILOG_KEYWORDS:
+                raise SpecError(f"hardware {hw.name}: {name!r} is a Verilog keyword, so it cannot name "
+                                "a module or port of the hand-written RTL", hw.loc)
         prefix = f"{hw.name}__"
+        sig = {k: namer(prefix + k) for k in ("start", "done", "layer", "layer_done", "layers_seen", "dut")}
         inputs = []
         for spec_name, var, kind in h.inputs:
             per_layer = var.startswith("random:")
-            inputs.append({"port": spec_name, "reg": prefix + spec_name, "width": fp.width(var), "kind": kind,
-                           "per_layer": per_layer, "signed": kind != "bool"})
-        outputs = [{"port": o.name, "wire": prefix + o.name, "width": fp.node_width(o.node), "kind": o.node.kind,
-                    "signed": o.node.kind != "bool"} for o in h.outputs]
-        layer_outputs = [{"port": n, "wire": prefix + n, "cap": prefix + "cap_" + n, "width": fp.width(v),
-                          "kind": k, "signed": k != "bool"} for n, v, k in h.layer_outputs]
-        out.append({"name": hw.name, "path": hw.path, "design": hw.design, "prefix": prefix, "inputs": inputs,
+            reg = namer(prefix + spec_name)
+            inputs.append({"port": spec_name, "reg": reg, "bus": namer(reg + "_bus"), "width": fp.width(var),
+                           "kind": kind, "per_layer": per_layer, "signed": kind != "bool"})
+        outputs = [{"port": o.name, "wire": namer(prefix + o.name), "width": fp.node_width(o.node),
+                    "kind": o.node.kind, "signed": o.node.kind != "bool"} for o in h.outputs]
+        layer_outputs = [{"port": n, "wire": namer(prefix + n), "cap": namer(prefix + "cap_" + n),
+                          "width": fp.width(v), "kind": k, "signed": k != "bool"} for n, v, k in h.layer_outputs]
+        out.append({"name": hw.name, "path": hw.path, "design": hw.design, "sig": sig, "inputs": inputs,
                     "outputs": outputs, "layer_outputs": layer_outputs, "configs": hw.configs,
-                    "max_cycles": hw.max_cycles})
+                    "max_cycles": hw.max_cycles, "test": f"dut_{py_part(hw.name)}_matches_spec"})
     return out

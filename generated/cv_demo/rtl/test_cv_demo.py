@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 
 def _load_simulator():
     path = Path(os.environ.get("SPATTENC_FIXED_SIM", HERE.parent / "fixed_sim.py"))
-    spec = importlib.util.spec_from_file_location("cv_demo_fixed_sim", path)
+    spec = importlib.util.spec_from_file_location('cv_demo_fixed_sim', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -190,7 +190,7 @@ async def model_matches_fixed_simulator(dut):
 
 @cocotb.test()
 async def dut_spatten_lookahead_matches_spec(dut):
-    """The hand-written spatten_lookahead (hardware/spatten_lookahead.v) reports what design 'lookahead' of the
+    """The hand-written spatten_lookahead (its file: SIM.HARDWARE[name]["path"]) reports what design 'lookahead' of the
     spec computes, on random configurations within the params' ranges and the block's limits."""
     name = "spatten_lookahead"
     ports = HARDWARE_PORTS[name]
