@@ -576,6 +576,7 @@ class Run:
         self.rng = args.rng
         self.mem_budget = args.mem_budget
         self.scheduler = args.scheduler
+        self.quiet = args.quiet
         self.trial = args.trial if args.trial is not None else self.trials - 1
         if self.trial >= self.trials:
             raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
@@ -902,6 +903,7 @@ def cmd_report(args) -> int:
     from .spec_report import write_report
 
     run = Run(args)
+    sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "the report")  # before the folder is made
     path = write_report(Path(args.out), run)
     print(path)
     return 0
