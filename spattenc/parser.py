@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 
 import lark
@@ -760,6 +761,11 @@ def _fparam_type(p) -> str:
     return f"enum:{typ}"  # checked against the declared enums by the checker
 
 
+#: The escapes of a string literal; any other backslash is kept as written.
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
+
+
 def _unquote(tok) -> str:
-    text = str(tok)[1:-1]
-    return text.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", "\n")
+    """The text of a string literal: `\\"`, `\\\\` and `\\n` decoded in one left-to-right pass
+    (so `\\\\n` is a backslash and an `n`, not a newline)."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), str(tok)[1:-1], flags=re.S)
