@@ -25,7 +25,10 @@ from matplotlib.colors import Normalize, TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter, MaxNLocator
+
+from .backends import naming
 
 __all__ = [
     "GANTT_KINDS",
@@ -84,6 +87,22 @@ def _figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSI
     return fig, axes
 
 
+def _literal_text(fig: Figure) -> None:
+    """Show every title, label, legend entry and fixed tick label literally: a `$` of a
+    spec's text never starts mathtext (naming.plot_text).  Tick labels a formatter
+    computes (log-scale powers of ten) keep their own mathtext."""
+    computed = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, FixedFormatter):
+                formatter.seq = [naming.plot_text(t) for t in formatter.seq]
+            computed.update(axis.get_ticklabels(which="both"))
+    for text in fig.findobj(Text):
+        if text not in computed:
+            text.set_text(naming.plot_text(text.get_text()))
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     """Save ``fig`` to ``path`` in the format named by its suffix and return the path."""
     p = Path(path)
@@ -100,6 +119,7 @@ def _save(fig: Figure, path: str | Path) -> Path:
     # Dropping the creation date and fixing the SVG id salt makes repeated
     # runs produce byte-identical files, which keeps generated outputs diffable.
     metadata = {"png": None, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[fmt]
+    _literal_text(fig)
     with matplotlib.rc_context({"svg.hashsalt": "spattenc"}):
         fig.savefig(p, format=fmt, dpi=DPI, metadata=metadata)
     return p

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from .backends import naming
 
@@ -127,7 +128,16 @@ def html_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=True,
+        finalize=_visible,
     )
+
+
+def _visible(value):
+    """Text shown in HTML with its control characters spelt out (a NUL or an escape
+    sequence cannot be shown literally); markup the code built is left as it is."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return naming.visible(value)
+    return value
 
 
 def render(name: str, **context) -> str:

@@ -242,17 +242,23 @@ def md_fence(body: str) -> str:
     return f"{fence}\n{body}{fence}\n"
 
 
+def visible(s: str) -> str:
+    """Text with every control character other than tab, newline and CR spelt `\\xNN` /
+    `\\uNNNN` (for outputs that show text to a reader: HTML, plots)."""
+    return "".join(ch if ch in "\t\n\r" or unicodedata.category(ch) != "Cc" else
+                   (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") for ch in s)
+
+
 def html_text(s) -> str:
     """HTML text or attribute value: `& < > " '` as entities."""
     return html.escape(str(s), quote=True)
 
 
 def plot_text(s) -> str:
-    """Matplotlib text shown literally: a `$` never starts mathtext (escaped as `\\$`),
-    and control characters other than newline are shown escaped."""
-    text = "".join(ch if ch == "\n" or unicodedata.category(ch)[0] != "C" else f"\\x{ord(ch):02x}"
-                   if ord(ch) < 0x100 else f"\\u{ord(ch):04x}" for ch in str(s))
-    return text.replace("$", r"\$")
+    """Matplotlib text shown literally: a `$` never starts mathtext (escaped as `\\$`;
+    one already escaped is left, so escaping twice changes nothing), and control
+    characters other than tab, newline and CR are spelt out."""
+    return re.sub(r"(?<!\\)\$", r"\\$", visible(str(s)))
 
 
 # ---------------------------------------------------------------- files and headers
