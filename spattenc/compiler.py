@@ -120,6 +120,16 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
     return files, None
 
 
+def harness_without(compiled: Compiled, omit: frozenset[str]) -> dict[str, str]:
+    """The cocotb harness and test of the spec with the hardware blocks in `omit` left
+    out (file name under rtl/ -> text), for checking the model when their RTL is absent."""
+    from .backends.verilog import render_rtl
+
+    spec_path = _display_path(compiled.path)
+    files = render_rtl(_lower_fixed(compiled), spec_path, command_for(spec_path), omit=omit)
+    return {Path(k).name: v for k, v in files.items() if k.endswith(("_harness.v", ".py"))}
+
+
 def _lower_fixed(compiled: Compiled):
     """The spec's fixed-point plan; a spec without a fixed-point form raises its SpecError."""
     from .fixed import lower_fixed
@@ -218,13 +228,24 @@ def _cached(compiled: Compiled, filename: str, modules: tuple[str, ...], text) -
     return sim
 
 
+def file_mode() -> int:
+    """The permissions a new file gets from open(): 0o666 less the process's umask.
+    Files written under a temporary name (mkstemp makes them 0600) get these before they
+    are moved into place, so results are as readable as any other file the user writes."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_files(folder: Path, files: dict[str, str]) -> None:
     """Write each file atomically (temporary file in the same folder, then a rename)."""
     folder.mkdir(parents=True, exist_ok=True)
+    mode = file_mode()
     for rel, text in sorted(files.items()):
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)

@@ -446,6 +446,9 @@ def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = Non
         elif inp.file is not None:
             base = Path(spec_path).parent if spec_path else Path(".")
             file = _relative(base / inp.file)
+            if not Path(file).exists():  # e.g. a copied spec, away from the files it names
+                raise SpecError(f"input '{inp.name}': its default file \"{inp.file}\" ({file}) does not exist; give "
+                                f"the file with --input {inp.name}=FILE", inp.loc, source=program.source)
         else:
             raise SpecError(f"missing --input {inp.name}=FILE (the spec declares input '{inp.name}' with no default "
                             "file)", inp.loc, source=program.source)

@@ -729,7 +729,8 @@ def _summaries(ev: Evaluation, params: dict, dstats: dict, last_R: dict, multi: 
 def meta(sim: ModuleType) -> dict:
     """Display metadata of a simulator's designs and comparisons (labels, units, formats)."""
     return {"designs": {d: (t, {m: list(v) for m, v in ms.items()}) for d, (t, ms) in sim.DESIGNS.items()},
-            "compares": {k: list(v) for k, v in sim.COMPARES.items()}}
+            "compares": {k: list(v) for k, v in sim.COMPARES.items()},
+            "params": {name: spec[4] for name, spec in sim.PARAMS.items()}}  # each param's unit
 
 
 def point_fields(res: Results, i: int, cmeta: dict) -> dict:

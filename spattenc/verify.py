@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compiler import Compiled, _display_path, cache_dir, fixed_outputs, outputs, wants_fixed, write_tree
+from .compiler import (Compiled, _display_path, cache_dir, fixed_outputs, harness_without, outputs, wants_fixed,
+                       write_tree)
 from .errors import SpecError
 from .runtime import load_module
 
@@ -154,31 +155,47 @@ class Check:
     seconds: float
     details: list[str] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """The check's line in the summary, then its detail lines."""
+        verdict = self.summary if self.ok else "FAIL"
+        return [f"  {self.name:<11} {self.what}: {verdict} ({self.seconds:.1f} s)"] + \
+            [f"      {d}" for d in self.details]
+
 
 @dataclass
 class Result:
+    """A verify run: what ran where, each check's outcome, and notes on checks not run."""
+
     spec: str
     simulator: str
     version: str
     generated: Path
     regenerated: bool
     checks: list[Check]
+    notes: list[str] = field(default_factory=list)  # "  skipped ..." lines: checks that could not run
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def text(self) -> str:
-        lines = [f"verify {self.spec} on {self.simulator} ({self.version})",
-                 f"  generated   {_show(self.generated)} ({'regenerated' if self.regenerated else 'up to date'})"]
-        for c in self.checks:
-            verdict = c.summary if c.ok else "FAIL"
-            lines.append(f"  {c.name:<11} {c.what}: {verdict} ({c.seconds:.1f} s)")
-            lines += [f"      {d}" for d in c.details]
+    def head(self) -> list[str]:
+        return [_title(self.spec, self.simulator, self.version),
+                f"  generated   {_show(self.generated)} ({'regenerated' if self.regenerated else 'up to date'})"]
+
+    def verdict(self) -> str:
+        """The last line: PASS or FAIL, how many checks passed, and whether some were skipped."""
         failed = sum(not c.ok for c in self.checks)
-        lines.append(f"result: {'PASS' if not failed else 'FAIL'} ({len(self.checks) - failed} of {len(self.checks)} "
-                     "checks passed)")
+        skipped = f"; {len(self.notes)} skipped" if self.notes else ""
+        return (f"result: {'PASS' if not failed else 'FAIL'} ({len(self.checks) - failed} of {len(self.checks)} "
+                f"checks passed{skipped})")
+
+    def text(self) -> str:
+        lines = self.head() + [ln for c in self.checks for ln in c.lines()] + self.notes + [self.verdict()]
         return "\n".join(lines) + "\n"
+
+
+def _title(spec: str, simulator: str, version: str) -> str:
+    return f"verify {spec} on {simulator} ({version})"
 
 
 def generated_dir(compiled: Compiled) -> Path:
@@ -231,8 +248,10 @@ def _regenerate(compiled: Compiled, dest: Path) -> bool:
     return stale
 
 
-def _dut_sources(compiled: Compiled, overrides: dict[str, str]) -> dict[str, Path]:
-    out = {}
+def _dut_sources(compiled: Compiled, overrides: dict[str, str]) -> tuple[dict[str, Path], dict[str, str]]:
+    """Each hardware block's RTL file, and for blocks whose declared file is nowhere to be
+    found, why (their DUT check is skipped with that note; a --dut FILE must exist)."""
+    out, missing = {}, {}
     for h in compiled.program.hardware:
         if h.name in overrides:
             p = Path(overrides[h.name])
@@ -242,10 +261,11 @@ def _dut_sources(compiled: Compiled, overrides: dict[str, str]) -> dict[str, Pat
             continue
         found = find_hardware(compiled, h.path)
         if found is None:
-            raise SpecError(f"hardware '{h.name}': RTL file '{h.path}' not found in the current folder, the "
-                            "spec's folder or any folder above it", h.loc, source=compiled.program.source)
-        out[h.name] = found
-    return out
+            missing[h.name] = (f"its RTL file '{h.path}' is not in the current folder, the spec's folder or any "
+                               f"folder above it; give it with --dut {h.name}=FILE")
+        else:
+            out[h.name] = found
+    return out, missing
 
 
 def find_hardware(compiled: Compiled, path: str) -> Path | None:
@@ -286,39 +306,65 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout: float = 3600) -> tuple[i
     return proc.returncode, text
 
 
-def _require_cocotb() -> None:
-    """Fail before any work when cocotb (its runner) is not installed."""
+def cocotb_missing() -> str | None:
+    """Why the cocotb checks cannot run (cocotb 2 and its runner not installed), or None."""
     import importlib.util
 
     if importlib.util.find_spec("cocotb_tools") is None or importlib.util.find_spec("cocotb") is None:
-        raise SpecError("verify runs its checks with cocotb 2, which is not installed; install it with "
-                        "pip install 'spattenc[test]' (or pip install cocotb)")
+        return "cocotb is not installed (pip install 'spattenc[test]' or pip install cocotb)"
+    return None
 
 
 def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, seed: int | None = None,
-           dut_overrides: dict[str, str] | None = None) -> Result:
-    """Regenerate when stale and run both checks; never raises for a mismatch."""
+           dut_overrides: dict[str, str] | None = None, echo=None) -> Result:
+    """Regenerate when stale and run the checks; never raises for a mismatch.  `echo`, if
+    given, is called with each line of the summary as soon as it is known, and with a
+    line saying what runs before each step (the CLI prints them as they come)."""
+    say = echo or (lambda line: None)
     if sim_name not in SIMULATORS:
         raise SpecError(f"unknown simulator '{sim_name}'; supported: {', '.join(SIMULATORS)}")
     sim = SIMULATORS[sim_name]()
     version = sim.check()
-    _require_cocotb()
+    say(_title(compiled.name, sim_name, version))
     seed = compiled.program.seed if seed is None else seed
     gen = generated_dir(compiled)
     regenerated = _regenerate(compiled, gen)
-    spec = compiled.name
-    rtl = gen / "rtl"
-    duts = _dut_sources(compiled, dut_overrides or {})
+    duts, missing = _dut_sources(compiled, dut_overrides or {})
+    result = Result(compiled.name, sim_name, version, gen, regenerated, [])
+    say(result.head()[1])
+    spec, rtl = compiled.name, gen / "rtl"
     model, tb, harness = rtl / f"{spec}_model.v", rtl / f"{spec}_tb.v", rtl / f"{spec}_harness.v"
     fixed_sim = load_module(gen / "fixed_sim.py")
-
     key = _digest(sim_name, version, *(p.read_bytes() for p in (model, tb, harness)),
-                  *(duts[k].read_bytes() for k in sorted(duts)))
+                  *(duts[k].read_bytes() for k in sorted(duts)), *sorted(missing))
     work = cache_dir() / "verify" / f"{spec}-{key}" / sim_name
     work.mkdir(parents=True, exist_ok=True)
-    checks: list[Check] = []
 
-    # ---- 1. the self-checking testbench on golden vectors written by the fixed-point simulator
+    def done(checks: list[Check]) -> None:
+        result.checks += checks
+        for c in checks:
+            for line in c.lines():
+                say(line)
+
+    say(f"  {'...':<11} testbench: {vectors} golden vectors on {sim_name} (building it if needed)")
+    done([_testbench(sim, tb, model, fixed_sim, work, vectors, seed)])
+    why = cocotb_missing()
+    if why is not None:
+        result.notes.append(f"  {'cocotb':<11} skipped: {why}; the testbench above needs only the simulator")
+    else:
+        say(f"  {'...':<11} cocotb: building the harness, then the model on {vectors} random vectors"
+            + (f" and {len(duts)} DUT{'s' if len(duts) != 1 else ''}" if duts else ""))
+        done(_cocotb(compiled, sim, rtl, gen, fixed_sim, duts, work, vectors, seed, frozenset(missing)))
+    for name, text in missing.items():
+        result.notes.append(f"  {'DUT':<11} {name} skipped: {text}")
+    for line in result.notes:
+        say(line)
+    return result
+
+
+def _testbench(sim: Simulator, tb: Path, model: Path, fixed_sim, work: Path, vectors: int, seed: int) -> Check:
+    """The self-checking testbench on golden vectors written by the fixed-point simulator."""
+    spec = tb.name[:-len("_tb.v")]
     t0 = time.monotonic()
     vecs = fixed_sim.random_vectors(vectors, seed)
     vec_file = work / f"vectors-{vectors}-{seed}.hex"
@@ -329,29 +375,19 @@ def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, se
     tb_dir.mkdir(exist_ok=True)
     what = f"{tb.name}, {vectors} golden vectors"
     with _environ(sim.env()):
-        ok, details = True, []
         if not (tb_dir / "built").exists():
             rc, text = _run(sim.build_tb([tb.resolve(), model.resolve()], f"{spec}_tb", depth, tb_dir), tb_dir,
                             tb_dir / "build.log")
             if rc != 0:
-                ok, details = False, ["testbench does not build:"] + _tail(text)
-            else:
-                (tb_dir / "built").write_text("ok\n")
-        if ok:
-            rc, text = _run(sim.run_tb(tb_dir, f"{spec}_tb", vec_file.resolve()), tb_dir, tb_dir / "run.log")
-            m = re.search(r"PASS (\d+)/(\d+)", text)
-            if m and rc == 0 and int(m.group(1)) == vectors:
-                summary = m.group(0)
-            else:
-                ok = False
-                summary = ""
-                details = [ln for ln in text.splitlines() if "FAIL" in ln or "FATAL" in ln or "rror" in ln][:10] \
-                    or _tail(text)
-        checks.append(Check("testbench", what, ok, summary if ok else "", time.monotonic() - t0, details))
-
-    # ---- 2. cocotb: model vs the fixed-point simulator, and each DUT vs the spec
-    checks += _cocotb(compiled, sim, rtl, gen, fixed_sim, duts, work, vectors, seed)
-    return Result(spec, sim_name, version, gen, regenerated, checks)
+                return Check("testbench", what, False, "", time.monotonic() - t0,
+                             ["testbench does not build:"] + _tail(text))
+            (tb_dir / "built").write_text("ok\n")
+        rc, text = _run(sim.run_tb(tb_dir, f"{spec}_tb", vec_file.resolve()), tb_dir, tb_dir / "run.log")
+    m = re.search(r"PASS (\d+)/(\d+)", text)
+    if m and rc == 0 and int(m.group(1)) == vectors:
+        return Check("testbench", what, True, m.group(0), time.monotonic() - t0)
+    details = [ln for ln in text.splitlines() if "FAIL" in ln or "FATAL" in ln or "rror" in ln][:10] or _tail(text)
+    return Check("testbench", what, False, "", time.monotonic() - t0, details)
 
 
 def _tail(text: str, n: int = 15) -> list[str]:
@@ -360,7 +396,7 @@ def _tail(text: str, n: int = 15) -> list[str]:
 
 
 def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dict[str, Path], work: Path,
-            vectors: int, seed: int) -> list[Check]:
+            vectors: int, seed: int, omit: frozenset[str] = frozenset()) -> list[Check]:
     from cocotb_tools.runner import get_runner
 
     spec = compiled.name
@@ -368,7 +404,12 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
     report = work / "report.json"
     if report.exists():
         report.unlink()
-    sources = [rtl / f"{spec}_model.v", rtl / f"{spec}_harness.v"] + [duts[h.name] for h in compiled.program.hardware]
+    if omit:  # some DUT files are absent: a harness and test without those blocks
+        rtl = work / "rtl"
+        write_tree({**harness_without(compiled, omit), f"{spec}_model.v": (gen / "rtl" / f"{spec}_model.v")
+                    .read_text(encoding="utf-8")}, rtl)
+    hardware = [h for h in compiled.program.hardware if h.name not in omit]
+    sources = [rtl / f"{spec}_model.v", rtl / f"{spec}_harness.v"] + [duts[h.name] for h in hardware]
     runner = get_runner(sim.cocotb_name)
     quiet = logging.getLogger("spattenc.verify.cocotb")  # the summary reports results; logs go to files
     quiet.propagate = False
@@ -408,7 +449,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
     doc = json.loads(report.read_text()) if report.exists() else {}
     log_text = test_log.read_text(encoding="utf-8") if test_log.exists() else ""
     checks = []
-    for h in [None, *compiled.program.hardware]:  # None: the model
+    for h in [None, *hardware]:  # None: the model
         entry = doc.get("model" if h is None else f"hardware:{h.name}")
         if h is None:
             what = f"model vs fixed_sim.py, {vectors} random vectors"
