@@ -26,7 +26,8 @@ from matplotlib.colors import Normalize, TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 __all__ = [
     "GANTT_KINDS",
@@ -88,8 +89,31 @@ def _figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSI
     return fig, axes
 
 
+# User text longer than this (a label, title or legend entry) is cut with an ellipsis:
+# the chart stays legible and its layout does not collapse.
+_MAX_TEXT = 100
+
+
+_MAX_TICK_TEXT = 40
+
+
+def _clip(s: str, n: int = _MAX_TICK_TEXT) -> str:
+    """``s`` cut to ``n`` characters with an ellipsis (tick labels from user text get
+    the shorter limit: they share the figure's width with the plot)."""
+    return s if len(s) <= n else s[: n - 1] + "\u2026"
+
+
+def _clip_texts(fig: Figure) -> None:
+    """Cut every over-long text of ``fig`` (titles, labels, tick labels, legend entries)."""
+    for text in fig.findobj(Text):
+        s = text.get_text()
+        if len(s) > _MAX_TEXT:
+            text.set_text(_clip(s, _MAX_TEXT))
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     """Save ``fig`` to ``path`` in the format named by its suffix and return the path."""
+    _clip_texts(fig)
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == "":
@@ -152,13 +176,42 @@ def _fmt_scaled(value: float, e: int) -> str:
     return f"{float(value) / 10.0 ** e:.4g}"
 
 
+class _ScaledFormatter(Formatter):
+    """Tick labels divided by 10^e, with as many decimals as the tick spacing needs (so
+    ticks 1905100, 1905200 read 1.9051, 1.9052 on a ×10⁶ axis, never all "1.905")."""
+
+    def __init__(self, e: int):
+        self.e = e
+        self.ticks: np.ndarray = np.zeros(0)
+
+    def set_locs(self, locs) -> None:
+        self.ticks = np.sort(np.asarray(locs, dtype=float))
+
+    def __call__(self, x, pos=None) -> str:
+        scale = 10.0 ** self.e
+        locs = self.ticks / scale
+        steps = np.diff(locs)
+        steps = steps[steps > 0]
+        decimals = max(0, -math.floor(math.log10(float(steps.min())) + 1e-9)) if steps.size else 3
+        return f"{x / scale:.{min(decimals, 9)}f}"
+
+
+def _precise(v: float, digits: int = 6) -> str:
+    """A value with ``digits`` significant digits in plain notation (1905190, 0.01325)."""
+    v = float(v)
+    if not math.isfinite(v) or v == 0 or not 1e-4 <= abs(v) < 1e12:
+        return f"{v:.{digits}g}"
+    decimals = digits - 1 - math.floor(math.log10(abs(v)))
+    return f"{v:.{max(decimals, 0)}f}"
+
+
 def _scaled_axis(ax, which: str, values, label: str) -> int:
     """Label a linear axis, a power of 1000 of large or tiny values moved into the label
     (never a bare "1e6" in the corner); returns the exponent used."""
     axis = ax.xaxis if which == "x" else ax.yaxis
     e = _exponent(values)
     if e:
-        axis.set_major_formatter(FuncFormatter(lambda v, _pos: _fmt_scaled(v, e)))
+        axis.set_major_formatter(_ScaledFormatter(e))
     axis.set_label_text(_scaled_label(label, e))
     return e
 
@@ -180,10 +233,14 @@ def _value_ticks(axis, values, max_ticks: int = 10) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _plain_log(axis) -> None:
-    """A log axis with ticks at 1, 2 and 5 times each decade, labelled in plain numbers
-    (mathtext is off: user text is shown literally)."""
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+def _plain_log(axis, values=None) -> None:
+    """A log axis labelled in plain numbers (mathtext is off: user text is shown
+    literally), ticked at 1, 2 and 5 times each decade over up to three decades of
+    ``values``, at each decade over more."""
+    v = np.asarray(values if values is not None else axis.get_view_interval(), dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    decades = math.log10(v.max() / v.min()) if v.size else 0.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: _fmt(float(v))))
     axis.set_minor_locator(LogLocator(base=10, subs="auto"))
     axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
@@ -412,8 +469,8 @@ def _draw_zoom(fig, ax, bars: list[GanttBar], colors, label: str, time_unit: str
     ax.set_yticks(range(nl), [f"branch {k + 1}" for k in range(nl)])
     e = _time_ticks(ax.xaxis, times, positions, times[0])
     ax.set_xlabel(_scaled_label(f"time since the layer's start ({time_unit})", e)
-                  + "; axis stretched so every interval shows, ticks at true times")
-    ax.set_title(f"zoom: {label}", loc="left", fontsize=10)
+                  + ", stretched so every interval shows; ticks at true times")
+    ax.set_title(_clip(f"zoom: {label}", 60), loc="left", fontsize=10)
     ax.grid(axis="y", visible=False)
     return patches
 
@@ -426,6 +483,7 @@ def _patch_px(patch) -> float:
 def _gantt_legend(fig, ax, bars, patches, zoom_stages, colors) -> tuple[str, ...]:
     """A legend of the stages visible somewhere (≥ 1 px in the chart, or in a zoom
     panel) and of the kinds drawn; stages too short to see anywhere are left out."""
+    _clip_texts(fig)
     fig.canvas.draw()
     seen = set(zoom_stages)
     for bar, patch in zip(bars, patches):
@@ -439,6 +497,7 @@ def _gantt_legend(fig, ax, bars, patches, zoom_stages, colors) -> tuple[str, ...
             handles.append(Patch(facecolor=to_rgba("lightgray", style["alpha"]), edgecolor=style["edge"],
                                  hatch=style["hatch"], linewidth=style["lw"], label=_GANTT_KIND_LABELS[kind]))
     ax.legend(handles=handles, title="stage / kind", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _clip_texts(fig)
     return shown
 
 
@@ -468,7 +527,7 @@ def gantt(
     keys, bar_rows, bar_lanes = _gantt_rows(bars)
     nlanes = [1 + max(lane for row, lane in zip(bar_rows, bar_lanes) if row == r) for r in range(len(keys))]
     tops = np.concatenate([[0.0], np.cumsum(nlanes)])  # first sub-row of each row
-    row_labels = tuple(names.get(d, d) + (f" L{layer}" if layered else "") for d, layer in keys)
+    row_labels = tuple(_clip(names.get(d, d) + (f" L{layer}" if layered else "")) for d, layer in keys)
     zoom_rows = _zoom_candidates(keys, bar_rows, bar_lanes)
 
     colors = _qualitative_colors([bar.stage for bar in bars])
@@ -493,6 +552,7 @@ def gantt(
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
 
+    _clip_texts(fig)
     fig.canvas.draw()  # zoom panels size their stretched axis from the laid-out width
     zooms, zoom_stages = [], set()
     for zax, r in zip(axs[1:], zoom_rows):
@@ -590,7 +650,7 @@ def histograms(
         mean = float(finite.mean())
         ax.stairs(counts, edges, fill=True, alpha=0.75, color="tab:blue", label=f"samples (n = {finite.size}{suffix})")
         _scaled_axis(ax, "x", edges, xlabel)
-        ax.axvline(mean, color="tab:red", linestyle="--", linewidth=2.0, label=f"mean = {mean:.6g}")
+        ax.axvline(mean, color="tab:red", linestyle="--", linewidth=2.0, label=f"mean = {_precise(mean)}")
         if counts.size == 1:
             # A lone bin would fill the axis and look like a plotting error;
             # side margins show it as one narrow bar around the value.
@@ -786,6 +846,7 @@ class SweepPlot:
     x: np.ndarray
     series: tuple[SweepSeries, ...]
     log_x: bool
+    log_y: bool = False
 
 
 @_styled
@@ -840,12 +901,20 @@ def sweep_lines(
     elif xticklabels is not None:
         ax.set_xticks(xs, list(xticklabels), rotation=30, ha="right")
     ax.set_xlabel(xlabel)
-    _scaled_axis(ax, "y", np.concatenate([s.mean for s in drawn]), ylabel)
+    ys = np.concatenate([s.mean for s in drawn])
+    # Values over two decades or more (latency against a geometric grid) on a log axis.
+    log_y = _wide_range(ys) and not varies and reference is None
+    if log_y:
+        ax.set_yscale("log")
+        _plain_log(ax.yaxis, ys)
+        ax.set_ylabel(ylabel)
+    else:
+        _scaled_axis(ax, "y", ys, ylabel)
     ax.set_title(title)
     ax.legend(title="mean ± std over trials" if varies else None)
 
     saved = _save(fig, path)
-    return SweepPlot(figure=fig, path=saved, x=xs, series=tuple(drawn), log_x=bool(log_x))
+    return SweepPlot(figure=fig, path=saved, x=xs, series=tuple(drawn), log_x=bool(log_x), log_y=bool(log_y))
 
 
 # --------------------------------------------------------------------------
@@ -903,6 +972,7 @@ def heatmap(
     ax.grid(False)
 
     texts = [[_cell_text(v, fmt, zs) for v in row] for row in zs]
+    _clip_texts(fig)
     fig.canvas.draw()  # the cell size in pixels decides whether the text fits
     cell_px = ax.get_window_extent().width / len(xv)
     longest = max(len(t) for row in texts for t in row)
@@ -925,17 +995,23 @@ def heatmap(
 
 
 def _cell_text(v: float, fmt: str | None, grid: np.ndarray) -> str:
-    """A heatmap cell's text: the declared ``fmt``; without one, enough decimals to tell
-    the grid's distinct values apart (at most 6)."""
+    """A heatmap cell's text: the declared ``fmt``; without one, the fewest significant
+    digits (3 to 8) that tell the grid's distinct values apart."""
     if not np.isfinite(v):
         return "n/a"
     if fmt:
         return format(float(v), fmt)
     values = np.unique(grid[np.isfinite(grid)])
-    gaps = np.diff(values)
-    step = float(gaps[gaps > 0].min()) if np.any(gaps > 0) else abs(float(v)) or 1.0
-    decimals = min(6, max(0, -math.floor(math.log10(step))))
-    return f"{float(v):.{decimals}f}"
+    for digits in range(3, 9):
+        if len({_short(x, digits) for x in values}) == values.size:
+            break
+    return _short(float(v), digits)
+
+
+def _short(v: float, digits: int) -> str:
+    """``v`` with ``digits`` significant digits, in plain notation where it is readable."""
+    s = f"{float(v):.{digits}g}"
+    return _precise(v, digits) if "e" in s and 1e-4 <= abs(v) < 1e12 else s
 
 
 # --------------------------------------------------------------------------
@@ -969,7 +1045,7 @@ def bars(
     """Draw an annotated bar chart, used to compare ablation variants side by side: each
     bar labelled with its value in ``fmt`` (the quantity's declared format), and
     ``reference`` (value, label) drawn as a dashed line (a ratio's 1)."""
-    names = tuple(str(label) for label in labels)
+    names = tuple(_clip(str(label)) for label in labels)
     vals = _as_1d("values", values)
     if vals.size != len(names):
         raise ValueError(f"bars: {len(names)} labels but {vals.size} values")
@@ -1052,10 +1128,10 @@ def _overlay_panel(ax, panel: OverlayPanel, colors, dashes, xlabel: str, log_x: 
         ax.plot(s.x[order], s.measured[order], "o", color=colors[s.label], markersize=5, markerfacecolor="none")
     if log_x:
         ax.set_xscale("log")
-        _plain_log(ax.xaxis)
+        _plain_log(ax.xaxis, np.concatenate([s.x for s in panel.series]))
     if panel.log_y:
         ax.set_yscale("log")
-        _plain_log(ax.yaxis)
+        _plain_log(ax.yaxis, np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]))
         ax.set_ylabel(panel.ylabel)
     else:
         _scaled_axis(ax, "y", np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]),

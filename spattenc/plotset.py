@@ -33,10 +33,16 @@ class Quantity:
     reference: tuple[float, str] | None = None  # a line worth drawing (a ratio's 1)
 
 
+def _undecorated(label: str) -> str:
+    """A spec label without the table decorations that indent it ("  -> Wasted (MB)");
+    every other character is kept, shown literally."""
+    return re.sub(r"^[\s\-\u2013\u2014>\u2192*\u2022\u00b7|]+", "", label).strip()
+
+
 def axis_label(label: str, unit: str | None, scale: float = 1.0) -> str:
     """A label for an axis: the spec's label without table decorations, plus its unit
     unless the label already names one ("(MB)")."""
-    text = re.sub(r"^[^0-9A-Za-z]+", "", label).strip()
+    text = _undecorated(label)
     if not unit:
         return text
     shown = "%" if scale == 100 and unit == "fraction" else unit
@@ -45,7 +51,7 @@ def axis_label(label: str, unit: str | None, scale: float = 1.0) -> str:
 
 def title_text(label: str) -> str:
     """A label for a title: without table decorations ("  -> ") or a trailing "(unit)"."""
-    text = re.sub(r"^[^0-9A-Za-z]+", "", label).strip()
+    text = _undecorated(label)
     return re.sub(r"\s*\([^()]*\)$", "", text) or text
 
 
@@ -198,8 +204,7 @@ def point_plots(out: Path, fmt: str, run, res: Results, notes: list[str] | None 
 def _varies(x: np.ndarray) -> bool:
     """Whether samples take more than one value (a histogram of a constant shows nothing)."""
     x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    return x.size > 1 and bool(x.max() > x.min())
+    return x[~np.isnan(x)].size > 1 and not _constant(x)
 
 
 def _n(kept: int | None, trials: int) -> str:
@@ -293,10 +298,14 @@ def _value_text(v) -> str:
 
 
 def _constant(values) -> bool:
-    """Whether an array holds one value (ignoring NaN): nothing to plot."""
+    """Whether an array holds one value (ignoring NaN and differences of float rounding,
+    1e-12 relative): nothing to plot."""
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
-    return v.size == 0 or bool(v.max() == v.min())
+    if v.size == 0:
+        return True
+    lo, hi = float(v.min()), float(v.max())
+    return hi - lo <= 1e-12 * max(abs(lo), abs(hi))
 
 
 def _const_note(title: str, key: str, values: dict[str, float], fmt_: str | None, where: str) -> str:
@@ -492,7 +501,7 @@ def roofline_plot(compiled, groups: list, out: Path, overrides: dict, fmt: str =
                    achievable_peak=compute[1] if len(compute) > 1 else None,
                    achievable_bandwidth=memory[1] if len(memory) > 1 else None,
                    xlabel=attrs_label(xa, roof.intensity.name), ylabel=attrs_label(ya, roof.throughput.name),
-                   x_unit=xa.unit, y_unit=ya.unit, title=f"{spec_title(compiled)}: {roof.title or 'roofline'}")
+                   x_unit=xa.unit, y_unit=ya.unit, title=f"Roofline: {roof.title or spec_title(compiled)}")
     return name, f"roofline: {roof.throughput.name} against {roof.intensity.name}, with the points placed", p
 
 
