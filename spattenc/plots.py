@@ -309,6 +309,7 @@ class GanttZoom:
     layer: int
     bars: tuple[GanttBar, ...]
     patches: tuple[object, ...]
+    lanes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -453,16 +454,15 @@ def _time_ticks(axis, times: np.ndarray, positions: np.ndarray, origin: float, m
     return e
 
 
-def _draw_zoom(fig, ax, bars: list[GanttBar], colors, label: str, time_unit: str) -> list:
-    """Draw one row's bars on a stretched time axis, one sub-row per parallel branch."""
+def _draw_zoom(fig, ax, bars: list[GanttBar], colors, label: str, time_unit: str) -> tuple[list, list[int]]:
+    """Draw one row's bars on a stretched time axis, one sub-row per parallel branch;
+    returns their patches and sub-rows."""
     lanes = _lanes(bars)
     width_px = ax.get_position().width * fig.get_figwidth() * fig.dpi
     times, positions = _stretch(bars, width_px)
     ax.set_xscale("function", functions=(lambda t: np.interp(t, times, positions),
                                          lambda p: np.interp(p, positions, times)))
     patches = [_draw_bar(ax, b, lane, colors[b.stage]) for b, lane in zip(bars, lanes)]
-    for b, lane, patch in zip(bars, lanes, patches):
-        patch.set_label(b.stage)
     ax.set_xlim(times[0], times[-1])
     nl = max(lanes) + 1
     ax.set_ylim(nl - 0.5, -0.5)
@@ -472,7 +472,7 @@ def _draw_zoom(fig, ax, bars: list[GanttBar], colors, label: str, time_unit: str
                   + ", stretched so every interval shows; ticks at true times")
     ax.set_title(_clip(f"zoom: {label}", 60), loc="left", fontsize=10)
     ax.grid(axis="y", visible=False)
-    return patches
+    return patches, lanes
 
 
 def _patch_px(patch) -> float:
@@ -557,8 +557,8 @@ def gantt(
     zooms, zoom_stages = [], set()
     for zax, r in zip(axs[1:], zoom_rows):
         members = [b for b, row in zip(bars, bar_rows) if row == r and b.end > b.start]
-        zp = _draw_zoom(fig, zax, members, colors, row_labels[r], time_unit)
-        zooms.append(GanttZoom(zax, keys[r][0], keys[r][1], tuple(members), tuple(zp)))
+        zp, zl = _draw_zoom(fig, zax, members, colors, row_labels[r], time_unit)
+        zooms.append(GanttZoom(zax, keys[r][0], keys[r][1], tuple(members), tuple(zp), tuple(zl)))
         zoom_stages |= {b.stage for b in members}
     shown = _gantt_legend(fig, ax, bars, patches, zoom_stages, colors)
 
