@@ -86,20 +86,20 @@ def test_contour_fills_its_axes_which_end_at_the_grid(tmp_path, grid):
     assert ax.get_ylim() == pytest.approx((ys.min(), ys.max()))
     # The filled contour covers the axes (not a sliver at one edge).
     assert drawn_fraction(pixels(plot.path), ax) >= 0.8
-    op = (run.params[run.sweep.groups[0][0].param], run.params[run.sweep.groups[1][0].param])
-    inside = xs.min() <= op[0] <= xs.max() and ys.min() <= op[1] <= ys.max()
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert plot.operating_point_inside == inside
-    assert any(t.startswith("operating point") and t.endswith(": outside the grid") != inside for t in legend)
-    if inside:
-        # The star is drawn whole, even in the grid's corner (not clipped).
-        (star,) = [line for line in ax.get_lines() if line.get_marker() == "*"]
-        assert not star.get_clip_on()
     if plotset.geometric(xs):
         # A log axis ticked at the swept values.
         assert ax.get_xscale() == "log"
         assert ax.get_xticks() == pytest.approx(np.unique(xs))
         assert [t.get_text() for t in ax.get_xticklabels()] == [plots._fmt(float(v)) for v in np.unique(xs)]
+    op = (run.params[run.sweep.groups[0][0].param], run.params[run.sweep.groups[1][0].param])
+    inside = xs.min() <= op[0] <= xs.max() and ys.min() <= op[1] <= ys.max()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("operating point") and t.endswith(": outside the grid") != inside for t in legend)
+    if inside:
+        # The star is drawn whole, even in the grid's corner (not clipped).
+        (star,) = [line for line in ax.get_lines() if line.get_marker() == "*"]
+        assert not star.get_clip_on()
+    assert plot.operating_point_inside == inside
 
 
 # ---------------------------------------------------------------- Gantt
@@ -108,7 +108,8 @@ def test_contour_fills_its_axes_which_end_at_the_grid(tmp_path, grid):
 def gantt_of(tmp: Path, *argv: str):
     run = make_run("eval", *argv)
     res = run.point(quiet=True, samples=True)
-    return plotset.gantt_plot(tmp, "png", run, res, *plotset.quantities(run.sim, run.compiled.program))[2], run
+    (g,) = [p for name, _, p in plotset.point_plots(tmp, "png", run, res) if name == "gantt.png"]
+    return g, run
 
 
 def shown_color(patch, under=(1.0, 1.0, 1.0)) -> np.ndarray:
@@ -349,8 +350,7 @@ def test_cases_bars_use_fmt_and_a_ratio_line(tmp_path):
 
 @pytest.mark.parametrize("suffix, magic", [(".svg", b"<svg"), (".pdf", b"%PDF")])
 def test_vector_formats_keep_text_as_text(tmp_path, suffix, magic):
-    p = plots.bars(["dense", "+token"], [1.0, 3.4], tmp_path / f"b{suffix}", ylabel="Speedup (x)", title="t",
-                   reference=(1.0, "ratio 1 (no change)"))
+    p = plots.bars(["dense", "+token"], [1.0, 3.4], tmp_path / f"b{suffix}", ylabel="Speedup (x)", title="t")
     data = p.path.read_bytes()
     assert magic in data[:400]
     if suffix == ".pdf":
