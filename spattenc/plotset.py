@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, plots
-from .sweep import Results, declared_table, meta
+from .sweep import Results, declared_layout, meta
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
     prog = run.compiled.program
     random = any(q.random for ms in designs.values() for q in ms.values()) or any(q.random for q in compares.values())
     layered = prog.rows is None and not prog.implicit_layers
-    which = f": trial {run.trial} of {run.trials}" if random and run.trials > 1 else ""
+    which = f": trial {run.trial} of {res.trials}" if random and res.trials > 1 else ""
     name = f"gantt.{fmt}"
     labels = {d: t for d, (t, _) in run.sim.DESIGNS.items() if t}
     g = plots.gantt(gantt_bars(run.sim, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
@@ -180,13 +180,13 @@ def point_plots(out: Path, fmt: str, run, res: Results, notes: list[str] | None 
     for c, x in res.compare_samples.items():
         q = compares[c]
         if not _varies(x):  # the same value in every trial (e.g. no draw reaches it): nothing to show
-            if run.trials > 1:
+            if res.trials > 1:
                 notes.append(f"{q.title} ({c}) has the same value in every trial: no histogram")
             continue
         name = f"hist_{c}.{fmt}"
         xlabel = axis_label(f"{q.title} of one trial", sim.COMPARES[c][1], q.scale)
         h = plots.histograms([(c, x * q.scale, xlabel)], out / name,
-                             title=f"{q.title}: each trial alone ({_n(kept, run.trials)}){where}")
+                             title=f"{q.title}: each trial alone ({_n(kept, res.trials)}){where}")
         entries.append((name, f"Histogram of {q.title} ({c}) computed from each trial alone.", h))
     for d, ms in res.samples.items():
         for m, x in ms.items():
@@ -196,7 +196,7 @@ def point_plots(out: Path, fmt: str, run, res: Results, notes: list[str] | None 
                 continue
             name = f"hist_{d}_{m}.{fmt}"
             h = plots.histograms([(f"{d}.{m}", x * q.scale, q.label)], out / name,
-                                 title=f"{q.title} ({_n(len(x), run.trials)}){where}")
+                                 title=f"{q.title} ({_n(len(x), res.trials)}){where}")
             entries.append((name, f"Histogram of the Monte-Carlo samples of {q.title} ({d}.{m}).", h))
     return entries
 
@@ -273,7 +273,7 @@ def line_axis(run, res: Results) -> LineAxis:
     number, each tick naming its values."""
     sw = res.sweep
     group = sw.groups[0]
-    table = declared_table(run.compiled, res)
+    table = declared_layout(run.compiled, res.sweep)
     if len(group) > 1 and table is not None and table.aggregate is not None:
         return _aggregate_axis(run, res, table)
     n = len(group[0].values)
