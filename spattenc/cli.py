@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
 from .errors import SpecError
+from .files import check_out_dir, human_size, parse_size, staged_dir
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
@@ -83,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("spec", metavar="SPEC")
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a param (repeatable); checked against its declared type and range")
-    e.add_argument("--trials", type=_positive_int, default=None, metavar="N",
-                   help="Monte-Carlo trials (default: the spec's 'trials')")
+    e.add_argument("--trials", type=_trials, default=None, metavar="N",
+                   help="Monte-Carlo trials (default: the spec's 'trials'; at most 10**9)")
     e.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     e.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64",
                    help="pcg64: numpy Generator(PCG64(seed)) (default); legacy: numpy RandomState(seed), "
@@ -116,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "results tables, closed forms, embedded plots. The file needs no network to open.")
     r.add_argument("spec", metavar="SPEC")
     r.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
-    r.add_argument("--trials", type=_positive_int, default=None, metavar="N",
+    r.add_argument("--trials", type=_trials, default=None, metavar="N",
                    help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
     r.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
@@ -150,9 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "change of the RTL. See docs/verilog.md.")
     v.add_argument("spec", metavar="SPEC")
     v.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: icarus)")
-    v.add_argument("--vectors", type=_positive_int, default=1000, metavar="N",
+    v.add_argument("--vectors", type=_vectors, default=1000, metavar="N",
                    help="golden vectors for the testbench, and random vectors for the cocotb model check "
-                   "(default: 1000)")
+                   f"(default: 1000; at most {MAX_VECTORS:,})")
     v.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="seed of the random vectors and "
                    "configurations (default: the spec's 'seed')")
     v.add_argument("--dut", action="append", default=[], metavar="[NAME=]FILE",
@@ -183,8 +186,6 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str) -> int:
-    from .sweep import parse_size
-
     try:
         return parse_size(text)
     except ValueError as e:
@@ -194,11 +195,44 @@ def _size(text: str) -> int:
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    except ValueError:  # also an integer over 4300 digits
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {_count_text(text)!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return v
+
+
+#: Most trials of one point: blocks of trials are simulated one after another, so memory is
+#: not the bound but the run's length (about a microsecond per trial and metric at best).
+MAX_TRIALS = 10**9
+#: Most golden/random vectors of verify: every vector is simulated and held at once, and
+#: written to the testbench's memory file.
+MAX_VECTORS = 100_000
+
+
+def _trials(text: str) -> int:
+    """--trials: a positive integer up to MAX_TRIALS."""
+    v = _positive_int(text)
+    if v > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"{_count_text(text)} trials is more than the {MAX_TRIALS:,} a run can do "
+                                         "(a trial's numbers are kept per block of trials, but every trial is run)")
+    return v
+
+
+def _vectors(text: str) -> int:
+    """--vectors: a positive integer up to MAX_VECTORS."""
+    v = _positive_int(text)
+    if v > MAX_VECTORS:
+        raise argparse.ArgumentTypeError(f"{_count_text(text)} vectors is more than the {MAX_VECTORS:,} that fit "
+                                         "(all are simulated and held in memory at once; use several --seed values "
+                                         "for more)")
+    return v
+
+
+def _count_text(text: str) -> str:
+    """A count as given, shortened when long (a 5,000-digit --trials)."""
+    t = text.strip()
+    return t if len(t) <= 24 else f"{t[:12]}... ({len(t)} digits)"
 
 
 def _nonneg_int(text: str) -> int:
@@ -281,11 +315,12 @@ def cmd_inspect(args) -> int:
 def cmd_compile(args) -> int:
     from .compiler import load, outputs, write_tree
 
+    check_out_dir(args.out, "-o")
     c = load(args.spec)
-    files = outputs(c)
+    generated = outputs(c)
     dest = Path(args.out) / c.name
-    write_tree(files, dest)
-    for rel in sorted(files):
+    write_tree(generated, dest)
+    for rel in sorted(generated):
         print(dest / rel)
     return 0
 
@@ -504,7 +539,7 @@ def eval_fixed(args) -> int:
     doc = evaluate_fixed(c, overrides, trials, seed, args.rng)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": csv_text(doc)})
+        write_files(args.stage, {"results.json": text_json, "results.csv": csv_text(doc)})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -557,6 +592,8 @@ class Run:
         self.seed = args.seed if args.seed is not None else c.program.seed
         self.rng = args.rng
         self.mem_budget = args.mem_budget
+        check_trials(self.trials, "--trials" if args.trials is not None else "trials", self.rng, self.mem_budget,
+                     sum(len(ms) for _, ms in self.sim.DESIGNS.values()))
         self.trial = args.trial if args.trial is not None else self.trials - 1
         if self.trial >= self.trials:
             raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
@@ -588,6 +625,19 @@ class Run:
         progress = sweeps.Progress(self.sweep.size * self.trials, enabled=False if quiet else None)
         return sweeps.evaluate(self.compiled, self.sim, self.base, self.sweep, self.trials, self.seed,
                                self.rng, self.mem_budget, progress, tables=self.tables)
+
+
+def check_trials(trials: int, what: str, rng: str, mem_budget: int, metrics: int) -> None:
+    """Refuse a trial count before any allocation: over MAX_TRIALS, or with --rng legacy
+    (every trial of a point held at once) more than --mem-budget can hold."""
+    if trials > MAX_TRIALS:
+        raise SpecError(f"{what} {trials:,}: more than the {MAX_TRIALS:,} trials a run can do")
+    need = 8 * max(1, metrics) * trials  # at least one float64 per metric per trial
+    if rng == "legacy" and need > mem_budget:
+        fits = mem_budget // (8 * max(1, metrics))
+        raise SpecError(f"{what} {trials:,} with --rng legacy: all trials of a point are held at once, at least "
+                        f"{human_size(need)} for {metrics} metrics; --mem-budget {human_size(mem_budget)} fits at "
+                        f"most {fits:,} trials (use --rng pcg64, which runs blocks of trials, or a larger --mem-budget)")
 
 
 def cmd_eval(args) -> int:
@@ -622,7 +672,7 @@ def cmd_eval(args) -> int:
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
         from .compiler import write_files
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv, **files})
+        write_files(args.stage, {"results.json": text_json, "results.csv": text_csv, **files})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -657,7 +707,7 @@ def eval_report(args, run: Run) -> int:
     text_csv = report_csv(doc)
     if args.out:
         from .compiler import write_files
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv})
+        write_files(args.stage, {"results.json": text_json, "results.csv": text_csv})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -676,7 +726,7 @@ def write_plots(args, run: Run, res, quiet: bool) -> None:
     from . import plotset
 
     point = res if run.sweep is None else run.point(quiet, samples=True)
-    entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
+    entries = plotset.write_plots(args.stage, args.format, run, point, res if run.sweep else None)
     print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
 
 
@@ -705,10 +755,10 @@ def eval_measured(args) -> int:
     text_csv = ms.report_csv(comps)
     if args.out:
         from .compiler import write_files
-        write_files(Path(args.out), {"measured.json": text_json, "measured.csv": text_csv})
+        write_files(args.stage, {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
         from .plots import write_index
-        write_index(args.out, ms.plot(c, comps, Path(args.out), args.format, overrides))
+        write_index(args.stage, ms.plot(c, comps, args.stage, args.format, overrides))
     sys.stdout.write(text_json if args.json else text_csv if args.csv else text)
     return 0
 
@@ -760,8 +810,8 @@ def cmd_report(args) -> int:
     from .spec_report import write_report
 
     run = Run(args)
-    path = write_report(Path(args.out), run)
-    print(path)
+    path = write_report(args.stage, run)
+    print(Path(args.out) / path.name)
     return 0
 
 
@@ -794,10 +844,33 @@ COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, 
             "report": cmd_report, "fit": cmd_fit, "verify": cmd_verify}
 
 
+@contextlib.contextmanager
+def staged_out(args):
+    """eval and report write into `args.stage`: a staging folder moved into --out whole when
+    the command succeeds, removed on an error or Ctrl-C (None without --out)."""
+    out = getattr(args, "out", None) if args.command in ("eval", "report") else None
+    if out is None:
+        args.stage = None
+        yield
+        return
+    with staged_dir(out, "--out") as stage:
+        args.stage = stage
+        yield
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a failed stream is silent."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with staged_out(args):
+            code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full device fails here, not in the interpreter's exit
+        return code
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return 2
@@ -806,8 +879,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(draw_error(args, e).render(), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("spattenc: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
+    except OSError as e:  # the environment failed us: a full disk or device, a vanished folder
+        where = f"{e.filename}" if e.filename else "cannot write the output"  # no file name: stdout
+        print(f"spattenc: error: {where}: {e.strerror or e}", file=sys.stderr)
+        _quiet_stdout()
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

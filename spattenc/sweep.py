@@ -27,6 +27,7 @@ import numpy as np
 from .check import axis_values
 from .compiler import Compiled
 from .errors import SpecError
+from .files import parse_size  # noqa: F401  (sweep.parse_size: the --mem-budget syntax)
 
 DEFAULT_MEM_BUDGET = 2 * 1024**3
 
@@ -219,18 +220,6 @@ def _once(seen: dict[str, str], param: str, item: str) -> None:
     if param in seen:
         raise SpecError(f"--sweep {item}: '{param}' is already swept by --sweep {seen[param]}")
     seen[param] = item
-
-
-def parse_size(text: str) -> int:
-    """A byte count: 2GiB, 512MiB, 1.5G, 800M, 100000 (plain bytes)."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtT]?)(i?[bB])?\s*", text)
-    if not m:
-        raise ValueError(f"expected a size such as 2GiB, 512MiB or 100000000, got {text!r}")
-    mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[m[2].lower()]
-    value = int(float(m[1]) * mult)
-    if value < 1 << 20:
-        raise ValueError(f"memory budget {text!r} is too small (at least 1MiB)")
-    return value
 
 
 # ---------------------------------------------------------------- results
