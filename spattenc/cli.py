@@ -8,11 +8,15 @@ import json
 import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, schedule, writers
+from . import sweep as sweeps
+from .compiler import write_files
 from .errors import SpecError
 from .files import check_out_dir, human_size, parse_size, staged_dir
+from .progress import Progress
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
@@ -99,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print JSON (see docs/cli.md for the fields)")
     fmt.add_argument("--csv", action="store_true",
                      help="print CSV: one row per metric; for a sweep one row per point (docs/sweeps.md)")
-    e.add_argument("--out", metavar="DIR", help="also write results.json and results.csv into DIR "
-                   "(and groups_<group>.csv for a table spec)")
+    e.add_argument("--out", metavar="DIR", help="also write results.json and results.csv into DIR (and "
+                   "groups_<group>.csv for a table spec); with --json, --csv or --parquet only those formats; "
+                   "--out FILE.parquet with --parquet writes that file alone")
+    e.add_argument("--parquet", action="store_true", help="with --out: write the sweep's columns (the CSV's) as "
+                   "DIR/results.parquet, or to --out FILE.parquet, with the run's settings in its metadata")
     _input_option(e)
     _run_options(e)
     e.add_argument("--plots", action="store_true",
@@ -183,6 +190,19 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="memory for simulation arrays; work is split into chunks that fit (default: 2GiB)")
     p.add_argument("--trial", type=_nonneg_int, default=None, metavar="K",
                    help="the trial drawn in the Gantt chart (default: the last one)")
+    p.add_argument("--scheduler", type=_scheduler, default="inline", metavar="WHERE",
+                   help="where a sweep's chunks run: inline (default, this process), threads, processes "
+                   "(Dask's local schedulers), local:N (a Dask LocalCluster of N worker processes, started and "
+                   "stopped by spattenc) or tcp://HOST:PORT (a running Dask scheduler); results are identical "
+                   "whatever the choice (needs the [dask] extra unless inline)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (it is drawn on stderr only on a terminal)")
+
+
+def _scheduler(text: str) -> str:
+    try:
+        return schedule.parse_scheduler(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _size(text: str) -> int:
@@ -329,12 +349,11 @@ def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs
              tables: dict | None = None) -> dict:
     """Run a spec at one point; return the JSON document of DESIGN.md §5 (a table spec's
     with its "inputs" and "groups").  `inputs`: bound input leaves; `tables`: read tables."""
-    from . import sweep as sweeps
     from .runtime import simulator
 
     sim = simulator(compiled, inputs)
     res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng, tables=tables)
-    return sweeps.to_doc(compiled, sim, res, overrides)
+    return writers.to_doc(compiled, sim, res, overrides)
 
 
 def _fmt(value: float, fmt: str, group: bool) -> str:
@@ -565,7 +584,6 @@ class Run:
     cases) and the run settings."""
 
     def __init__(self, args):
-        from . import sweep as sweeps
         from .compiler import load
         from .runtime import read_tables
 
@@ -584,7 +602,7 @@ class Run:
         else:
             self.sweep = sweeps.from_cli(c, args.sweep)
         if self.sweep is not None and args.cases is None:
-            for name in self.sweep.columns():
+            for name in self.sweep.params:
                 if name in self.overrides:
                     raise SpecError(f"--set {name}=...: '{name}' is also swept by --sweep")
         declared = self.sweep.trials if self.sweep is not None else None
@@ -594,6 +612,8 @@ class Run:
         self.mem_budget = args.mem_budget
         check_trials(self.trials, "--trials" if args.trials is not None else "trials", self.rng, self.mem_budget,
                      sum(len(ms) for _, ms in self.sim.DESIGNS.values()))
+        self.scheduler = args.scheduler
+        self.quiet = args.quiet
         self.trial = args.trial if args.trial is not None else self.trials - 1
         if self.trial >= self.trials:
             raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
@@ -612,19 +632,29 @@ class Run:
 
     def point(self, quiet: bool, samples: bool = False):
         """The base point, with per-trial samples and the Gantt trial's events when asked."""
-        from . import sweep as sweeps
-
-        progress = sweeps.Progress(self.trials, enabled=False if quiet else None)
+        progress = Progress(self.trials, quiet=quiet)
         return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.trials, self.seed, self.rng,
                                self.mem_budget, progress, keep_samples=samples,
                                record=self.trial if samples else None, tables=self.tables)
 
-    def swept(self, quiet: bool):
-        from . import sweep as sweeps
+    def evaluation(self) -> sweeps.Evaluation:
+        return sweeps.evaluation(self.sim, self.base, self.sweep, self.trials, self.seed, self.rng,
+                                 self.mem_budget, self.tables)
 
-        progress = sweeps.Progress(self.sweep.size * self.trials, enabled=False if quiet else None)
-        return sweeps.evaluate(self.compiled, self.sim, self.base, self.sweep, self.trials, self.seed,
-                               self.rng, self.mem_budget, progress, tables=self.tables)
+    def stream(self, quiet: bool):
+        """The sweep's chunks in point order, evaluated where --scheduler says."""
+        ev = self.evaluation()
+        with sweeps.loop_errors(self.compiled), Progress(ev.points * self.trials, quiet=quiet) as bar:
+            yield from schedule.chunks(ev, self.scheduler, sweeps.counter(bar))
+
+    def results(self, parts: list) -> sweeps.Results:
+        """In-memory Results of the streamed chunks of every point."""
+        return sweeps.results_of(self.evaluation(), parts)
+
+    def swept(self, quiet: bool, what: str = "the report"):
+        """Every point of the sweep in memory (refused up front when they would not fit)."""
+        sweeps.in_memory(self.sweep, self.sim, self.mem_budget, what)
+        return self.results(list(self.stream(quiet)))
 
 
 def check_trials(trials: int, what: str, rng: str, mem_budget: int, metrics: int) -> None:
@@ -641,10 +671,10 @@ def check_trials(trials: int, what: str, rng: str, mem_budget: int, metrics: int
 
 
 def cmd_eval(args) -> int:
-    from . import sweep as sweeps
-
     if args.plots and not args.out:
         raise SpecError("--plots needs --out DIR (the folder for the plot files)")
+    if args.parquet and not args.out:
+        raise SpecError("--parquet needs --out DIR (for DIR/results.parquet) or --out FILE.parquet")
     if args.numeric == "fixed":
         return eval_fixed(args)
     if args.measured:
@@ -652,27 +682,45 @@ def cmd_eval(args) -> int:
     run = Run(args)
     if run.compiled.program.report is not None:
         return eval_report(args, run)
-    quiet = args.json
+    if run.sweep is not None and run.sweep.labels is None and sweeps.declared_layout(run.compiled, run.sweep) is None:
+        return eval_stream(args, run)
+    return eval_in_memory(args, run)
+
+
+def eval_in_memory(args, run: Run) -> int:
+    """eval of a single point, a `cases` block or a sweep with a declared CSV layout: the
+    results in memory, then the table, JSON and CSV (and Parquet of the points)."""
+    quiet = args.json or args.quiet
     files = {}
     if run.sweep is None:
+        if args.parquet:
+            raise SpecError("--parquet writes the columns of a sweep's points: give --sweep or --cases")
         res = run.point(quiet, samples=args.plots)
-        doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
+        doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = csv_text(doc)
         for g in doc.get("groups", {}):
             files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
-        res = run.swept(quiet)
-        doc = sweeps.to_doc(run.compiled, run.sim, res, run.overrides)
-        text_csv = sweeps.csv_text(res, run.sim)
-    layout = sweeps.declared_table(run.compiled, res)
+        res = run.swept(quiet, "the table" if args.cases is None else "a cases table")
+        doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
+        text_csv = writers.csv_text(res, run.sim)
+    layout = sweeps.declared_layout(run.compiled, res.sweep)
     if layout is not None:  # the sweep declares its CSV's columns (and an aggregation)
         text_csv = sweeps.table_csv(res, run.sim, layout, run.overrides)
         if layout.aggregate is not None:
             files[f"results_by_{layout.aggregate.name}.csv"] = sweeps.aggregated_csv(res, run.sim, layout, run.overrides)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
-        from .compiler import write_files
-        write_files(args.stage, {"results.json": text_json, "results.csv": text_csv, **files})
+        outputs = _out_files(args)
+        wanted = {"results.json": text_json, "results.csv": text_csv, **files}
+        if outputs.parquet is not None:
+            _write_parquet(outputs.parquet, run, res, public(doc))
+        if not outputs.json:
+            del wanted["results.json"]
+        if not outputs.csv:
+            del wanted["results.csv"]
+        if outputs.folder is not None and wanted:
+            write_files(outputs.folder, wanted)
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -689,10 +737,107 @@ def cmd_eval(args) -> int:
         print_params(run.overrides)
         sys.stdout.write(cases_table(doc))
     else:
-        sys.stdout.write(sweeps.table(res, run.sim))
+        sys.stdout.write(writers.table_text(sweeps.meta(run.sim), res.sweep, res.trials, _preview(res)))
     if args.plots:
         write_plots(args, run, res, quiet)
     return 0
+
+
+def _preview(res) -> writers.Preview:
+    preview = writers.Preview(res.points)
+    preview.write(writers.results_chunk(res))
+    return preview
+
+
+def _write_parquet(path: Path, run: Run, res, head: dict) -> None:
+    """results.parquet of in-memory results (a cases block, a declared layout)."""
+    w = writers.ParquetWriter(writers.Layout(res.sweep, sweeps.meta(run.sim)), head,
+                              writers.Target(path=path, binary=True))
+    w.write(writers.results_chunk(res))
+    w.close()
+
+
+@dataclass(frozen=True)
+class OutFiles:
+    """What --out names: a folder (with the formats written into it), or a Parquet file."""
+
+    folder: Path | None
+    parquet: Path | None
+    json: bool
+    csv: bool
+
+
+def _out_files(args) -> OutFiles:
+    """--out DIR: results.json and results.csv, or with a format option only the formats
+    named (--json, --csv, --parquet); --out FILE.parquet: that file alone."""
+    out = args.stage  # written there, moved into --out when the command completes (staged_out)
+    if Path(args.out).suffix == ".parquet":
+        if not args.parquet:
+            raise SpecError(f"--out {args.out}: a .parquet file is written with --parquet")
+        return OutFiles(None, out / Path(args.out).name, False, False)
+    named = args.json or args.csv or args.parquet
+    return OutFiles(out, out / "results.parquet" if args.parquet else None,
+                    args.json or not named, args.csv or not named)
+
+
+def eval_stream(args, run: Run) -> int:
+    """eval of a sweep, streamed: chunks are evaluated (inline or on Dask) and written one
+    after another to stdout (CSV, JSON or the table's preview rows) and the --out files,
+    so memory is bounded by --mem-budget, not by the number of points."""
+    if args.plots:
+        sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "--plots")
+    layout = writers.Layout(run.sweep, sweeps.meta(run.sim))
+    head = sweeps.doc_head(run.compiled, run.sim, run.overrides, run.trials, run.seed, run.rng, run.sweep, run.tables)
+    sinks: list = []
+    preview = None
+    collector = writers.Collector() if args.plots else None
+    try:
+        sinks += _stream_writers(args, layout, head)
+        if not (args.json or args.csv):
+            preview = writers.Preview(run.sweep.size)
+            sinks.append(preview)
+        if collector is not None:
+            sinks.append(collector)
+        for chunk in run.stream(args.json or args.quiet):
+            for sink in sinks:
+                sink.write(chunk)
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+    for sink in sinks:
+        sink.close()
+    if preview is not None:
+        sys.stdout.write(writers.table_text(layout.meta, run.sweep, run.trials, preview))
+    if collector is not None:
+        write_plots(args, run, run.results(collector.parts), args.json or args.quiet)
+    return 0
+
+
+def _stream_writers(args, layout: writers.Layout, head: dict) -> list:
+    """The writers of a streamed sweep: stdout's format and the --out files; one writer per
+    format, its text going to stdout and the file alike."""
+    outputs = _out_files(args) if args.out else OutFiles(None, None, False, False)
+    folder = outputs.folder
+    json_to = [writers.Target(sys.stdout)] if args.json else []
+    csv_to = [writers.Target(sys.stdout)] if args.csv else []
+    out: list = []
+    try:
+        if folder is not None and outputs.json:
+            json_to.append(writers.Target(path=folder / "results.json"))
+        if folder is not None and outputs.csv:
+            csv_to.append(writers.Target(path=folder / "results.csv"))
+        if json_to:
+            out.append(writers.JsonWriter(layout, head, writers.Tee(json_to)))
+        if csv_to:
+            out.append(writers.CsvWriter(layout, writers.Tee(csv_to)))
+        if outputs.parquet is not None:
+            out.append(writers.ParquetWriter(layout, head, writers.Target(path=outputs.parquet, binary=True)))
+    except BaseException:
+        for t in json_to + csv_to:
+            t.abort()
+        raise
+    return out
 
 
 def eval_report(args, run: Run) -> int:
@@ -706,7 +851,6 @@ def eval_report(args, run: Run) -> int:
     text_json = json.dumps(doc, indent=1) + "\n"
     text_csv = report_csv(doc)
     if args.out:
-        from .compiler import write_files
         write_files(args.stage, {"results.json": text_json, "results.csv": text_csv})
     if args.json:
         sys.stdout.write(text_json)
@@ -754,7 +898,6 @@ def eval_measured(args) -> int:
     text_json = json.dumps(ms.report_json(c, comps), indent=1) + "\n"
     text_csv = ms.report_csv(comps)
     if args.out:
-        from .compiler import write_files
         write_files(args.stage, {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
         from .plots import write_index
@@ -810,6 +953,7 @@ def cmd_report(args) -> int:
     from .spec_report import write_report
 
     run = Run(args)
+    sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "the report")  # before the folder is made
     path = write_report(args.stage, run)
     print(Path(args.out) / path.name)
     return 0
@@ -847,12 +991,15 @@ COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, 
 @contextlib.contextmanager
 def staged_out(args):
     """eval and report write into `args.stage`: a staging folder moved into --out whole when
-    the command succeeds, removed on an error or Ctrl-C (None without --out)."""
+    the command succeeds, removed on an error or Ctrl-C (None without --out; for --out
+    FILE.parquet, moved into the file's folder)."""
     out = getattr(args, "out", None) if args.command in ("eval", "report") else None
     if out is None:
         args.stage = None
         yield
         return
+    if Path(out).suffix == ".parquet" and not Path(out).is_dir():  # --out FILE.parquet: staged beside it
+        out = Path(out).parent
     with staged_dir(out, "--out") as stage:
         args.stage = stage
         yield

@@ -42,19 +42,19 @@ def parse_size(text: str, minimum: int = 1 << 20) -> int:
     mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}[m[2].lower()]
     value = float(m[1]) * mult
     if not value < 2**63:  # also catches inf (1e999)
-        raise ValueError(f"size {text!r} is too large (at most {human_size(2**63 - 1)})")
+        raise ValueError(f"size {text!r} is too large (at most 2**63 bytes)")
     if int(value) < minimum:
         raise ValueError(f"size {text!r} is too small (at least {human_size(minimum)})")
     return int(value)
 
 
 def human_size(n: float) -> str:
-    """A byte count for messages: 64 MiB, 1.5 GiB, 200 bytes."""
-    for unit, size in (("EiB", 1024**6), ("PiB", 1024**5), ("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2),
-                       ("KiB", 1024)):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{int(n)} bytes"
+    """A byte count for messages: 64 MiB, 1.5 GiB, 200 B."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
 
 
 def check_readable(path: str | os.PathLike, what: str) -> int:

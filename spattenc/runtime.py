@@ -28,6 +28,27 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
+def load_source(source: str, filename: str) -> ModuleType:
+    """A generated simulator module from its source text (as a Dask worker rebuilds it)."""
+    module = ModuleType(f"spattenc_sim_{Path(filename).parent.name.replace('-', '_')}")
+    module.__file__ = filename
+    exec(compile(source, filename, "exec"), module.__dict__)  # generated code, never spec text
+    return module
+
+
+def portable_sim(sim) -> tuple[str, str, dict | None]:
+    """(source, file name, bound inputs) of a simulator, to rebuild it elsewhere."""
+    module = sim.module if isinstance(sim, BoundSimulator) else sim
+    inputs = sim.inputs if isinstance(sim, BoundSimulator) else None
+    return Path(module.__file__).read_text(encoding="utf-8"), module.__file__, inputs
+
+
+def rebuild_sim(source: str, filename: str, inputs: dict | None):
+    """The simulator `portable_sim` described."""
+    module = load_source(source, filename)
+    return module if inputs is None else BoundSimulator(module, inputs)
+
+
 def simulator(compiled: Compiled, inputs: dict | None = None):
     """The spec's generated simulator module; with `inputs` (bound input leaves, see
     inputs.bind), a BoundSimulator that passes them to every evaluation."""

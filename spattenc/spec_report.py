@@ -87,7 +87,7 @@ def _sweep_table(run, res: sweeps.Results) -> Table:
 def build(run, folder: Path) -> str:
     """Evaluate the run, render its plots into `folder`, and return the report's HTML."""
     point = run.point(quiet=True, samples=True)
-    swept = run.swept(quiet=False) if run.sweep is not None else None
+    swept = run.swept(quiet=run.quiet) if run.sweep is not None else None
     c = run.compiled
     title = f"{c.name}: {c.program.title or c.name}"
     sections = [Section("Spec", [

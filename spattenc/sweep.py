@@ -14,20 +14,25 @@ do not depend on the chunk size, the memory budget or the other points.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import re
-import sys
-import time
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
 
+from . import progress as _progress
 from .check import axis_values
 from .compiler import Compiled
 from .errors import SpecError
+from .evaluate import const_value
+from .files import human_size as _bytes
 from .files import parse_size  # noqa: F401  (sweep.parse_size: the --mem-budget syntax)
+from .runtime import check_range, parse_value, portable_sim, rebuild_sim
 
 DEFAULT_MEM_BUDGET = 2 * 1024**3
 
@@ -36,8 +41,6 @@ _CALIBRATION_ELEMENTS = 1 << 15
 # Larger chunks stop paying off (the per-layer Python work is amortized long before) and
 # only delay progress updates; smaller ones fit the cache better.
 _MAX_CHUNK_ELEMENTS = 1 << 17
-# The progress bar appears only for work that has run this long (seconds).
-PROGRESS_DELAY = 1.0
 # Histograms keep at most this many samples per quantity.
 MAX_KEPT_SAMPLES = 1 << 20
 
@@ -85,15 +88,22 @@ class SweepSpec:
             return "zip"
         return "product"
 
-    def columns(self) -> dict[str, np.ndarray]:
-        """Each swept param's value at every point (point order: last group fastest)."""
-        shape = self.shape
-        idx = np.indices(shape).reshape(len(shape), -1) if shape else np.zeros((0, 1), int)
-        out = {}
-        for g, group in enumerate(self.groups):
-            for axis in group:
-                out[axis.param] = np.asarray(axis.values, dtype=_dtype(axis.values))[idx[g]]
-        return out
+    @property
+    def params(self) -> list[str]:
+        """The swept params, in column order."""
+        return [a.param for a in self.axes]
+
+    @functools.cached_property
+    def _axis_arrays(self) -> dict[str, np.ndarray]:
+        return {a.param: np.asarray(a.values, dtype=_dtype(a.values)) for a in self.axes}
+
+    def columns(self, lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
+        """Each swept param's value at points [lo, hi) (default: every point; point order:
+        last group fastest), computed for that range only."""
+        hi = self.size if hi is None else hi
+        idx = np.unravel_index(np.arange(lo, hi), self.shape)
+        arrays = self._axis_arrays
+        return {a.param: arrays[a.param][idx[g]] for g, group in enumerate(self.groups) for a in group}
 
     def describe(self) -> dict:
         if self.labels is not None:
@@ -134,8 +144,6 @@ def from_cli(compiled: Compiled, items: list[str]) -> SweepSpec | None:
     """Combine --sweep options: each is a declared sweep name, NAME=START:STOP:NUM
     (inclusive linspace; add :log for a geometric grid) or NAME=v1,v2,...; several
     options form a product, in the order given."""
-    from .runtime import check_range, parse_value
-
     if not items:
         return None
     groups: list[tuple[Axis, ...]] = []
@@ -188,8 +196,6 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     """The cases of the spec's `cases NAME` block as a zipped sweep, one point per case:
     a param a case sets takes that value, else its `base` (--set) value, else its default.
     Returns the sweep and `base` without the params the cases vary."""
-    from .evaluate import const_value
-
     prog = compiled.program
     block = next((cs for cs in prog.cases if cs.name == name), None)
     if block is None:
@@ -239,6 +245,17 @@ class Stats:
                 "min": float(self.min[i]), "max": float(self.max[i])}
 
 
+STATS = ("mean", "std", "min", "max")
+
+
+def stat_key(design: str | None, name: str, stat: str) -> str:
+    """The column of a metric's (design.metric.stat) or a comparison's statistic (the
+    comparison's name for its mean, name.stat for the others)."""
+    if design is not None:
+        return f"{design}.{name}.{stat}"
+    return name if stat == "mean" else f"{name}.{stat}"
+
+
 @dataclass
 class Results:
     """Summaries of every point; with keep_samples (one point) the per-trial samples."""
@@ -261,43 +278,40 @@ class Results:
     chunks: int = 0
     chunk_points: int = 0
     mem_per_element: float = 0.0
+    # What the run keeps besides the statistics (a single point): samples, the trial drawn
+    # in the Gantt chart, and a table spec's per-group values of each block.
+    keep_samples: bool = False
+    record: int | None = None
+    group_parts: list | None = None
+
+    def stat_columns(self) -> dict[str, np.ndarray]:
+        """Every statistic as a column (see stat_key), designs then comparisons."""
+        out = {}
+        for d, ms in self.designs.items():
+            for m, st in ms.items():
+                out.update({stat_key(d, m, s): getattr(st, s) for s in STATS})
+        for c, st in self.compares.items():
+            out.update({stat_key(None, c, s): getattr(st, s) for s in STATS})
+        return out
 
 
-class Progress:
-    """A one-line progress bar on stderr: drawn only on a terminal, only once the work
-    has taken more than `delay` seconds, and erased when done."""
+# The hand-written bar is gone: progress.Progress (tqdm) replaces it; the name stays for callers.
+Progress = _progress.Progress
 
-    def __init__(self, total: int, unit: str = "trial-evaluations", enabled: bool | None = None,
-                 delay: float | None = None, stream=None):
-        self.stream = stream or sys.stderr
-        self.total = max(1, total)
-        self.unit = unit
-        self.enabled = (self.stream.isatty() if enabled is None else enabled)
-        self.delay = PROGRESS_DELAY if delay is None else delay
-        self.start = time.perf_counter()
-        self.shown = False
-        self.last = 0.0
 
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        elapsed = now - self.start
-        if elapsed < self.delay or (now - self.last < 0.1 and done < self.total):
-            return
-        self.last = now
-        frac = min(1.0, done / self.total)
-        width = 30
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        left = f", ~{elapsed / frac - elapsed:.0f} s left" if frac > 0 else ""
-        self.stream.write(f"\r[{bar}] {frac * 100:5.1f}% of {self.total:,} {self.unit}, {elapsed:.0f} s{left} ")
-        self.stream.flush()
-        self.shown = True
+@dataclass
+class Chunk:
+    """The results of points [lo, hi): their swept values and every statistic as columns
+    (see stat_key), and their report entries (path -> object array) for a report spec."""
 
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+    lo: int
+    hi: int
+    columns: dict[str, np.ndarray]
+    report: dict[str, np.ndarray] | None = None
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
 
 
 def _meta(sim: ModuleType):
@@ -342,93 +356,219 @@ class _Acc:
         return self.mean, std, self.lo, self.hi
 
 
+@dataclass
+class Evaluation:
+    """What evaluating any range of a run's points needs: the simulator, the base params,
+    the sweep and the run settings.  Every point draws from its own stream, so a range's
+    results do not depend on how the points are split (chunks, Dask tasks, workers)."""
+
+    sim: ModuleType
+    base: dict
+    sweep: SweepSpec | None
+    trials: int
+    seed: int
+    rng: str = "pcg64"
+    mem_budget: int = DEFAULT_MEM_BUDGET
+    tables: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.dmeta, self.cmeta = _meta(self.sim)
+        self.extra = table_input(self.sim, self.tables)
+        self.has_report = hasattr(self.sim, "report")
+
+    @property
+    def points(self) -> int:
+        return self.sweep.size if self.sweep is not None else 1
+
+    def overrides(self, lo: int, hi: int) -> dict:
+        """The params of points [lo, hi): the base values and each swept param's column."""
+        o = dict(self.base)
+        if self.sweep is not None:
+            o.update(self.sweep.columns(lo, hi))
+        return o
+
+    def chunk(self, lo: int, hi: int, dstats: dict, cstats: dict, values: dict | None) -> Chunk:
+        """A Chunk from per-design and per-comparison (mean, std, min, max) arrays."""
+        cols = self.sweep.columns(lo, hi) if self.sweep is not None else {}
+        for d, ms in dstats.items():
+            for m, st in ms.items():
+                cols.update({stat_key(d, m, s): np.asarray(v, dtype=np.float64) for s, v in zip(STATS, st)})
+        for c, st in cstats.items():
+            cols.update({stat_key(None, c, s): np.asarray(v, dtype=np.float64) for s, v in zip(STATS, st)})
+        report = None
+        if values is not None:
+            report = {path: _point_values(x, hi - lo) for path, x in values.items()}
+        return Chunk(lo, hi, cols, report)
+
+    def __getstate__(self) -> dict:
+        """For a Dask worker: the simulator travels as its source text (and bound inputs)."""
+        state = dict(self.__dict__)
+        state["sim"] = portable_sim(self.sim)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["sim"] = rebuild_sim(*state["sim"])
+        self.__dict__.update(state)
+
+    @contextlib.contextmanager
+    def portable_errors(self):
+        """A generated simulator's DrawError re-raised as sweep.DrawError, which a worker
+        can send back (the generated module does not exist where it is unpickled)."""
+        try:
+            yield
+        except ValueError as e:
+            if type(e).__name__ != "DrawError" or isinstance(e, DrawError):
+                raise
+            raise DrawError(e.var, e.message) from None
+
+    def chunks(self, lo: int, hi: int, on_done=None, res: Results | None = None) -> Iterator[Chunk]:
+        """Evaluate points [lo, hi) chunk after chunk (memory bounded by mem_budget);
+        `on_done(n)` is told each chunk's trial-evaluations; `res` (single point) collects
+        samples, the recorded trial's events and a table spec's groups."""
+        if self.rng == "legacy":
+            yield from _legacy_chunks(self, lo, hi, on_done, res)
+        else:
+            yield from _pcg64_chunks(self, lo, hi, on_done, res)
+
+
+class DrawError(ValueError):
+    """A draw's arguments outside its distribution's domain (as the generated simulator's
+    DrawError: `var` names the random variable), in a form that pickles."""
+
+    def __init__(self, var: str, message: str):
+        super().__init__(f"random {var}: {message}")
+        self.var, self.message = var, message
+
+    def __reduce__(self):
+        return DrawError, (self.var, self.message)
+
+
 def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec | None, trials: int, seed: int,
              rng: str = "pcg64", mem_budget: int = DEFAULT_MEM_BUDGET, progress: Progress | None = None,
              keep_samples: bool = False, record: int | None = None, tables: dict | None = None) -> Results:
-    """Evaluate every point of `sweep` (or the single point `base`) with `trials` trials.
+    """Evaluate every point of `sweep` (or the single point `base`) with `trials` trials,
+    all results in memory (for plots, reports and the API; `stream` writes chunk by chunk).
 
     `base` holds param overrides shared by all points.  Work is split into chunks of
     points (and blocks of trials) whose simulation fits `mem_budget` bytes, measured on
     the first chunk.  A table spec reads its table from `tables` (input name ->
     runtime.TableData); at a single point its per-group values are kept too."""
-    columns = sweep.columns() if sweep is not None else {}
-    for name in columns:
-        if name in base:
-            raise SpecError(f"--set {name}=... conflicts with --sweep: '{name}' is swept")
-    npoints = sweep.size if sweep is not None else 1
-    dmeta, cmeta = _meta(sim)
+    ev = evaluation(sim, base, sweep, trials, seed, rng, mem_budget, tables)
+    npoints = ev.points
     if keep_samples and npoints != 1:
         raise ValueError("keep_samples needs a single point")
-    res = Results(sweep, columns, npoints, trials, seed, rng,
-                  {d: {} for d in dmeta}, {}, tables=dict(tables or {}))
-    extra = table_input(sim, res.tables)
-    group_parts = [] if extra and npoints == 1 else None
-    out_d = {d: {m: [np.empty(npoints) for _ in range(4)] for m in ms} for d, ms in dmeta.items()}
-    out_c = {c: [np.empty(npoints) for _ in range(4)] for c in cmeta}
+    res = Results(sweep, {}, npoints, trials, seed, rng, {}, {}, tables=dict(ev.tables), keep_samples=keep_samples,
+                  record=record, group_parts=[] if ev.extra and npoints == 1 else None)
     progress = progress or Progress(npoints * trials, enabled=False)
+    with loop_errors(compiled):
+        parts = list(ev.chunks(0, npoints, counter(progress), res))
+    progress.close()
+    if res.group_parts:
+        res.groups = sim.join_groups(res.group_parts, 2)
+    _fill(res, ev, parts)
+    return res
 
-    def overrides(lo: int, hi: int) -> dict:
-        o = dict(base)
-        for name, col in columns.items():
-            o[name] = col[lo:hi]
-        return o
 
-    def store(lo: int, hi: int, dstats: dict, cstats: dict):
-        for d, ms in dstats.items():
-            for m, st in ms.items():
-                for arr, v in zip(out_d[d][m], st):
-                    arr[lo:hi] = v
-        for c, st in cstats.items():
-            for arr, v in zip(out_c[c], st):
-                arr[lo:hi] = v
+def evaluation(sim, base, sweep, trials, seed, rng, mem_budget, tables) -> Evaluation:
+    """An Evaluation, after checking that no --set value is also swept."""
+    if sweep is not None:
+        for name in sweep.params:
+            if name in base:
+                raise SpecError(f"--set {name}=... conflicts with --sweep: '{name}' is swept")
+    return Evaluation(sim, dict(base), sweep, trials, seed, rng, mem_budget, dict(tables or {}))
 
-    def store_report(lo: int, hi: int, values: dict):
-        for path, x in values.items():
-            res.report.setdefault(path, np.empty(npoints, dtype=object))[lo:hi] = _point_values(x, hi - lo)
 
-    report = store_report if hasattr(sim, "report") else None
+def results_of(ev: Evaluation, parts: list[Chunk]) -> Results:
+    """In-memory Results of the chunks of every point of `ev` (a sweep)."""
+    res = Results(ev.sweep, {}, ev.points, ev.trials, ev.seed, ev.rng, {}, {}, tables=dict(ev.tables))
+    _fill(res, ev, parts)
+    return res
+
+
+def _fill(res: Results, ev: Evaluation, parts: list[Chunk]) -> None:
+    """Results' columns, statistics and report entries from the chunks of every point."""
+    cols = concat_chunks(parts)
+    res.columns = {name: cols[name] for name in (ev.sweep.params if ev.sweep is not None else ())}
+    res.designs = {d: {m: Stats(*(cols[stat_key(d, m, s)] for s in STATS)) for m in ms}
+                   for d, ms in ev.dmeta.items()}
+    res.compares = {c: Stats(*(cols[stat_key(None, c, s)] for s in STATS)) for c in ev.cmeta}
+    if ev.has_report and parts:
+        res.report = {path: np.concatenate([p.report[path] for p in parts]) for path in parts[0].report}
+
+
+def concat_chunks(parts: list[Chunk]) -> dict[str, np.ndarray]:
+    """The columns of consecutive chunks joined into one column each."""
+    if not parts:
+        return {}
+    if len(parts) == 1:
+        return dict(parts[0].columns)
+    return {name: np.concatenate([p.columns[name] for p in parts]) for name in parts[0].columns}
+
+
+def counter(progress: Progress):
+    """A callback adding each chunk's trial-evaluations to `progress`."""
+    done = [0]
+
+    def on_done(n: int) -> None:
+        done[0] += n
+        progress.update(done[0])
+    return on_done
+
+
+@contextlib.contextmanager
+def loop_errors(compiled: Compiled):
+    """A generated loop that never ends names itself: report it at its declaration."""
     try:
-        _run_points(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, rng, mem_budget,
-                    progress, keep_samples, record, extra, group_parts)
-    except RuntimeError as e:  # a generated loop that never ends names itself: report it at its declaration
+        yield
+    except RuntimeError as e:
         words = str(e).split()
         loop = next((lp for lp in compiled.program.loops if words[:2] == ["loop", lp.name]), None)
         if loop is None:
             raise
         raise SpecError(f"{e} (check its 'while' condition)", loop.loc, source=compiled.program.source) from None
-    progress.close()
-    if group_parts:
-        res.groups = sim.join_groups(group_parts, 2)
-    for d, ms in out_d.items():
-        res.designs[d] = {m: Stats(*arrs) for m, arrs in ms.items()}
-    res.compares = {c: Stats(*arrs) for c, arrs in out_c.items()}
-    return res
 
 
-def _run_points(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, rng, mem_budget, progress,
-                keep_samples, record, extra, group_parts):
-    """Simulate every point: legacy point by point (each its own RandomState), pcg64 in chunks."""
-    if rng == "legacy":
-        for i in range(npoints):
-            G = {} if group_parts is not None else None
-            R, C, ev = sim.run(overrides(i, i + 1), trials=trials, seed=seed, rng="legacy",
-                               record=record if i == 0 else None, shows=res.shows, **extra, **_groups_arg(G))
-            if G is not None:
-                group_parts.append(G)
-            res.events += ev
-            store(i, i + 1, {d: {m: _stats_of(R[d][m], r, 1) for m, r in ms.items()} for d, ms in dmeta.items()},
-                  {c: _stats_of(C[c], r, 1) for c, r in cmeta.items()})
-            params = sim.param_arrays(overrides(i, i + 1)) if report is not None or keep_samples else None
-            if report is not None:
-                report(i, i + 1, sim.report(params, R, C))
-            if keep_samples:  # a single point: i == 0
-                _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, trials)
-            progress.update((i + 1) * trials)
+# Legacy points run one by one; this many are handed on together.
+_LEGACY_BATCH = 256
+
+
+def _legacy_chunks(ev: Evaluation, lo: int, hi: int, on_done, res: Results | None) -> Iterator[Chunk]:
+    """Points one by one, each from its own RandomState(seed), trial by trial."""
+    sim = ev.sim
+    keep = res is not None and res.keep_samples
+    record = res.record if res is not None else None
+    shows = res.shows if res is not None else None
+    group_parts = res.group_parts if res is not None else None
+    batch: list[Chunk] = []
+    for i in range(lo, hi):
+        G = {} if group_parts is not None else None
+        R, C, events = sim.run(ev.overrides(i, i + 1), trials=ev.trials, seed=ev.seed, rng="legacy",
+                               record=record if i == 0 else None, shows=shows, **ev.extra, **_groups_arg(G))
+        if G is not None:
+            group_parts.append(G)
+        params = sim.param_arrays(ev.overrides(i, i + 1)) if ev.has_report or keep else None
+        if res is not None:
+            res.events += events
             res.chunks += 1
-        res.chunk_points = 1
-    else:
-        _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, mem_budget,
-                   progress, keep_samples, record, extra, group_parts)
+            res.chunk_points = 1
+        if keep:  # a single point: i == 0
+            _keep(res, R, sim.compare(params, R, per_trial=True), ev.dmeta, ev.trials)
+        dstats = {d: {m: _stats_of(R[d][m], r, 1) for m, r in ms.items()} for d, ms in ev.dmeta.items()}
+        cstats = {c: _stats_of(C[c], r, 1) for c, r in ev.cmeta.items()}
+        batch.append(ev.chunk(i, i + 1, dstats, cstats, sim.report(params, R, C) if ev.has_report else None))
+        if on_done is not None:
+            on_done(ev.trials)
+        if len(batch) == _LEGACY_BATCH or i == hi - 1:
+            yield join_chunks(batch)
+            batch = []
+
+
+def join_chunks(parts: list[Chunk]) -> Chunk:
+    """Consecutive chunks as one."""
+    report = None
+    if parts[0].report is not None:
+        report = {k: np.concatenate([p.report[k] for p in parts]) for k in parts[0].report}
+    return Chunk(parts[0].lo, parts[-1].hi, concat_chunks(parts), report)
 
 
 def table_input(sim: ModuleType, tables: dict) -> dict:
@@ -465,7 +605,7 @@ def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> No
             add(res.compare_samples, c, x)
 
 
-def _point_values(x, k: int) -> list:
+def _point_values(x, k: int) -> np.ndarray:
     """A report entry's value at each of k points, from its array of shape (points or 1,
     trials): the mean over trials (a condition: its value at the first trial)."""
     a = np.asarray(x)
@@ -473,86 +613,104 @@ def _point_values(x, k: int) -> list:
         a = a.reshape(1, 1)
     if a.shape[0] == 1 and k > 1:
         a = np.broadcast_to(a, (k,) + a.shape[1:])
-    return [row.mean() if row.size > 1 and row.dtype != bool else row.reshape(-1)[0] for row in a]
+    out = np.empty(k, dtype=object)
+    out[:] = [row.mean() if row.size > 1 and row.dtype != bool else row.reshape(-1)[0] for row in a]
+    return out
 
 
-def _run_pcg64(sim, res, overrides, store, report, dmeta, cmeta, npoints, trials, seed, mem_budget,
-               progress, keep_samples, record, extra, group_parts):
-    """Chunks of points (calibrated on the first), each run block of trials by block;
-    `extra` is passed to simulate, and with `group_parts` each block's groups kept."""
+def _check_blocks(ev: Evaluation, block: int, multi: bool) -> None:
+    """More than one block of trials summarizes comparisons from trial means and stds only."""
+    random_cmp = [c for c, r in ev.cmeta.items() if r]
+    if multi and random_cmp:
+        raise SpecError(f"comparison '{random_cmp[0]}' is computed per trial; with more than "
+                        f"{block} trials it cannot be summarized block by block (use --trials {block} or fewer)")
+
+
+def _pcg64_chunks(ev: Evaluation, lo: int, hi: int, on_done, res: Results | None) -> Iterator[Chunk]:
+    """Chunks of points (calibrated on the first), each run block of trials by block."""
+    sim, trials = ev.sim, ev.trials
     block = int(getattr(sim, "TRIAL_BLOCK", trials)) or trials
-    blocks = [(lo, min(block, trials - lo)) for lo in range(0, trials, block)]
+    blocks = [(tlo, min(block, trials - tlo)) for tlo in range(0, trials, block)]
     width = blocks[0][1]  # trials per simulate call
-    multi = len(blocks) > 1
-    if multi:
-        random_cmp = [c for c, r in cmeta.items() if r]
-        if random_cmp:
-            raise SpecError(f"comparison '{random_cmp[0]}' is computed per trial; with more than "
-                            f"{block} trials it cannot be summarized block by block (use --trials {block} or fewer)")
-    done_elems = 0
-    lo = 0
+    _check_blocks(ev, block, len(blocks) > 1)
     bpe = None
     # The first chunk measures the memory per element; until then assume a generous 1 KiB.
-    chunk_pts = max(1, min(npoints, min(_CALIBRATION_ELEMENTS, mem_budget // 1024) // width))
-    while lo < npoints:
-        hi = min(npoints, lo + chunk_pts)
-        k = hi - lo
-        params = sim.param_arrays(overrides(lo, hi))
-        accs = {d: {m: _Acc() for m in ms} for d, ms in dmeta.items()}
-        last_R = None
-        for b, (tlo, n) in enumerate(blocks):
-            rec = None
-            if record is not None and lo == 0 and tlo <= record < tlo + n:
-                rec = record - tlo
-            calibrate = bpe is None
-            if calibrate:
-                tracemalloc.start()
-            G = {} if group_parts is not None else None
-            R, events = sim.simulate(params, n, sim.Draws(sim.generators(seed, k, b), n), rec, res.shows,
-                                     **extra, **_groups_arg(G))
-            if G is not None:
-                group_parts.append(G)
-            if calibrate:
-                _, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
-                bpe = max(8.0, peak / (k * n))
-                res.mem_per_element = bpe
-            res.events += events
-            if keep_samples:
-                _keep(res, R, sim.compare(params, R, per_trial=True), dmeta, n)
-            for d, ms in dmeta.items():
-                for m, random in ms.items():
-                    mean, std, mn, mx = _stats_of(R[d][m], random, k)
-                    accs[d][m].add(n, mean, std, mn, mx)
-            last_R = R
-            done_elems += k * n
-            progress.update(done_elems)
-        dstats = {d: {m: a.result() for m, a in ms.items()} for d, ms in accs.items()}
-        if multi:
-            Rs = {d: {m: (sim.TrialStats(dstats[d][m][0][:, None], dstats[d][m][1][:, None]) if r
-                          else last_R[d][m]) for m, r in ms.items()} for d, ms in dmeta.items()}
-            try:
-                C = sim.compare(params, Rs)
-                values = sim.report(params, Rs, C) if report is not None else None
-            except (TypeError, AttributeError):
-                raise SpecError(f"a comparison or report entry reads more than trial means and stds of metrics; "
-                                f"with more than {block} trials it cannot be summarized block by block "
-                                f"(use --trials {block} or fewer)") from None
-        else:
-            C = sim.compare(params, last_R)
-            values = sim.report(params, last_R, C) if report is not None else None
-        store(lo, hi, dstats, {c: _stats_of(C[c], r, k) for c, r in cmeta.items()})
-        if report is not None:
-            report(lo, hi, values)
-        res.chunks += 1
-        res.chunk_points = max(res.chunk_points, k)
-        lo = hi
+    chunk_pts = max(1, min(hi - lo, min(_CALIBRATION_ELEMENTS, ev.mem_budget // 1024) // width))
+    start = lo
+    while start < hi:
+        end = min(hi, start + chunk_pts)
+        chunk, measured = _pcg64_chunk(ev, start, end, blocks, bpe is None, res)
+        bpe = bpe or measured
+        if res is not None:
+            res.mem_per_element = res.mem_per_element or bpe
+            res.chunks += 1
+            res.chunk_points = max(res.chunk_points, end - start)
+        if on_done is not None:
+            on_done((end - start) * trials)
+        yield chunk
+        start = end
         # Size the next chunks to the budget (measured), capped where larger stops helping.
-        fit = int(mem_budget / (bpe * width))
-        chunk_pts = max(1, min(fit, max(1, _MAX_CHUNK_ELEMENTS // width)))
+        fit = int(ev.mem_budget / (bpe * width))
         if fit < 1:
-            raise SpecError(f"--mem-budget {mem_budget} bytes is too small for {width} trials of one point "
+            raise SpecError(f"--mem-budget {ev.mem_budget} bytes is too small for {width} trials of one point "
                             f"(about {bpe * width:.0f} bytes needed)")
+        chunk_pts = max(1, min(fit, max(1, _MAX_CHUNK_ELEMENTS // width)))
+
+
+def _pcg64_chunk(ev: Evaluation, lo: int, hi: int, blocks: list, calibrate: bool,
+                 res: Results | None) -> tuple[Chunk, float]:
+    """Points [lo, hi), block of trials by block; (the chunk, bytes per element measured
+    when `calibrate`, else 0)."""
+    sim, k = ev.sim, hi - lo
+    params = sim.param_arrays(ev.overrides(lo, hi))
+    accs = {d: {m: _Acc() for m in ms} for d, ms in ev.dmeta.items()}
+    record = res.record if res is not None else None
+    bpe = 0.0
+    last_R = None
+    for b, (tlo, n) in enumerate(blocks):
+        rec = record - tlo if record is not None and lo == 0 and tlo <= record < tlo + n else None
+        if calibrate and b == 0:
+            tracemalloc.start()
+        G = {} if res is not None and res.group_parts is not None else None
+        R, events = sim.simulate(params, n, sim.Draws(sim.generators(ev.seed, k, b), n), rec,
+                                 res.shows if res is not None else None, **ev.extra, **_groups_arg(G))
+        if calibrate and b == 0:
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            bpe = max(8.0, peak / (k * n))
+        if G is not None:
+            res.group_parts.append(G)
+        if res is not None:
+            res.events += events
+            if res.keep_samples:
+                _keep(res, R, sim.compare(params, R, per_trial=True), ev.dmeta, n)
+        for d, ms in ev.dmeta.items():
+            for m, random in ms.items():
+                accs[d][m].add(n, *_stats_of(R[d][m], random, k))
+        last_R = R
+    dstats = {d: {m: a.result() for m, a in ms.items()} for d, ms in accs.items()}
+    C, values = _summaries(ev, params, dstats, last_R, len(blocks) > 1)
+    cstats = {c: _stats_of(C[c], r, k) for c, r in ev.cmeta.items()}
+    return ev.chunk(lo, hi, dstats, cstats, values), bpe
+
+
+def _summaries(ev: Evaluation, params: dict, dstats: dict, last_R: dict, multi: bool):
+    """The comparisons and report entries of a chunk; over several blocks of trials from
+    the merged trial means and stds (a formula reading more cannot be summarized)."""
+    sim = ev.sim
+    if not multi:
+        C = sim.compare(params, last_R)
+        return C, sim.report(params, last_R, C) if ev.has_report else None
+    Rs = {d: {m: (sim.TrialStats(dstats[d][m][0][:, None], dstats[d][m][1][:, None]) if r else last_R[d][m])
+              for m, r in ms.items()} for d, ms in ev.dmeta.items()}
+    block = int(getattr(sim, "TRIAL_BLOCK", ev.trials))
+    try:
+        C = sim.compare(params, Rs)
+        return C, sim.report(params, Rs, C) if ev.has_report else None
+    except (TypeError, AttributeError):
+        raise SpecError(f"a comparison or report entry reads more than trial means and stds of metrics; "
+                        f"with more than {block} trials it cannot be summarized block by block "
+                        f"(use --trials {block} or fewer)") from None
 
 
 # ---------------------------------------------------------------- output
@@ -575,118 +733,43 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def to_doc(compiled: Compiled, sim: ModuleType, res: Results, base: dict) -> dict:
-    """The JSON document of a run: a single point's fields, or for a sweep a `points` list
-    with each point's swept values and fields."""
+def doc_head(compiled: Compiled, sim: ModuleType, base: dict, trials: int, seed: int, rng: str,
+             sweep: SweepSpec | None, tables: dict | None = None) -> dict:
+    """The JSON document's fields before the results: spec, run settings, params (base
+    values: defaults and --set), input files, and the sweep or cases it covers."""
     params = {name: _plain(base[name]) if name in base else spec[1] for name, spec in sim.PARAMS.items()}
-    doc = {"spec": compiled.name, "mode": "mc", "trials": res.trials, "seed": res.seed, "rng": res.rng,
+    doc = {"spec": compiled.name, "mode": "mc", "trials": trials, "seed": seed, "rng": rng,
            "numeric": "float", "params": params}
-    m = meta(sim)
-    if res.tables:
-        doc["inputs"] = {name: {"file": t.path, "rows": t.rows, "config": t.config} for name, t in res.tables.items()}
-    if res.sweep is None:
-        doc.update(point_fields(res, 0, m["compares"]))
-    else:
-        labels = res.sweep.labels
-        doc["cases" if labels is not None else "sweep"] = res.sweep.describe()
-        doc["points"] = [{"index": i, **({"case": labels[i]} if labels is not None else {}),
-                          "values": {k: _plain(col[i]) for k, col in res.columns.items()},
-                          **point_fields(res, i, m["compares"])} for i in range(res.points)]
-    if res.groups:
-        from .runtime import group_rows
-
-        doc["groups"] = {}
-        for g, (title, keys, source, gmeta) in sim.GROUPS.items():
-            records, random = group_rows(res.groups[g], keys, gmeta)
-            doc["groups"][g] = {"title": title, "by": keys, "from": source, "count": len(records),
-                                "random": random, "rows": records}
-        m["groups"] = {g: {k: list(v) for k, v in gmeta.items()} for g, (_, _, _, gmeta) in sim.GROUPS.items()}
-    doc["_meta"] = m
+    if tables:
+        doc["inputs"] = {name: {"file": t.path, "rows": t.rows, "config": t.config} for name, t in tables.items()}
+    if sweep is not None:
+        doc["cases" if sweep.labels is not None else "sweep"] = sweep.describe()
     return doc
 
 
-def csv_columns(res: Results, cmeta: dict) -> list[str]:
-    """Column names of a sweep CSV (see docs/sweeps.md)."""
-    cols = ["point", *(["case"] if res.sweep is not None and res.sweep.labels is not None else []), *res.columns]
-    for d, ms in res.designs.items():
-        for m in ms:
-            cols += [f"{d}.{m}.mean", f"{d}.{m}.std"]
-    for c in res.compares:
-        cols += [c] + ([f"{c}.std"] if cmeta[c][4] else [])
-    return cols
-
-
-def csv_text(res: Results, sim: ModuleType) -> str:
-    """One row per point: its index, swept values, mean and std of every metric of every
-    design, and the comparisons (values are Python reprs: exact round trip)."""
-    import csv
-    import io
-
-    cmeta = meta(sim)["compares"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(csv_columns(res, cmeta))
-    cols = [(name, col.tolist()) for name, col in res.columns.items()]
-    dm = [(st.mean.tolist(), st.std.tolist()) for ms in res.designs.values() for st in ms.values()]
-    cm = [(st.mean.tolist(), st.std.tolist(), cmeta[c][4]) for c, st in res.compares.items()]
-    labels = res.sweep.labels if res.sweep is not None else None
-    for i in range(res.points):
-        row = [i] + ([labels[i]] if labels is not None else []) + [_csv_value(col[i]) for _, col in cols]
-        for mean, std in dm:
-            row += [repr(mean[i]), repr(std[i])]
-        for mean, std, random in cm:
-            row += [repr(mean[i])] + ([repr(std[i])] if random else [])
-        w.writerow(row)
-    return buf.getvalue()
-
-
-def _csv_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v)
-
-
-def table(res: Results, sim: ModuleType) -> str:
-    """A text table of a sweep: a row per point, swept values then each comparison and the
-    mean of each design's metrics (formatted with the spec's fmt and scale)."""
-    m = meta(sim)
-    heads, cols = [], []
-    for name, col in res.columns.items():
-        heads.append(name)
-        cols.append([format(v, ".6g") if isinstance(v, float) else str(v) for v in col.tolist()])
-    for c, st in res.compares.items():
-        label, unit, fmt, scale, random = m["compares"][c]
-        heads.append(c + (f" ({unit})" if unit else ""))
-        cols.append([_num(v * scale, fmt) + (f" ± {_num(s * scale, fmt)}" if random else "")
-                     for v, s in zip(st.mean.tolist(), st.std.tolist())])
-    for d, ms in res.designs.items():
-        for name, st in ms.items():
-            label, unit, fmt, scale, random = m["designs"][d][1][name]
-            heads.append(f"{d}.{name}")
-            cols.append([_num(v * scale, fmt) for v in st.mean.tolist()])
-    widths = [max(len(h), *(len(x) for x in col)) for h, col in zip(heads, cols)]
-    title = res.sweep.title if res.sweep else ""
-    lines = [f"--- Sweep {res.sweep.name if res.sweep else ''}: {title} "
-             f"({res.points} points x {res.trials} trials; means) ---"]
-    lines.append("  ".join(h.rjust(w) for h, w in zip(heads, widths)))
-    lines.append("  ".join("-" * w for w in widths))
-    for i in range(res.points):
-        lines.append("  ".join(col[i].rjust(w) for col, w in zip(cols, widths)))
-    return "\n".join(lines) + "\n"
-
-
-def _num(v: float, fmt: str) -> str:
-    return "nan" if v != v else format(v, fmt)
+def in_memory(sweep: SweepSpec | None, sim: ModuleType, mem_budget: int, what: str) -> None:
+    """Refuse, before any work, an output that holds every point's results in memory
+    (`what`: plots, the report, a cases table) when they would not fit `mem_budget`."""
+    if sweep is None:
+        return
+    dmeta, cmeta = _meta(sim)
+    columns = len(sweep.axes) + len(STATS) * (sum(len(ms) for ms in dmeta.values()) + len(cmeta))
+    # Each value is a float64, and building the output holds about one more copy.
+    need = sweep.size * columns * 8 * 2
+    if need > mem_budget:
+        raise SpecError(f"{what}: the sweep has {sweep.size:,} points; {what} holds every point's results in memory "
+                        f"(about {_bytes(need)}), more than --mem-budget {_bytes(mem_budget)}: use a coarser grid, "
+                        "or write every point with --csv, --json or --parquet and --out (streamed, chunk by chunk)")
 
 
 # ---------------------------------------------------------------- declared CSV layouts
 
 
-def declared_table(compiled: Compiled, res: Results):
+def declared_layout(compiled: Compiled, sweep: SweepSpec | None):
     """The `columns` layout of the run's sweep, when it is one declared sweep that has one."""
-    if res.sweep is None or res.sweep.name == "cli" or res.sweep.labels is not None:
+    if sweep is None or sweep.name == "cli" or sweep.labels is not None:
         return None
-    return compiled.program.sweep(res.sweep.name).table
+    return compiled.program.sweep(sweep.name).table
 
 
 def table_values(res: Results, sim: ModuleType, table, base: dict) -> list[tuple[str, np.ndarray, str | None]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spattenc import cli
+from spattenc import cli, progress
 from spattenc import sweep as sweeps
 from spattenc.compiler import front_end, load
 from spattenc.errors import SpecError
@@ -193,8 +193,11 @@ def test_sweep_json_and_csv_agree_with_single_point_evals(capsys, tmp_path):
     doc = json.loads(out)
     assert doc["sweep"]["groups"] == [["predictor_precision"], ["predictor_recall"]]
     assert len(doc["points"]) == 6 and "designs" not in doc
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "results.csv").read_text())))
     assert json.loads((tmp_path / "results.json").read_text()) == doc
+    assert not (tmp_path / "results.csv").exists()  # --json --out writes the format asked for
+    code, _, _ = run_cli(capsys, *argv)  # no format option: --out writes both
+    assert code == 0 and json.loads((tmp_path / "results.json").read_text()) == doc
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "results.csv").read_text())))
     assert len(rows) == 6
     for point, row in zip(doc["points"], rows):
         p, r = point["values"]["predictor_precision"], point["values"]["predictor_recall"]
@@ -334,24 +337,21 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_only_on_a_terminal_and_after_the_delay():
+def test_progress_only_on_a_terminal_and_after_the_delay(monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL", 0.0)
     tty = _Tty()
     p = sweeps.Progress(100, stream=tty, delay=0.0)
     p.update(50)
     p.update(100)
     p.close()
     text = tty.getvalue()
-    assert "50.0% of 100 trial-evaluations" in text and "100.0%" in text and text.endswith("\r\033[K")
-    slow = _Tty()
-    p = sweeps.Progress(100, stream=slow)  # default delay: quick work draws nothing
-    p.update(100)
-    p.close()
-    assert slow.getvalue() == ""
-    piped = io.StringIO()
-    p = sweeps.Progress(100, stream=piped, delay=0.0)
-    p.update(100)
-    p.close()
-    assert piped.getvalue() == ""
+    assert " 50%|" in text and "50/100 trial-evaluations" in text and "100/100" in text
+    assert text.endswith("\r")  # erased when done (tqdm leave=False)
+    for stream, kw in ((_Tty(), {}), (_Tty(), {"delay": 0.0, "quiet": True}), (io.StringIO(), {"delay": 0.0})):
+        p = sweeps.Progress(100, stream=stream, **kw)  # quick work, --quiet, or not a terminal: nothing
+        p.update(100)
+        p.close()
+        assert stream.getvalue() == "", kw
 
 
 def test_eval_is_silent_on_stderr_when_piped(capsys):
@@ -360,10 +360,11 @@ def test_eval_is_silent_on_stderr_when_piped(capsys):
 
 
 def test_eval_draws_progress_on_a_terminal_but_not_with_json(monkeypatch, capsys):
-    monkeypatch.setattr(sweeps, "PROGRESS_DELAY", 0.0)
-    for extra, shown in (((), True), (("--json",), False)):
+    monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(progress, "MIN_INTERVAL", 0.0)
+    for extra, shown in (((), True), (("--json",), False), (("--quiet",), False)):
         tty = _Tty()
         monkeypatch.setattr("sys.stderr", tty)
         assert cli.main(["eval", CV_DEMO, "--sweep", "pr_coarse", "--trials", "2", *extra]) == 0
-        assert ("100.0% of 200 trial-evaluations" in tty.getvalue()) == shown, tty.getvalue()
+        assert ("200/200 trial-evaluations" in tty.getvalue()) == shown, tty.getvalue()
         capsys.readouterr()

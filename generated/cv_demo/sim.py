@@ -194,16 +194,32 @@ TRIAL_BLOCK = 65536
 def generators(seed, points, block=0):
     """One numpy Generator per point, all in the same state: PCG64(seed), advanced by
     `block` jumps (2**127 steps each) for the trials of block `block`."""
-    base = np.random.PCG64(seed)
-    if block:
-        base = base.jumped(block)
-    state = base.state
-    out = []
-    for _ in range(points):
-        bits = np.random.PCG64(seed)
-        bits.state = state
-        out.append(np.random.Generator(bits))
-    return out
+    return _Streams(seed, points, block)
+
+
+class _Streams:
+    """The per-point Generators of `generators`, each made when a draw first asks for it,
+    so a run that draws nothing (a deterministic model) creates none."""
+
+    def __init__(self, seed, points, block=0):
+        base = np.random.PCG64(seed)
+        self._state = (base.jumped(block) if block else base).state
+        self._seed = seed
+        self._made = [None] * points
+
+    def __len__(self):
+        return len(self._made)
+
+    def __getitem__(self, i):
+        rng = self._made[i]
+        if rng is None:
+            bits = np.random.PCG64(self._seed)
+            bits.state = self._state
+            rng = self._made[i] = np.random.Generator(bits)
+        return rng
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self._made)))
 
 
 def _points(params, observed=None):
@@ -296,7 +312,7 @@ class Draws(_Distributions):
         if isinstance(trials, tuple):  # Draws(rng, (points, trials)): one stream, row after row
             points, trials = trials
             rngs = [rngs] * points
-        self.rngs = list(rngs)
+        self.rngs = rngs if isinstance(rngs, _Streams) else list(rngs)
         self.trials = trials
         self.shape = (len(self.rngs), trials)
 
