@@ -20,7 +20,10 @@ from .progress import Progress
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
-file:line:col: error: message with the source line and a caret.
+file:line:col: error: message with the source line and a caret; 130 interrupted (Ctrl-C).
+
+environment: SPATTENC_CACHE (compile cache folder), SPATTENC_MAX_FILE_SIZE (largest spec or
+input file read, default 64MiB). See docs/security.md.
 
 examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc check SPEC
