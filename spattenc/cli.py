@@ -612,14 +612,18 @@ class Run:
         self.trials = args.trials if args.trials is not None else (declared or c.program.trials)
         self.seed = args.seed if args.seed is not None else c.program.seed
         self.rng = args.rng
+        # The operating point is the spec's own: its trials (or --trials), never a sweep's,
+        # so its numbers are those `eval` prints without the sweep.
+        self.point_trials = args.trials if args.trials is not None else c.program.trials
         self.mem_budget = args.mem_budget
         check_trials(self.trials, "--trials" if args.trials is not None else "trials", self.rng, self.mem_budget,
                      sum(len(ms) for _, ms in self.sim.DESIGNS.values()))
         self.scheduler = args.scheduler
         self.quiet = args.quiet
-        self.trial = args.trial if args.trial is not None else self.trials - 1
-        if self.trial >= self.trials:
-            raise SpecError(f"--trial {self.trial}: there are only {self.trials} trials (0 to {self.trials - 1})")
+        self.trial = args.trial if args.trial is not None else self.point_trials - 1
+        if self.trial >= self.point_trials:
+            raise SpecError(f"--trial {self.trial}: there are only {self.point_trials} trials "
+                            f"(0 to {self.point_trials - 1})")
 
     @property
     def sim(self):
@@ -635,8 +639,8 @@ class Run:
 
     def point(self, quiet: bool, samples: bool = False):
         """The base point, with per-trial samples and the Gantt trial's events when asked."""
-        progress = Progress(self.trials, quiet=quiet)
-        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.trials, self.seed, self.rng,
+        progress = Progress(self.point_trials, quiet=quiet)
+        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.point_trials, self.seed, self.rng,
                                self.mem_budget, progress, keep_samples=samples,
                                record=self.trial if samples else None, tables=self.tables)
 

@@ -103,7 +103,7 @@ def point_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
     if res.events:
         name = f"gantt.{fmt}"
         g = plots.gantt(gantt_bars(sim, res.events, res.shows), out / name,
-                        title=f"{run.compiled.name}: trial {run.trial} of {run.trials}{where}", time_unit="cycles")
+                        title=f"{run.compiled.name}: trial {run.trial} of {res.trials}{where}", time_unit="cycles")
         entries.append((name, f"Gantt chart of trial {run.trial}: a row per design and layer, a color per "
                               "stage; thin hatched bars run alongside, wasted and corrective segments marked.", g))
     kept = len(next(iter(res.compare_samples.values()))) if res.compare_samples else None
@@ -114,14 +114,14 @@ def point_plots(out: Path, fmt: str, run, res: Results) -> list[tuple[str, str, 
         name = f"hist_{c}.{fmt}"
         xlabel = axis_label(f"{c} of one trial", run.sim.COMPARES[c][1], q.scale)
         h = plots.histograms([(f"{c} per trial", x * q.scale, xlabel)], out / name,
-                             title=f"{c}: each trial's comparison ({_n(kept, run.trials)}){where}")
+                             title=f"{c}: each trial's comparison ({_n(kept, res.trials)}){where}")
         entries.append((name, f"Histogram of {c} computed from each trial alone.", h))
     for d, ms in res.samples.items():
         for m, x in ms.items():
             q = designs[d][m]
             name = f"hist_{d}_{m}.{fmt}"
             h = plots.histograms([(f"{d}.{m}", x * q.scale, q.label)], out / name,
-                                 title=f"{q.title} ({_n(len(x), run.trials)}){where}")
+                                 title=f"{q.title} ({_n(len(x), res.trials)}){where}")
             entries.append((name, f"Histogram of the Monte-Carlo samples of {d}.{m}.", h))
     return entries
 

@@ -3,14 +3,14 @@
 
 A rendered report is a single file that opens offline: no external scripts,
 fonts or stylesheets, images embedded as ``data:`` URIs, CSS inline. All
-user-provided text is HTML-escaped, and the output is deterministic (no
-timestamps), so reports can be diffed between runs.
+user-provided text is HTML-escaped (the jinja2 template `report.html.j2` autoescapes),
+and the output is deterministic (no timestamps), so reports can be diffed between runs.
+The page fits a 1400-pixel window: wide tables scroll inside their own box.
 """
 
 from __future__ import annotations
 
 import base64
-import html as _html
 import math
 import os
 import tempfile
@@ -18,18 +18,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import markupsafe
 import numpy as np
 
-__all__ = ["Table", "Image", "Preformatted", "Section", "Item", "render_html", "write_html"]
+from .templates_env import html_environment
+
+__all__ = ["Table", "Image", "Preformatted", "Note", "Num", "Section", "Item", "render_html", "write_html"]
+
+
+class Num(str):
+    """A number already formatted for display (e.g. with the spec's `fmt`): shown as
+    given, right-aligned like any other number."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
 class Table:
-    """A titled table; cells are formatted (floats to 6 significant digits) and escaped at render time."""
+    """A titled table; cells are formatted (floats to 6 significant digits, `Num` as given)
+    and escaped at render time; `note` is a line shown under it."""
 
     title: str
     columns: Sequence[str]
     rows: Sequence[Sequence[object]]
+    note: str = ""
 
     def __post_init__(self) -> None:
         # Freeze the contents too, so a rendered report cannot drift from its data.
@@ -44,11 +56,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Image:
-    """A titled image (PNG, JPEG, GIF or SVG) given as a file path or raw bytes, embedded inline."""
+    """A titled image (PNG, JPEG, GIF or SVG) given as a file path or raw bytes, embedded
+    inline; `alt` is its text alternative (default: the title and caption)."""
 
     title: str
     path_or_bytes: str | os.PathLike[str] | bytes
     caption: str = ""
+    alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,15 @@ class Preformatted:
     text: str
 
 
-Item = Table | Image | Preformatted
+@dataclass(frozen=True)
+class Note:
+    """A paragraph of text, with an optional heading."""
+
+    text: str
+    title: str = ""
+
+
+Item = Table | Image | Preformatted | Note
 
 
 @dataclass(frozen=True)
@@ -77,35 +99,46 @@ class Section:
 # stray URL, the policy makes the offline guarantee explicit.
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
+# The page never gets wider than a 1400-pixel window: the body is capped, wide tables and
+# preformatted blocks scroll inside their own box, images shrink to the column, and long
+# words in text wrap anywhere rather than widen the page.
 _CSS = """
+*, *::before, *::after { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       margin: 0 auto; max-width: 1100px; padding: 1.5rem 2rem; color: #1f2328;
+       margin: 0 auto; max-width: 1400px; padding: 1.5rem 2rem; color: #1f2328;
        background: #ffffff; line-height: 1.45; }
-h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; }
+main { max-width: 100%; }
+h1, h2, h3, p, li, figcaption, td { overflow-wrap: anywhere; }
+h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; font-size: 1.7rem; }
 h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; margin-top: 2.2rem; }
-h3 { margin-bottom: .4rem; }
-nav ol { padding-left: 1.4rem; }
+h3 { margin-bottom: .4rem; font-size: 1.05rem; }
+nav ol { padding-left: 1.4rem; columns: 2; }
 nav a, nav a:visited { color: #0969da; text-decoration: none; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
-th, td { border: 1px solid #d0d7de; padding: .3rem .65rem; }
-th { background: #f6f8fa; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { max-width: 100%; overflow-x: auto; margin: .5rem 0 1rem; border: 1px solid #d0d7de;
+          border-radius: 6px; width: fit-content; }
+.scroll.tall { max-height: 34rem; overflow-y: auto; }
+table { border-collapse: collapse; font-size: .9rem; }
+th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; vertical-align: top; }
+tr > :first-child { border-left: 0; }
+tr > :last-child { border-right: 0; }
+thead th { border-top: 0; }
+th { background: #f6f8fa; text-align: left; font-weight: 600; min-width: 5rem; max-width: 16rem; }
+.scroll.tall thead th { position: sticky; top: 0; }
+td { min-width: 4rem; max-width: 36rem; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }
-pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px;
-      padding: .8rem 1rem; overflow-x: auto; font-size: .88rem; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; max-width: 100%;
+      max-height: 40rem; padding: .8rem 1rem; overflow: auto; font-size: .85rem; }
 figure { margin: .5rem 0 1.2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
-figcaption { color: #57606a; font-size: .9rem; margin-top: .3rem; }
+figcaption, p.note { color: #57606a; font-size: .9rem; margin-top: .3rem; }
 """.strip()
-
-
-def _esc(value: object) -> str:
-    """HTML-escape any user-provided value, quotes included (safe in text and attributes)."""
-    return _html.escape(str(value), quote=True)
 
 
 def _is_number(value: object) -> bool:
     """Tell whether a cell holds a number, so it can be right-aligned."""
+    if isinstance(value, Num):
+        return True
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
@@ -140,74 +173,34 @@ def _image_data_uri(source: str | os.PathLike[str] | bytes) -> str:
     return f"data:{_sniff_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _render_table(table: Table) -> list[str]:
-    """Render a Table as an HTML table."""
-    out = [f"<h3>{_esc(table.title)}</h3>", "<table>", "<thead><tr>"]
-    out.extend(f"<th>{_esc(c)}</th>" for c in table.columns)
-    out.append("</tr></thead>")
-    out.append("<tbody>")
-    for row in table.rows:
-        cells = "".join(
-            f'<td class="num">{_esc(_format_cell(v))}</td>' if _is_number(v) else f"<td>{_esc(_format_cell(v))}</td>"
-            for v in row
-        )
-        out.append(f"<tr>{cells}</tr>")
-    out.extend(["</tbody>", "</table>"])
-    return out
+#: Tables with more rows than this scroll vertically too, under a sticky header.
+TALL_ROWS = 25
 
 
-def _render_image(image: Image) -> list[str]:
-    """Render an Image as a figure with an embedded data: URI."""
-    uri = _image_data_uri(image.path_or_bytes)
-    out = [f"<h3>{_esc(image.title)}</h3>", "<figure>", f'<img src="{uri}" alt="{_esc(image.title)}">']
-    if image.caption:
-        out.append(f"<figcaption>{_esc(image.caption)}</figcaption>")
-    out.append("</figure>")
-    return out
-
-
-def _render_pre(block: Preformatted) -> list[str]:
-    """Render a Preformatted block verbatim (escaped) inside <pre>."""
-    return [f"<h3>{_esc(block.title)}</h3>", f"<pre>{_esc(block.text)}</pre>"]
+def _view(item: Item, section: str) -> dict:
+    """The template's view of one item: plain strings (escaped by the template) and flags."""
+    if isinstance(item, Table):
+        rows = [[(_format_cell(v), _is_number(v)) for v in row] for row in item.rows]
+        return {"kind": "table", "title": item.title, "columns": item.columns, "rows": rows, "note": item.note,
+                "tall": len(rows) > TALL_ROWS}
+    if isinstance(item, Image):
+        alt = item.alt or ". ".join(t for t in (item.title, item.caption) if t) or f"image in {section}"
+        return {"kind": "image", "title": item.title, "uri": _image_data_uri(item.path_or_bytes), "alt": alt,
+                "caption": item.caption}
+    if isinstance(item, Preformatted):
+        return {"kind": "pre", "title": item.title, "text": item.text}
+    if isinstance(item, Note):
+        return {"kind": "note", "title": item.title, "text": item.text}
+    raise TypeError(f"unsupported report item {type(item).__name__} in section {section!r}")
 
 
 def render_html(title: str, sections: Sequence[Section]) -> str:
-    """Render sections into one self-contained, deterministic HTML document that opens offline."""
-    sections = list(sections)
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title>",
-        f"<style>\n{_CSS}\n</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{_esc(title)}</h1>",
-    ]
-    if len(sections) > 1:
-        # Anchors come from section positions, not titles, so they are always
-        # unique and need no slug escaping.
-        out.append('<nav><h2>Contents</h2><ol>')
-        out.extend(f'<li><a href="#sec-{i}">{_esc(s.title)}</a></li>' for i, s in enumerate(sections, 1))
-        out.append("</ol></nav>")
-    for i, section in enumerate(sections, 1):
-        out.append(f'<section id="sec-{i}">')
-        out.append(f"<h2>{_esc(section.title)}</h2>")
-        for item in section.items:
-            if isinstance(item, Table):
-                out.extend(_render_table(item))
-            elif isinstance(item, Image):
-                out.extend(_render_image(item))
-            elif isinstance(item, Preformatted):
-                out.extend(_render_pre(item))
-            else:
-                raise TypeError(f"unsupported report item {type(item).__name__} in section {section.title!r}")
-        out.append("</section>")
-    out.extend(["</body>", "</html>", ""])
-    return "\n".join(out)
+    """Render sections into one self-contained, deterministic HTML document that opens
+    offline; every string is escaped by the template's autoescaping."""
+    views = [{"title": s.title, "entries": [_view(it, s.title) for it in s.items]} for s in sections]
+    # The stylesheet is this module's constant, not user text: it goes in unescaped.
+    return html_environment().get_template("report.html.j2").render(
+        title=title, sections=views, csp=_CSP, css=markupsafe.Markup(_CSS))
 
 
 def write_html(path: str | os.PathLike[str], html: str) -> Path:

@@ -36,5 +36,19 @@ def environment() -> jinja2.Environment:
     )
 
 
+@functools.cache
+def html_environment() -> jinja2.Environment:
+    """The environment of HTML documents (the report): every value is HTML-escaped unless
+    marked safe, so user text can never become markup."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=True,
+    )
+
+
 def render(name: str, **context) -> str:
     return environment().get_template(name).render(**context)

@@ -55,3 +55,33 @@ def cli(capsys):
         return Result(code, cap.out, cap.err)
 
     return run
+
+
+def chromium() -> str | None:
+    """The headless browser the report tests render with (None when not installed)."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium_probe(report: Path, expression: str, tmp_path: Path, width: int = 1400) -> str:
+    """Load `report` in headless Chromium in a `width`-pixel window and return the string
+    value of the JavaScript `expression` evaluated once the page has loaded.  The page's
+    policy gets one inline script allowed (the probe); images stay limited to data: URIs."""
+    import re
+
+    html = report.read_text(encoding="utf-8")
+    assert 'content="default-src' in html
+    probe = ("<script>window.addEventListener('load', () => { document.body.setAttribute('data-probe', "
+             f"String({expression})); }});</script>")
+    html = html.replace('content="default-src', "content=\"script-src 'unsafe-inline'; default-src", 1)
+    probed = tmp_path / f"probe-{report.parent.name}.html"
+    probed.write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
+    done = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+         "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},900",
+         "--virtual-time-budget=10000", "--dump-dom", probed.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180, check=True)
+    m = re.search(r'data-probe="([^"]*)"', done.stdout)
+    assert m, done.stdout[:500]
+    return m[1]

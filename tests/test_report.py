@@ -96,7 +96,7 @@ def test_user_text_is_escaped(tmp_path):
     ]
     html = render_html(evil, sections)
     assert "<script>" not in html
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "a &lt; b &amp;&amp; c &gt; d" in html
     assert _parse(html).scripts == 0
 

@@ -482,9 +482,10 @@ def test_html_report_with_inputs(tmp_path, capsys):
                  "--out", str(out)]) == 0
     capsys.readouterr()
     html = (out / "report.html").read_text()
-    assert "<h2>Report</h2>" in html and "=== l_prompt = 128 ===" in html
+    assert "<h2>Report</h2>" in html and '<th scope="col">l_prompt = 128</th>' in html
     # E[committed] = (1*1 + 2*1 + 3*2) / 4 = 2.25, E[wasted] = (2*1 + 1*1 + 0*2) / 4 = 0.75
-    assert "expected_committed_tokens: 2.25" in html and "expected_wasted_verify_steps: 0.75" in html
+    assert '<td>expected_committed_tokens</td><td class="num">2.25</td>' in html
+    assert '<td>expected_wasted_verify_steps</td><td class="num">0.75</td>' in html
     ref = reference_report(model, hw, stats, [64])["points"][0]["speculative"]["energy_pj_per_token"]
     assert f"{ref:.6g}" in html
     assert main(["report", SPEC, "--input", "stat=x.json", "--out", str(out)]) == 2

@@ -4,13 +4,12 @@ every image loaded."""
 from __future__ import annotations
 
 import importlib.util
-import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from conftest import chromium, chromium_probe
 
 from spattenc import cli
 
@@ -71,28 +70,9 @@ def test_report_is_one_self_contained_file(report):
     assert html.count("<td class=\"num\">0.99</td>") >= 3
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (apt-get install -y chromium)")
 def test_report_loads_in_headless_chromium_with_every_image(report, tmp_path):
-    # Allow one inline script (and nothing else) so the page can report what it loaded;
-    # images stay limited to data: URIs by the report's own policy.
-    html = report.read_text()
-    assert "img-src data:" in html
-    probe = ("<script>window.addEventListener('load', () => { const i = [...document.images];"
-             " document.body.setAttribute('data-loaded', i.length + ':' +"
-             " i.filter(x => x.complete && x.naturalWidth > 0).length); });</script>")
-    html = html.replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';")
-    probed = tmp_path / "probe.html"
-    probed.write_text(html.replace("</body>", probe + "</body>"))
-    done = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=10000", "--dump-dom", probed.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120, check=True)
-    m = re.search(r'data-loaded="(\d+):(\d+)"', done.stdout)
-    assert m, done.stdout[:500]
-    total, loaded = int(m[1]), int(m[2])
-    assert total >= 10 and loaded == total
+    loaded = chromium_probe(report, "[...document.images].length + ':' + [...document.images].filter("
+                            "x => x.complete && x.naturalWidth > 0).length", tmp_path)
+    total, done = map(int, loaded.split(":"))
+    assert total >= 10 and done == total
