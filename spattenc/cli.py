@@ -557,6 +557,8 @@ def eval_fixed(args) -> int:
     fixed_simulator(c)  # a spec without a fixed-point form fails here, before any run
     overrides = parse_sets(c, args.set)
     trials = args.trials if args.trials is not None else c.program.trials
+    check_trials(trials, "--trials" if args.trials is not None else "trials", "--numeric fixed", args.mem_budget,
+                 _metric_count(c))
     seed = args.seed if args.seed is not None else c.program.seed
     doc = evaluate_fixed(c, overrides, trials, seed, args.rng)
     text_json = json.dumps(public(doc), indent=1) + "\n"
@@ -616,8 +618,8 @@ class Run:
         # so its numbers are those `eval` prints without the sweep.
         self.point_trials = args.trials if args.trials is not None else c.program.trials
         self.mem_budget = args.mem_budget
-        check_trials(self.trials, "--trials" if args.trials is not None else "trials", self.rng, self.mem_budget,
-                     sum(len(ms) for _, ms in self.sim.DESIGNS.values()))
+        check_trials(self.trials, "--trials" if args.trials is not None else "trials",
+                     "--rng legacy" if self.rng == "legacy" else None, self.mem_budget, _metric_count(c))
         self.scheduler = args.scheduler
         self.quiet = args.quiet
         self.trial = args.trial if args.trial is not None else self.point_trials - 1
@@ -664,17 +666,24 @@ class Run:
         return self.results(list(self.stream(quiet)))
 
 
-def check_trials(trials: int, what: str, rng: str, mem_budget: int, metrics: int) -> None:
-    """Refuse a trial count before any allocation: over MAX_TRIALS, or with --rng legacy
-    (every trial of a point held at once) more than --mem-budget can hold."""
+def check_trials(trials: int, what: str, held: str | None, mem_budget: int, values: int) -> None:
+    """Refuse a trial count before any allocation: over MAX_TRIALS, or, when every trial is
+    held at once (`held` says why: '--rng legacy', '--numeric fixed', '--measured'), more
+    than --mem-budget can hold at 8 bytes per value per trial."""
     if trials > MAX_TRIALS:
         raise SpecError(f"{what} {trials:,}: more than the {MAX_TRIALS:,} trials a run can do")
-    need = 8 * max(1, metrics) * trials  # at least one float64 per metric per trial
-    if rng == "legacy" and need > mem_budget:
-        fits = mem_budget // (8 * max(1, metrics))
-        raise SpecError(f"{what} {trials:,} with --rng legacy: all trials of a point are held at once, at least "
-                        f"{human_size(need)} for {metrics} metrics; --mem-budget {human_size(mem_budget)} fits at "
-                        f"most {fits:,} trials (use --rng pcg64, which runs blocks of trials, or a larger --mem-budget)")
+    per_trial = 8 * max(1, values)  # at least one float64 per metric (and row) per trial
+    if held is not None and per_trial * trials > mem_budget:
+        hint = " (use --rng pcg64, which runs blocks of trials, or a larger --mem-budget)" \
+            if held == "--rng legacy" else " (or a larger --mem-budget)"
+        raise SpecError(f"{what} {trials:,} with {held}: all trials are held at once, at least "
+                        f"{human_size(per_trial * trials)} for {values:,} values per trial; --mem-budget "
+                        f"{human_size(mem_budget)} fits at most {mem_budget // per_trial:,} trials{hint}")
+
+
+def _metric_count(compiled) -> int:
+    """The metrics of every design of a spec (values each trial produces at least)."""
+    return sum(len(d.metrics) for d in compiled.program.designs)
 
 
 def cmd_eval(args) -> int:
@@ -900,7 +909,10 @@ def eval_measured(args) -> int:
     for name in overrides:
         if any(x.name == name for x in b.config):
             raise SpecError(f"--set {name}: '{name}' is a config column of measured '{b.name}'; each row sets it")
-    comps = [ms.compare(c, sim, ms.rows_of(c, ms.read_table(f), b), overrides, trials, seed) for f in args.measured]
+    tables = [ms.rows_of(c, ms.read_table(f), b) for f in args.measured]
+    check_trials(trials, "--trials" if args.trials is not None else "trials", "--measured", args.mem_budget,
+                 _metric_count(c) * max(len(t.table.rows) for t in tables))
+    comps = [ms.compare(c, sim, rows, overrides, trials, seed) for rows in tables]
     text = ms.report_text(c, comps)
     text_json = json.dumps(ms.report_json(c, comps), indent=1) + "\n"
     text_csv = ms.report_csv(comps)

@@ -306,11 +306,17 @@ def test_trials_too_many(cli):
     assert_clean(cli("report", CV, "--out", "x", "--trials", str(10**9 + 1)), "more than the 1,000,000,000")
 
 
-def test_legacy_trials_refused_by_memory_budget(cli):
+def test_trials_refused_by_memory_budget_when_all_are_held(cli):
     # cv_demo has 7 metrics: 900e6 trials hold at least 8 * 7 * 900e6 bytes = 46.9 GiB at once.
     r = cli("eval", CV, "--rng", "legacy", "--trials", "900000000")
-    assert_clean(r, "error: --trials 900,000,000 with --rng legacy: all trials of a point are held at once, at least "
-                    "46.9 GiB for 7 metrics; --mem-budget 2 GiB fits at most 38,347,922 trials")
+    assert_clean(r, "error: --trials 900,000,000 with --rng legacy: all trials are held at once, at least "
+                    "46.9 GiB for 7 values per trial; --mem-budget 2 GiB fits at most 38,347,922 trials")
+    # --numeric fixed keeps every trial too: 8 * 7 * 100e6 bytes = 5.22 GiB.
+    r = cli("eval", CV, "--numeric", "fixed", "--trials", "100000000")
+    assert_clean(r, "error: --trials 100,000,000 with --numeric fixed: all trials are held at once, at least 5.22 GiB")
+    # --measured: every row's trials at once (chunk_attention: 18 rows of the native sweep).
+    r = cli("eval", CHUNK, "--measured", str(EX / "chunk_attention" / "sweep_native.csv"), "--trials", "100000000")
+    assert_clean(r, "error: --trials 100,000,000 with --measured: all trials are held at once")
 
 
 def test_vectors_too_many(cli):
