@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, schedule, writers
+from . import __version__, api, schedule, writers
+from .api import bind_inputs, parse_sets
 from . import sweep as sweeps
 from .compiler import write_files
 from .errors import SpecError
@@ -266,41 +267,6 @@ def _nonneg_int(text: str) -> int:
     if v < 0 or v >= 2**32:
         raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}")
     return v
-
-
-def parse_sets(compiled, items: list[str]) -> dict:
-    from .runtime import parse_value
-
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise SpecError(f"--set {item}: expected NAME=VALUE")
-        name, value = item.split("=", 1)
-        out[name.strip()] = parse_value(compiled, name.strip(), value.strip())
-    return out
-
-
-def bind_inputs(compiled, items: list[str], tables: bool = False):
-    """The spec's inputs bound from --input NAME=FILE options, each read as its declaration
-    says: schema inputs from YAML/JSON (or their declared default files) as an inputs.Bound,
-    None for a spec that declares none.  With `tables`, returns (Bound or None, {name:
-    FILE}) with the spec's input tables too (CSV files its simulator reads; each required);
-    without, a table's file is not needed."""
-    from .inputs import bind, parse_input_options
-
-    prog = compiled.program
-    given = parse_input_options(items)
-    names = {t.name for t in prog.tables}
-    files = {k: v for k, v in given.items() if k in names}
-    schema = {k: v for k, v in given.items() if k not in names}
-    bound = bind(prog, schema, compiled.path, also=sorted(names)) if prog.inputs or schema else None
-    if not tables:
-        return bound
-    for t in prog.tables:
-        if t.name not in files:
-            raise SpecError(f"spec '{prog.name}' reads table '{t.name}': give it with --input {t.name}=FILE",
-                            t.loc, source=prog.source)
-    return bound, files
 
 
 def cmd_check(args) -> int:
@@ -584,86 +550,15 @@ def public(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-class Run:
-    """What eval and report share: the spec, its inputs, the base point, the sweep (or
-    cases) and the run settings."""
+class Run(api.Run):
+    """An api.Run from eval's or report's options."""
 
     def __init__(self, args):
-        from .compiler import load
-        from .runtime import read_tables
-
-        self.compiled = c = load(args.spec)
-        self.overrides = parse_sets(c, args.set)
-        self.bound, table_files = bind_inputs(c, args.input, tables=True)
-        self.inputs = self.bound.values if self.bound is not None else None
-        self._sim = None
-        self.tables = read_tables(self.sim, table_files) if table_files else {}
-        # The base point: --set values; with --cases, without the params the cases vary.
-        self.base = self.overrides
-        if args.cases is not None:
-            if args.sweep:
-                raise SpecError(f"--cases {args.cases}: cannot be combined with --sweep (each case is one point)")
-            self.sweep, self.base = sweeps.from_cases(c, args.cases, self.overrides)
-        else:
-            self.sweep = sweeps.from_cli(c, args.sweep)
-        if self.sweep is not None and args.cases is None:
-            for name in self.sweep.params:
-                if name in self.overrides:
-                    raise SpecError(f"--set {name}=...: '{name}' is also swept by --sweep")
-        declared = self.sweep.trials if self.sweep is not None else None
-        self.trials = args.trials if args.trials is not None else (declared or c.program.trials)
-        self.seed = args.seed if args.seed is not None else c.program.seed
-        self.rng = args.rng
-        # The operating point is the spec's own: its trials (or --trials), never a sweep's,
-        # so its numbers are those `eval` prints without the sweep.
-        self.point_trials = args.trials if args.trials is not None else c.program.trials
-        self.mem_budget = args.mem_budget
+        super().__init__(api.load(args.spec).compiled, set_items=args.set, input_items=args.input, sweep=args.sweep,
+                         cases=args.cases, trials=args.trials, seed=args.seed, rng=args.rng,
+                         mem_budget=args.mem_budget, scheduler=args.scheduler, quiet=args.quiet, trial=args.trial)
         check_trials(self.trials, "--trials" if args.trials is not None else "trials",
-                     "--rng legacy" if self.rng == "legacy" else None, self.mem_budget, _metric_count(c))
-        self.scheduler = args.scheduler
-        self.quiet = args.quiet
-        self.trial = args.trial if args.trial is not None else self.point_trials - 1
-        if self.trial >= self.point_trials:
-            raise SpecError(f"--trial {self.trial}: there are only {self.point_trials} trials "
-                            f"(0 to {self.point_trials - 1})")
-
-    @property
-    def sim(self):
-        if self._sim is None:
-            from .runtime import simulator
-            self._sim = simulator(self.compiled, self.inputs)
-        return self._sim
-
-    @property
-    def params(self) -> dict:
-        """Every param's value at the operating point: its default, or its --set value."""
-        return {name: self.overrides.get(name, spec[1]) for name, spec in self.sim.PARAMS.items()}
-
-    def point(self, quiet: bool, samples: bool = False):
-        """The base point, with per-trial samples and the Gantt trial's events when asked."""
-        progress = Progress(self.point_trials, quiet=quiet)
-        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.point_trials, self.seed, self.rng,
-                               self.mem_budget, progress, keep_samples=samples,
-                               record=self.trial if samples else None, tables=self.tables)
-
-    def evaluation(self) -> sweeps.Evaluation:
-        return sweeps.evaluation(self.sim, self.base, self.sweep, self.trials, self.seed, self.rng,
-                                 self.mem_budget, self.tables)
-
-    def stream(self, quiet: bool):
-        """The sweep's chunks in point order, evaluated where --scheduler says."""
-        ev = self.evaluation()
-        with sweeps.loop_errors(self.compiled), Progress(ev.points * self.trials, quiet=quiet) as bar:
-            yield from schedule.chunks(ev, self.scheduler, sweeps.counter(bar))
-
-    def results(self, parts: list) -> sweeps.Results:
-        """In-memory Results of the streamed chunks of every point."""
-        return sweeps.results_of(self.evaluation(), parts)
-
-    def swept(self, quiet: bool, what: str = "the report"):
-        """Every point of the sweep in memory (refused up front when they would not fit)."""
-        sweeps.in_memory(self.sweep, self.sim, self.mem_budget, what)
-        return self.results(list(self.stream(quiet)))
+                     "--rng legacy" if self.rng == "legacy" else None, self.mem_budget, _metric_count(self.compiled))
 
 
 def check_trials(trials: int, what: str, held: str | None, mem_budget: int, values: int) -> None:

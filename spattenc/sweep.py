@@ -606,16 +606,18 @@ def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> No
 
 
 def _point_values(x, k: int) -> np.ndarray:
-    """A report entry's value at each of k points, from its array of shape (points or 1,
-    trials): the mean over trials (a condition: its value at the first trial)."""
+    """A report entry's value at each of k points (an object array), from its array of
+    shape (points or 1, trials, ...): the mean over trials (a condition, or an entry with
+    one value per point: its value at the first trial)."""
     a = np.asarray(x)
     if a.ndim == 0:
         a = a.reshape(1, 1)
     if a.shape[0] == 1 and k > 1:
         a = np.broadcast_to(a, (k,) + a.shape[1:])
-    out = np.empty(k, dtype=object)
-    out[:] = [row.mean() if row.size > 1 and row.dtype != bool else row.reshape(-1)[0] for row in a]
-    return out
+    rows = a.reshape(a.shape[0], -1)
+    if rows.shape[1] == 1 or rows.dtype == bool:
+        return rows[:, 0].astype(object)
+    return rows.mean(axis=1).astype(object)
 
 
 def _check_blocks(ev: Evaluation, block: int, multi: bool) -> None:
