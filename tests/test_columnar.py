@@ -96,14 +96,22 @@ def _cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 def test_schedulers_give_identical_csvs():
     # A random model, trial blocks and several tasks: every scheduler writes the same bytes.
+    # Generous timeouts and no timing: the machine running the tests may be loaded.
+    from distributed import LocalCluster
+
     argv = ["eval", "specs/cv_demo.spt", "--sweep", "pr_coarse", "--trials", "40", "--csv"]
     outs = {}
-    for scheduler in ("inline", "threads", "local:2"):
-        r = _cli(*argv, "--scheduler", scheduler)
-        assert r.returncode == 0, r.stderr
-        outs[scheduler] = r.stdout
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", scheduler_port=0,
+                      dashboard_address=None, timeout=300) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        for scheduler in ("inline", "threads", "processes", "local:2", address):
+            r = _cli(*argv, "--scheduler", scheduler)
+            assert r.returncode == 0, (scheduler, r.stderr)
+            outs[scheduler] = r.stdout
     assert len(outs["inline"].splitlines()) == 101
-    assert outs["threads"] == outs["inline"] and outs["local:2"] == outs["inline"]
+    for scheduler, out in outs.items():
+        assert out == outs["inline"], scheduler
 
 
 def test_a_scheduler_option_is_checked(capsys):
