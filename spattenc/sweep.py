@@ -113,11 +113,10 @@ class SweepSpec:
 
 
 def _dtype(values) -> type:
-    if all(isinstance(v, bool) for v in values):
-        return np.bool_
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return np.int64
-    return np.float64
+    """bool for booleans, int64 for ints, else float64 (numpy's view of the tuple, so long
+    axes are not walked in Python)."""
+    kind = np.asarray(values).dtype.kind
+    return np.bool_ if kind == "b" else np.int64 if kind in "iu" else np.float64
 
 
 def declared(compiled: Compiled, name: str) -> SweepSpec:
@@ -616,7 +615,7 @@ def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> No
 
 
 def _point_values(x, k: int) -> np.ndarray:
-    """A report entry's value at each of k points (an object array), from its array of
+    """A report entry's value at each of k points (an array), from its array of
     shape (points or 1, trials, ...): the mean over trials (a condition, or an entry with
     one value per point: its value at the first trial)."""
     a = np.asarray(x)
@@ -626,8 +625,8 @@ def _point_values(x, k: int) -> np.ndarray:
         a = np.broadcast_to(a, (k,) + a.shape[1:])
     rows = a.reshape(a.shape[0], -1)
     if rows.shape[1] == 1 or rows.dtype == bool:
-        return rows[:, 0].astype(object)
-    return rows.mean(axis=1).astype(object)
+        return rows[:, 0].copy()
+    return rows.mean(axis=1)
 
 
 def _check_blocks(ev: Evaluation, block: int, multi: bool) -> None:
