@@ -401,12 +401,13 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
                 x, meas = mean_by(c.axis, c.measured[m])
                 _, mod = mean_by(c.axis, c.model[m])
                 series.append((Path(c.rows.table.path).stem, x, meas, mod))
-            panels.append((m, attrs_label(meta[m].attrs, m), series))
+            panels.append((meta[m].attrs.label or m, attrs_label(meta[m].attrs, m), series))
         if panels:
-            axis_label = meta[axis_name].attrs.label if axis_name in meta and meta[axis_name].attrs.label else axis_name
+            axis_label = attrs_label(meta[axis_name].attrs, axis_name) if axis_name in meta else axis_name
             name = f"measured_{b.name}.{fmt}"
             plots.measured_overlay(panels, out / name, xlabel=axis_label,
-                                   title=f"{compiled.name}: model ({design.name}) vs measured, mean per {axis_name}")
+                                   title=f"{compiled.program.title or compiled.name}: model of "
+                                         f"{design.title or design.name} vs measured, mean per {axis_name}")
             written.append((name, f"model vs measured ({', '.join(Path(c.rows.table.path).name for c in comparisons)}) "
                                   f"against {axis_name}"))
     roof = compiled.program.roofline
