@@ -129,6 +129,7 @@ class Run:
                                record=self.trial if samples else None, tables=self.tables)
 
     def evaluation(self) -> sweeps.Evaluation:
+        """The sweep (or single point) as an Evaluation a scheduler can run."""
         return sweeps.evaluation(self.sim, self.base, self.sweep, self.trials, self.seed, self.rng,
                                  self.mem_budget, self.tables)
 
@@ -177,6 +178,7 @@ def _text(value) -> str:
 
 
 def _items(values: Mapping | None, what: str) -> list[str]:
+    """set= or inputs= as the --set / --input texts the command line would pass."""
     if values is None:
         return []
     if not isinstance(values, Mapping):

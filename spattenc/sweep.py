@@ -774,6 +774,7 @@ def in_memory(sweep: SweepSpec | None, sim: ModuleType, mem_budget: int, what: s
 
 
 def _bytes(n: float) -> str:
+    """A byte count for a message: 3.2 GiB."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.3g} {unit}"

@@ -87,6 +87,7 @@ def text_array(values: np.ndarray) -> pa.Array:
 
 
 def _has(text: pa.Array, part: str) -> np.ndarray:
+    """Whether each string contains `part`, as a numpy bool array."""
     return pc.match_substring(text, part).to_numpy(zero_copy_only=False)
 
 
@@ -138,6 +139,7 @@ class Target:
         self.stream = stream
 
     def commit(self) -> None:
+        """Finish: a file is moved into place, a stream flushed."""
         if self.tmp is not None:
             self.stream.close()
             os.replace(self.tmp, self.path)
@@ -146,6 +148,7 @@ class Target:
             self.stream.flush()
 
     def abort(self) -> None:
+        """Drop a half-written file."""
         if self.tmp is not None:
             self.stream.close()
             os.unlink(self.tmp)
@@ -380,6 +383,7 @@ def _num(v: float, fmt: str) -> str:
 
 
 def _slice(chunk: Chunk, lo: int, hi: int) -> Chunk:
+    """Points [lo, hi) of a chunk."""
     a, b = lo - chunk.lo, hi - chunk.lo
     return Chunk(lo, hi, {k: v[a:b] for k, v in chunk.columns.items()})
 
