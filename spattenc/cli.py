@@ -552,7 +552,7 @@ def eval_in_memory(args, run: Run) -> int:
         for g in doc.get("groups", {}):
             files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
-        res = run.swept(quiet, "the table" if args.cases is None else "a cases table")
+        res = run.swept(quiet, "a declared CSV layout" if args.cases is None else "a cases table")
         doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = writers.csv_text(res, run.sim)
     layout = sweeps.declared_layout(run.compiled, res.sweep)
