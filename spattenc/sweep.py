@@ -18,6 +18,7 @@ import contextlib
 import functools
 import math
 import re
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -680,15 +681,16 @@ def _pcg64_chunk(ev: Evaluation, lo: int, hi: int, blocks: list, calibrate: bool
     last_R = None
     for b, (tlo, n) in enumerate(blocks):
         rec = record - tlo if record is not None and lo == 0 and tlo <= record < tlo + n else None
-        if calibrate and b == 0:
-            tracemalloc.start()
         G = {} if res is not None and res.group_parts is not None else None
-        R, events = sim.simulate(params, n, sim.Draws(sim.generators(ev.seed, k, b), n), rec,
-                                 res.shows if res is not None else None, **ev.extra, **_groups_arg(G))
+
+        def simulate():
+            return sim.simulate(params, n, sim.Draws(sim.generators(ev.seed, k, b), n), rec,
+                                res.shows if res is not None else None, **ev.extra, **_groups_arg(G))
         if calibrate and b == 0:
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            bpe = max(8.0, peak / (k * n))
+            (R, events), peak = _traced(simulate)
+            bpe = max(8.0, peak / (k * n)) if peak else 1024.0
+        else:
+            R, events = simulate()
         if G is not None:
             res.group_parts.append(G)
         if res is not None:
@@ -703,6 +705,25 @@ def _pcg64_chunk(ev: Evaluation, lo: int, hi: int, blocks: list, calibrate: bool
     C, values = _summaries(ev, params, dstats, last_R, len(blocks) > 1)
     cstats = {c: _stats_of(C[c], r, k) for c, r in ev.cmeta.items()}
     return ev.chunk(lo, hi, dstats, cstats, values), bpe
+
+
+# tracemalloc is process-wide: tasks on Dask's threaded scheduler calibrate one at a time
+# (starting and stopping it from several threads at once can crash the interpreter).
+_TRACING = threading.Lock()
+
+
+def _traced(fn):
+    """(fn(), the peak of memory traced while it ran); when something else is already
+    tracing, the peak is not measured and a generous 1 KiB per element is assumed."""
+    with _TRACING:
+        if tracemalloc.is_tracing():
+            return fn(), 0.0
+        tracemalloc.start()
+        try:
+            out = fn()
+            return out, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
 
 
 def _summaries(ev: Evaluation, params: dict, dstats: dict, last_R: dict, multi: bool):
