@@ -34,6 +34,8 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc eval SPEC --set PARAM=0.9 --trials 1000 --json
   spattenc eval SPEC --sweep SWEEP --csv
   spattenc eval SPEC --sweep PARAM=0.8:1:21 --plots --out DIR
+  spattenc eval SPEC --sweep PARAM=0:1:1000 --sweep PARAM2=0:1:1000 --parquet --out DIR
+  spattenc eval SPEC --sweep SWEEP --csv --out DIR --scheduler local:2
   spattenc report SPEC --sweep SWEEP --out DIR
   spattenc eval SPEC --measured FILE.csv [--measured FILE2.csv] --out DIR --plots
   spattenc eval SPEC --input TABLE=FILE.csv
@@ -612,7 +614,7 @@ def eval_in_memory(args, run: Run) -> int:
         for g in doc.get("groups", {}):
             files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
-        res = run.swept(quiet, "the table" if args.cases is None else "a cases table")
+        res = run.swept(quiet, "a declared CSV layout" if args.cases is None else "a cases table")
         doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = writers.csv_text(res, run.sim)
     layout = sweeps.declared_layout(run.compiled, res.sweep)
@@ -756,13 +758,19 @@ def eval_report(args, run: Run) -> int:
     point of the sweep, or of the single point), as JSON, CSV or readable text."""
     from .results import report_csv, report_document, report_text
 
-    quiet = args.json
-    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet)
+    if args.parquet:
+        raise SpecError(f"--parquet writes a sweep's columns; spec '{run.compiled.name}' lays out its own report "
+                        "(write it with --json or --csv and --out DIR)")
+    quiet = args.json or args.quiet
+    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet, "a spec's report block")
     doc, notes = report_document(run.compiled, res, run.params, run.inputs)
     text_json = json.dumps(doc, indent=1) + "\n"
     text_csv = report_csv(doc)
     if args.out:
-        write_files(args.stage, {"results.json": text_json, "results.csv": text_csv})
+        outputs = _out_files(args)
+        wanted = {"results.json": text_json} if outputs.json else {}
+        wanted |= {"results.csv": text_csv} if outputs.csv else {}
+        write_files(outputs.folder, wanted)
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
