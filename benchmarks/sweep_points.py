@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, run_child
+from common import ROOT, run_child, run_child_cpu
 
 from spattenc import api
 from spattenc import sweep as sweeps
@@ -38,14 +38,14 @@ def whole(label: str, argv: list[str], wall_limit: float | None, rss_limit: floa
     """Run one command; print its wall time and peak RSS against the limits."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        wall, rss, code = run_child([sys.executable, "-m", "spattenc", *argv, "--out", str(out)],
-                                    stdout=subprocess.DEVNULL)
+        wall, rss, code, cpu = run_child_cpu([sys.executable, "-m", "spattenc", *argv, "--out", str(out)],
+                                             stdout=subprocess.DEVNULL)
         size = sum(p.stat().st_size for p in out.iterdir()) if out.exists() else 0
     assert code == 0, f"{label}: exit {code}"
     ok = (wall_limit is None or wall < wall_limit) and rss < rss_limit * GIB
     limits = (f"limit {wall_limit:g} s, " if wall_limit else "") + f"limit {rss_limit:g} GiB"
-    print(f"{label}: wall {wall:.2f} s, peak RSS {rss / GIB:.2f} GiB ({limits}); wrote {size / 1e6:.0f} MB  "
-          f"{'PASS' if ok else 'FAIL'}")
+    print(f"{label}: wall {wall:.2f} s (CPU {cpu:.2f} s), peak RSS {rss / GIB:.2f} GiB ({limits}); "
+          f"wrote {size / 1e6:.0f} MB  {'PASS' if ok else 'FAIL'}")
 
 
 def evaluation_only(label: str, spec: str, axes: dict, inputs=()) -> None:

@@ -1,7 +1,7 @@
 """spattenc: a compiler for accelerator performance models.
 
     import spattenc
-    spec = spattenc.load("specs/cv_demo.spt")      # see docs/api.md
+    spec = spattenc.load("specs/spatten_cascade.spt")      # see docs/api.md
 """
 __version__ = "0.1.0"
 

@@ -3,13 +3,13 @@
     import numpy as np
     import spattenc
 
-    spec = spattenc.load("specs/cv_demo.spt")
-    r = spec.eval(set={"predictor_recall": 0.9}, trials=1000, seed=42)
+    spec = spattenc.load("specs/spatten_cascade.spt")
+    r = spec.eval(set={"token_keep": 0.7})
     r.to_dict()                                   # the `spattenc eval --json` document
-    r.samples("lookahead", "total_cycles")        # one value per trial
-    s = spec.sweep({"predictor_precision": np.linspace(0.8, 1, 50)}, trials=100)
+    r.samples("spatten", "cycles")                # one value per trial
+    s = spec.sweep({"token_keep": np.linspace(0.5, 1, 50)})
     s.to_pandas()                                 # one row per point, the CSV's columns
-    spec.closed_form("qk")                        # a sympy expression
+    spec.closed_form("dram_reduction")            # a sympy expression
 
 User errors (the spec, a `set=` value, an input file) raise spattenc.SpecError with the
 message the command line prints (`str(e)`; `e.render()` adds the position and a caret).
@@ -129,6 +129,7 @@ class Run:
                                record=self.trial if samples else None, tables=self.tables)
 
     def evaluation(self) -> sweeps.Evaluation:
+        """The sweep (or single point) as an Evaluation a scheduler can run."""
         return sweeps.evaluation(self.sim, self.base, self.sweep, self.trials, self.seed, self.rng,
                                  self.mem_budget, self.tables)
 
@@ -177,6 +178,7 @@ def _text(value) -> str:
 
 
 def _items(values: Mapping | None, what: str) -> list[str]:
+    """set= or inputs= as the --set / --input texts the command line would pass."""
     if values is None:
         return []
     if not isinstance(values, Mapping):

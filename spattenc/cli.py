@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +16,15 @@ from .api import bind_inputs, parse_sets
 from . import sweep as sweeps
 from .compiler import write_files
 from .errors import SpecError
+from .files import check_out_dir, human_size, parse_size, staged_dir
 from .progress import Progress
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
-file:line:col: error: message with the source line and a caret.
+file:line:col: error: message with the source line and a caret; 130 interrupted (Ctrl-C).
+
+environment: SPATTENC_CACHE (compile cache folder), SPATTENC_MAX_FILE_SIZE (largest spec or
+input file read, default 64MiB). See docs/security.md.
 
 examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc check SPEC
@@ -28,6 +34,8 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc eval SPEC --set PARAM=0.9 --trials 1000 --json
   spattenc eval SPEC --sweep SWEEP --csv
   spattenc eval SPEC --sweep PARAM=0.8:1:21 --plots --out DIR
+  spattenc eval SPEC --sweep PARAM=0:1:1000 --sweep PARAM2=0:1:1000 --parquet --out DIR
+  spattenc eval SPEC --sweep SWEEP --csv --out DIR --scheduler local:2
   spattenc report SPEC --sweep SWEEP --out DIR
   spattenc eval SPEC --measured FILE.csv [--measured FILE2.csv] --out DIR --plots
   spattenc eval SPEC --input TABLE=FILE.csv
@@ -88,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("spec", metavar="SPEC")
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a param (repeatable); checked against its declared type and range")
-    e.add_argument("--trials", type=_positive_int, default=None, metavar="N",
-                   help="Monte-Carlo trials (default: the spec's 'trials')")
+    e.add_argument("--trials", type=_trials, default=None, metavar="N",
+                   help="Monte-Carlo trials (default: the spec's 'trials'; at most 10**9)")
     e.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     e.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64",
                    help="pcg64: numpy Generator(PCG64(seed)) (default); legacy: numpy RandomState(seed), "
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "results tables, closed forms, embedded plots. The file needs no network to open.")
     r.add_argument("spec", metavar="SPEC")
     r.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
-    r.add_argument("--trials", type=_positive_int, default=None, metavar="N",
+    r.add_argument("--trials", type=_trials, default=None, metavar="N",
                    help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
     r.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
@@ -158,9 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "change of the RTL. See docs/verilog.md.")
     v.add_argument("spec", metavar="SPEC")
     v.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: icarus)")
-    v.add_argument("--vectors", type=_positive_int, default=1000, metavar="N",
+    v.add_argument("--vectors", type=_vectors, default=1000, metavar="N",
                    help="golden vectors for the testbench, and random vectors for the cocotb model check "
-                   "(default: 1000)")
+                   f"(default: 1000; at most {MAX_VECTORS:,})")
     v.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="seed of the random vectors and "
                    "configurations (default: the spec's 'seed')")
     v.add_argument("--dut", action="append", default=[], metavar="[NAME=]FILE",
@@ -204,8 +212,6 @@ def _scheduler(text: str) -> str:
 
 
 def _size(text: str) -> int:
-    from .sweep import parse_size
-
     try:
         return parse_size(text)
     except ValueError as e:
@@ -215,11 +221,44 @@ def _size(text: str) -> int:
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    except ValueError:  # also an integer over 4300 digits
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {_count_text(text)!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return v
+
+
+#: Most trials of one point: blocks of trials are simulated one after another, so memory is
+#: not the bound but the run's length (about a microsecond per trial and metric at best).
+MAX_TRIALS = 10**9
+#: Most golden/random vectors of verify: every vector is simulated and held at once, and
+#: written to the testbench's memory file.
+MAX_VECTORS = 100_000
+
+
+def _trials(text: str) -> int:
+    """--trials: a positive integer up to MAX_TRIALS."""
+    v = _positive_int(text)
+    if v > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"{_count_text(text)} trials is more than the {MAX_TRIALS:,} a run can do "
+                                         "(a trial's numbers are kept per block of trials, but every trial is run)")
+    return v
+
+
+def _vectors(text: str) -> int:
+    """--vectors: a positive integer up to MAX_VECTORS."""
+    v = _positive_int(text)
+    if v > MAX_VECTORS:
+        raise argparse.ArgumentTypeError(f"{_count_text(text)} vectors is more than the {MAX_VECTORS:,} that fit "
+                                         "(all are simulated and held in memory at once; use several --seed values "
+                                         "for more)")
+    return v
+
+
+def _count_text(text: str) -> str:
+    """A count as given, shortened when long (a 5,000-digit --trials)."""
+    t = text.strip()
+    return t if len(t) <= 24 else f"{t[:12]}... ({len(t)} digits)"
 
 
 def _nonneg_int(text: str) -> int:
@@ -267,11 +306,12 @@ def cmd_inspect(args) -> int:
 def cmd_compile(args) -> int:
     from .compiler import load, outputs, write_tree
 
+    check_out_dir(args.out, "-o")
     c = load(args.spec)
-    files = outputs(c)
+    generated = outputs(c)
     dest = Path(args.out) / c.name
-    write_tree(files, dest)
-    for rel in sorted(files):
+    write_tree(generated, dest)
+    for rel in sorted(generated):
         print(dest / rel)
     return 0
 
@@ -485,11 +525,13 @@ def eval_fixed(args) -> int:
     fixed_simulator(c)  # a spec without a fixed-point form fails here, before any run
     overrides = parse_sets(c, args.set)
     trials = args.trials if args.trials is not None else c.program.trials
+    check_trials(trials, "--trials" if args.trials is not None else "trials", "--numeric fixed", args.mem_budget,
+                 _metric_count(c))
     seed = args.seed if args.seed is not None else c.program.seed
     doc = evaluate_fixed(c, overrides, trials, seed, args.rng)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": csv_text(doc)})
+        write_files(args.stage, {"results.json": text_json, "results.csv": csv_text(doc)})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -517,6 +559,28 @@ class Run(api.Run):
         super().__init__(api.load(args.spec).compiled, set_items=args.set, input_items=args.input, sweep=args.sweep,
                          cases=args.cases, trials=args.trials, seed=args.seed, rng=args.rng,
                          mem_budget=args.mem_budget, scheduler=args.scheduler, quiet=args.quiet, trial=args.trial)
+        check_trials(self.trials, "--trials" if args.trials is not None else "trials",
+                     "--rng legacy" if self.rng == "legacy" else None, self.mem_budget, _metric_count(self.compiled))
+
+
+def check_trials(trials: int, what: str, held: str | None, mem_budget: int, values: int) -> None:
+    """Refuse a trial count before any allocation: over MAX_TRIALS, or, when every trial is
+    held at once (`held` says why: '--rng legacy', '--numeric fixed', '--measured'), more
+    than --mem-budget can hold at 8 bytes per value per trial."""
+    if trials > MAX_TRIALS:
+        raise SpecError(f"{what} {trials:,}: more than the {MAX_TRIALS:,} trials a run can do")
+    per_trial = 8 * max(1, values)  # at least one float64 per metric (and row) per trial
+    if held is not None and per_trial * trials > mem_budget:
+        hint = " (use --rng pcg64, which runs blocks of trials, or a larger --mem-budget)" \
+            if held == "--rng legacy" else " (or a larger --mem-budget)"
+        raise SpecError(f"{what} {trials:,} with {held}: all trials are held at once, at least "
+                        f"{human_size(per_trial * trials)} for {values:,} values per trial; --mem-budget "
+                        f"{human_size(mem_budget)} fits at most {mem_budget // per_trial:,} trials{hint}")
+
+
+def _metric_count(compiled) -> int:
+    """The metrics of every design of a spec (values each trial produces at least)."""
+    return sum(len(d.metrics) for d in compiled.program.designs)
 
 
 def cmd_eval(args) -> int:
@@ -550,7 +614,7 @@ def eval_in_memory(args, run: Run) -> int:
         for g in doc.get("groups", {}):
             files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
-        res = run.swept(quiet, "the table" if args.cases is None else "a cases table")
+        res = run.swept(quiet, "a declared CSV layout" if args.cases is None else "a cases table")
         doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = writers.csv_text(res, run.sim)
     layout = sweeps.declared_layout(run.compiled, res.sweep)
@@ -619,11 +683,11 @@ class OutFiles:
 def _out_files(args) -> OutFiles:
     """--out DIR: results.json and results.csv, or with a format option only the formats
     named (--json, --csv, --parquet); --out FILE.parquet: that file alone."""
-    out = Path(args.out)
-    if out.suffix == ".parquet":
+    out = args.stage  # written there, moved into --out when the command completes (staged_out)
+    if Path(args.out).suffix == ".parquet":
         if not args.parquet:
             raise SpecError(f"--out {args.out}: a .parquet file is written with --parquet")
-        return OutFiles(None, out, False, False)
+        return OutFiles(None, out / Path(args.out).name, False, False)
     named = args.json or args.csv or args.parquet
     return OutFiles(out, out / "results.parquet" if args.parquet else None,
                     args.json or not named, args.csv or not named)
@@ -694,13 +758,19 @@ def eval_report(args, run: Run) -> int:
     point of the sweep, or of the single point), as JSON, CSV or readable text."""
     from .results import report_csv, report_document, report_text
 
-    quiet = args.json
-    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet)
+    if args.parquet:
+        raise SpecError(f"--parquet writes a sweep's columns; spec '{run.compiled.name}' lays out its own report "
+                        "(write it with --json or --csv and --out DIR)")
+    quiet = args.json or args.quiet
+    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet, "a spec's report block")
     doc, notes = report_document(run.compiled, res, run.params, run.inputs)
     text_json = json.dumps(doc, indent=1) + "\n"
     text_csv = report_csv(doc)
     if args.out:
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv})
+        outputs = _out_files(args)
+        wanted = {"results.json": text_json} if outputs.json else {}
+        wanted |= {"results.csv": text_csv} if outputs.csv else {}
+        write_files(outputs.folder, wanted)
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -719,7 +789,7 @@ def write_plots(args, run: Run, res, quiet: bool) -> None:
     from . import plotset
 
     point = res if run.sweep is None else run.point(quiet, samples=True)
-    entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
+    entries = plotset.write_plots(args.stage, args.format, run, point, res if run.sweep else None)
     print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
 
 
@@ -742,15 +812,18 @@ def eval_measured(args) -> int:
     for name in overrides:
         if any(x.name == name for x in b.config):
             raise SpecError(f"--set {name}: '{name}' is a config column of measured '{b.name}'; each row sets it")
-    comps = [ms.compare(c, sim, ms.rows_of(c, ms.read_table(f), b), overrides, trials, seed) for f in args.measured]
+    tables = [ms.rows_of(c, ms.read_table(f), b) for f in args.measured]
+    check_trials(trials, "--trials" if args.trials is not None else "trials", "--measured", args.mem_budget,
+                 _metric_count(c) * max(len(t.table.rows) for t in tables))
+    comps = [ms.compare(c, sim, rows, overrides, trials, seed) for rows in tables]
     text = ms.report_text(c, comps)
     text_json = json.dumps(ms.report_json(c, comps), indent=1) + "\n"
     text_csv = ms.report_csv(comps)
     if args.out:
-        write_files(Path(args.out), {"measured.json": text_json, "measured.csv": text_csv})
+        write_files(args.stage, {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
         from .plots import write_index
-        write_index(args.out, ms.plot(c, comps, Path(args.out), args.format, overrides))
+        write_index(args.stage, ms.plot(c, comps, args.stage, args.format, overrides))
     sys.stdout.write(text_json if args.json else text_csv if args.csv else text)
     return 0
 
@@ -803,8 +876,8 @@ def cmd_report(args) -> int:
 
     run = Run(args)
     sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "the report")  # before the folder is made
-    path = write_report(Path(args.out), run)
-    print(path)
+    path = write_report(args.stage, run)
+    print(Path(args.out) / path.name)
     return 0
 
 
@@ -837,10 +910,36 @@ COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, 
             "report": cmd_report, "fit": cmd_fit, "verify": cmd_verify}
 
 
+@contextlib.contextmanager
+def staged_out(args):
+    """eval and report write into `args.stage`: a staging folder moved into --out whole when
+    the command succeeds, removed on an error or Ctrl-C (None without --out; for --out
+    FILE.parquet, moved into the file's folder)."""
+    out = getattr(args, "out", None) if args.command in ("eval", "report") else None
+    if out is None:
+        args.stage = None
+        yield
+        return
+    if Path(out).suffix == ".parquet" and not Path(out).is_dir():  # --out FILE.parquet: staged beside it
+        out = Path(out).parent
+    with staged_dir(out, "--out") as stage:
+        args.stage = stage
+        yield
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a failed stream is silent."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with staged_out(args):
+            code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full device fails here, not in the interpreter's exit
+        return code
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return 2
@@ -849,8 +948,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(draw_error(args, e).render(), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("spattenc: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
+    except OSError as e:  # the environment failed us: a full disk or device, a vanished folder
+        where = f"{e.filename}" if e.filename else "cannot write the output"  # no file name: stdout
+        print(f"spattenc: error: {where}: {e.strerror or e}", file=sys.stderr)
+        _quiet_stdout()
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

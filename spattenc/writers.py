@@ -57,13 +57,6 @@ class Layout:
             cols += [c] + ([stat_key(None, c, "std")] if random else [])
         return cols
 
-    def json_columns(self) -> list[str]:
-        """The statistics a JSON point shows, in the order of its fields."""
-        cols = [stat_key(d, m, s) for d, ms in self.designs.items() for m in ms for s in STATS]
-        for c, random in self.random_compares.items():
-            cols += [stat_key(None, c, s) for s in STATS] if random else [c]
-        return cols
-
 
 # ---------------------------------------------------------------- value text
 
@@ -94,6 +87,7 @@ def text_array(values: np.ndarray) -> pa.Array:
 
 
 def _has(text: pa.Array, part: str) -> np.ndarray:
+    """Whether each string contains `part`, as a numpy bool array."""
     return pc.match_substring(text, part).to_numpy(zero_copy_only=False)
 
 
@@ -145,6 +139,7 @@ class Target:
         self.stream = stream
 
     def commit(self) -> None:
+        """Finish: a file is moved into place, a stream flushed."""
         if self.tmp is not None:
             self.stream.close()
             os.replace(self.tmp, self.path)
@@ -153,6 +148,7 @@ class Target:
             self.stream.flush()
 
     def abort(self) -> None:
+        """Drop a half-written file."""
         if self.tmp is not None:
             self.stream.close()
             os.unlink(self.tmp)
@@ -270,8 +266,8 @@ class JsonWriter:
         out.write(",\n".join([template % row for row in zip(*cols)]))
 
     def close(self) -> None:
-        if not self.started:
-            self.target.stream.write(self.prefix.rstrip("\n ").rstrip("[") + "[")
+        if not self.started:  # no point at all: the list's brackets alone
+            self.target.stream.write(self.prefix)
         self.target.stream.write(self.suffix)
         self.target.commit()
 
@@ -334,7 +330,6 @@ class Preview:
         self.points = points
         self.head: list[Chunk] = []
         self.tail: list[Chunk] = []
-        self.kept = 0
 
     def write(self, chunk: Chunk) -> None:
         if self.points <= MAX_TABLE_ROWS:
@@ -344,9 +339,6 @@ class Preview:
             self.head.append(_slice(chunk, chunk.lo, min(chunk.hi, TABLE_HEAD)))
         if chunk.hi > self.points - TABLE_TAIL:
             self.tail.append(_slice(chunk, max(chunk.lo, self.points - TABLE_TAIL), chunk.hi))
-
-    def chunks(self) -> tuple[list[Chunk], list[Chunk]]:
-        return self.head, self.tail
 
     def close(self) -> None:
         pass
@@ -391,6 +383,7 @@ def _num(v: float, fmt: str) -> str:
 
 
 def _slice(chunk: Chunk, lo: int, hi: int) -> Chunk:
+    """Points [lo, hi) of a chunk."""
     a, b = lo - chunk.lo, hi - chunk.lo
     return Chunk(lo, hi, {k: v[a:b] for k, v in chunk.columns.items()})
 
