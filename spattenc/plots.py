@@ -1231,11 +1231,13 @@ class RooflinePlot:
     groups: tuple[RooflineGroup, ...]
 
 
-def _ridge(ax, ridge: float, peak: float, x_unit: str | None, color: str) -> None:
-    """Mark a roof's ridge point (where memory-bound turns compute-bound) and label it."""
+def _ridge(ax, ridge: float, peak: float, x_unit: str | None, color: str, below: bool = False) -> None:
+    """Mark a roof's ridge point (where memory-bound turns compute-bound) and label it,
+    above its roof (``below``: under it, clear of the roof drawn above)."""
     ax.axvline(ridge, color=color, linestyle=":", linewidth=0.8)
-    ax.annotate(f"ridge {_fmt(ridge)}{' ' + x_unit if x_unit else ''}", (ridge, peak), xytext=(4, 4),
-                textcoords="offset points", fontsize=8, color=color, ha="left", va="bottom")
+    ax.annotate(f"ridge {_fmt(ridge)}{' ' + x_unit if x_unit else ''}", (ridge, peak),
+                xytext=(4, -4 if below else 4), textcoords="offset points", fontsize=8, color=color, ha="left",
+                va="top" if below else "bottom")
 
 
 @_styled
@@ -1284,7 +1286,7 @@ def roofline(
     if a_ridge is not None:
         ax.plot(grid, np.minimum(achievable_peak, achievable_bandwidth * grid), "--", color="dimgray", linewidth=1.5,
                 label=f"achievable: peak {_fmt(achievable_peak)}{yu}, slope {_fmt(achievable_bandwidth)}{yu}{per}")
-        _ridge(ax, a_ridge, achievable_peak, x_unit, "dimgray")
+        _ridge(ax, a_ridge, achievable_peak, x_unit, "dimgray", below=True)
     # A label names a series (a table, a design): its measured and model groups share a color.
     colors = _qualitative_colors([g.label for g in drawn])
     for g in drawn:
