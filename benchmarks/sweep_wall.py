@@ -35,6 +35,7 @@ def dense_floor() -> float:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-dense", action="store_true", help="only the pr_coarse comparison")
+    ap.add_argument("--skip-dask", action="store_true", help="no --scheduler local:2 run")
     ap.add_argument("--repeat", type=int, default=9, help="runs per timing of the short commands (best is kept)")
     args = ap.parse_args()
     spattenc = [sys.executable, "-m", "spattenc"]
@@ -51,6 +52,14 @@ def main():
         print(f"  wall {wall:.1f} s (limit 60 s), peak RSS {rss / GIB:.2f} GiB (limit 3 GiB)")
         print(f"  floor (its binomial draws alone) {floor:.1f} s; ratio wall / floor = {wall / floor:.2f}")
         print(f"  {'PASS' if wall < 60 and rss < 3 * GIB else 'FAIL'}")
+        if not args.skip_dask:
+            with tempfile.TemporaryDirectory() as out:
+                wall2, rss2, code = run_child(spattenc + ["eval", CV_DEMO, "--sweep", "pr_dense", "--csv", "--out", out,
+                                                          "--scheduler", "local:2"], stdout=subprocess.DEVNULL)
+            assert code == 0, f"pr_dense --scheduler local:2 exited with {code}"
+            print(f"pr_dense --scheduler local:2: wall {wall2:.1f} s (cluster start-up included), peak RSS of the "
+                  f"command {rss2 / GIB:.2f} GiB (its workers not counted)")
+            print(f"  speed-up over inline {wall / wall2:.2f}x (goal 1.6x)  {'PASS' if wall / wall2 >= 1.6 else 'FAIL'}")
 
     # Interleaved, so a change in machine load affects both commands alike.
     singles, coarses = [], []

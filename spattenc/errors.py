@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from typing import NoReturn
 
 from .ir import Loc
@@ -66,3 +68,9 @@ def fail(message: str, loc: Loc | None = None, *notes: tuple[Loc, str]) -> NoRet
 def fail_input(file: str, where: str, message: str) -> NoReturn:
     """Raise an InputError: `message` about key path `where` (or 'line N') of input `file`."""
     raise InputError(file, where, message)
+
+
+def did_you_mean(name: str, names) -> str:
+    """"; did you mean 'X'?" for the closest of `names` to a mistyped `name`, or ""."""
+    close = difflib.get_close_matches(name, sorted(names), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -11,7 +11,7 @@ perturbed parameter set evaluated in the same vectorized simulator call.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,8 @@ class FitResult:
     held_error: dict[str, tuple[float, float]]  # same on the held-out rows (empty without any)
     n_fit: int
     n_held: int
+    at_bound: dict[str, str | None] = field(default_factory=dict)  # "lower"/"upper" when pinned
+    max_iterations: int = 0
 
 
 def _residuals(sim, rows: list[Rows], overrides: dict, values: np.ndarray, names: list[str], trials: int,
@@ -172,23 +174,35 @@ def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list
     held_after = errors(sim, held, base, names, after, trials, seed)
     return FitResult(
         params=tuple(names), before=dict(zip(names, start_v.tolist())), after=dict(zip(names, after.tolist())),
-        stderr_rel=stderr, iterations=it, converged=converged,
+        stderr_rel=stderr, iterations=it, converged=converged, max_iterations=max_iterations,
+        at_bound={name: ("lower" if u[j] <= lo_a[j] else "upper" if u[j] >= hi_a[j] else None)
+                  for j, name in enumerate(names)},
         fit_error={m: (before_err[m], after_err[m]) for m in before_err},
         held_error={m: (held_before[m], held_after[m]) for m in held_before},
         n_fit=sum(len(r.table.rows) for r in rows), n_held=sum(len(r.table.rows) for r in held),
     )
 
 
+def _sigma_note(result: FitResult, p: str) -> str:
+    """A fitted param's 1-sigma column: its relative error, or why there is none (pinned at
+    a bound of its declared range, or no row depends on it)."""
+    side = result.at_bound.get(p)
+    if side is not None:
+        return f"at its {side} bound: the rows push it past its declared range"
+    se = result.stderr_rel[p]
+    return "not constrained by these rows" if se is None else f"± {100 * se:.2g}%"
+
+
 def report_text(result: FitResult, what: str) -> str:
     """The fitted values, and the error before and after."""
     lines = [what, f"method: Levenberg-Marquardt on log residuals, {result.iterations} iterations, "
-             + ("converged" if result.converged else "stopped at the iteration limit")]
+             + ("converged" if result.converged else
+                f"stopped at the iteration limit ({result.max_iterations}) without converging: the fitted "
+                "values are not a minimum (raise --max-iterations)")]
     w = max(len(p) for p in result.params + ("param",))
     lines.append(f"  {'param':<{w}}  {'start':>12}  {'fitted':>12}  1-sigma")
     for p in result.params:
-        se = result.stderr_rel[p]
-        note = "not constrained by these rows" if se is None else f"± {100 * se:.2g}%"
-        lines.append(f"  {p:<{w}}  {result.before[p]:>12.6g}  {result.after[p]:>12.6g}  {note}")
+        lines.append(f"  {p:<{w}}  {result.before[p]:>12.6g}  {result.after[p]:>12.6g}  {_sigma_note(result, p)}")
     lines.append(f"  {'error':<{w + 24}}  {'before':>10}  {'after':>10}")
     for label, errs, n in (("fitted rows", result.fit_error, result.n_fit), ("held-out rows", result.held_error, result.n_held)):
         if not errs:

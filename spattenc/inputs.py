@@ -20,6 +20,7 @@ import yaml
 
 from . import ir
 from .errors import SpecError, fail_input
+from .files import read_text
 from .interp import Env, Interpreter
 
 MISSING = object()
@@ -42,8 +43,54 @@ class Bound:
 # ------------------------------------------------------------------ loading
 
 
+#: Deepest nesting of mappings and lists an input file may have (deeper: an error, not a
+#: RecursionError), and most nodes a YAML file may expand to through its aliases (a
+#: "billion laughs" document is refused before it is built).
+MAX_DEPTH = 200
+MAX_NODES = 1_000_000
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that rejects duplicate keys instead of keeping the last one."""
+    """yaml.SafeLoader that rejects duplicate keys instead of keeping the last one, nesting
+    deeper than MAX_DEPTH and documents whose aliases expand to more than MAX_NODES nodes."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        """Compose one node, counting it (an alias counts the nodes it stands for) and its depth."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = super().compose_node(parent, index)
+            self._count(getattr(node, "spattenc_size", 1), event.start_mark)
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                              self.peek_event().start_mark)
+        before = self._nodes
+        start = self.peek_event().start_mark
+        self._count(1, start)
+        node = super().compose_node(parent, index)
+        node.spattenc_size = self._nodes - before  # what an alias of this node expands to
+        self._depth -= 1
+        return node
+
+    def _count(self, n: int, mark) -> None:
+        self._nodes += n
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(None, None, f"the document expands to more than {MAX_NODES:,} "
+                                              "values (through its aliases)", mark)
+
+    def construct_yaml_int(self, node):
+        """An integer; one too long for Python (over 4300 digits) is an error at its position."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(None, None, f"integer of {len(node.value)} characters "
+                                                    "is too long", node.start_mark) from None
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
@@ -65,6 +112,27 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
+
+def _check_json_depth(path: str, text: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH at the bracket that goes too deep (the
+    decoder would end in a RecursionError)."""
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        if m[0] in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - text.rfind("\n", 0, m.start())
+                fail_input(path, f"line {line}", f"invalid JSON: nested more than {MAX_DEPTH} levels deep "
+                           f"(column {col})")
+        elif m[0] in "]}":
+            depth -= 1
+
+
+#: JSON strings (skipped whole, so brackets inside them do not count) and brackets.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 class _DuplicateKey(Exception):
@@ -82,22 +150,17 @@ def _json_pairs(pairs):
 
 def load_data(path: str) -> Any:
     """The data of a YAML or JSON file (JSON when the name ends in .json)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail_input(path, "", "no such file")
-    except IsADirectoryError:
-        fail_input(path, "", "is a directory, not a file")
-    except (OSError, UnicodeDecodeError) as e:
-        fail_input(path, "", f"cannot read the file: {e}")
-    if p.suffix.lower() == ".json":
+    text = read_text(path, "file")
+    if Path(path).suffix.lower() == ".json":
+        _check_json_depth(path, text)
         try:
             return json.loads(text, object_pairs_hook=_json_pairs)
         except json.JSONDecodeError as e:
             fail_input(path, f"line {e.lineno}", f"invalid JSON: {e.msg} (column {e.colno})")
         except _DuplicateKey as e:
             fail_input(path, "", f"invalid JSON: duplicate key {e.args[0]!r}")
+        except ValueError as e:  # an integer of more than 4300 digits
+            fail_input(path, "", f"invalid JSON: {e}")
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: plain data only
     except yaml.MarkedYAMLError as e:
@@ -295,7 +358,9 @@ class _Binder:
         for key, value in raw.items():
             if isinstance(key, bool) or not (isinstance(key, int) or (isinstance(key, str) and _INT_KEY.match(key))):
                 self.error(path + (key,), f"{f.key} {key!r} is not an integer")
-            k = int(key)
+            k = _int_in_range(key)
+            if k is None:
+                self.error(path + (_short(key),), f"{f.key} {_short(key)} is not a 64-bit integer")
             if k in seen:
                 self.error(path + (key,), f"{f.key} {k} is given twice (as {seen[k]!r} and {key!r})")
             seen[k] = key
@@ -317,10 +382,14 @@ class _Binder:
         if t == "int":
             if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
                 self.error(path, f"expected an integer, got {_kind_of(v)}")
+            if _int_in_range(v) is None:
+                self.error(path, f"expected a 64-bit integer, got {_short(v)}")
             v = int(v)
         elif t == "real":
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 self.error(path, f"expected a number, got {_kind_of(v)}")
+            if isinstance(v, int) and _int_in_range(v) is None:  # float(v) could overflow
+                self.error(path, f"expected a finite number, got {_short(v)}")
             if not math.isfinite(v):
                 self.error(path, f"expected a finite number, got {v!r}")
         elif t == "bool":
@@ -356,6 +425,25 @@ class _Binder:
         ok = {">=": v >= lo, ">": v > lo, "<=": v <= lo, "<": v < lo, "!=": v != lo}[b.op]
         if not ok:
             self.error(path, f"must be {ir.BOUND_OPS[b.op]} {_show_expr(b.lo)}{_values_note((b.lo, b.hi), self)}, got {v!r}")
+
+
+def _int_in_range(v) -> int | None:
+    """`v` (an int, an integral float or integer text) as an int when it fits 64 bits, else None."""
+    if isinstance(v, str):
+        if len(v.strip().lstrip("+-")) > 19:  # int() of thousands of digits is refused or slow
+            return None
+        v = int(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return int(v) if -2**63 <= v < 2**63 else None
+
+
+def _short(v) -> str:
+    """A value for a message, shortened when long (a 5,000-digit number)."""
+    if isinstance(v, int) and v.bit_length() > 256:  # str() of a huge int may be refused
+        return f"an integer of about {int(v.bit_length() * math.log10(2)) + 1} digits"
+    text = v if isinstance(v, str) else str(v) if isinstance(v, int) else repr(v)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def _all_defaulted(f: ir.Field) -> bool:
@@ -446,6 +534,9 @@ def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = Non
         elif inp.file is not None:
             base = Path(spec_path).parent if spec_path else Path(".")
             file = _relative(base / inp.file)
+            if not Path(file).exists():  # e.g. a copied spec, away from the files it names
+                raise SpecError(f"input '{inp.name}': its default file \"{inp.file}\" ({file}) does not exist; give "
+                                f"the file with --input {inp.name}=FILE", inp.loc, source=program.source)
         else:
             raise SpecError(f"missing --input {inp.name}=FILE (the spec declares input '{inp.name}' with no default "
                             "file)", inp.loc, source=program.source)

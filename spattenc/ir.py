@@ -736,12 +736,14 @@ class Solve:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A declared column of an input table; `type` is 'int', 'real' or 'bool'."""
+    """A declared column of an input table; `type` is 'int', 'real' or 'bool'; `bound`
+    (literal numbers) is checked on every row when the table is read."""
 
     loc: Loc
     name: str
     type: str
     attrs: Attrs
+    bound: Bound | None = None
 
 
 @dataclass(frozen=True, slots=True)

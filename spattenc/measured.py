@@ -9,6 +9,7 @@ value is measured (`observe`) and which metrics to compare all come from the spe
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from . import ir
 from .compiler import Compiled
 from .errors import InputError, SpecError
 from .evaluate import const_value
+from .files import read_text
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,11 @@ class Table:
 
 def read_table(path: str) -> Table:
     """Read a CSV file with a header row; errors name the file and line."""
+    reader = csv.reader(io.StringIO(read_text(path, "file"), newline=""))
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            records = [(reader.line_num, rec) for rec in reader]
-    except FileNotFoundError:
-        raise InputError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise InputError(path, "", f"cannot read CSV: {e}") from None
+        records = [(reader.line_num, rec) for rec in reader]
+    except csv.Error as e:
+        raise InputError(path, f"line {reader.line_num}", f"cannot read CSV: {e}") from None
     records = [(n, rec) for n, rec in records if rec and any(c.strip() for c in rec)]
     if not records:
         raise InputError(path, "", "empty file; expected a header row and data rows")
@@ -86,6 +85,18 @@ def _number(table: Table, i: int, column: str) -> float:
 def _column(table: Table, column: str) -> np.ndarray:
     """A column's values as numbers, every cell checked."""
     return np.array([_number(table, i, column) for i in range(len(table.rows))], dtype=np.float64)
+
+
+def _positive_column(table: Table, column: str) -> np.ndarray:
+    """An observed column: every cell a number greater than 0 (a measured time, size or
+    rate; the error against the model is relative and `fit` works on its logarithm)."""
+    values = _column(table, column)
+    bad = np.flatnonzero(~(values > 0))
+    if bad.size:
+        i = bad[0]
+        raise InputError(table.path, f"line {table.lines[i]}, column '{column}'",
+                         f"a measured value must be greater than 0, got {table.rows[i][column]!r}")
+    return values
 
 
 def block(compiled: Compiled, name: str | None = None) -> ir.Measured:
@@ -165,7 +176,7 @@ def rows_of(compiled: Compiled, table: Table, b: ir.Measured) -> Rows:
                 raise InputError(table.path, where, f"value {v!r} is outside the declared range [{lo}, {hi}] of '{p.name}'")
             values.append(v)
         config[ident.name] = np.array(values, dtype=np.int64 if p.type == "int" else np.float64)
-    observed = {o.name: _column(table, o.name) for o in b.observe}
+    observed = {o.name: _positive_column(table, o.name) for o in b.observe}
     compared = tuple(c for c in table.columns if c in metrics and c not in config)
     ignored = tuple(c for c in table.columns if c not in metrics and c not in config)
     for c in compared:  # every compared cell must be a number
@@ -401,12 +412,13 @@ def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str 
                 x, meas = mean_by(c.axis, c.measured[m])
                 _, mod = mean_by(c.axis, c.model[m])
                 series.append((Path(c.rows.table.path).stem, x, meas, mod))
-            panels.append((m, attrs_label(meta[m].attrs, m), series))
+            panels.append((meta[m].attrs.label or m, attrs_label(meta[m].attrs, m), series))
         if panels:
-            axis_label = meta[axis_name].attrs.label if axis_name in meta and meta[axis_name].attrs.label else axis_name
+            axis_label = attrs_label(meta[axis_name].attrs, axis_name) if axis_name in meta else axis_name
             name = f"measured_{b.name}.{fmt}"
             plots.measured_overlay(panels, out / name, xlabel=axis_label,
-                                   title=f"{compiled.name}: model ({design.name}) vs measured, mean per {axis_name}")
+                                   title=f"{compiled.program.title or compiled.name}: model of "
+                                         f"{design.title or design.name} vs measured, mean per {axis_name}")
             written.append((name, f"model vs measured ({', '.join(Path(c.rows.table.path).name for c in comparisons)}) "
                                   f"against {axis_name}"))
     roof = compiled.program.roofline

@@ -521,10 +521,12 @@ class _Builder(Transformer):
         return ir.TableInput(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(columns))
 
     def column_decl(self, meta, c):
-        name, typ, attrs = c
+        name, typ, bound, attrs = c
         if str(typ) not in ("int", "real", "bool"):
             fail(f"unknown column type '{typ}'; expected int, real or bool", self.L(typ))
-        return ir.Column(self.L(name), str(name), str(typ), attrs)
+        if bound is not None and str(typ) == "bool":
+            fail(f"a bound needs a numeric column; '{name}' is a bool", bound.loc)
+        return ir.Column(self.L(name), str(name), str(typ), attrs, bound)
 
     def rows_decl(self, meta, c):
         index, table, *items = c

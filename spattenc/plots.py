@@ -13,6 +13,7 @@ rest of ``spattenc``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
-from matplotlib.ticker import FixedFormatter, MaxNLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .backends import naming
 
@@ -56,6 +57,9 @@ __all__ = [
     "roofline",
     "write_index",
 ]
+
+# The package's style sheet: every plot is drawn under it (see _styled).
+STYLE = Path(__file__).with_name("plot.mplstyle")
 
 # Default geometry: readable on a laptop screen and in a report without zoom.
 FIGSIZE = (10.0, 6.0)
@@ -103,8 +107,31 @@ def _literal_text(fig: Figure) -> None:
             text.set_text(naming.plot_text(text.get_text()))
 
 
+# User text longer than this (a label, title or legend entry) is cut with an ellipsis:
+# the chart stays legible and its layout does not collapse.
+_MAX_TEXT = 100
+
+
+_MAX_TICK_TEXT = 40
+
+
+def _clip(s: str, n: int = _MAX_TICK_TEXT) -> str:
+    """``s`` cut to ``n`` characters with an ellipsis (tick labels from user text get
+    the shorter limit: they share the figure's width with the plot)."""
+    return s if len(s) <= n else s[: n - 1] + "\u2026"
+
+
+def _clip_texts(fig: Figure) -> None:
+    """Cut every over-long text of ``fig`` (titles, labels, tick labels, legend entries)."""
+    for text in fig.findobj(Text):
+        s = text.get_text()
+        if len(s) > _MAX_TEXT:
+            text.set_text(_clip(s, _MAX_TEXT))
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     """Save ``fig`` to ``path`` in the format named by its suffix and return the path."""
+    _clip_texts(fig)
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == "":
@@ -125,12 +152,129 @@ def _save(fig: Figure, path: str | Path) -> Path:
     return p
 
 
+def _styled(fn):
+    """Run a plotting function under the package's style sheet, so every chart looks alike."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(fname=str(STYLE)):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _exponent(values) -> int:
+    """The power of 1000 to move into an axis label: 0 while the largest |value| is
+    readable as is (0.01 to 1e5), else the one bringing it into [1, 1000)."""
+    v = np.abs(np.asarray(values, dtype=float)).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return 0
+    top = float(v.max())
+    if 1e-2 <= top < 1e5:
+        return 0
+    return 3 * math.floor(math.log10(top) / 3)
+
+
+def _scaled_label(label: str, e: int) -> str:
+    """``label`` with a factor 10^e written into its unit: "t (cycles)" -> "t (×10⁶ cycles)"."""
+    if e == 0:
+        return label
+    factor = "\u00d710" + str(e).translate(_SUPERSCRIPT)
+    if label.endswith(")") and "(" in label:
+        i = label.rindex("(")
+        return f"{label[:i]}({factor} {label[i + 1:]}"
+    return f"{label} ({factor})"
+
+
+def _fmt_scaled(value: float, e: int) -> str:
+    """A tick value divided by 10^e, in the shortest plain form."""
+    return f"{float(value) / 10.0 ** e:.4g}"
+
+
+class _ScaledFormatter(Formatter):
+    """Tick labels divided by 10^e, with as many decimals as the tick spacing needs (so
+    ticks 1905100, 1905200 read 1.9051, 1.9052 on a ×10⁶ axis, never all "1.905")."""
+
+    def __init__(self, e: int):
+        self.e = e
+        self.ticks: np.ndarray = np.zeros(0)
+
+    def set_locs(self, locs) -> None:
+        self.ticks = np.sort(np.asarray(locs, dtype=float))
+
+    def __call__(self, x, pos=None) -> str:
+        scale = 10.0 ** self.e
+        locs = self.ticks / scale
+        steps = np.diff(locs)
+        steps = steps[steps > 0]
+        decimals = max(0, -math.floor(math.log10(float(steps.min())) + 1e-9)) if steps.size else 3
+        return f"{x / scale:.{min(decimals, 9)}f}"
+
+
+def _precise(v: float, digits: int = 6) -> str:
+    """A value with ``digits`` significant digits in plain notation (1905190, 0.01325)."""
+    v = float(v)
+    if not math.isfinite(v) or v == 0 or not 1e-4 <= abs(v) < 1e12:
+        return f"{v:.{digits}g}"
+    decimals = digits - 1 - math.floor(math.log10(abs(v)))
+    return f"{v:.{max(decimals, 0)}f}"
+
+
+def _scaled_axis(ax, which: str, values, label: str) -> int:
+    """Label a linear axis, a power of 1000 of large or tiny values moved into the label
+    (never a bare "1e6" in the corner); returns the exponent used."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    e = _exponent(values)
+    if e:
+        axis.set_major_formatter(_ScaledFormatter(e))
+    axis.set_label_text(_scaled_label(label, e))
+    return e
+
+
+def _tick_positions(n: int, max_ticks: int = 12) -> list[int]:
+    """Pick at most ``max_ticks`` evenly spaced indices so tick labels never overlap."""
+    step = max(1, math.ceil(n / max_ticks))
+    return list(range(0, n, step))
+
+
+def _value_ticks(axis, values, max_ticks: int = 10) -> None:
+    """Ticks of a swept axis at the swept values (an evenly spaced subset when there are
+    many), labelled plainly; minor ticks off."""
+    v = np.asarray(values, dtype=float)
+    v = np.unique(v[np.isfinite(v)])
+    v = v[_tick_positions(v.size, max_ticks)]
+    axis.set_major_locator(FixedLocator(v))
+    axis.set_major_formatter(FixedFormatter([_fmt(float(x)) for x in v]))
+    axis.set_minor_locator(NullLocator())
+
+
+def _plain_log(axis, values=None) -> None:
+    """A log axis labelled in plain numbers (mathtext is off: user text is shown
+    literally), ticked at 1, 2 and 5 times each decade over up to three decades of
+    ``values``, at each decade over more."""
+    v = np.asarray(values if values is not None else axis.get_view_interval(), dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    decades = math.log10(v.max() / v.min()) if v.size else 0.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _fmt(float(v))))
+    axis.set_minor_locator(LogLocator(base=10, subs="auto"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
+
+
 def _fmt(value: object) -> str:
     """Format a tick or annotation value compactly (numbers with 3 significant digits)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.3g}"
+        v = float(value)
+        # Plain digits up to ten million (no "1e+03" on an axis of cycle counts).
+        if math.isfinite(v) and 1000 <= abs(v) < 1e7:
+            return f"{v:.0f}"
+        return f"{v:.3g}"
     return str(value)
 
 
@@ -176,24 +320,41 @@ class GanttBar:
 
 
 @dataclass(frozen=True, eq=False)
+class GanttZoom:
+    """One zoom panel: the bars of one (design, layer) row on a stretched time axis."""
+
+    axes: object
+    design: str
+    layer: int
+    bars: tuple[GanttBar, ...]
+    patches: tuple[object, ...]
+    lanes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
 class GanttPlot:
-    """Result of :func:`gantt`: bars in drawing order (``patches[i]`` draws ``bars[i]``)."""
+    """Result of :func:`gantt`: bars in drawing order (``patches[i]`` draws ``bars[i]``);
+    ``bar_rows[i]`` is the row of ``bars[i]`` and ``bar_lanes[i]`` its sub-row (parallel
+    branches of a row get their own sub-rows); ``zooms`` are the zoom panels."""
 
     figure: Figure
     path: Path
     bars: tuple[GanttBar, ...]
     row_labels: tuple[str, ...]
     bar_rows: tuple[int, ...]
+    bar_lanes: tuple[int, ...]
     stage_colors: Mapping[str, tuple[float, float, float, float]]
     patches: tuple[object, ...]
+    zooms: tuple[GanttZoom, ...]
+    legend_stages: tuple[str, ...]
 
 
-# Per-kind drawing style: bar height (fraction of a row), face alpha,
-# hatch pattern, edge color, edge width and z-order. Overlays are thin bars
-# drawn above the stage they overlap so both stay visible in the same row.
+# Per-kind drawing style: bar height (fraction of a sub-row), face alpha, hatch
+# pattern, edge color, edge width and z-order. Wasted segments are drawn over the
+# bar they belong to, in its sub-row.
 _GANTT_STYLE = {
     "stage": dict(height=0.8, alpha=1.0, hatch=None, edge="black", lw=0.5, z=2.0),
-    "overlay": dict(height=0.36, alpha=0.9, hatch="////", edge="dimgray", lw=0.8, z=3.0),
+    "overlay": dict(height=0.8, alpha=0.9, hatch="////", edge="dimgray", lw=0.8, z=2.0),
     "wasted": dict(height=0.8, alpha=0.35, hatch="xxx", edge="firebrick", lw=1.4, z=2.5),
     "corrective": dict(height=0.8, alpha=0.75, hatch="...", edge="navy", lw=1.4, z=2.6),
 }
@@ -204,97 +365,226 @@ _GANTT_KIND_LABELS = {
     "corrective": "corrective work",
 }
 
+# A bar narrower than this many pixels in every panel is not listed in the legend;
+# the zoom panels stretch time so every interval there is at least _ZOOM_MIN_PX wide.
+_VISIBLE_PX = 1.0
+_ZOOM_MIN_PX = 14.0
+_MAX_ZOOMS = 2
 
+
+def _lanes(bars: Sequence[GanttBar]) -> list[int]:
+    """Sub-row of each bar of one row: a bar overlapping a busy sub-row runs in parallel
+    and opens a new one; a wasted segment stays in the sub-row of the bar it marks."""
+    order = sorted(range(len(bars)), key=lambda i: (bars[i].start, bars[i].kind == "wasted", -bars[i].end))
+    # Times computed along different paths (a + (b + c) against (a + b) + c) differ by
+    # rounding: overlaps below this tolerance are not parallel work.
+    tol = 1e-9 * max((abs(b.end) for b in bars), default=0.0)
+    lane_of = [0] * len(bars)
+    lane_end: list[float] = []
+    placed: list[int] = []
+    for i in order:
+        b = bars[i]
+        if b.kind == "wasted":
+            host = next((j for j in reversed(placed)
+                         if bars[j].start <= b.start + tol and b.end <= bars[j].end + tol), None)
+            if host is not None:
+                lane_of[i] = lane_of[host]
+                continue
+        lane = next((k for k, end in enumerate(lane_end) if end <= b.start + tol), None)
+        if lane is None:
+            lane = len(lane_end)
+            lane_end.append(b.end)
+        lane_end[lane] = max(lane_end[lane], b.end)
+        lane_of[i] = lane
+        placed.append(i)
+    return lane_of
+
+
+def _gantt_rows(bars: tuple[GanttBar, ...]) -> tuple[list[tuple[str, int]], list[int], list[int]]:
+    """The (design, layer) rows in drawing order (designs in first-appearance order,
+    layers ascending), and each bar's row and sub-row."""
+    design_order: list[str] = []
+    for bar in bars:
+        if bar.design not in design_order:
+            design_order.append(bar.design)
+    keys = sorted({(b.design, b.layer) for b in bars}, key=lambda k: (design_order.index(k[0]), k[1]))
+    row_index = {key: i for i, key in enumerate(keys)}
+    rows = [row_index[(b.design, b.layer)] for b in bars]
+    lanes = [0] * len(bars)
+    for r in range(len(keys)):
+        members = [i for i, row in enumerate(rows) if row == r]
+        for i, lane in zip(members, _lanes([bars[i] for i in members])):
+            lanes[i] = lane
+    return keys, rows, lanes
+
+
+def _draw_bar(ax, bar: GanttBar, y: float, color, scale: float = 1.0):
+    """Draw one Gantt bar centred on ``y`` in the style of its kind; returns its patch."""
+    style = _GANTT_STYLE[bar.kind]
+    container = ax.barh(
+        y, bar.end - bar.start, left=bar.start, height=style["height"] * scale,
+        # Alpha goes on the face color only so hatches and edges stay crisp.
+        color=to_rgba(color, style["alpha"]), edgecolor=style["edge"], linewidth=style["lw"],
+        hatch=style["hatch"], zorder=style["z"],
+    )
+    return container.patches[0]
+
+
+def _stretch(bars: Sequence[GanttBar], width_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """A piecewise-linear time axis for a zoom panel: every interval between two bar
+    boundaries gets at least _ZOOM_MIN_PX of ``width_px``, the rest shared in
+    proportion to duration.  Returns (true times, positions in [0, 1])."""
+    times = np.unique(np.array([t for b in bars for t in (b.start, b.end)], dtype=float))
+    gaps = np.diff(times)
+    share = gaps / gaps.sum()
+    floor = _ZOOM_MIN_PX / max(width_px, 1.0)
+    # Intervals below the floor are raised to it; the others shrink to make room.
+    small = share < floor
+    rest = max(1.0 - floor * small.sum(), 0.05)
+    big_total = share[~small].sum()
+    widths = np.where(small, floor, share * (rest / big_total if big_total > 0 else 0.0))
+    positions = np.concatenate([[0.0], np.cumsum(widths)])
+    return times, positions / positions[-1]
+
+
+def _zoom_candidates(keys, rows, lanes) -> list[int]:
+    """Rows worth a zoom panel: per design, its first row with the most sub-rows (parallel
+    branches), when that is more than one."""
+    best: dict[str, tuple[int, int]] = {}
+    for r, (design, _) in enumerate(keys):
+        n = 1 + max((lane for row, lane in zip(rows, lanes) if row == r), default=0)
+        if n > 1 and (design not in best or n > best[design][1]):
+            best[design] = (r, n)
+    return [r for r, _ in best.values()][:_MAX_ZOOMS]
+
+
+def _time_ticks(axis, times: np.ndarray, positions: np.ndarray, origin: float, min_gap: float = 0.07) -> None:
+    """Ticks of a stretched time axis: a mark at every boundary, a label (time since
+    ``origin``) where it does not collide with the previous one."""
+    keep, last = [], -1.0
+    for t, p in zip(times, positions):
+        if p - last >= min_gap or t == times[-1] and p - last >= min_gap / 2:
+            keep.append(t)
+            last = p
+    e = _exponent(times - origin)
+    axis.set_major_locator(FixedLocator(keep))
+    axis.set_major_formatter(FixedFormatter([_fmt_scaled(t - origin, e) for t in keep]))
+    axis.set_minor_locator(FixedLocator(times))
+    return e
+
+
+def _draw_zoom(fig, ax, bars: list[GanttBar], colors, label: str, time_unit: str) -> tuple[list, list[int]]:
+    """Draw one row's bars on a stretched time axis, one sub-row per parallel branch;
+    returns their patches and sub-rows."""
+    lanes = _lanes(bars)
+    width_px = ax.get_position().width * fig.get_figwidth() * fig.dpi
+    times, positions = _stretch(bars, width_px)
+    ax.set_xscale("function", functions=(lambda t: np.interp(t, times, positions),
+                                         lambda p: np.interp(p, positions, times)))
+    patches = [_draw_bar(ax, b, lane, colors[b.stage]) for b, lane in zip(bars, lanes)]
+    ax.set_xlim(times[0], times[-1])
+    nl = max(lanes) + 1
+    ax.set_ylim(nl - 0.5, -0.5)
+    ax.set_yticks(range(nl), [f"branch {k + 1}" for k in range(nl)])
+    e = _time_ticks(ax.xaxis, times, positions, times[0])
+    ax.set_xlabel(_scaled_label(f"time since the layer's start ({time_unit})", e)
+                  + ", stretched so every interval shows; ticks at true times")
+    ax.set_title(_clip(f"zoom: {label}", 60), loc="left", fontsize=10)
+    ax.grid(axis="y", visible=False)
+    return patches, lanes
+
+
+def _patch_px(patch) -> float:
+    """Rendered width of a bar in pixels (after a draw)."""
+    return float(patch.get_window_extent().width)
+
+
+def _gantt_legend(fig, ax, bars, patches, zoom_stages, colors) -> tuple[str, ...]:
+    """A legend of the stages visible somewhere (≥ 1 px in the chart, or in a zoom
+    panel) and of the kinds drawn; stages too short to see anywhere are left out."""
+    _clip_texts(fig)
+    fig.canvas.draw()
+    seen = set(zoom_stages)
+    for bar, patch in zip(bars, patches):
+        if _patch_px(patch) >= _VISIBLE_PX:
+            seen.add(bar.stage)
+    shown = tuple(s for s in sorted(colors) if s in seen)
+    handles = [Patch(facecolor=colors[s], edgecolor="black", label=s) for s in shown]
+    for kind in GANTT_KINDS[1:]:
+        if any(bar.kind == kind for bar in bars):
+            style = _GANTT_STYLE[kind]
+            handles.append(Patch(facecolor=to_rgba("lightgray", style["alpha"]), edgecolor=style["edge"],
+                                 hatch=style["hatch"], linewidth=style["lw"], label=_GANTT_KIND_LABELS[kind]))
+    ax.legend(handles=handles, title="stage / kind", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _clip_texts(fig)
+    return shown
+
+
+@_styled
 def gantt(
     rows: Sequence[GanttBar],
     path: str | Path,
     *,
     title: str,
     time_unit: str = "cycles",
+    design_labels: Mapping[str, str] | None = None,
+    layered: bool = True,
 ) -> GanttPlot:
-    """Draw per-(design, layer) pipeline timelines on a shared time axis to compare schedules."""
+    """Draw per-(design, layer) pipeline timelines on a shared time axis to compare
+    schedules: parallel branches in sub-rows, and a zoom panel per design of the layer
+    where its branches overlap, stretched so every stage can be seen.
+
+    ``design_labels`` maps a design to its row label; ``layered=False`` (a spec without
+    layers) labels rows by design only."""
     bars = tuple(rows)
     if not bars:
         raise ValueError("gantt: no bars to draw")
     for bar in bars:
         if not isinstance(bar, GanttBar):
             raise TypeError(f"gantt rows must be GanttBar, got {type(bar).__name__}")
-
-    # Designs keep their first-appearance order (callers list the baseline
-    # first); layers are ascending within a design.
-    design_order: list[str] = []
-    for bar in bars:
-        if bar.design not in design_order:
-            design_order.append(bar.design)
-    keys = sorted(
-        {(bar.design, bar.layer) for bar in bars},
-        key=lambda k: (design_order.index(k[0]), k[1]),
-    )
-    row_index = {key: i for i, key in enumerate(keys)}
-    row_labels = tuple(f"{design} L{layer}" for design, layer in keys)
+    names = dict(design_labels or {})
+    keys, bar_rows, bar_lanes = _gantt_rows(bars)
+    nlanes = [1 + max(lane for row, lane in zip(bar_rows, bar_lanes) if row == r) for r in range(len(keys))]
+    tops = np.concatenate([[0.0], np.cumsum(nlanes)])  # first sub-row of each row
+    row_labels = tuple(_clip(names.get(d, d) + (f" L{layer}" if layered else "")) for d, layer in keys)
+    zoom_rows = _zoom_candidates(keys, bar_rows, bar_lanes)
 
     colors = _qualitative_colors([bar.stage for bar in bars])
-    height = max(FIGSIZE[1], 1.5 + 0.4 * len(keys))
-    fig, axes = _figure(figsize=(FIGSIZE[0], height))
-    ax = axes[0, 0]
+    main_h = min(10.0, max(3.0, 1.0 + 0.3 * tops[-1]))  # sub-rows shrink rather than the chart grow
+    zoom_h = [1.6 + 0.45 * nlanes[r] for r in zoom_rows]
+    fig = Figure(figsize=(FIGSIZE[0], main_h + sum(zoom_h)), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axs = fig.subplots(1 + len(zoom_rows), 1, squeeze=False, height_ratios=[main_h, *zoom_h])[:, 0]
+    ax = axs[0]
 
     patches = []
-    bar_rows = []
-    for bar in bars:
-        style = _GANTT_STYLE[bar.kind]
-        y = row_index[(bar.design, bar.layer)]
-        container = ax.barh(
-            y,
-            bar.end - bar.start,
-            left=bar.start,
-            height=style["height"],
-            # Alpha goes on the face color only so hatches and edges stay crisp.
-            color=to_rgba(colors[bar.stage], style["alpha"]),
-            edgecolor=style["edge"],
-            linewidth=style["lw"],
-            hatch=style["hatch"],
-            zorder=style["z"],
-        )
-        patches.append(container.patches[0])
-        bar_rows.append(y)
-
-    # Dotted separators between designs make the grouping visible.
+    for bar, r, lane in zip(bars, bar_rows, bar_lanes):
+        patches.append(_draw_bar(ax, bar, tops[r] + lane, colors[bar.stage]))
     for i in range(1, len(keys)):
-        if keys[i][0] != keys[i - 1][0]:
-            ax.axhline(i - 0.5, color="gray", linestyle=":", linewidth=1.0, zorder=1)
-
-    ax.set_yticks(range(len(keys)), row_labels)
-    ax.set_ylim(len(keys) - 0.5, -0.5)  # first design at the top
-    ax.set_xlabel(f"time ({time_unit})")
-    ax.set_ylabel("design / layer")
+        if keys[i][0] != keys[i - 1][0]:  # dotted separators between designs
+            ax.axhline(tops[i] - 0.5, color="gray", linestyle=":", linewidth=1.0, zorder=1)
+    ax.set_yticks([tops[r] + (nlanes[r] - 1) / 2 for r in range(len(keys))], row_labels)
+    ax.set_ylim(tops[-1] - 0.5, -0.5)  # first design at the top
+    ax.set_xlim(min(b.start for b in bars), max(b.end for b in bars))
+    _scaled_axis(ax, "x", [b.end for b in bars], f"time ({time_unit})")
+    ax.set_ylabel("design / layer" if layered else "design")
     ax.set_title(title)
-    ax.grid(axis="x", linestyle=":", alpha=0.6, zorder=0)
+    ax.grid(axis="y", visible=False)
 
-    handles = [Patch(facecolor=colors[s], edgecolor="black", label=s) for s in sorted(colors)]
-    for kind in GANTT_KINDS[1:]:
-        if any(bar.kind == kind for bar in bars):
-            style = _GANTT_STYLE[kind]
-            handles.append(
-                Patch(
-                    facecolor=to_rgba("lightgray", style["alpha"]),
-                    edgecolor=style["edge"],
-                    hatch=style["hatch"],
-                    linewidth=style["lw"],
-                    label=_GANTT_KIND_LABELS[kind],
-                )
-            )
-    ax.legend(handles=handles, title="stage / kind", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _clip_texts(fig)
+    fig.canvas.draw()  # zoom panels size their stretched axis from the laid-out width
+    zooms, zoom_stages = [], set()
+    for zax, r in zip(axs[1:], zoom_rows):
+        members = [b for b, row in zip(bars, bar_rows) if row == r and b.end > b.start]
+        zp, zl = _draw_zoom(fig, zax, members, colors, row_labels[r], time_unit)
+        zooms.append(GanttZoom(zax, keys[r][0], keys[r][1], tuple(members), tuple(zp), tuple(zl)))
+        zoom_stages |= {b.stage for b in members}
+    shown = _gantt_legend(fig, ax, bars, patches, zoom_stages, colors)
 
     saved = _save(fig, path)
-    return GanttPlot(
-        figure=fig,
-        path=saved,
-        bars=bars,
-        row_labels=row_labels,
-        bar_rows=tuple(bar_rows),
-        stage_colors=colors,
-        patches=tuple(patches),
-    )
+    return GanttPlot(figure=fig, path=saved, bars=bars, row_labels=row_labels, bar_rows=tuple(bar_rows),
+                     bar_lanes=tuple(bar_lanes), stage_colors=colors, patches=tuple(patches), zooms=tuple(zooms),
+                     legend_stages=shown)
 
 
 # --------------------------------------------------------------------------
@@ -339,6 +629,7 @@ def _histogram(values: np.ndarray, bins: int | str | Sequence[float]) -> tuple[n
     return counts, edges
 
 
+@_styled
 def histograms(
     samples: Sequence[tuple[str, np.ndarray, str]],
     path: str | Path,
@@ -354,7 +645,9 @@ def histograms(
     ncols = 1 if n == 1 else 2
     nrows = math.ceil(n / ncols)
     fig, axes = _figure(nrows, ncols, figsize=(FIGSIZE[0], max(FIGSIZE[1], 3.2 * nrows)))
-    fig.suptitle(title)
+    # One title: a lone histogram carries it on its axes, several share a figure title.
+    if n > 1:
+        fig.suptitle(title)
 
     entries = []
     for k, (name, raw, xlabel) in enumerate(samples):
@@ -364,8 +657,8 @@ def histograms(
         dropped = int(values.size - finite.size)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("count (samples)")
-        suffix = f" ({dropped} non-finite dropped)" if dropped else ""
-        ax.set_title(f"{name}: n = {finite.size}{suffix}")
+        suffix = f", {dropped} non-finite dropped" if dropped else ""
+        ax.set_title(title if n == 1 else name)
         if finite.size == 0:
             ax.text(0.5, 0.5, "no finite samples", ha="center", va="center", transform=ax.transAxes)
             entries.append(
@@ -374,8 +667,9 @@ def histograms(
             continue
         counts, edges = _histogram(finite, bins)
         mean = float(finite.mean())
-        ax.stairs(counts, edges, fill=True, alpha=0.75, color="tab:blue", label="samples")
-        ax.axvline(mean, color="tab:red", linestyle="--", linewidth=2.0, label=f"mean = {mean:.4g}")
+        ax.stairs(counts, edges, fill=True, alpha=0.75, color="tab:blue", label=f"samples (n = {finite.size}{suffix})")
+        _scaled_axis(ax, "x", edges, xlabel)
+        ax.axvline(mean, color="tab:red", linestyle="--", linewidth=2.0, label=f"mean = {_precise(mean)}")
         if counts.size == 1:
             # A lone bin would fill the axis and look like a plotting error;
             # side margins show it as one narrow bar around the value.
@@ -409,6 +703,7 @@ class ContourPlot:
     zero_line: bool
     note: str | None
     operating_point: tuple[float, float] | None
+    operating_point_inside: bool = False
 
 
 def _sign_note(zmin: float, zmax: float) -> str:
@@ -426,6 +721,7 @@ def _sign_note(zmin: float, zmax: float) -> str:
     return f"no break-even in grid ({kind})"
 
 
+@_styled
 def contour(
     x: Sequence[float],
     y: Sequence[float],
@@ -438,15 +734,13 @@ def contour(
     title: str,
     operating_point: tuple[float, float] | None = None,
     zero_level: bool = True,
+    log_x: bool = False,
+    log_y: bool = False,
 ) -> ContourPlot:
-    """Draw a filled contour of z(x, y) with its break-even (z = 0) line, to show where a design wins."""
-    xs = _as_1d("x", x)
-    ys = _as_1d("y", y)
-    zs = np.asarray(z, dtype=float)
-    if zs.shape != (ys.size, xs.size):
-        raise ValueError(f"z must have shape (len(y), len(x)) = {(ys.size, xs.size)}, got {zs.shape}")
-    if xs.size < 2 or ys.size < 2:
-        raise ValueError("contour needs at least a 2 x 2 grid")
+    """Draw a filled contour of z(x, y) with its break-even (z = 0) line, to show where a
+    design wins.  The axes span exactly the grid (log axes, ticked at the grid's values,
+    for geometric grids); an operating point off the grid is named in the legend."""
+    xs, ys, zs = _sorted_grid(x, y, z)
     finite = zs[np.isfinite(zs)]
     if finite.size == 0:
         raise ValueError("contour: z has no finite values")
@@ -458,79 +752,94 @@ def contour(
     fig, axes = _figure()
     ax = axes[0, 0]
     zm = np.ma.masked_invalid(zs)
-    if zmin == zmax:
-        half = abs(zmin) * 0.01 if zmin != 0.0 else 0.5
-        levels = np.array([zmin - half, zmin + half])
-    else:
-        # "Nice" ticks are multiples of the step, so 0 is a level boundary
-        # whenever the range spans it and the break-even line sits on a
-        # color boundary.
-        levels = MaxNLocator(nbins=15).tick_values(zmin, zmax)
-    if sign_change:
-        # A diverging map centered at 0 shows gain and loss at a glance.
-        norm: Normalize = TwoSlopeNorm(vcenter=0.0, vmin=float(levels[0]), vmax=float(levels[-1]))
-        cmap = "RdBu_r"
-    else:
-        norm = Normalize(vmin=float(levels[0]), vmax=float(levels[-1]))
-        cmap = "viridis"
+    levels, norm, cmap = _contour_levels(zmin, zmax, sign_change)
     filled = ax.contourf(xs, ys, zm, levels=levels, cmap=cmap, norm=norm)
-    fig.colorbar(filled, ax=ax, label=zlabel)
+    bar = fig.colorbar(filled, ax=ax)
+    _scaled_axis(bar.ax, "y", levels, zlabel)
 
     handles = []
     zero_line = False
     note = None
     if zero_level and sign_change:
         zc = ax.contour(xs, ys, zm, levels=[0.0], colors="black", linewidths=3.0, zorder=3)
-        paths = zc.get_paths()
-        zero_line = bool(paths) and any(len(p.vertices) > 0 for p in paths)
+        zero_line = any(len(p.vertices) > 0 for p in zc.get_paths())
         if zero_line:
             handles.append(Line2D([], [], color="black", linewidth=3.0, label=f"break-even ({zlabel} = 0)"))
     if zero_level and not sign_change:
         note = _sign_note(zmin, zmax)
-        ax.text(
-            0.02,
-            0.98,
-            note,
-            transform=ax.transAxes,
-            ha="left",
-            va="top",
-            fontsize=10,
-            bbox=dict(boxstyle="round", facecolor="white", alpha=0.85),
-            zorder=5,
-        )
+        handles.append(Line2D([], [], linestyle="none", label=note))
 
-    op = None
+    op, inside = None, False
     if operating_point is not None:
         op = (float(operating_point[0]), float(operating_point[1]))
-        (marker,) = ax.plot(
-            [op[0]],
-            [op[1]],
-            linestyle="none",
-            marker="*",
-            markersize=18,
-            markerfacecolor="gold",
-            markeredgecolor="black",
-            zorder=4,
-            label=f"operating point ({_fmt(op[0])}, {_fmt(op[1])})",
-        )
-        handles.append(marker)
+        inside = bool(xs[0] <= op[0] <= xs[-1] and ys[0] <= op[1] <= ys[-1])
+        handles.append(_operating_point(ax, op, inside))
 
+    _grid_axes(ax, xs, ys, xlabel, ylabel, log_x, log_y)
     if handles:
-        ax.legend(handles=handles, loc="lower right")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+        # Below the axes, so neither the legend nor the note hides part of the map.
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=min(len(handles), 3),
+                  frameon=False)
     ax.set_title(title)
 
     saved = _save(fig, path)
-    return ContourPlot(
-        figure=fig,
-        path=saved,
-        levels=np.asarray(filled.levels, dtype=float),
-        sign_change=sign_change,
-        zero_line=zero_line,
-        note=note,
-        operating_point=op,
-    )
+    return ContourPlot(figure=fig, path=saved, levels=np.asarray(filled.levels, dtype=float),
+                       sign_change=sign_change, zero_line=zero_line, note=note, operating_point=op,
+                       operating_point_inside=inside)
+
+
+def _sorted_grid(x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check a z(y, x) grid and return it with both axes ascending (a sweep may list its
+    values in any order)."""
+    xs = _as_1d("x", x)
+    ys = _as_1d("y", y)
+    zs = np.asarray(z, dtype=float)
+    if zs.shape != (ys.size, xs.size):
+        raise ValueError(f"z must have shape (len(y), len(x)) = {(ys.size, xs.size)}, got {zs.shape}")
+    if xs.size < 2 or ys.size < 2:
+        raise ValueError("contour needs at least a 2 x 2 grid")
+    ox, oy = np.argsort(xs, kind="stable"), np.argsort(ys, kind="stable")
+    return xs[ox], ys[oy], zs[np.ix_(oy, ox)]
+
+
+def _contour_levels(zmin: float, zmax: float, sign_change: bool):
+    """Filled-contour levels, norm and colormap: a diverging map centred on 0 when the
+    grid changes sign (gain and loss at a glance), viridis otherwise."""
+    if zmin == zmax:
+        half = abs(zmin) * 0.01 if zmin != 0.0 else 0.5
+        levels = np.array([zmin - half, zmin + half])
+    else:
+        # "Nice" ticks are multiples of the step, so 0 is a level boundary whenever
+        # the range spans it and the break-even line sits on a color boundary.
+        levels = MaxNLocator(nbins=15).tick_values(zmin, zmax)
+    if sign_change:
+        return levels, TwoSlopeNorm(vcenter=0.0, vmin=float(levels[0]), vmax=float(levels[-1])), "RdBu_r"
+    return levels, Normalize(vmin=float(levels[0]), vmax=float(levels[-1])), "viridis"
+
+
+def _operating_point(ax, op: tuple[float, float], inside: bool):
+    """Mark the operating point with a star (never clipped at the grid's edge); off the
+    grid it is not drawn, and its legend entry says where it is."""
+    label = f"operating point ({_fmt(op[0])}, {_fmt(op[1])})"
+    style = dict(linestyle="none", marker="*", markersize=18, markerfacecolor="gold", markeredgecolor="black")
+    if inside:
+        (marker,) = ax.plot([op[0]], [op[1]], zorder=4, clip_on=False, label=label, **style)
+        return marker
+    return Line2D([], [], label=label + ": outside the grid", **{**style, "markerfacecolor": "none"})
+
+
+def _grid_axes(ax, xs: np.ndarray, ys: np.ndarray, xlabel: str, ylabel: str, log_x: bool, log_y: bool) -> None:
+    """Axes spanning exactly the swept grid; log axes get ticks at the swept values."""
+    if log_x:
+        ax.set_xscale("log")
+        _value_ticks(ax.xaxis, xs)
+    if log_y:
+        ax.set_yscale("log")
+        _value_ticks(ax.yaxis, ys)
+    ax.set_xlim(float(xs[0]), float(xs[-1]))
+    ax.set_ylim(float(ys[0]), float(ys[-1]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
 
 
 # --------------------------------------------------------------------------
@@ -556,8 +865,10 @@ class SweepPlot:
     x: np.ndarray
     series: tuple[SweepSeries, ...]
     log_x: bool
+    log_y: bool = False
 
 
+@_styled
 def sweep_lines(
     x: Sequence[float],
     series: Sequence[tuple[str, np.ndarray, np.ndarray]],
@@ -567,8 +878,13 @@ def sweep_lines(
     ylabel: str,
     title: str,
     logx: bool = False,
+    reference: tuple[float, str] | None = None,
+    xticklabels: Sequence[str] | None = None,
 ) -> SweepPlot:
-    """Plot mean +- std curves over a swept parameter, to compare designs across its range."""
+    """Plot curves over a swept parameter, to compare designs across its range: error
+    bars of ± one std only where results vary over trials; a log axis ticked at the swept
+    values for geometric or wide grids; ``reference`` (value, label) draws a horizontal
+    line (a ratio's 1); ``xticklabels`` names each x (points without a numeric axis)."""
     xs = _as_1d("x", x)
     drawn = []
     for label, mean, std in series:
@@ -586,22 +902,38 @@ def sweep_lines(
     if logx and not positive:
         raise ValueError("sweep_lines: logx=True needs strictly positive x values")
     # Spans of two decades or more are unreadable on a linear axis.
-    log_x = logx or (positive and xs.max() / xs.min() >= 100.0)
+    log_x = xticklabels is None and (logx or (positive and xs.max() / xs.min() >= 100.0))
+    varies = any(bool(np.any(np.nan_to_num(s.std) > 0)) for s in drawn)
 
     fig, axes = _figure()
     ax = axes[0, 0]
     for s in drawn:
-        ax.errorbar(xs, s.mean, yerr=s.std, marker="o", markersize=4, capsize=3, linewidth=1.5, label=s.label)
+        if varies:
+            ax.errorbar(xs, s.mean, yerr=s.std, marker="o", markersize=4, capsize=3, label=s.label)
+        else:
+            ax.plot(xs, s.mean, marker="o", markersize=4, label=s.label)
+    if reference is not None:
+        ax.axhline(reference[0], color="black", linestyle="--", linewidth=1.0, zorder=1, label=reference[1])
     if log_x:
         ax.set_xscale("log")
+        _value_ticks(ax.xaxis, xs)
+    elif xticklabels is not None:
+        ax.set_xticks(xs, list(xticklabels), rotation=30, ha="right")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ys = np.concatenate([s.mean for s in drawn])
+    # Values over two decades or more (latency against a geometric grid) on a log axis.
+    log_y = _wide_range(ys) and not varies and reference is None
+    if log_y:
+        ax.set_yscale("log")
+        _plain_log(ax.yaxis, ys)
+        ax.set_ylabel(ylabel)
+    else:
+        _scaled_axis(ax, "y", ys, ylabel)
     ax.set_title(title)
-    ax.grid(True, which="both", linestyle=":", alpha=0.6)
-    ax.legend(title="mean ± std")
+    ax.legend(title="mean ± std over trials" if varies else None)
 
     saved = _save(fig, path)
-    return SweepPlot(figure=fig, path=saved, x=xs, series=tuple(drawn), log_x=bool(log_x))
+    return SweepPlot(figure=fig, path=saved, x=xs, series=tuple(drawn), log_x=bool(log_x), log_y=bool(log_y))
 
 
 # --------------------------------------------------------------------------
@@ -620,12 +952,7 @@ class HeatmapPlot:
     cell_text: tuple[tuple[str, ...], ...]
 
 
-def _tick_positions(n: int, max_ticks: int = 12) -> list[int]:
-    """Pick at most ``max_ticks`` evenly spaced indices so tick labels never overlap."""
-    step = max(1, math.ceil(n / max_ticks))
-    return list(range(0, n, step))
-
-
+@_styled
 def heatmap(
     x: Sequence[object],
     y: Sequence[object],
@@ -636,8 +963,10 @@ def heatmap(
     ylabel: str,
     zlabel: str,
     title: str,
+    fmt: str | None = None,
 ) -> HeatmapPlot:
-    """Draw z over a (possibly non-uniform or categorical) x-y grid, annotating small grids cell by cell."""
+    """Draw z over a (possibly non-uniform or categorical) x-y grid, annotating cells
+    with their value in ``fmt`` (the quantity's declared format) while the text fits."""
     xv, yv = list(x), list(y)
     zs = np.asarray(z, dtype=float)
     if zs.shape != (len(yv), len(xv)):
@@ -651,32 +980,57 @@ def heatmap(
     # still get equal-sized cells; the real values appear as tick labels.
     zm = np.ma.masked_invalid(zs)
     image = ax.imshow(zm, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
-    fig.colorbar(image, ax=ax, label=zlabel)
+    bar = fig.colorbar(image, ax=ax)
+    _scaled_axis(bar.ax, "y", zs, zlabel)
     xt, yt = _tick_positions(len(xv)), _tick_positions(len(yv))
     ax.set_xticks(xt, [_fmt(xv[i]) for i in xt])
     ax.set_yticks(yt, [_fmt(yv[i]) for i in yt])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+    ax.grid(False)
 
-    annotated = len(xv) <= _MAX_ANNOTATED_CELLS and len(yv) <= _MAX_ANNOTATED_CELLS
-    cell_text: list[tuple[str, ...]] = []
+    texts = [[_cell_text(v, fmt, zs) for v in row] for row in zs]
+    _clip_texts(fig)
+    fig.canvas.draw()  # the cell size in pixels decides whether the text fits
+    cell_px = ax.get_window_extent().width / len(xv)
+    longest = max(len(t) for row in texts for t in row)
+    # About 0.6 em per character; below 6 pt the numbers are unreadable.
+    size = min(10.0, cell_px / (0.62 * longest) * 72.0 / fig.dpi)
+    annotated = len(xv) <= _MAX_ANNOTATED_CELLS and len(yv) <= _MAX_ANNOTATED_CELLS and size >= 6.0
     if annotated:
         norm = image.norm
-        for i in range(len(yv)):
-            row = []
-            for j in range(len(xv)):
+        for i, row in enumerate(texts):
+            for j, text in enumerate(row):
                 v = zs[i, j]
-                text = _fmt(float(v)) if np.isfinite(v) else "n/a"
                 # viridis is bright at the top: dark text there, light below;
                 # missing cells are left blank (white), so they get dark text.
                 dark_text = not np.isfinite(v) or float(norm(v)) > 0.6
-                ax.text(j, i, text, ha="center", va="center", fontsize=10, color="black" if dark_text else "white")
-                row.append(text)
-            cell_text.append(tuple(row))
+                ax.text(j, i, text, ha="center", va="center", fontsize=size, color="black" if dark_text else "white")
+    cell_text = tuple(tuple(row) for row in texts) if annotated else ()
 
     saved = _save(fig, path)
-    return HeatmapPlot(figure=fig, path=saved, z=zs, annotated=annotated, cell_text=tuple(cell_text))
+    return HeatmapPlot(figure=fig, path=saved, z=zs, annotated=annotated, cell_text=cell_text)
+
+
+def _cell_text(v: float, fmt: str | None, grid: np.ndarray) -> str:
+    """A heatmap cell's text: the declared ``fmt``; without one, the fewest significant
+    digits (3 to 8) that tell the grid's distinct values apart."""
+    if not np.isfinite(v):
+        return "n/a"
+    if fmt:
+        return format(float(v), fmt)
+    values = np.unique(grid[np.isfinite(grid)])
+    for digits in range(3, 9):
+        if len({_short(x, digits) for x in values}) == values.size:
+            break
+    return _short(float(v), digits)
+
+
+def _short(v: float, digits: int) -> str:
+    """``v`` with ``digits`` significant digits, in plain notation where it is readable."""
+    s = f"{float(v):.{digits}g}"
+    return _precise(v, digits) if "e" in s and 1e-4 <= abs(v) < 1e12 else s
 
 
 # --------------------------------------------------------------------------
@@ -695,6 +1049,7 @@ class BarPlot:
     annotations: tuple[str, ...]
 
 
+@_styled
 def bars(
     labels: Sequence[str],
     values: Sequence[float],
@@ -703,9 +1058,13 @@ def bars(
     ylabel: str,
     title: str,
     xlabel: str = "configuration",
+    fmt: str | None = None,
+    reference: tuple[float, str] | None = None,
 ) -> BarPlot:
-    """Draw an annotated bar chart, used to compare ablation variants side by side."""
-    names = tuple(str(label) for label in labels)
+    """Draw an annotated bar chart, used to compare ablation variants side by side: each
+    bar labelled with its value in ``fmt`` (the quantity's declared format), and
+    ``reference`` (value, label) drawn as a dashed line (a ratio's 1)."""
+    names = tuple(_clip(str(label)) for label in labels)
     vals = _as_1d("values", values)
     if vals.size != len(names):
         raise ValueError(f"bars: {len(names)} labels but {vals.size} values")
@@ -716,17 +1075,20 @@ def bars(
     ax = axes[0, 0]
     positions = np.arange(len(names))
     container = ax.bar(positions, vals, color="tab:blue", edgecolor="black", linewidth=0.5, zorder=2)
-    annotations = tuple(_fmt(float(v)) for v in vals)
+    annotations = tuple(format(float(v), fmt) if fmt and math.isfinite(v) else _fmt(float(v)) for v in vals)
     ax.bar_label(container, labels=list(annotations), padding=3, fontsize=9)
     # Long or many labels are rotated so they do not collide.
     rotate = len(names) > 6 or max(len(n) for n in names) > 12
     ax.set_xticks(positions, names, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     ax.axhline(0.0, color="black", linewidth=0.8, zorder=1)
+    if reference is not None:
+        ax.axhline(reference[0], color="black", linestyle="--", linewidth=1.0, zorder=3, label=reference[1])
+        ax.legend(loc="upper left")
     ax.margins(y=0.12)  # headroom for the value labels
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    _scaled_axis(ax, "y", vals, ylabel)
     ax.set_title(title)
-    ax.grid(axis="y", linestyle=":", alpha=0.6, zorder=0)
+    ax.grid(axis="x", visible=False)
 
     saved = _save(fig, path)
     return BarPlot(figure=fig, path=saved, labels=names, values=vals, annotations=annotations)
@@ -773,6 +1135,31 @@ def _wide_range(values: np.ndarray) -> bool:
     return v.size > 0 and bool(np.all(v > 0)) and v.max() / v.min() >= 100.0
 
 
+_OVERLAY_DASHES = (("-", 3.0), ("--", 1.6), ("-.", 1.6), (":", 2.0))
+
+
+def _overlay_panel(ax, panel: OverlayPanel, colors, dashes, xlabel: str, log_x: bool) -> None:
+    """One quantity of the overlay: each table's model line and measured markers."""
+    for s in panel.series:
+        order = np.argsort(s.x, kind="stable")
+        style, width = dashes[s.label]
+        ax.plot(s.x[order], s.model[order], linestyle=style, color=colors[s.label], linewidth=width)
+        ax.plot(s.x[order], s.measured[order], "o", color=colors[s.label], markersize=5, markerfacecolor="none")
+    if log_x:
+        ax.set_xscale("log")
+        _plain_log(ax.xaxis, np.concatenate([s.x for s in panel.series]))
+    if panel.log_y:
+        ax.set_yscale("log")
+        _plain_log(ax.yaxis, np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]))
+        ax.set_ylabel(panel.ylabel)
+    else:
+        _scaled_axis(ax, "y", np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]),
+                     panel.ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_title(panel.name)
+
+
+@_styled
 def measured_overlay(
     panels: Sequence[tuple[str, str, Sequence[tuple[str, Sequence[float], Sequence[float], Sequence[float]]]]],
     path: str | Path,
@@ -812,27 +1199,20 @@ def measured_overlay(
     fig, axes = _figure(nrows, ncols, figsize=(5.0 * ncols, 3.8 * nrows))
     labels = sorted({s.label for p in drawn for s in p.series})
     colors = {label: matplotlib.colormaps["tab10"](i % 10) for i, label in enumerate(labels)}
+    # Each table's model line has its own dash pattern and width, so model lines that
+    # coincide (the same configurations in two tables) stay visible one over the other.
+    dashes = {label: _OVERLAY_DASHES[i % len(_OVERLAY_DASHES)] for i, label in enumerate(labels)}
     for k, panel in enumerate(drawn):
-        ax = axes[k // ncols, k % ncols]
-        for s in panel.series:
-            order = np.argsort(s.x, kind="stable")
-            ax.plot(s.x[order], s.model[order], "-", color=colors[s.label], linewidth=1.5)
-            ax.plot(s.x[order], s.measured[order], "o", color=colors[s.label], markersize=5, markerfacecolor="none")
-        if log_x:
-            ax.set_xscale("log")
-        if panel.log_y:
-            ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(panel.ylabel)
-        ax.set_title(panel.name)
-        ax.grid(True, which="both", linestyle=":", alpha=0.6)
+        _overlay_panel(axes[k // ncols, k % ncols], panel, colors, dashes, xlabel, log_x)
     for k in range(len(drawn), nrows * ncols):
         axes[k // ncols, k % ncols].set_visible(False)
-    handles = [Line2D([], [], color=colors[label], marker="o", markerfacecolor="none", linestyle="-", label=label)
-               for label in labels]
-    handles += [Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="measured"),
-                Line2D([], [], color="gray", linestyle="-", label="model")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6))
+    handles = []
+    for label in labels:
+        handles.append(Line2D([], [], color=colors[label], marker="o", markerfacecolor="none", linestyle="none",
+                              label=f"{label}: measured"))
+        handles.append(Line2D([], [], color=colors[label], linestyle=dashes[label][0], linewidth=dashes[label][1],
+                              label=f"{label}: model at its rows"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4))
     fig.suptitle(title)
 
     saved = _save(fig, path)
@@ -870,6 +1250,16 @@ class RooflinePlot:
     groups: tuple[RooflineGroup, ...]
 
 
+def _ridge(ax, ridge: float, peak: float, x_unit: str | None, color: str, below: bool = False) -> None:
+    """Mark a roof's ridge point (where memory-bound turns compute-bound) and label it,
+    above its roof (``below``: under it, clear of the roof drawn above)."""
+    ax.axvline(ridge, color=color, linestyle=":", linewidth=0.8)
+    ax.annotate(f"ridge {_fmt(ridge)}{' ' + x_unit if x_unit else ''}", (ridge, peak),
+                xytext=(4, -4 if below else 4), textcoords="offset points", fontsize=8, color=color, ha="left",
+                va="top" if below else "bottom")
+
+
+@_styled
 def roofline(
     groups: Sequence[tuple[str, Sequence[float], Sequence[float], str]],
     path: str | Path,
@@ -881,6 +1271,8 @@ def roofline(
     title: str,
     achievable_peak: float | None = None,
     achievable_bandwidth: float | None = None,
+    x_unit: str | None = None,
+    y_unit: str | None = None,
 ) -> RooflinePlot:
     """Attainable throughput against arithmetic intensity on log-log axes:
     min(peak, bandwidth * intensity), the achievable roof dashed when given, and the points."""
@@ -900,17 +1292,20 @@ def roofline(
         a_ridge = achievable_peak / achievable_bandwidth
 
     xs_all = [ridge] + ([a_ridge] if a_ridge else []) + [float(v) for g in drawn for v in g.intensity if v > 0]
-    lo, hi = min(xs_all) / 8.0, max(xs_all) * 8.0
+    lo, hi = min(xs_all) / 4.0, max(xs_all) * 4.0
     grid = np.geomspace(lo, hi, 400)
 
     fig, axes = _figure()
     ax = axes[0, 0]
+    yu = f" {y_unit}" if y_unit else ""
+    per = f" per {x_unit}" if x_unit else " per unit of intensity"
     ax.plot(grid, np.minimum(peak, bandwidth * grid), "-", color="black", linewidth=2.0,
-            label=f"roof: {_fmt(peak)} peak, {_fmt(bandwidth)} per unit intensity")
+            label=f"roof: peak {_fmt(peak)}{yu}, slope {_fmt(bandwidth)}{yu}{per}")
+    _ridge(ax, ridge, peak, x_unit, "black")
     if a_ridge is not None:
         ax.plot(grid, np.minimum(achievable_peak, achievable_bandwidth * grid), "--", color="dimgray", linewidth=1.5,
-                label=f"achievable: {_fmt(achievable_peak)}, {_fmt(achievable_bandwidth)}")
-    ax.axvline(ridge, color="black", linestyle=":", linewidth=0.8)
+                label=f"achievable: peak {_fmt(achievable_peak)}{yu}, slope {_fmt(achievable_bandwidth)}{yu}{per}")
+        _ridge(ax, a_ridge, achievable_peak, x_unit, "dimgray", below=True)
     # A label names a series (a table, a design): its measured and model groups share a color.
     colors = _qualitative_colors([g.label for g in drawn])
     for g in drawn:
@@ -920,14 +1315,21 @@ def roofline(
                     label=f"{g.label} (measured)")
         else:
             ax.plot(g.intensity, g.throughput, "x", color=color, markersize=6, label=f"{g.label} (model)")
+    intensities = np.unique([float(v) for g in drawn for v in g.intensity if np.isfinite(v)])
+    if intensities.size == 1:
+        # The model's intensity does not depend on what was swept: say so rather than
+        # leave a lone column of points unexplained.
+        ax.plot([], [], linestyle="none",
+                label=f"every point at intensity {_fmt(float(intensities[0]))}{' ' + x_unit if x_unit else ''}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log(ax.xaxis)
+    _plain_log(ax.yaxis)
     ax.set_xlim(lo, hi)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.grid(True, which="both", linestyle=":", alpha=0.6)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
 
     saved = _save(fig, path)
     return RooflinePlot(figure=fig, path=saved, peak=float(peak), bandwidth=float(bandwidth), ridge=float(ridge),
@@ -940,8 +1342,9 @@ def roofline(
 # --------------------------------------------------------------------------
 
 
-def write_index(out_dir: str | Path, entries: Sequence[tuple[str, str]]) -> Path:
-    """Write ``index.md`` in ``out_dir`` listing each plot file with a one-line caption, for browsing outputs."""
+def write_index(out_dir: str | Path, entries: Sequence[tuple[str, str]], notes: Sequence[str] = ()) -> Path:
+    """Write ``index.md`` in ``out_dir`` listing each plot file with a one-line caption,
+    then the notes on what was not plotted (and why), for browsing outputs."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# Plots", ""]
@@ -951,6 +1354,9 @@ def write_index(out_dir: str | Path, entries: Sequence[tuple[str, str]]) -> Path
         name = str(filename)
         # Angle brackets let link targets contain spaces or parentheses.
         lines.append(f"- [{name}](<{name}>): {one_line}")
+    if notes:
+        lines += ["", "## Not plotted", ""]
+        lines += [f"- {' '.join(str(note).split())}" for note in notes]
     lines.append("")
     index = out / "index.md"
     index.write_text("\n".join(lines), encoding="utf-8")

@@ -21,6 +21,7 @@ from pathlib import Path
 import markupsafe
 import numpy as np
 
+from .compiler import file_mode
 from .templates_env import html_environment
 
 __all__ = ["Table", "Image", "Preformatted", "Note", "Num", "Section", "Item", "render_html", "write_html"]
@@ -207,9 +208,9 @@ def write_html(path: str | os.PathLike[str], html: str) -> Path:
     """Write ``html`` to ``path`` atomically (temp file in the same directory, then os.replace)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Keep an existing file's permissions; a new report is world-readable
-    # like any other generated output (mkstemp would leave it 0600).
-    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o644
+    # Keep an existing file's permissions; a new report gets what the umask gives any new
+    # file (mkstemp would leave it 0600).
+    mode = target.stat().st_mode & 0o7777 if target.exists() else file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:

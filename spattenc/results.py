@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from . import ir
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .evaluate import const_value
 
 def to_json_value(x, type_: str | None = None, program: ir.Program | None = None):
@@ -197,6 +197,16 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
             if any(not a.is_Integer for a in e.atoms(sympy.Rational)):
                 lines.append(f"  ≈ {sympy.sstr(approx)}")
         lines.append("")
+
+    known = {d.name for d in prog.designs} | {m.name for d in prog.designs for m in d.metrics} \
+        | {f"{d.name}.{m.name}" for d in prog.designs for m in d.metrics} | {c.name for c in prog.compares} \
+        | {sv.name for sv in prog.solves}
+    if prog.report is not None:
+        known |= {k for path, it in _solve_items(prog.report.items, "") for k in (path, it.name)}
+    for n in names:
+        if n not in known:
+            raise SpecError(f"inspect: '{n}' is not a design, metric, comparison or solve entry of spec "
+                            f"'{prog.name}'" + did_you_mean(n, known))
 
     def wanted(*keys) -> bool:
         return not names or any(k in names for k in keys)

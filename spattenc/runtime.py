@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from types import ModuleType
 import numpy as np
 
 from .compiler import Compiled, cached_sim
-from .errors import SpecError
+from .errors import InputError, SpecError
+from .files import check_readable
 from .evaluate import const_value
 
 
@@ -164,10 +166,10 @@ class TableData:
 def read_tables(sim: ModuleType, inputs: dict[str, str]) -> dict[str, TableData]:
     """Read each input table with the simulator's reader; a bad file raises InputError
     rendered `FILE:line: column: message`."""
-    from .errors import InputError
-
     out = {}
     for name, path in inputs.items():
+        if os.path.exists(path):  # a missing file is the reader's to report
+            check_readable(path, "table")
         try:
             columns, rows, config = sim.read_table(path)
         except sim.TableError as e:

@@ -318,8 +318,11 @@ def _images(folder: Path, entries) -> list[Image]:
 
 
 def _image_title(name: str, caption: str) -> str:
-    """A plot's heading: the first clause of its caption (else its file name)."""
-    head = caption.split(": ", 1)[0].split(". ", 1)[0].split("; ", 1)[0].rstrip(".").strip()
+    """A plot's heading: the first sentence of its caption, up to a semicolon when long
+    (else its file name)."""
+    head = caption.split(". ", 1)[0].rstrip(".").strip()
+    if len(head) > 100:
+        head = head.split("; ", 1)[0]
     return head or name
 
 

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import math
 import re
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from .check import axis_values
 from .compiler import Compiled
 from .errors import SpecError
 from .evaluate import const_value
+from .files import human_size as _bytes
+from .files import parse_size  # noqa: F401  (sweep.parse_size: the --mem-budget syntax)
 from .runtime import check_range, parse_value, portable_sim, rebuild_sim
 
 DEFAULT_MEM_BUDGET = 2 * 1024**3
@@ -113,11 +116,10 @@ class SweepSpec:
 
 
 def _dtype(values) -> type:
-    if all(isinstance(v, bool) for v in values):
-        return np.bool_
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return np.int64
-    return np.float64
+    """bool for booleans, int64 for ints, else float64 (numpy's view of the tuple, so long
+    axes are not walked in Python)."""
+    kind = np.asarray(values).dtype.kind
+    return np.bool_ if kind == "b" else np.int64 if kind in "iu" else np.float64
 
 
 def declared(compiled: Compiled, name: str) -> SweepSpec:
@@ -224,18 +226,6 @@ def _once(seen: dict[str, str], param: str, item: str) -> None:
     if param in seen:
         raise SpecError(f"--sweep {item}: '{param}' is already swept by --sweep {seen[param]}")
     seen[param] = item
-
-
-def parse_size(text: str) -> int:
-    """A byte count: 2GiB, 512MiB, 1.5G, 800M, 100000 (plain bytes)."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtT]?)(i?[bB])?\s*", text)
-    if not m:
-        raise ValueError(f"expected a size such as 2GiB, 512MiB or 100000000, got {text!r}")
-    mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[m[2].lower()]
-    value = int(float(m[1]) * mult)
-    if value < 1 << 20:
-        raise ValueError(f"memory budget {text!r} is too small (at least 1MiB)")
-    return value
 
 
 # ---------------------------------------------------------------- results
@@ -616,16 +606,18 @@ def _keep(res: Results, R: dict, per_trial: dict, dmeta: dict, width: int) -> No
 
 
 def _point_values(x, k: int) -> np.ndarray:
-    """A report entry's value at each of k points, from its array of shape (points or 1,
-    trials): the mean over trials (a condition: its value at the first trial)."""
+    """A report entry's value at each of k points (an array), from its array of
+    shape (points or 1, trials, ...): the mean over trials (a condition, or an entry with
+    one value per point: its value at the first trial)."""
     a = np.asarray(x)
     if a.ndim == 0:
         a = a.reshape(1, 1)
     if a.shape[0] == 1 and k > 1:
         a = np.broadcast_to(a, (k,) + a.shape[1:])
-    out = np.empty(k, dtype=object)
-    out[:] = [row.mean() if row.size > 1 and row.dtype != bool else row.reshape(-1)[0] for row in a]
-    return out
+    rows = a.reshape(a.shape[0], -1)
+    if rows.shape[1] == 1 or rows.dtype == bool:
+        return rows[:, 0].copy()
+    return rows.mean(axis=1)
 
 
 def _check_blocks(ev: Evaluation, block: int, multi: bool) -> None:
@@ -679,15 +671,16 @@ def _pcg64_chunk(ev: Evaluation, lo: int, hi: int, blocks: list, calibrate: bool
     last_R = None
     for b, (tlo, n) in enumerate(blocks):
         rec = record - tlo if record is not None and lo == 0 and tlo <= record < tlo + n else None
-        if calibrate and b == 0:
-            tracemalloc.start()
         G = {} if res is not None and res.group_parts is not None else None
-        R, events = sim.simulate(params, n, sim.Draws(sim.generators(ev.seed, k, b), n), rec,
-                                 res.shows if res is not None else None, **ev.extra, **_groups_arg(G))
+
+        def simulate():
+            return sim.simulate(params, n, sim.Draws(sim.generators(ev.seed, k, b), n), rec,
+                                res.shows if res is not None else None, **ev.extra, **_groups_arg(G))
         if calibrate and b == 0:
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            bpe = max(8.0, peak / (k * n))
+            (R, events), peak = _traced(simulate)
+            bpe = max(8.0, peak / (k * n)) if peak else 1024.0
+        else:
+            R, events = simulate()
         if G is not None:
             res.group_parts.append(G)
         if res is not None:
@@ -702,6 +695,25 @@ def _pcg64_chunk(ev: Evaluation, lo: int, hi: int, blocks: list, calibrate: bool
     C, values = _summaries(ev, params, dstats, last_R, len(blocks) > 1)
     cstats = {c: _stats_of(C[c], r, k) for c, r in ev.cmeta.items()}
     return ev.chunk(lo, hi, dstats, cstats, values), bpe
+
+
+# tracemalloc is process-wide: tasks on Dask's threaded scheduler calibrate one at a time
+# (starting and stopping it from several threads at once can crash the interpreter).
+_TRACING = threading.Lock()
+
+
+def _traced(fn):
+    """(fn(), the peak of memory traced while it ran); when something else is already
+    tracing, the peak is not measured and a generous 1 KiB per element is assumed."""
+    with _TRACING:
+        if tracemalloc.is_tracing():
+            return fn(), 0.0
+        tracemalloc.start()
+        try:
+            out = fn()
+            return out, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
 
 
 def _summaries(ev: Evaluation, params: dict, dstats: dict, last_R: dict, multi: bool):
@@ -729,7 +741,8 @@ def _summaries(ev: Evaluation, params: dict, dstats: dict, last_R: dict, multi: 
 def meta(sim: ModuleType) -> dict:
     """Display metadata of a simulator's designs and comparisons (labels, units, formats)."""
     return {"designs": {d: (t, {m: list(v) for m, v in ms.items()}) for d, (t, ms) in sim.DESIGNS.items()},
-            "compares": {k: list(v) for k, v in sim.COMPARES.items()}}
+            "compares": {k: list(v) for k, v in sim.COMPARES.items()},
+            "params": {name: spec[4] for name, spec in sim.PARAMS.items()}}  # each param's unit
 
 
 def point_fields(res: Results, i: int, cmeta: dict) -> dict:
@@ -770,14 +783,6 @@ def in_memory(sweep: SweepSpec | None, sim: ModuleType, mem_budget: int, what: s
         raise SpecError(f"{what}: the sweep has {sweep.size:,} points; {what} holds every point's results in memory "
                         f"(about {_bytes(need)}), more than --mem-budget {_bytes(mem_budget)}: use a coarser grid, "
                         "or write every point with --csv, --json or --parquet and --out (streamed, chunk by chunk)")
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} PiB"
 
 
 # ---------------------------------------------------------------- declared CSV layouts

@@ -15,6 +15,7 @@ import sympy as sp
 
 from . import ir
 from .backends.naming import md_comment, md_fence
+from .errors import did_you_mean
 from .evaluate import const_value
 from .lower import Join, Timing
 
@@ -494,7 +495,7 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     for n in names:
         if n not in known:
             raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage, design, comparison, "
-                            f"solve or loop of spec '{program.name}'")
+                            f"solve or loop of spec '{program.name}'" + did_you_mean(n, known))
 
     def want(n: str) -> bool:
         return not wanted or n in wanted
@@ -1002,7 +1003,7 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
     for n in names:
         if n not in known:
             raise SpecError(f"inspect: '{n}' is not a constant, per-row quantity, group, design, solve or loop of "
-                            f"spec '{program.name}'")
+                            f"spec '{program.name}'" + did_you_mean(n, known))
 
     def want(*ns: str) -> bool:
         return not wanted or any(n in wanted for n in ns)

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .backends.naming import display_path, file_stem, py_comment, py_part
-from .compiler import Compiled, cache_dir, fixed_outputs, output_dir, outputs, wants_fixed, write_tree
+from .compiler import (Compiled, _display_path, cache_dir, fixed_outputs, harness_without, outputs, wants_fixed,
+                       write_tree)
 from .errors import SpecError
 from .runtime import load_module
 
@@ -155,31 +155,47 @@ class Check:
     seconds: float
     details: list[str] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """The check's line in the summary, then its detail lines."""
+        verdict = self.summary if self.ok else "FAIL"
+        return [f"  {self.name:<11} {self.what}: {verdict} ({self.seconds:.1f} s)"] + \
+            [f"      {d}" for d in self.details]
+
 
 @dataclass
 class Result:
+    """A verify run: what ran where, each check's outcome, and notes on checks not run."""
+
     spec: str
     simulator: str
     version: str
     generated: Path
     regenerated: bool
     checks: list[Check]
+    notes: list[str] = field(default_factory=list)  # "  skipped ..." lines: checks that could not run
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def text(self) -> str:
-        lines = [f"verify {self.spec} on {self.simulator} ({self.version})",
-                 f"  generated   {_show(self.generated)} ({'regenerated' if self.regenerated else 'up to date'})"]
-        for c in self.checks:
-            verdict = c.summary if c.ok else "FAIL"
-            lines.append(f"  {c.name:<11} {c.what}: {verdict} ({c.seconds:.1f} s)")
-            lines += [f"      {d}" for d in c.details]
+    def head(self) -> list[str]:
+        return [_title(self.spec, self.simulator, self.version),
+                f"  generated   {_show(self.generated)} ({'regenerated' if self.regenerated else 'up to date'})"]
+
+    def verdict(self) -> str:
+        """The last line: PASS or FAIL, how many checks passed, and whether some were skipped."""
         failed = sum(not c.ok for c in self.checks)
-        lines.append(f"result: {'PASS' if not failed else 'FAIL'} ({len(self.checks) - failed} of {len(self.checks)} "
-                     "checks passed)")
+        skipped = f"; {len(self.notes)} skipped" if self.notes else ""
+        return (f"result: {'PASS' if not failed else 'FAIL'} ({len(self.checks) - failed} of {len(self.checks)} "
+                f"checks passed{skipped})")
+
+    def text(self) -> str:
+        lines = self.head() + [ln for c in self.checks for ln in c.lines()] + self.notes + [self.verdict()]
         return "\n".join(lines) + "\n"
+
+
+def _title(spec: str, simulator: str, version: str) -> str:
+    return f"verify {spec} on {simulator} ({version})"
 
 
 def generated_dir(compiled: Compiled) -> Path:
@@ -187,8 +203,8 @@ def generated_dir(compiled: Compiled) -> Path:
     file), or does not exist yet for a spec inside the current folder; else a folder in the
     cache, so a modified copy of a spec never overwrites the committed tree.  A spec that
     declares no fixed-point form gets no rtl/ from `compile`, so its RTL lives in the cache."""
-    spec_path = py_comment(display_path(compiled.path))
-    local = output_dir("generated", compiled)
+    spec_path = _display_path(compiled.path)
+    local = Path("generated") / compiled.name
     header = local / "sim.py"
     if wants_fixed(compiled.program):
         if header.exists():
@@ -197,7 +213,7 @@ def generated_dir(compiled: Compiled) -> Path:
                 return local
         elif not local.exists() and Path(compiled.path).resolve().is_relative_to(Path.cwd().resolve()):
             return local
-    return cache_dir() / "verify" / f"{file_stem(compiled.name)}-{_digest(compiled.program.source)}" / "generated"
+    return cache_dir() / "verify" / f"{compiled.name}-{_digest(compiled.program.source)}" / "generated"
 
 
 def _show(path: Path) -> str:
@@ -223,7 +239,7 @@ def _regenerate(compiled: Compiled, dest: Path) -> bool:
     files, err = fixed_outputs(compiled)
     if err is not None:
         raise err
-    if dest.resolve() == output_dir("generated", compiled).resolve():
+    if dest.resolve() == (Path("generated") / compiled.name).resolve():
         files = outputs(compiled)
     stale = any(not (dest / rel).is_file() or (dest / rel).read_text(encoding="utf-8") != text
                 for rel, text in files.items())
@@ -232,8 +248,10 @@ def _regenerate(compiled: Compiled, dest: Path) -> bool:
     return stale
 
 
-def _dut_sources(compiled: Compiled, overrides: dict[str, str]) -> dict[str, Path]:
-    out = {}
+def _dut_sources(compiled: Compiled, overrides: dict[str, str]) -> tuple[dict[str, Path], dict[str, str]]:
+    """Each hardware block's RTL file, and for blocks whose declared file is nowhere to be
+    found, why (their DUT check is skipped with that note; a --dut FILE must exist)."""
+    out, missing = {}, {}
     for h in compiled.program.hardware:
         if h.name in overrides:
             p = Path(overrides[h.name])
@@ -243,10 +261,11 @@ def _dut_sources(compiled: Compiled, overrides: dict[str, str]) -> dict[str, Pat
             continue
         found = find_hardware(compiled, h.path)
         if found is None:
-            raise SpecError(f"hardware '{h.name}': RTL file '{h.path}' not found in the current folder, the "
-                            "spec's folder or any folder above it", h.loc, source=compiled.program.source)
-        out[h.name] = found
-    return out
+            missing[h.name] = (f"its RTL file '{h.path}' is not in the current folder, the spec's folder or any "
+                               f"folder above it; give it with --dut {h.name}=FILE")
+        else:
+            out[h.name] = found
+    return out, missing
 
 
 def find_hardware(compiled: Compiled, path: str) -> Path | None:
@@ -287,39 +306,65 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout: float = 3600) -> tuple[i
     return proc.returncode, text
 
 
-def _require_cocotb() -> None:
-    """Fail before any work when cocotb (its runner) is not installed."""
+def cocotb_missing() -> str | None:
+    """Why the cocotb checks cannot run (cocotb 2 and its runner not installed), or None."""
     import importlib.util
 
     if importlib.util.find_spec("cocotb_tools") is None or importlib.util.find_spec("cocotb") is None:
-        raise SpecError("verify runs its checks with cocotb 2, which is not installed; install it with "
-                        "pip install 'spattenc[test]' (or pip install cocotb)")
+        return "cocotb is not installed (pip install 'spattenc[test]' or pip install cocotb)"
+    return None
 
 
 def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, seed: int | None = None,
-           dut_overrides: dict[str, str] | None = None) -> Result:
-    """Regenerate when stale and run both checks; never raises for a mismatch."""
+           dut_overrides: dict[str, str] | None = None, echo=None) -> Result:
+    """Regenerate when stale and run the checks; never raises for a mismatch.  `echo`, if
+    given, is called with each line of the summary as soon as it is known, and with a
+    line saying what runs before each step (the CLI prints them as they come)."""
+    say = echo or (lambda line: None)
     if sim_name not in SIMULATORS:
         raise SpecError(f"unknown simulator '{sim_name}'; supported: {', '.join(SIMULATORS)}")
     sim = SIMULATORS[sim_name]()
     version = sim.check()
-    _require_cocotb()
+    say(_title(compiled.name, sim_name, version))
     seed = compiled.program.seed if seed is None else seed
     gen = generated_dir(compiled)
     regenerated = _regenerate(compiled, gen)
-    spec = file_stem(compiled.name)
-    rtl = gen / "rtl"
-    duts = _dut_sources(compiled, dut_overrides or {})
+    duts, missing = _dut_sources(compiled, dut_overrides or {})
+    result = Result(compiled.name, sim_name, version, gen, regenerated, [])
+    say(result.head()[1])
+    spec, rtl = compiled.name, gen / "rtl"
     model, tb, harness = rtl / f"{spec}_model.v", rtl / f"{spec}_tb.v", rtl / f"{spec}_harness.v"
     fixed_sim = load_module(gen / "fixed_sim.py")
-
     key = _digest(sim_name, version, *(p.read_bytes() for p in (model, tb, harness)),
-                  *(duts[k].read_bytes() for k in sorted(duts)))
+                  *(duts[k].read_bytes() for k in sorted(duts)), *sorted(missing))
     work = cache_dir() / "verify" / f"{spec}-{key}" / sim_name
     work.mkdir(parents=True, exist_ok=True)
-    checks: list[Check] = []
 
-    # ---- 1. the self-checking testbench on golden vectors written by the fixed-point simulator
+    def done(checks: list[Check]) -> None:
+        result.checks += checks
+        for c in checks:
+            for line in c.lines():
+                say(line)
+
+    say(f"  {'...':<11} testbench: {vectors} golden vectors on {sim_name} (building it if needed)")
+    done([_testbench(sim, tb, model, fixed_sim, work, vectors, seed)])
+    why = cocotb_missing()
+    if why is not None:
+        result.notes.append(f"  {'cocotb':<11} skipped: {why}; the testbench above needs only the simulator")
+    else:
+        say(f"  {'...':<11} cocotb: building the harness, then the model on {vectors} random vectors"
+            + (f" and {len(duts)} DUT{'s' if len(duts) != 1 else ''}" if duts else ""))
+        done(_cocotb(compiled, sim, rtl, gen, fixed_sim, duts, work, vectors, seed, frozenset(missing)))
+    for name, text in missing.items():
+        result.notes.append(f"  {'DUT':<11} {name} skipped: {text}")
+    for line in result.notes:
+        say(line)
+    return result
+
+
+def _testbench(sim: Simulator, tb: Path, model: Path, fixed_sim, work: Path, vectors: int, seed: int) -> Check:
+    """The self-checking testbench on golden vectors written by the fixed-point simulator."""
+    spec = tb.name[:-len("_tb.v")]
     t0 = time.monotonic()
     vecs = fixed_sim.random_vectors(vectors, seed)
     vec_file = work / f"vectors-{vectors}-{seed}.hex"
@@ -330,29 +375,19 @@ def verify(compiled: Compiled, sim_name: str = "icarus", vectors: int = 1000, se
     tb_dir.mkdir(exist_ok=True)
     what = f"{tb.name}, {vectors} golden vectors"
     with _environ(sim.env()):
-        ok, details = True, []
         if not (tb_dir / "built").exists():
-            rc, text = _run(sim.build_tb([tb.resolve(), model.resolve()], f"{compiled.name}_tb", depth, tb_dir), tb_dir,
+            rc, text = _run(sim.build_tb([tb.resolve(), model.resolve()], f"{spec}_tb", depth, tb_dir), tb_dir,
                             tb_dir / "build.log")
             if rc != 0:
-                ok, details = False, ["testbench does not build:"] + _tail(text)
-            else:
-                (tb_dir / "built").write_text("ok\n")
-        if ok:
-            rc, text = _run(sim.run_tb(tb_dir, f"{compiled.name}_tb", vec_file.resolve()), tb_dir, tb_dir / "run.log")
-            m = re.search(r"PASS (\d+)/(\d+)", text)
-            if m and rc == 0 and int(m.group(1)) == vectors:
-                summary = m.group(0)
-            else:
-                ok = False
-                summary = ""
-                details = [ln for ln in text.splitlines() if "FAIL" in ln or "FATAL" in ln or "rror" in ln][:10] \
-                    or _tail(text)
-        checks.append(Check("testbench", what, ok, summary if ok else "", time.monotonic() - t0, details))
-
-    # ---- 2. cocotb: model vs the fixed-point simulator, and each DUT vs the spec
-    checks += _cocotb(compiled, sim, rtl, gen, fixed_sim, duts, work, vectors, seed)
-    return Result(spec, sim_name, version, gen, regenerated, checks)
+                return Check("testbench", what, False, "", time.monotonic() - t0,
+                             ["testbench does not build:"] + _tail(text))
+            (tb_dir / "built").write_text("ok\n")
+        rc, text = _run(sim.run_tb(tb_dir, f"{spec}_tb", vec_file.resolve()), tb_dir, tb_dir / "run.log")
+    m = re.search(r"PASS (\d+)/(\d+)", text)
+    if m and rc == 0 and int(m.group(1)) == vectors:
+        return Check("testbench", what, True, m.group(0), time.monotonic() - t0)
+    details = [ln for ln in text.splitlines() if "FAIL" in ln or "FATAL" in ln or "rror" in ln][:10] or _tail(text)
+    return Check("testbench", what, False, "", time.monotonic() - t0, details)
 
 
 def _tail(text: str, n: int = 15) -> list[str]:
@@ -361,15 +396,20 @@ def _tail(text: str, n: int = 15) -> list[str]:
 
 
 def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dict[str, Path], work: Path,
-            vectors: int, seed: int) -> list[Check]:
+            vectors: int, seed: int, omit: frozenset[str] = frozenset()) -> list[Check]:
     from cocotb_tools.runner import get_runner
 
-    spec = file_stem(compiled.name)
+    spec = compiled.name
     build_dir = work / "cocotb"
     report = work / "report.json"
     if report.exists():
         report.unlink()
-    sources = [rtl / f"{spec}_model.v", rtl / f"{spec}_harness.v"] + [duts[h.name] for h in compiled.program.hardware]
+    if omit:  # some DUT files are absent: a harness and test without those blocks
+        rtl = work / "rtl"
+        write_tree({**harness_without(compiled, omit), f"{spec}_model.v": (gen / "rtl" / f"{spec}_model.v")
+                    .read_text(encoding="utf-8")}, rtl)
+    hardware = [h for h in compiled.program.hardware if h.name not in omit]
+    sources = [rtl / f"{spec}_model.v", rtl / f"{spec}_harness.v"] + [duts[h.name] for h in hardware]
     runner = get_runner(sim.cocotb_name)
     quiet = logging.getLogger("spattenc.verify.cocotb")  # the summary reports results; logs go to files
     quiet.propagate = False
@@ -383,7 +423,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
             cls = type(runner)
             runner.__class__ = type(f"Prebuilt{cls.__name__}", (cls,), {"_build_command": lambda self: []})
         try:
-            runner.build(sources=[str(s.resolve()) for s in sources], hdl_toplevel=f"{compiled.name}_harness",
+            runner.build(sources=[str(s.resolve()) for s in sources], hdl_toplevel=f"{spec}_harness",
                          build_dir=str(build_dir), build_args=sim.cocotb_build_args(), timescale=("1ns", "1ps"),
                          log_file=str(work / "cocotb-prebuilt.log") if built else str(build_log), always=not built)
             if not built:
@@ -399,7 +439,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
         if test_log.exists():
             test_log.unlink()
         try:
-            runner.test(test_module=f"test_{spec}", hdl_toplevel=f"{compiled.name}_harness", build_dir=str(build_dir),
+            runner.test(test_module=f"test_{spec}", hdl_toplevel=f"{spec}_harness", build_dir=str(build_dir),
                         test_dir=str(work), extra_env=env, log_file=str(test_log),
                         results_xml=str(work / "results.xml"))
         except (SystemExit, Exception):
@@ -409,7 +449,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
     doc = json.loads(report.read_text()) if report.exists() else {}
     log_text = test_log.read_text(encoding="utf-8") if test_log.exists() else ""
     checks = []
-    for h in [None, *compiled.program.hardware]:  # None: the model
+    for h in [None, *hardware]:  # None: the model
         entry = doc.get("model" if h is None else f"hardware:{h.name}")
         if h is None:
             what = f"model vs fixed_sim.py, {vectors} random vectors"
@@ -427,7 +467,7 @@ def _cocotb(compiled, sim: Simulator, rtl: Path, gen: Path, fixed_sim, duts: dic
         else:
             details = fixed_sim.describe_failures(h.name, fails).splitlines() if fails else []
             summary = f"PASS {entry['checked']}/{h.configs} configurations, {entry['cycles']:,} DUT cycles" if not fails else ""
-        test = "model_matches_fixed_simulator" if h is None else f"dut_{py_part(h.name)}_matches_spec"
+        test = "model_matches_fixed_simulator" if h is None else f"dut_{h.name}_matches_spec"
         checks.append(Check("cocotb", what, not fails, summary, times.get(test, seconds), details))
     if not built and checks and build_seconds >= 1:
         checks[0].summary += f", after a {build_seconds:.1f} s build"

@@ -14,7 +14,9 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
@@ -25,7 +27,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from . import sweep
-from .compiler import Compiled
+from .compiler import Compiled, file_mode
 from .runtime import group_rows
 from .sweep import STATS, Chunk, SweepSpec, stat_key
 
@@ -55,13 +57,6 @@ class Layout:
                 cols += [stat_key(d, m, "mean"), stat_key(d, m, "std")]
         for c, random in self.random_compares.items():
             cols += [c] + ([stat_key(None, c, "std")] if random else [])
-        return cols
-
-    def json_columns(self) -> list[str]:
-        """The statistics a JSON point shows, in the order of its fields."""
-        cols = [stat_key(d, m, s) for d, ms in self.designs.items() for m in ms for s in STATS]
-        for c, random in self.random_compares.items():
-            cols += [stat_key(None, c, s) for s in STATS] if random else [c]
         return cols
 
 
@@ -94,6 +89,7 @@ def text_array(values: np.ndarray) -> pa.Array:
 
 
 def _has(text: pa.Array, part: str) -> np.ndarray:
+    """Whether each string contains `part`, as a numpy bool array."""
     return pc.match_substring(text, part).to_numpy(zero_copy_only=False)
 
 
@@ -145,14 +141,17 @@ class Target:
         self.stream = stream
 
     def commit(self) -> None:
+        """Finish: a file is moved into place, a stream flushed."""
         if self.tmp is not None:
             self.stream.close()
+            os.chmod(self.tmp, file_mode())  # mkstemp's 0600 would ignore the umask
             os.replace(self.tmp, self.path)
             self.tmp = None
         else:
             self.stream.flush()
 
     def abort(self) -> None:
+        """Drop a half-written file."""
         if self.tmp is not None:
             self.stream.close()
             os.unlink(self.tmp)
@@ -270,8 +269,8 @@ class JsonWriter:
         out.write(",\n".join([template % row for row in zip(*cols)]))
 
     def close(self) -> None:
-        if not self.started:
-            self.target.stream.write(self.prefix.rstrip("\n ").rstrip("[") + "[")
+        if not self.started:  # no point at all: the list's brackets alone
+            self.target.stream.write(self.prefix)
         self.target.stream.write(self.suffix)
         self.target.commit()
 
@@ -334,7 +333,6 @@ class Preview:
         self.points = points
         self.head: list[Chunk] = []
         self.tail: list[Chunk] = []
-        self.kept = 0
 
     def write(self, chunk: Chunk) -> None:
         if self.points <= MAX_TABLE_ROWS:
@@ -345,9 +343,6 @@ class Preview:
         if chunk.hi > self.points - TABLE_TAIL:
             self.tail.append(_slice(chunk, max(chunk.lo, self.points - TABLE_TAIL), chunk.hi))
 
-    def chunks(self) -> tuple[list[Chunk], list[Chunk]]:
-        return self.head, self.tail
-
     def close(self) -> None:
         pass
 
@@ -355,35 +350,91 @@ class Preview:
         pass
 
 
-def table_text(meta: dict, sw: SweepSpec, trials: int, preview: Preview) -> str:
-    """A text table of a sweep: a row per point, swept values then each comparison and the
-    mean of each design's metrics (formatted with the spec's fmt and scale); a sweep of
-    more than MAX_TABLE_ROWS points shows its first and last rows, with a note."""
+#: Width of the text table when stdout is not a terminal (a terminal gives its own).
+TABLE_WIDTH = 120
+
+
+def table_text(meta: dict, sw: SweepSpec, trials: int, preview: Preview, width: int | None = None) -> str:
+    """A text table of a sweep that fits `width` columns (default: the terminal's, else
+    TABLE_WIDTH): a row per point, the swept values, then each comparison and the mean of
+    each design's metrics (the spec's fmt and scale), headed by name and unit.  Quantities
+    equal in every row are listed once under the table; the rest are split into panels
+    side by side no wider than `width`, each repeating the swept values.  A sweep of more
+    than MAX_TABLE_ROWS points shows its first and last rows, with a note."""
+    width = width or shutil.get_terminal_size((TABLE_WIDTH, 24)).columns
     parts = [sweep.concat_chunks(p) for p in (preview.head, preview.tail) if p]
-    heads = list(sw.params)
-    cells = [[[format(v, ".6g") if isinstance(v, float) else str(v) for v in cols[name].tolist()]
-              for name in sw.params] for cols in parts]
+    lead = [_TextColumn(name, sw_unit, [format(v, ".6g") if isinstance(v, float) else str(v)
+                                       for cols in parts for v in cols[name].tolist()])
+            for name, sw_unit in ((n, meta.get("params", {}).get(n)) for n in sw.params)]
+    columns = []
     for c, (label, unit, fmt, scale, random) in meta["compares"].items():
-        heads.append(c + (f" ({unit})" if unit else ""))
-        for cols, out in zip(parts, cells):
-            out.append([_num(v * scale, fmt) + (f" ± {_num(s * scale, fmt)}" if random else "")
-                        for v, s in zip(cols[c].tolist(), cols[stat_key(None, c, "std")].tolist())])
+        columns.append(_TextColumn(c, unit, [_num(v * scale, fmt) + (f" ± {_num(e * scale, fmt)}" if random else "")
+                                             for cols in parts for v, e in zip(cols[c].tolist(),
+                                                                               cols[stat_key(None, c, "std")].tolist())]))
     for d, (_, ms) in meta["designs"].items():
         for name, (label, unit, fmt, scale, random) in ms.items():
-            heads.append(f"{d}.{name}")
-            for cols, out in zip(parts, cells):
-                out.append([_num(v * scale, fmt) for v in cols[stat_key(d, name, "mean")].tolist()])
-    rows = [list(r) for out in cells[:1] for r in zip(*out)]
-    if len(cells) > 1:
-        rows += [["..."] * len(heads)] + [list(r) for r in zip(*cells[1])]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    lines = [f"--- Sweep {sw.name}: {sw.title} ({sw.size} points x {trials} trials; means) ---",
-             "  ".join(h.rjust(w) for h, w in zip(heads, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(x.rjust(w) for x, w in zip(r, widths)) for r in rows]
-    if len(cells) > 1:
-        lines.append(f"({sw.size:,} points: the first {TABLE_HEAD} and the last {TABLE_TAIL} are shown; "
-                     "--csv, --json or --parquet with --out DIR write every point)")
+            columns.append(_TextColumn(f"{d}.{name}", unit, [_num(v * scale, fmt) for cols in parts
+                                                             for v in cols[stat_key(d, name, "mean")].tolist()],
+                                       scale))
+    same = [c for c in columns if len(set(c.cells)) == 1 and len(c.cells) > 1]
+    columns = [c for c in columns if c not in same]
+    gap = len(parts[0][sw.params[0]]) if len(parts) > 1 and sw.params else None  # rows before the "..."
+    exact = "; exact" if not _random(meta) else f" x {trials} trial{'s' if trials != 1 else ''}; means"
+    lines = [f"--- Sweep {sw.name}: {sw.title} ({sw.size:,} points{exact}) ---"]
+    for panel in _panels(lead, columns, width):
+        lines += _panel_lines(panel, gap) + [""]
+    if same:
+        lines.append(textwrap.fill("same at every point: " + "; ".join(
+            f"{c.name} = {c.cells[0]}{' ' + c.unit if c.unit else ''}" for c in same), width))
+    elif lines[-1] == "":
+        lines.pop()
+    if len(parts) > 1:
+        lines.append(textwrap.fill(f"({sw.size:,} points: the first {TABLE_HEAD} and the last {TABLE_TAIL} are "
+                                   "shown; --csv, --json or --parquet with --out DIR write every point)", width))
     return "\n".join(lines) + "\n"
+
+
+def _random(meta: dict) -> bool:
+    return any(info[4] for _, ms in meta["designs"].values() for info in ms.values()) or \
+        any(info[4] for info in meta["compares"].values())
+
+
+class _TextColumn:
+    """One column of the text table: its name, unit (a second header line) and cells."""
+
+    def __init__(self, name: str, unit: str | None, cells: list[str], scale: float = 1.0):
+        self.name, self.unit, self.cells = name, unit or "", cells
+        if scale == 100 and self.unit == "fraction":  # shown in percent, as the spec's scale says
+            self.unit = "%"
+        self.width = max(len(name), len(self.unit) + 2 if self.unit else 0, *(len(x) for x in cells))
+
+
+def _panels(lead: list[_TextColumn], columns: list[_TextColumn], width: int) -> list[list[_TextColumn]]:
+    """The columns packed into panels no wider than `width`, each led by the swept values."""
+    base = sum(c.width + 2 for c in lead)
+    panels, current, used = [], [], base
+    for c in columns:
+        if current and used + c.width + 2 > width:
+            panels.append(lead + current)
+            current, used = [], base
+        current.append(c)
+        used += c.width + 2
+    if current or not panels:
+        panels.append(lead + current)
+    return panels
+
+
+def _panel_lines(panel: list[_TextColumn], gap: int | None) -> list[str]:
+    """A panel's header (names, then units), rule and rows (a "..." row at `gap`)."""
+    out = ["  ".join(c.name.rjust(c.width) for c in panel).rstrip()]
+    if any(c.unit for c in panel):
+        out.append("  ".join((f"({c.unit})" if c.unit else "").rjust(c.width) for c in panel).rstrip())
+    out.append("  ".join("-" * c.width for c in panel))
+    for i in range(len(panel[0].cells) if panel else 0):
+        if i == gap:
+            out.append("  ".join("...".rjust(c.width) for c in panel))
+        out.append("  ".join(c.cells[i].rjust(c.width) for c in panel))
+    return out
 
 
 def _num(v: float, fmt: str) -> str:
@@ -391,6 +442,7 @@ def _num(v: float, fmt: str) -> str:
 
 
 def _slice(chunk: Chunk, lo: int, hi: int) -> Chunk:
+    """Points [lo, hi) of a chunk."""
     a, b = lo - chunk.lo, hi - chunk.lo
     return Chunk(lo, hi, {k: v[a:b] for k, v in chunk.columns.items()})
 

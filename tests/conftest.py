@@ -33,10 +33,16 @@ class Result:
     err: str
 
 
-def run_subprocess(*args: str, cwd: Path | str = ROOT) -> Result:
+#: Seconds a command may take in a test: generous, because the suite must also pass on a
+#: 2-core machine that other work keeps busy (a Verilator build there takes minutes).
+SUBPROCESS_TIMEOUT = 300
+RTL_TIMEOUT = 1800
+
+
+def run_subprocess(*args: str, cwd: Path | str = ROOT, timeout: float = SUBPROCESS_TIMEOUT) -> Result:
     """`python -m spattenc ARGS` in a fresh interpreter."""
     p = subprocess.run([sys.executable, "-m", "spattenc", *args], cwd=cwd, capture_output=True, text=True,
-                       timeout=300)
+                       timeout=timeout)
     return Result(p.returncode, p.stdout, p.stderr)
 
 

@@ -96,14 +96,22 @@ def _cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 def test_schedulers_give_identical_csvs():
     # A random model, trial blocks and several tasks: every scheduler writes the same bytes.
+    # Generous timeouts and no timing: the machine running the tests may be loaded.
+    from distributed import LocalCluster
+
     argv = ["eval", "specs/cv_demo.spt", "--sweep", "pr_coarse", "--trials", "40", "--csv"]
     outs = {}
-    for scheduler in ("inline", "threads", "local:2"):
-        r = _cli(*argv, "--scheduler", scheduler)
-        assert r.returncode == 0, r.stderr
-        outs[scheduler] = r.stdout
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", scheduler_port=0,
+                      dashboard_address=None, timeout=300) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        for scheduler in ("inline", "threads", "processes", "local:2", address):
+            r = _cli(*argv, "--scheduler", scheduler)
+            assert r.returncode == 0, (scheduler, r.stderr)
+            outs[scheduler] = r.stdout
     assert len(outs["inline"].splitlines()) == 101
-    assert outs["threads"] == outs["inline"] and outs["local:2"] == outs["inline"]
+    for scheduler, out in outs.items():
+        assert out == outs["inline"], scheduler
 
 
 def test_a_scheduler_option_is_checked(capsys):
@@ -146,3 +154,20 @@ def test_a_sweep_streams_within_a_small_memory_budget(capsys, monkeypatch, tmp_p
     # would need quantization off; with it on, SpAtten still fetches fewer key bits
     row = dict(zip(lines[0].split(","), lines[-1].split(",")))
     assert float(row["spatten.dram_mb.mean"]) < float(row["dense.dram_mb.mean"])
+
+
+def test_number_text_is_pythons_repr_at_every_magnitude():
+    from spattenc.writers import json_column, text_array
+
+    rng = np.random.default_rng(5)
+    x = rng.random(200_000) * 10.0 ** rng.integers(-12, 24, 200_000)
+    x[::5] = np.round(x[::5], 3)  # integral and short values
+    x[::7] *= -1
+    special = [0.0, -0.0, 1.0, 1e-4, 9.999999999999999e-05, 1e16, 9999999999999998.0, 5e-324, 1.7976931348623157e308,
+               float("nan"), float("inf"), -float("inf"), 0.1, 123456789012345.67]
+    x = np.concatenate([x, special])
+    assert text_array(x).to_pylist() == [repr(v) for v in x.tolist()]
+    assert text_array(np.full(3, -0.0)).to_pylist() == ["-0.0"] * 3  # a constant column: one repr
+    assert text_array(np.array([3, -7], dtype=np.int64)).to_pylist() == ["3", "-7"]
+    assert text_array(np.array([True, False])).to_pylist() == ["true", "false"]
+    assert json_column(np.array(special)) == [json.dumps(v) for v in special]

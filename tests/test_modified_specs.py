@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SPEC, run_subprocess
+from conftest import ROOT, SPEC, SUBPROCESS_TIMEOUT, run_subprocess
 
 CV = SPEC.read_text(encoding="utf-8")
 HAND = {"num_layers": 2, "initial_seq_len": 10, "initial_heads": 2, "token_pruning_rate": 0.5,
@@ -277,7 +277,7 @@ def test_generated_sim_runs_standalone_with_numpy_only(compiled, tmp_path):
                "    sys.modules[m] = None\n"
                f"runpy.run_path({str(sim)!r}, run_name='__main__')\n")
     p = subprocess.run([sys.executable, "-I", "-c", blocker], cwd=tmp_path, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=SUBPROCESS_TIMEOUT)
     assert p.returncode == 0, p.stderr
     out = dict(re.findall(r"^(\S+): mean (\S+),", p.stdout, re.M))
     assert float(out["baseline.total_cycles"]) == pytest.approx(6224128.6752, rel=1e-5)
@@ -285,7 +285,8 @@ def test_generated_sim_runs_standalone_with_numpy_only(compiled, tmp_path):
     assert float(out["lookahead.total_cycles"]) == pytest.approx(1905201.3, abs=100)
     assert float(out["lookahead.lookahead_finish_rate"]) == 1.0
     # A plain `python sim.py` works too.
-    p = subprocess.run([sys.executable, str(sim)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    p = subprocess.run([sys.executable, str(sim)], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=SUBPROCESS_TIMEOUT)
     assert p.returncode == 0, p.stderr
     assert "baseline.total_cycles: mean 6.22413e+06" in p.stdout
 

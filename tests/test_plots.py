@@ -43,9 +43,18 @@ def test_gantt_rectangles_match_bars(tmp_path):
     assert result.row_labels == ("baseline L0", "baseline L1", "spatten L0", "spatten L1")
     assert [lbl.get_text() for lbl in ax.get_yticklabels()] == list(result.row_labels)
     assert result.bar_rows == (0, 0, 1, 2, 2, 3, 3)
-    # Bars sit on their row: the rectangle's vertical center is the row index.
-    for row, rect in zip(result.bar_rows, rects):
-        assert rect.get_y() + rect.get_height() / 2 == pytest.approx(row)
+    # spatten L0's topk [4, 7.25) overlaps its qk [0, 6): a parallel branch, in a second
+    # sub-row; the wasted and corrective segments of L1 follow each other in one.
+    assert result.bar_lanes == (0, 0, 0, 0, 1, 0, 0)
+    # Bars sit on their sub-row: rows take one unit per sub-row, top to bottom.
+    for y, rect in zip((0, 0, 1, 2, 3, 4, 4), rects):
+        assert rect.get_y() + rect.get_height() / 2 == pytest.approx(y)
+    # The row label sits between its sub-rows.
+    assert list(ax.get_yticks()) == [0.0, 1.0, 2.5, 4.0]
+    # The overlapping row gets a zoom panel holding exactly its bars.
+    (zoom,) = result.zooms
+    assert (zoom.design, zoom.layer) == ("spatten", 0)
+    assert [(b.stage, b.start, b.end) for b in zoom.bars] == [("qk", 0.0, 6.0), ("topk", 4.0, 7.25)]
 
     assert ax.get_xlabel() == "time (cycles)"
     assert ax.get_title() == "schedule"
@@ -63,7 +72,8 @@ def test_gantt_styles_and_stable_colors(tmp_path):
     assert list(result.stage_colors) == ["qk", "softmax", "topk"]
 
     by_kind = {bar.kind: rect for bar, rect in zip(result.bars, result.patches)}
-    assert by_kind["overlay"].get_height() < by_kind["stage"].get_height()
+    # An overlay is hatched and drawn in its own sub-row, below the stage it overlaps.
+    assert by_kind["overlay"].get_y() > by_kind["stage"].get_y() + by_kind["stage"].get_height() - 1
     assert by_kind["stage"].get_hatch() is None
     hatches = {by_kind[k].get_hatch() for k in ("overlay", "wasted", "corrective")}
     assert None not in hatches and len(hatches) == 3
@@ -171,7 +181,7 @@ def test_contour_no_zero_line_when_all_positive(tmp_path):
     assert result.note == "no break-even in grid (all positive)"
     ax = result.figure.axes[0]
     assert _zero_paths(ax) == 0
-    assert any(t.get_text() == result.note for t in ax.texts)
+    assert result.note in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_contour_all_negative_and_touching_zero(tmp_path):

@@ -158,7 +158,7 @@ def test_report_renders_headless(tmp_path):
             report.resolve().as_uri(),
         ],
         check=True,
-        timeout=60,
+        timeout=180,
         capture_output=True,
     )
     assert shot.is_file() and shot.stat().st_size > 0

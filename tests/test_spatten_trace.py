@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_subprocess
+from conftest import ROOT, SUBPROCESS_TIMEOUT, run_subprocess
 
 SPEC = ROOT / "specs" / "spatten_trace.spt"
 TRACES = ROOT / "examples" / "spatten"
@@ -334,7 +334,7 @@ def test_generated_table_simulator_runs_standalone(tmp_path):
     import sys
 
     p = subprocess.run([sys.executable, str(ROOT / "generated" / "spatten_trace" / "sim.py"), str(SMALL)],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+                       capture_output=True, text=True, cwd=tmp_path, timeout=SUBPROCESS_TIMEOUT)
     assert p.returncode == 0, p.stderr
     assert "spatten.dram_reduction: mean 2," in p.stdout
     assert "spatten.fill_cycles: mean 124125," in p.stdout

@@ -363,7 +363,7 @@ def test_table_spec_plots_and_report(cli, tmp_path):
     r = cli("report", spec, "--input", f"t={csv_path}", "--out", str(tmp_path / "rep"))
     assert r.code == 0, r.err
     html = (tmp_path / "rep" / "report.html").read_text()
-    assert "hist_d_heads.png" in html
+    assert "<h3>Histogram of the Monte-Carlo samples of d: heads (d.heads)</h3>" in html
     r = cli("report", spec, "--out", str(tmp_path / "rep2"))
     assert r.code == 2 and "give it with --input t=FILE" in r.err
 

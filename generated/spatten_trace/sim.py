@@ -32,17 +32,17 @@ PARAMS = {
 # The input table (bound with --input trace=FILE) and its declared columns: name: (type, doc)
 TABLE = "trace"
 COLUMNS = {
-    "iteration_id": ("int", 'generation step'),
-    "layer_id": ("int", None),
-    "head_id": ("int", None),
-    "embedding_length_D": ("int", 'D: head dimension (written as 64.0 in the traces)'),
-    "sentence_length_L": ("int", 'L: tokens in the sentence (the queries streamed through)'),
-    "key_fetch_num": ("int", 'Fk: keys fetched after token and head pruning'),
-    "value_fetch_num": ("int", 'Fv: values fetched after local value pruning'),
-    "quant_key_bit": ("int", 'key width; -1: not quantized'),
-    "quant_value_bit": ("int", 'value width; -1: not quantized'),
-    "if_topk": ("bool", 'the top-k engine runs for this row'),
-    "topk": ("int", 'k of the top-k (-1 when it does not run)'),
+    "iteration_id": ("int", 'generation step', ('>=', 0, None)),
+    "layer_id": ("int", None, ('>=', 0, None)),
+    "head_id": ("int", None, ('>=', 0, None)),
+    "embedding_length_D": ("int", 'D: head dimension (written as 64.0 in the traces)', ('>', 0, None)),
+    "sentence_length_L": ("int", 'L: tokens in the sentence (the queries streamed through)', ('>=', 0, None)),
+    "key_fetch_num": ("int", 'Fk: keys fetched after token and head pruning', ('>=', 0, None)),
+    "value_fetch_num": ("int", 'Fv: values fetched after local value pruning', ('>=', 0, None)),
+    "quant_key_bit": ("int", 'key width; -1: not quantized', ('>=', -1, None)),
+    "quant_value_bit": ("int", 'value width; -1: not quantized', ('>=', -1, None)),
+    "if_topk": ("bool", 'the top-k engine runs for this row', None),
+    "topk": ("int", 'k of the top-k (-1 when it does not run)', ('>=', -1, None)),
 }
 
 # group: (title, keys, source group or None for the rows, {value: (label, unit, fmt, scale, random)})
@@ -110,7 +110,32 @@ def _is_note(fields):
     return False
 
 
-def _value(text, kind):
+#: A column bound (op, lo, hi) -> its words in messages.
+_BOUND_WORDS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
+_BOUND_OK = {">=": lambda v, lo: v >= lo, ">": lambda v, lo: v > lo, "<=": lambda v, lo: v <= lo,
+             "<": lambda v, lo: v < lo, "!=": lambda v, lo: v != lo}
+
+
+def _check_bound(v, bound):
+    """Raise ValueError when v breaks the column's declared bound (None: no bound)."""
+    if bound is None:
+        return v
+    op, lo, hi = bound
+    if op == "in":
+        if not lo <= v <= hi:
+            raise ValueError(f"must be in [{lo}, {hi}], got {v!r}")
+    elif not _BOUND_OK[op](v, lo):
+        raise ValueError(f"must be {_BOUND_WORDS[op]} {lo}, got {v!r}")
+    return v
+
+
+def _shown(text):
+    """A cell as quoted in a message, shortened when long."""
+    return repr(text) if len(text) <= 40 else repr(text[:20]) + f"...({len(text)} characters)"
+
+
+def _value(text, kind, bound=None):
+    """A cell's value as its column's type says, within the column's bound."""
     t = text.strip()
     if t == "":
         raise ValueError("missing value")
@@ -119,21 +144,25 @@ def _value(text, kind):
             return True
         if t.lower() in _FALSE:
             return False
-        raise ValueError(f"expected True or False, got {text!r}")
+        raise ValueError(f"expected True or False, got {_shown(text)}")
     try:
         v = float(t)
     except ValueError:
-        raise ValueError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {text!r}") from None
+        raise ValueError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {_shown(text)}") from None
     if not np.isfinite(v):
-        raise ValueError(f"expected a finite number, got {text!r}")
+        raise ValueError(f"expected a finite number, got {_shown(text)}")
     if kind == "int":
         if not v.is_integer():
-            raise ValueError(f"expected an integer, got {text!r}")
+            raise ValueError(f"expected an integer, got {_shown(text)}")
+        if not -2**63 <= v < 2**63:  # the table's arrays are 64-bit integers
+            raise ValueError(f"expected a 64-bit integer, got {_shown(text)}")
         try:
-            return int(t)
+            v = int(t)
         except ValueError:
-            return int(v)
-    return v
+            v = int(v)
+        if not -2**63 <= v < 2**63:
+            raise ValueError(f"expected a 64-bit integer, got {_shown(text)}")
+    return _check_bound(v, bound)
 
 
 def read_table(path):
@@ -181,9 +210,9 @@ def read_table(path):
     for line, fields in records:
         if len(fields) != len(names):
             raise TableError(path, line, "", f"row has {len(fields)} fields; the header has {len(names)}")
-        for name, (kind, _) in COLUMNS.items():
+        for name, (kind, _, bound) in COLUMNS.items():
             try:
-                values[name].append(_value(fields[position[name]], kind))
+                values[name].append(_value(fields[position[name]], kind, bound))
             except ValueError as e:
                 raise TableError(path, line, name, str(e)) from None
     dtypes = {"int": np.int64, "real": np.float64, "bool": np.bool_}

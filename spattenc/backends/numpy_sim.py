@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sympy.printing.numpy import NumPyPrinter
 
 from .. import ir
+from ..check import column_bound
 from ..ir import walk
 from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
 from ..templates_env import render
@@ -652,7 +653,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
         designs.append({"name": d.name, "metrics": [{"name": mt.name, "code": p.code(mt.expr)} for mt in d.metrics]})
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
     columns = [{"name": col.name, "py": var_name(f"column:{col.name}"), "type": col.type,
-                "doc": col.attrs.doc} for col in plan.table.columns]
+                "doc": col.attrs.doc, "bound": column_bound(col)} for col in plan.table.columns]
     return render(
         "table_sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,

@@ -301,9 +301,11 @@ def _comment_range(fp: fx.FixedPlan, kind: str, lo: int, hi: int) -> str:
     return f"int in [{lo}, {hi}]"
 
 
-def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 << 16) -> dict[str, str]:
+def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 << 16,
+               omit: frozenset[str] = frozenset()) -> dict[str, str]:
     """The generated RTL files: rtl/<spec>_model.v, _tb.v, _harness.v, test_<spec>.py;
-    `depth` is the testbench's default golden-vector memory (words)."""
+    `depth` is the testbench's default golden-vector memory (words); the harness and test
+    leave out the hardware blocks named in `omit` (verify, when their RTL file is absent)."""
     spec = fp.name
     namer, names = verilog_names(fp)
     w = _Writer(fp, namer, names)
@@ -372,7 +374,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         final_wires=final_wires,
     )
     tb = dict(ctx, word_bits=word_bits(fp), depth=depth, timeout=fp.count_hi + 16)
-    hardware = _hardware_ctx(fp, namer)
+    hardware = [h for h in _hardware_ctx(fp, namer) if h["name"] not in omit]
     stem = file_stem(spec)
     files = {
         f"rtl/{stem}_model.v": render("model.v.j2", **ctx),
