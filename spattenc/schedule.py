@@ -53,7 +53,19 @@ def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None) -> Iterator[
         yield from ev.chunks(0, ev.points, on_done)
         return
     dask = _import_dask(scheduler)
-    results = _local(dask, ev, scheduler) if scheduler in ("threads", "processes") else _distributed(ev, scheduler)
+    start = 0
+    if ev.rng != "legacy" and ev.bytes_per_element is None and ev.points > 0:
+        # The first chunk is evaluated here: it measures the memory per element once, and
+        # the tasks carry the figure instead of each tracing a chunk of its own.
+        first = next(ev.chunks(0, ev.points))
+        start = first.hi
+        if on_done is not None:
+            on_done(first.size * ev.trials)
+        yield first
+    if start >= ev.points:
+        return
+    results = (_local(dask, ev, scheduler, start) if scheduler in ("threads", "processes")
+               else _distributed(ev, scheduler, start))
     for chunk in results:
         if on_done is not None:
             on_done(chunk.size * ev.trials)
@@ -70,12 +82,12 @@ def _import_dask(scheduler: str):
     return dask
 
 
-def _ranges(ev: Evaluation, workers: int) -> list[tuple[int, int]]:
-    """The point ranges of the tasks."""
+def _ranges(ev: Evaluation, workers: int, start: int) -> list[tuple[int, int]]:
+    """The point ranges of the tasks, from point `start` on."""
     n = ev.points
     size = max(1, _TASK_ELEMENTS // max(1, ev.trials))
-    size = min(size, max(1, math.ceil(n / (workers * _TASKS_PER_WORKER))))
-    return [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+    size = min(size, max(1, math.ceil((n - start) / (workers * _TASKS_PER_WORKER))))
+    return [(lo, min(n, lo + size)) for lo in range(start, n, size)]
 
 
 def run_task(ev: Evaluation, lo: int, hi: int) -> Chunk:
@@ -84,7 +96,7 @@ def run_task(ev: Evaluation, lo: int, hi: int) -> Chunk:
         return join_chunks(list(ev.chunks(lo, hi)))
 
 
-def _local(dask, ev: Evaluation, scheduler: str) -> Iterator[Chunk]:
+def _local(dask, ev: Evaluation, scheduler: str, start: int) -> Iterator[Chunk]:
     """Tasks on dask's threaded or multiprocessing scheduler, a window of them per
     dask.compute (one pool for the whole sweep), results in point order."""
     import concurrent.futures as cf
@@ -92,7 +104,7 @@ def _local(dask, ev: Evaluation, scheduler: str) -> Iterator[Chunk]:
     import os
 
     workers = os.cpu_count() or 1
-    ranges = _ranges(ev, workers)
+    ranges = _ranges(ev, workers, start)
     window = workers * _TASKS_PER_WORKER
     if scheduler == "threads":
         pool = cf.ThreadPoolExecutor(workers)
@@ -104,13 +116,13 @@ def _local(dask, ev: Evaluation, scheduler: str) -> Iterator[Chunk]:
             yield from dask.compute(*tasks, scheduler=scheduler, pool=pool)
 
 
-def _distributed(ev: Evaluation, scheduler: str) -> Iterator[Chunk]:
+def _distributed(ev: Evaluation, scheduler: str, start: int) -> Iterator[Chunk]:
     """Tasks on a dask.distributed cluster, at most two per worker in flight, results in
     point order; the evaluation (with its simulator's source) is sent to each worker once."""
     with _client(scheduler) as client:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         shared = client.scatter(ev, broadcast=True, hash=False)
-        todo = iter(_ranges(ev, workers))
+        todo = iter(_ranges(ev, workers, start))
         pending: deque = deque()
         for lo, hi in todo:
             pending.append(client.submit(run_task, shared, lo, hi, pure=False))
@@ -126,6 +138,19 @@ def _distributed(ev: Evaluation, scheduler: str) -> Iterator[Chunk]:
 
 
 @contextlib.contextmanager
+def _worker_environ():
+    """Workers started without Dask's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's
+    adaptive mmap threshold, so each of a chunk's large arrays is mapped and unmapped
+    afresh and page faults cost a worker about as much as the work itself."""
+    import dask.config
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        yield
+
+
+@contextlib.contextmanager
 def _client(scheduler: str):
     """A dask.distributed Client: of a LocalCluster on 127.0.0.1 (local:N, shut down
     afterwards) or of the scheduler at tcp://HOST:PORT."""
@@ -136,7 +161,7 @@ def _client(scheduler: str):
                         "(pip install 'spattenc[dask]')") from None
     if scheduler.startswith("local:"):
         n = int(scheduler.split(":", 1)[1])
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+        with _worker_environ(), LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None, silence_logs=logging.ERROR, timeout=_CONNECT_TIMEOUT) as cluster, \
                 Client(cluster, timeout=_CONNECT_TIMEOUT) as client:
             yield client

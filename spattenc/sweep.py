@@ -370,6 +370,9 @@ class Evaluation:
     rng: str = "pcg64"
     mem_budget: int = DEFAULT_MEM_BUDGET
     tables: dict = field(default_factory=dict)
+    # Bytes per trial-evaluation, once measured: tasks sent to workers carry it, so each
+    # task does not trace its own first chunk again (tracing slows numpy several-fold).
+    bytes_per_element: float | None = None
 
     def __post_init__(self):
         self.dmeta, self.cmeta = _meta(self.sim)
@@ -635,14 +638,17 @@ def _pcg64_chunks(ev: Evaluation, lo: int, hi: int, on_done, res: Results | None
     blocks = [(tlo, min(block, trials - tlo)) for tlo in range(0, trials, block)]
     width = blocks[0][1]  # trials per simulate call
     _check_blocks(ev, block, len(blocks) > 1)
-    bpe = None
+    bpe = ev.bytes_per_element
     # The first chunk measures the memory per element; until then assume a generous 1 KiB.
     chunk_pts = max(1, min(hi - lo, min(_CALIBRATION_ELEMENTS, ev.mem_budget // 1024) // width))
+    if bpe is not None:
+        chunk_pts = _chunk_points(ev, bpe, width)
     start = lo
     while start < hi:
         end = min(hi, start + chunk_pts)
         chunk, measured = _pcg64_chunk(ev, start, end, blocks, bpe is None, res)
         bpe = bpe or measured
+        ev.bytes_per_element = bpe
         if res is not None:
             res.mem_per_element = res.mem_per_element or bpe
             res.chunks += 1
@@ -651,12 +657,17 @@ def _pcg64_chunks(ev: Evaluation, lo: int, hi: int, on_done, res: Results | None
             on_done((end - start) * trials)
         yield chunk
         start = end
-        # Size the next chunks to the budget (measured), capped where larger stops helping.
-        fit = int(ev.mem_budget / (bpe * width))
-        if fit < 1:
-            raise SpecError(f"--mem-budget {ev.mem_budget} bytes is too small for {width} trials of one point "
-                            f"(about {bpe * width:.0f} bytes needed)")
-        chunk_pts = max(1, min(fit, max(1, _MAX_CHUNK_ELEMENTS // width)))
+        chunk_pts = _chunk_points(ev, bpe, width)
+
+
+def _chunk_points(ev: Evaluation, bpe: float, width: int) -> int:
+    """Points per chunk: as many as the budget holds at `bpe` bytes per element, capped
+    where larger chunks stop helping."""
+    fit = int(ev.mem_budget / (bpe * width))
+    if fit < 1:
+        raise SpecError(f"--mem-budget {ev.mem_budget} bytes is too small for {width} trials of one point "
+                        f"(about {bpe * width:.0f} bytes needed)")
+    return max(1, min(fit, max(1, _MAX_CHUNK_ELEMENTS // width)))
 
 
 def _pcg64_chunk(ev: Evaluation, lo: int, hi: int, blocks: list, calibrate: bool,
