@@ -99,11 +99,15 @@ def _literal_text(fig: Figure) -> None:
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             formatter = axis.get_major_formatter()
-            if isinstance(formatter, FixedFormatter):
+            # Tick labels are made at draw time with the rc in force then: escaped only
+            # where that rc parses mathtext (the style sheet turns it off).
+            if isinstance(formatter, FixedFormatter) and matplotlib.rcParams["text.parse_math"]:
                 formatter.seq = [naming.plot_text(t) for t in formatter.seq]
             computed.update(axis.get_ticklabels(which="both"))
     for text in fig.findobj(Text):
-        if text not in computed:
+        # A text that parses no mathtext already shows a `$` as it is: escaping it would
+        # print the backslash.
+        if text not in computed and text.get_parse_math():
             text.set_text(naming.plot_text(text.get_text()))
 
 

@@ -54,7 +54,7 @@ def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None) -> Iterator[
         return
     dask = _import_dask(scheduler)
     start = 0
-    if ev.rng != "legacy" and ev.bytes_per_element is None and ev.points > 0:
+    if ev.rng != "legacy" and ev.element_bytes is None and ev.points > 0:
         # The first chunk is evaluated here: it measures the memory per element once, and
         # the tasks carry the figure instead of each tracing a chunk of its own.
         first = next(ev.chunks(0, ev.points))

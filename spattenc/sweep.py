@@ -372,7 +372,7 @@ class Evaluation:
     tables: dict = field(default_factory=dict)
     # Bytes per trial-evaluation, once measured: tasks sent to workers carry it, so each
     # task does not trace its own first chunk again (tracing slows numpy several-fold).
-    bytes_per_element: float | None = None
+    element_bytes: float | None = None
 
     def __post_init__(self):
         self.dmeta, self.cmeta = _meta(self.sim)
@@ -638,7 +638,7 @@ def _pcg64_chunks(ev: Evaluation, lo: int, hi: int, on_done, res: Results | None
     blocks = [(tlo, min(block, trials - tlo)) for tlo in range(0, trials, block)]
     width = blocks[0][1]  # trials per simulate call
     _check_blocks(ev, block, len(blocks) > 1)
-    bpe = ev.bytes_per_element
+    bpe = ev.element_bytes
     # The first chunk measures the memory per element; until then assume a generous 1 KiB.
     chunk_pts = max(1, min(hi - lo, min(_CALIBRATION_ELEMENTS, ev.mem_budget // 1024) // width))
     if bpe is not None:
@@ -648,7 +648,7 @@ def _pcg64_chunks(ev: Evaluation, lo: int, hi: int, on_done, res: Results | None
         end = min(hi, start + chunk_pts)
         chunk, measured = _pcg64_chunk(ev, start, end, blocks, bpe is None, res)
         bpe = bpe or measured
-        ev.bytes_per_element = bpe
+        ev.element_bytes = bpe
         if res is not None:
             res.mem_per_element = res.mem_per_element or bpe
             res.chunks += 1
