@@ -6,6 +6,7 @@ A task evaluates a range of points and returns its columns.  Every point draws f
 own random stream (sim.py's `generators`), so the results are bit-identical whatever the
 scheduler, the worker count and the task size.  Tasks are handed out a window at a time
 and their results consumed in point order, so memory stays bounded on both sides.
+While a distributed cluster starts, this process evaluates the first chunks itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import contextlib
 import logging
 import math
 import re
+import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
 
@@ -46,26 +49,57 @@ def parse_scheduler(text: str) -> str:
     raise ValueError(f"expected {SCHEDULERS}, got {text!r}")
 
 
-def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None) -> Iterator[Chunk]:
+def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None, overlap: bool = True) -> Iterator[Chunk]:
     """Every point of `ev`, as chunks in point order, evaluated where `scheduler` says;
-    `on_done(n)` is told the trial-evaluations of each chunk as it arrives."""
+    `on_done(n)` is told the trial-evaluations of each chunk as it arrives.  With a
+    distributed scheduler and `overlap`, this process evaluates chunks itself until the
+    cluster is up, so its start-up costs no wall time."""
     if scheduler == "inline":
         yield from ev.chunks(0, ev.points, on_done)
         return
     dask = _import_dask(scheduler)
-    start = 0
-    if ev.rng != "legacy" and ev.element_bytes is None and ev.points > 0:
-        # The first chunk is evaluated here: it measures the memory per element once, and
-        # the tasks carry the figure instead of each tracing a chunk of its own.
-        first = next(ev.chunks(0, ev.points))
-        start = first.hi
-        if on_done is not None:
-            on_done(first.size * ev.trials)
-        yield first
-    if start >= ev.points:
+    if scheduler in ("threads", "processes"):
+        start = yield from _calibrate(ev, on_done)
+        if start < ev.points:
+            yield from _counted(_local(dask, ev, scheduler, start), ev, on_done)
         return
-    results = (_local(dask, ev, scheduler, start) if scheduler in ("threads", "processes")
-               else _distributed(ev, scheduler, start))
+    with _Starting(scheduler) as starting:
+        start = 0
+        if overlap:
+            start = yield from _until(ev, starting.ready, on_done)
+        else:
+            starting.wait()
+        if start == 0:
+            start = yield from _calibrate(ev, on_done)
+        if start < ev.points:
+            yield from _counted(_distributed(ev, starting.wait(), start), ev, on_done)
+
+
+def _calibrate(ev: Evaluation, on_done) -> Iterator[Chunk]:
+    """The first chunk, evaluated here: it measures the memory per element once, and the
+    tasks carry the figure instead of each tracing a chunk of its own.  Returns the next
+    point."""
+    if ev.rng == "legacy" or ev.element_bytes is not None or ev.points == 0:
+        return 0
+    first = next(ev.chunks(0, ev.points, on_done))
+    yield first
+    return first.hi
+
+
+def _until(ev: Evaluation, ready, on_done) -> Iterator[Chunk]:
+    """Chunks evaluated here, from point 0, until `ready()` or the last point; returns
+    the next point."""
+    start = 0
+    for chunk in ev.chunks(0, ev.points, on_done):
+        yield chunk
+        start = chunk.hi
+        if ready():
+            break
+    return start
+
+
+def _counted(results: Iterator[Chunk], ev: Evaluation, on_done) -> Iterator[Chunk]:
+    """`results`, telling `on_done` each chunk's trial-evaluations."""
     for chunk in results:
         if on_done is not None:
             on_done(chunk.size * ev.trials)
@@ -116,37 +150,90 @@ def _local(dask, ev: Evaluation, scheduler: str, start: int) -> Iterator[Chunk]:
             yield from dask.compute(*tasks, scheduler=scheduler, pool=pool)
 
 
-def _distributed(ev: Evaluation, scheduler: str, start: int) -> Iterator[Chunk]:
+def _distributed(ev: Evaluation, client, start: int) -> Iterator[Chunk]:
     """Tasks on a dask.distributed cluster, at most two per worker in flight, results in
     point order; the evaluation (with its simulator's source) is sent to each worker once."""
-    with _client(scheduler) as client:
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        shared = client.scatter(ev, broadcast=True, hash=False)
-        todo = iter(_ranges(ev, workers, start))
-        pending: deque = deque()
-        for lo, hi in todo:
-            pending.append(client.submit(run_task, shared, lo, hi, pure=False))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            future = pending.popleft()
-            yield future.result()
-            future.release()
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append(client.submit(run_task, shared, *nxt, pure=False))
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    shared = client.scatter(ev, broadcast=True, hash=False)
+    todo = iter(_ranges(ev, workers, start))
+    pending: deque = deque()
+    for lo, hi in todo:
+        pending.append(client.submit(run_task, shared, lo, hi, pure=False))
+        if len(pending) >= 2 * workers:
+            break
+    while pending:
+        future = pending.popleft()
+        yield future.result()
+        future.release()
+        nxt = next(todo, None)
+        if nxt is not None:
+            pending.append(client.submit(run_task, shared, *nxt, pure=False))
+
+
+class _Starting:
+    """A dask.distributed client started, held and shut down on a thread of its own
+    (importing distributed and starting a LocalCluster take seconds; a Client is left in
+    the thread it entered): `ready()` polls, `wait()` returns the client or raises what
+    starting it raised; leaving shuts it down."""
+
+    def __init__(self, scheduler: str):
+        self.scheduler = scheduler
+        self.client = None
+        self.error: BaseException | None = None
+        self.started, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, name="spattenc-dask", daemon=True)
+
+    def _hold(self) -> None:
+        try:
+            with _client(self.scheduler) as client:
+                self.client = client
+                self.started.set()
+                self.done.wait()
+        except BaseException as e:  # handed to the caller's thread by wait()
+            self.error = e
+        finally:
+            self.started.set()
+
+    def ready(self) -> bool:
+        return self.started.is_set()
+
+    def wait(self):
+        self.started.wait()
+        if self.error is not None:
+            raise self.error
+        return self.client
+
+    def __enter__(self) -> _Starting:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 @contextlib.contextmanager
-def _worker_environ():
-    """Workers started without Dask's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's
-    adaptive mmap threshold, so each of a chunk's large arrays is mapped and unmapped
-    afresh and page faults cost a worker about as much as the work itself."""
+def _worker_config():
+    """Dask settings for the workers of a LocalCluster spattenc starts:
+
+    - forked (where the platform forks): a worker then starts with this process's
+      modules already imported, instead of a fresh interpreter importing numpy, Dask and
+      spattenc again, which on two cores costs as much CPU as a second of the sweep;
+    - without the statistical profiler, which samples every thread's stack every 10 ms
+      and cost a worker about a second of CPU per four of work;
+    - without Dask's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's adaptive mmap
+      threshold, so each of a chunk's large arrays is mapped and unmapped afresh and page
+      faults cost a worker about as much as the work itself."""
     import dask.config
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    settings = {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False}
+    if sys.platform.startswith("linux"):
+        settings["distributed.worker.multiprocessing-method"] = "fork"
+    with dask.config.set(settings):
         yield
 
 
@@ -161,7 +248,7 @@ def _client(scheduler: str):
                         "(pip install 'spattenc[dask]')") from None
     if scheduler.startswith("local:"):
         n = int(scheduler.split(":", 1)[1])
-        with _worker_environ(), LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+        with _worker_config(), LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None, silence_logs=logging.ERROR, timeout=_CONNECT_TIMEOUT) as cluster, \
                 Client(cluster, timeout=_CONNECT_TIMEOUT) as client:
             yield client

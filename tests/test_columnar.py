@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spattenc import cli
+from spattenc import api, cli, compiler, schedule
+from spattenc import sweep as sweeps
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = ROOT / "tests" / "data" / "sweeps_before"
@@ -112,6 +113,24 @@ def test_schedulers_give_identical_csvs():
     assert len(outs["inline"].splitlines()) == 101
     for scheduler, out in outs.items():
         assert out == outs["inline"], scheduler
+
+
+def test_a_cluster_takes_over_where_this_process_stopped(monkeypatch):
+    # local:N evaluates chunks here while its cluster starts, then hands the rest out:
+    # wherever the hand-over falls (here: right after the first chunk, or whenever the
+    # cluster is up), the chunks are the inline ones, in point order, value for value.
+    monkeypatch.chdir(ROOT)
+    run = api.Run(compiler.load("specs/cv_demo.spt"), sweep=["pr_coarse"], trials=3000)
+    want = list(schedule.chunks(run.evaluation(), "inline"))
+    for overlap in (False, True):
+        got = list(schedule.chunks(run.evaluation(), "local:2", overlap=overlap))
+        assert [c.lo for c in got] == sorted(c.lo for c in got) and got[-1].hi == want[-1].hi == 100
+        a, b = sweeps.join_chunks(want), sweeps.join_chunks(got)
+        assert a.columns.keys() == b.columns.keys()
+        for key, column in a.columns.items():
+            np.testing.assert_array_equal(b.columns[key], column, err_msg=f"{key} (overlap={overlap})")
+        if not overlap:
+            assert len(got) > 2  # the first chunk here, the rest as tasks
 
 
 def test_a_scheduler_option_is_checked(capsys):
