@@ -328,27 +328,14 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Random:
-    """A random variable drawn once per layer per trial: `dist` in DISTRIBUTIONS."""
+    """A random variable drawn once per layer per trial: `dist` names a distribution of
+    catalog.DISTRIBUTIONS; a declared `max` cap is the last of `args`."""
 
     loc: Loc
     name: str
     dist: str
     args: tuple[Expr, ...]
     attrs: Attrs
-
-
-#: Distribution name -> (argument names, result type).  `integers(low, high)` draws an
-#: integer uniformly from low..high, both included; `categorical(w0, w1, ...)` draws index
-#: i in 0..k-1 with probability w_i / sum(w) (an argument list ending in "..." takes two
-#: or more arguments).
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "binomial": (("n", "p"), "int"),
-    "bernoulli": (("p",), "bool"),
-    "uniform": (("low", "high"), "real"),
-    "normal": (("mean", "std"), "real"),
-    "integers": (("low", "high"), "int"),
-    "categorical": (("weights...",), "int"),
-}
 
 
 @dataclass(frozen=True, slots=True)
