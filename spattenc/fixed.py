@@ -25,6 +25,7 @@ from fractions import Fraction
 from . import catalog, ir
 from .errors import fail
 from .eval import Evaluator, const_value
+from .visit import Visitor
 from .ir import walk
 from .lower import Accumulator, Plan, Step, Timing, time_var, var_of
 
@@ -779,8 +780,9 @@ def fmod(a: int, b: int) -> int:
 # ---------------------------------------------------------------- interval analysis
 
 
-class _Ranges:
-    """Interval arithmetic over nodes, for one assignment of variable intervals."""
+class _Ranges(Visitor):
+    """The interval domain: interval arithmetic over the nodes the lowering produced, for
+    one assignment of variable intervals (a method per node class)."""
 
     def __init__(self, env: dict[str, tuple[int, int]]):
         self.env = env
@@ -791,72 +793,97 @@ class _Ranges:
         if r is None:
             for o in operands(n):  # every operand gets a range, conditions' too
                 self.of(o)
-            r = self.memo[n] = self.compute(n)
+            r = self.memo[n] = self.visit(n)
         return r
 
-    def compute(self, n: Node) -> tuple[int, int]:
-        match n:
-            case Lit(value=v):
-                return v, v
-            case Var(var=v):
-                return self.env[v]
-            case Add(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return al + bl, ah + bh
-            case Sub(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return al - bh, ah - bl
-            case Mul(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                p = (al * bl, al * bh, ah * bl, ah * bh)
-                return min(p), max(p)
-            case Neg(a=a):
-                al, ah = self.of(a)
-                return -ah, -al
-            case Shl(a=a, k=k):
-                al, ah = self.of(a)
-                return al << k, ah << k
-            case Shr(a=a, k=k, mode=m):
-                al, ah = self.of(a)
-                return shift_right(al, k, m), shift_right(ah, k, m)
-            case Div(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                qs = []
-                for lo, hi in ((bl, min(bh, -1)), (max(bl, 1), bh)):
-                    if lo <= hi:
-                        qs += [tdiv(x, y) for x in (al, ah) for y in (lo, hi)]
-                if bl <= 0 <= bh:
-                    qs.append(0)
-                return min(qs), max(qs)
-            case Mod(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                if bl > 0 and al >= 0:
-                    return 0, min(ah, bh - 1)
-                return min(0, bl + 1), max(0, bh - 1)
-            case Cmp() | Logic() | Not():
-                return 0, 1
-            case Mux(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return min(al, bl), max(ah, bh)
-            case Min(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return min(al, bl), min(ah, bh)
-            case Max(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return max(al, bl), max(ah, bh)
-            case Abs(a=a):
-                al, ah = self.of(a)
-                if al >= 0:
-                    return al, ah
-                if ah <= 0:
-                    return -ah, -al
-                return 0, max(-al, ah)
-        raise AssertionError(type(n).__name__)  # pragma: no cover
+    def visit_Lit(self, n: Lit):
+        return n.value, n.value
+
+    def visit_Var(self, n: Var):
+        return self.env[n.var]
+
+    def visit_Add(self, n: Add):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return al + bl, ah + bh
+
+    def visit_Sub(self, n: Sub):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return al - bh, ah - bl
+
+    def visit_Mul(self, n: Mul):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        p = (al * bl, al * bh, ah * bl, ah * bh)
+        return min(p), max(p)
+
+    def visit_Neg(self, n: Neg):
+        al, ah = self.of(n.a)
+        return -ah, -al
+
+    def visit_Shl(self, n: Shl):
+        al, ah = self.of(n.a)
+        return al << n.k, ah << n.k
+
+    def visit_Shr(self, n: Shr):
+        al, ah = self.of(n.a)
+        return shift_right(al, n.k, n.mode), shift_right(ah, n.k, n.mode)
+
+    def visit_Div(self, n: Div):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        qs = []
+        for lo, hi in ((bl, min(bh, -1)), (max(bl, 1), bh)):
+            if lo <= hi:
+                qs += [tdiv(x, y) for x in (al, ah) for y in (lo, hi)]
+        if bl <= 0 <= bh:
+            qs.append(0)
+        return min(qs), max(qs)
+
+    def visit_Mod(self, n: Mod):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        if bl > 0 and al >= 0:
+            return 0, min(ah, bh - 1)
+        return min(0, bl + 1), max(0, bh - 1)
+
+    def _bit(self, n):
+        return 0, 1
+
+    visit_Cmp = visit_Logic = visit_Not = _bit
+
+    def visit_Mux(self, n: Mux):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return min(al, bl), max(ah, bh)
+
+    def visit_Min(self, n: Min):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return min(al, bl), min(ah, bh)
+
+    def visit_Max(self, n: Max):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return max(al, bl), max(ah, bh)
+
+    def visit_Abs(self, n: Abs):
+        al, ah = self.of(n.a)
+        if al >= 0:
+            return al, ah
+        if ah <= 0:
+            return -ah, -al
+        return 0, max(-al, ah)
 
 
 def _union(r: dict, key, lo: int, hi: int) -> None:
     old = r.get(key)
     r[key] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+
+def _draw_range(d: Draw, args: list[tuple[int, int]]) -> tuple[int, int]:
+    """The values a draw can take, by its distribution's fixed-point range rule."""
+    match catalog.DISTRIBUTIONS[d.dist].fixed[1]:
+        case "count":  # 0..n
+            return 0, max(0, args[0][1])
+        case "bit":
+            return 0, 1
+        case "max":  # 0..the declared max (the last argument)
+            return 0, max(0, args[-1][1])
+    return min(args[0][0], args[1][0]), max(args[0][1], args[1][1])  # between the arguments' bounds
 
 
 def _analyze(params, consts, count, index_var, states, layer, designs, hardware):
@@ -903,17 +930,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         r = _Ranges(env)
         for item in layer:
             if isinstance(item, Draw):
-                args = [r.of(x) for x in item.args]
-                match catalog.DISTRIBUTIONS[item.dist].fixed[1]:
-                    case "count":  # 0..n
-                        rng = (0, max(0, args[0][1]))
-                    case "bit":
-                        rng = (0, 1)
-                    case "max":  # 0..the declared max (the last argument)
-                        rng = (0, max(0, args[-1][1]))
-                    case _:  # between the arguments' bounds
-                        rng = (min(args[0][0], args[1][0]), max(args[0][1], args[1][1]))
-                env[item.var] = rng
+                rng = env[item.var] = _draw_range(item, [r.of(x) for x in item.args])
                 _union(ranges, item.var, *rng)
             else:
                 assign(r, item)

@@ -15,8 +15,8 @@ import sympy as sp
 
 from . import ir
 from .backends.naming import md_comment, md_fence
-from .errors import did_you_mean
 from .catalog import round_half_even, trunc
+from .errors import did_you_mean
 from .eval import SymbolEval, const_value
 from .lower import Join, Timing
 
@@ -234,6 +234,27 @@ class Solution:
     note: str
 
 
+@dataclass(frozen=True)
+class Roots:
+    """The roots of an equation in one unknown, or (none found) `note` saying why."""
+
+    roots: tuple[sp.Expr, ...]
+    note: str
+    closed: bool = True  # False: sympy has no closed-form method for this equation
+
+
+def real_roots(e: sp.Expr, x: sp.Symbol) -> Roots:
+    """THE solver (solve declarations, inspect and report `solve` entries): every root of
+    e == 0 in x, in closed form, over x's assumptions (real, or positive)."""
+    try:
+        sols = tuple(sp.solve(e, x, rational=False))
+    except NotImplementedError:
+        return Roots((), "sympy found no closed form", closed=False)
+    if not sols:
+        return Roots((), "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}")
+    return Roots(sols, "")
+
+
 def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float]) -> Solution:
     """Solve a `solve` declaration for its unknown param with sympy (expanded to params)."""
     e = to_sympy(sv.expr, program, f.syms)
@@ -244,14 +265,8 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     # Solve over the reals: an int param's integrality would make most crossovers "no solution".
     x = sp.Symbol(sv.unknown.name, positive=True) if unknown.is_positive else sp.Symbol(sv.unknown.name, real=True)
     e = e.xreplace({unknown: x})
-    note = ""
-    try:
-        sols = tuple(sp.solve(e, x, rational=False))
-    except NotImplementedError:
-        sols, note = (), "sympy found no closed form"
-    if not sols and not note:
-        note = "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}"
-    sols = tuple(tidy(s_) for s_ in sols)
+    found = real_roots(e, x)
+    sols, note = tuple(tidy(s_) for s_ in found.roots), found.note
     sub = _numeric_subs(program, f, values)
     nums = []
     for s_ in sols:
