@@ -283,7 +283,7 @@ bad.spt:15:17: error: binomial() takes 2 arguments (n, p), got 1
                   ^~~~~~~~
 '''),
     Case('unknown_distribution', 'binomial(N, rate)', 'binomal(N, rate)', '''\
-bad.spt:15:17: error: unknown distribution 'binomal'; expected one of bernoulli, binomial, categorical, integers, normal, uniform
+bad.spt:15:17: error: unknown distribution 'binomal'; expected one of bernoulli, binomial, categorical, geometric, integers, normal, uniform
     random hits ~ binomal(N, rate)
                   ^~~~~~~
 '''),
