@@ -152,7 +152,7 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
     prog = run.compiled.program
     random = any(q.random for ms in designs.values() for q in ms.values()) or any(q.random for q in compares.values())
     layered = prog.rows is None and not prog.implicit_layers
-    which = f": trial {run.trial} of {res.trials}" if random and res.trials > 1 else ""
+    which = f": trial {run.settings.trial} of {res.trials}" if random and res.trials > 1 else ""
     name = f"gantt.{fmt}"
     labels = {d: t for d, (t, _) in run.sim.DESIGNS.items() if t}
     g = plots.gantt(gantt_bars(run.sim, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
