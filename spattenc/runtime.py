@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from .compiler import Compiled, cached_sim
-from .errors import InputError, SpecError
+from .errors import InputError, SpecError, did_you_mean
 from .files import check_readable
 from .evaluate import const_value
 
@@ -90,10 +90,8 @@ def parse_value(compiled: Compiled, name: str, text: str, origin: str = "--set")
     prog = compiled.program
     params = {p.name: p for p in prog.params}
     if name not in params:
-        import difflib
-        close = difflib.get_close_matches(name, list(params), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise SpecError(f"{origin} {name}={text}: '{name}' is not a param of spec '{prog.name}'{hint}")
+        raise SpecError(f"{origin} {name}={text}: '{name}' is not a param of spec '{prog.name}'"
+                        + did_you_mean(name, params))
     p = params[name]
     try:
         if p.type == "bool":
