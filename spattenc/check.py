@@ -283,13 +283,14 @@ class _Checker:
         value = const_value(default)
         if p.type == "int" and (isinstance(value, bool) or float(value) != int(value)):
             fail(f"param '{p.name}' is declared int but its default {value!r} is not an integer", p.default.loc)
+        lo_v = hi_v = None
         if lo is not None and hi is not None:
             lo_v, hi_v = const_value(lo), const_value(hi)
             if lo_v > hi_v:
                 fail(f"empty range [{lo_v}, {hi_v}] for param '{p.name}'", p.lo.loc)
             if not (lo_v <= value <= hi_v):
                 fail(f"default {value!r} of param '{p.name}' is outside its range [{lo_v}, {hi_v}]", p.default.loc)
-        return dataclasses.replace(p, default=default, lo=lo, hi=hi)
+        return dataclasses.replace(p, default=default, lo=lo, hi=hi, value=value, lo_value=lo_v, hi_value=hi_v)
 
     def check_hardware(self, h: ir.Hardware, params: tuple[ir.Param, ...]) -> ir.Hardware:
         """A hardware block: inputs are params, constants or random variables; outputs are
@@ -1709,7 +1710,7 @@ def axis_values(kind: str, args: list, ptype: str) -> list:
 
 def _param_range(p: ir.Param) -> tuple:
     """A checked param's declared (lo, hi) as values; None for an open end."""
-    return (const_value(p.lo) if p.lo is not None else None, const_value(p.hi) if p.hi is not None else None)
+    return (p.lo_value, p.hi_value)
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:
