@@ -182,7 +182,7 @@ class _Checker:
             rows, row_items, groups = None, (), ()
         designs = tuple(self.check_design(d) for d in m.designs)
         loops = tuple(self.resolve_key(f"loop:{lp.name}") for lp in m.loops)
-        cases = self.check_cases(m.cases)
+        cases = self.check_cases(m.cases, params)
         compares = []
         seen_c = self.compare_names
         for c in m.compares:
@@ -733,10 +733,10 @@ class _Checker:
         return dataclasses.replace(lp, states=tuple(states), items=tuple(items), cond=cond, body=body)
 
     # ------------------------------------------------------------ cases
-    def check_cases(self, all_cases: tuple[ir.Cases, ...]) -> tuple[ir.Cases, ...]:
+    def check_cases(self, all_cases: tuple[ir.Cases, ...], checked: tuple[ir.Param, ...]) -> tuple[ir.Cases, ...]:
         out = []
         seen: dict[str, ir.Loc] = {}
-        params = {p.name: p for p in self.m.params}
+        params = {p.name: p for p in checked}
         for cs in all_cases:
             if cs.name in seen:
                 fail(f"cases '{cs.name}' is defined more than once", cs.loc, (seen[cs.name], "first defined here"))
