@@ -160,6 +160,9 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
                     layered=layered)
     zoom = "; below, " + " and ".join(f"{z.design} layer {z.layer}" for z in g.zooms) + \
         " zoomed with a stretched time axis" if g.zooms else ""
+    if g.layers is not None:
+        zoom += (f"; then every layer of {g.layers.design}, each row on its own stretched time axis from the "
+                 "layer's start to its end, its duration on the right")
     rows = "a row per design and layer" if layered else "a row per design"
     return name, (f"Gantt chart{which.replace(':', ' of')}: {rows}, parallel branches in sub-rows, a color per "
                   f"stage, hatched overlays, wasted and corrective segments marked{zoom}."), g

@@ -520,7 +520,7 @@ def _fill(x, size):
 
 def _narrow(c, live):
     """The constants of the elements still running (attribute names kept)."""
-    out = Constants({})
+    out = object.__new__(type(c))
     vars(out).update({k: v[live] for k, v in vars(c).items()})
     return out
 
