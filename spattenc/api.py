@@ -29,7 +29,6 @@ from . import sweep as sweeps
 from .compiler import Compiled
 from .compiler import load as _load
 from .errors import SpecError
-from .evaluate import const_value
 from .inputs import bind, parse_input_options
 from .progress import Progress
 from .runtime import parse_value, read_tables, simulator
@@ -273,7 +272,7 @@ class Spec:
         for kind in ("const", "stage", "layer", "row"):
             if f"{kind}:{name}" in f.direct:
                 return f.direct[f"{kind}:{name}"]
-        values = {p.name: const_value(p.default) for p in program.params}
+        values = {p.name: p.value for p in program.params}
         values.update(parse_sets(self.compiled, _items(set, "set")))
         design, _, metric = name.partition(".")
         for d in program.designs:

@@ -176,7 +176,7 @@ class _Checker:
             rows, row_items, groups = None, (), ()
         designs = tuple(self.check_design(d) for d in m.designs)
         loops = tuple(self.resolve_key(f"loop:{lp.name}") for lp in m.loops)
-        cases = self.check_cases(m.cases)
+        cases = self.check_cases(m.cases, params)
         compares = []
         seen_c = self.compare_names
         for c in m.compares:
@@ -277,13 +277,14 @@ class _Checker:
         value = const_value(default)
         if p.type == "int" and (isinstance(value, bool) or float(value) != int(value)):
             fail(f"param '{p.name}' is declared int but its default {value!r} is not an integer", p.default.loc)
+        lo_v = hi_v = None
         if lo is not None and hi is not None:
             lo_v, hi_v = const_value(lo), const_value(hi)
             if lo_v > hi_v:
                 fail(f"empty range [{lo_v}, {hi_v}] for param '{p.name}'", p.lo.loc)
             if not (lo_v <= value <= hi_v):
                 fail(f"default {value!r} of param '{p.name}' is outside its range [{lo_v}, {hi_v}]", p.default.loc)
-        return dataclasses.replace(p, default=default, lo=lo, hi=hi)
+        return dataclasses.replace(p, default=default, lo=lo, hi=hi, value=value, lo_value=lo_v, hi_value=hi_v)
 
     def check_hardware(self, h: ir.Hardware, params: tuple[ir.Param, ...]) -> ir.Hardware:
         """A hardware block: inputs are params, constants or random variables; outputs are
@@ -734,10 +735,10 @@ class _Checker:
         return dataclasses.replace(lp, states=tuple(states), items=tuple(items), cond=cond, body=body)
 
     # ------------------------------------------------------------ cases
-    def check_cases(self, all_cases: tuple[ir.Cases, ...]) -> tuple[ir.Cases, ...]:
+    def check_cases(self, all_cases: tuple[ir.Cases, ...], checked: tuple[ir.Param, ...]) -> tuple[ir.Cases, ...]:
         out = []
         seen: dict[str, ir.Loc] = {}
-        params = {p.name: p for p in self.m.params}
+        params = {p.name: p for p in checked}
         for cs in all_cases:
             if cs.name in seen:
                 fail(f"cases '{cs.name}' is defined more than once", cs.loc, (seen[cs.name], "first defined here"))
@@ -1697,7 +1698,7 @@ def axis_values(kind: str, args: list, ptype: str) -> list:
 
 def _param_range(p: ir.Param) -> tuple:
     """A checked param's declared (lo, hi) as values; None for an open end."""
-    return (const_value(p.lo) if p.lo is not None else None, const_value(p.hi) if p.hi is not None else None)
+    return (p.lo_value, p.hi_value)
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:

@@ -17,7 +17,6 @@ import numpy as np
 
 from .compiler import Compiled
 from .errors import SpecError, did_you_mean
-from .evaluate import const_value
 from .measured import Rows, model_values
 
 
@@ -106,9 +105,9 @@ def _space(prog, rows: list[Rows], names: list[str], overrides: dict) -> _Space:
                             f"{p.type} param with --set)", p.loc, source=prog.source)
         if any(c.name == name for r in rows for c in r.block.config):
             raise SpecError(f"--params: '{name}' is a config column of the measured table; it is set per row")
-        v = float(overrides[name]) if name in overrides else float(const_value(p.default))
-        a = float(const_value(p.lo)) if p.lo is not None else -math.inf
-        b = float(const_value(p.hi)) if p.hi is not None else math.inf
+        v = float(overrides[name]) if name in overrides else float(p.value)
+        a = float(p.lo_value) if p.lo_value is not None else -math.inf
+        b = float(p.hi_value) if p.hi_value is not None else math.inf
         use_log = a > 0
         lo.append(math.log(a) if use_log else a)
         hi.append(math.log(b) if use_log and math.isfinite(b) else b)

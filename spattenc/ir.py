@@ -277,7 +277,11 @@ GANTT_KINDS = ("stage", "overlay", "wasted", "corrective", "none")
 @dataclass(frozen=True, slots=True)
 class Param:
     """A user-settable parameter: `type` is 'int', 'real' or 'bool'; `lo`/`hi` bound
-    `--set` values when declared (inclusive)."""
+    `--set` values when declared (inclusive).
+
+    The checker folds the default and the range ends (literal expressions) into `value`,
+    `lo_value` and `hi_value`, so later phases read numbers; they are None before the
+    check, and the range ends None where no range is declared."""
 
     loc: Loc
     name: str
@@ -286,6 +290,9 @@ class Param:
     lo: Expr | None
     hi: Expr | None
     attrs: Attrs
+    value: int | float | bool | None = None
+    lo_value: int | float | None = None
+    hi_value: int | float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ import sympy
 
 from . import ir
 from .errors import SpecError, did_you_mean
-from .evaluate import const_value
 from .symbolic import real_roots
 
 def to_json_value(x, type_: str | None = None, program: ir.Program | None = None):
@@ -141,8 +140,7 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
     except Unsupported as e:
         return Solution(None, f"no closed form in {target}: {e}")
     x = sympy.Symbol(target, real=True)
-    lo = const_value(param.lo) if param.lo is not None else None
-    hi = const_value(param.hi) if param.hi is not None else None
+    lo, hi = param.lo_value, param.hi_value
     domain = sympy.Interval(exact(lo) if lo is not None else -sympy.oo, exact(hi) if hi is not None else sympy.oo)
     eq = sympy.together(left - right)
     # The solver is inspect's (symbolic.real_roots); roots are then kept in p's range.
@@ -170,7 +168,7 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
     from .interp import Unsupported, symbolic_interpreter
 
     prog = compiled.program
-    params = {p.name: const_value(p.default) for p in prog.params}
+    params = {p.name: p.value for p in prog.params}
     params.update(overrides)
     free = tuple(p.name for p in prog.params if p.name not in overrides)
     inputs = bound.values if bound is not None else {}

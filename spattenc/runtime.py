@@ -16,7 +16,6 @@ import numpy as np
 from .compiler import Compiled, cached_sim
 from .errors import InputError, SpecError, did_you_mean
 from .files import check_readable
-from .evaluate import const_value
 
 
 def load_module(path: Path) -> ModuleType:
@@ -115,8 +114,7 @@ def parse_value(compiled: Compiled, name: str, text: str, origin: str = "--set")
 
 def check_range(compiled: Compiled, name: str, value, what: str) -> None:
     p = compiled.program.param(name)
-    lo = const_value(p.lo) if p.lo is not None else None
-    hi = const_value(p.hi) if p.hi is not None else None
+    lo, hi = p.lo_value, p.hi_value
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise SpecError(f"{what}: value {value!r} is outside the declared range [{lo}, {hi}] of '{name}'",
                         p.loc, source=compiled.program.source)
