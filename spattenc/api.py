@@ -29,7 +29,6 @@ from . import sweep as sweeps
 from .compiler import Compiled
 from .compiler import load as _load
 from .errors import SpecError
-from .evaluate import const_value
 from .inputs import bind, parse_input_options
 from .progress import Progress
 from .runtime import parse_value, read_tables, simulator
@@ -74,9 +73,28 @@ def bind_inputs(compiled: Compiled, items: list[str], tables: bool = False):
     return bound, files
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How a run evaluates: trials and seeds, the random generator, memory, where chunks run.
+
+    `trials` is per sweep point (a declared sweep's own, else the spec's); `point_trials`
+    is the operating point's (never a sweep's, so its numbers are those `eval` prints
+    without the sweep); `trial` is the one whose events the Gantt chart shows.
+    """
+
+    trials: int
+    point_trials: int
+    seed: int
+    rng: str = "pcg64"
+    mem_budget: int = sweeps.DEFAULT_MEM_BUDGET
+    scheduler: str = "inline"
+    quiet: bool = False
+    trial: int = 0
+
+
 class Run:
-    """What every evaluation shares: the spec, its inputs, the base point, the sweep (or
-    cases) and the run settings, given as the command line's option values."""
+    """What every evaluation shares: the spec, its inputs, the base point and the sweep (or
+    cases), plus the run's Settings, given as the command line's option values."""
 
     def __init__(self, compiled: Compiled, set_items=(), input_items=(), sweep=(), cases: str | None = None,
                  trials: int | None = None, seed: int | None = None, rng: str = "pcg64",
@@ -100,19 +118,14 @@ class Run:
                 if name in self.overrides:
                     raise SpecError(f"--set {name}=...: '{name}' is also swept by --sweep")
         declared = self.sweep.trials if self.sweep is not None else None
-        self.trials = trials if trials is not None else (declared or c.program.trials)
-        self.seed = seed if seed is not None else c.program.seed
-        self.rng = rng
-        # The operating point is the spec's own: its trials (or --trials), never a sweep's,
-        # so its numbers are those `eval` prints without the sweep.
-        self.point_trials = trials if trials is not None else c.program.trials
-        self.mem_budget = mem_budget
-        self.scheduler = schedule.parse_scheduler(scheduler)
-        self.quiet = quiet
-        self.trial = trial if trial is not None else self.point_trials - 1
-        if self.trial >= self.point_trials:
-            raise SpecError(f"--trial {self.trial}: there are only {self.point_trials} trials "
-                            f"(0 to {self.point_trials - 1})")
+        point_trials = trials if trials is not None else c.program.trials
+        trial = trial if trial is not None else point_trials - 1
+        if trial >= point_trials:
+            raise SpecError(f"--trial {trial}: there are only {point_trials} trials (0 to {point_trials - 1})")
+        self.settings = Settings(
+            trials=trials if trials is not None else (declared or c.program.trials), point_trials=point_trials,
+            seed=seed if seed is not None else c.program.seed, rng=rng, mem_budget=mem_budget,
+            scheduler=schedule.parse_scheduler(scheduler), quiet=quiet, trial=trial)
 
     @property
     def sim(self):
@@ -127,21 +140,23 @@ class Run:
 
     def point(self, quiet: bool, samples: bool = False) -> sweeps.Results:
         """The base point, with per-trial samples and the Gantt trial's events when asked."""
-        progress = Progress(self.point_trials, quiet=quiet)
-        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, self.point_trials, self.seed, self.rng,
-                               self.mem_budget, progress, keep_samples=samples,
-                               record=self.trial if samples else None, tables=self.tables)
+        st = self.settings
+        progress = Progress(st.point_trials, quiet=quiet)
+        return sweeps.evaluate(self.compiled, self.sim, self.overrides, None, st.point_trials, st.seed, st.rng,
+                               st.mem_budget, progress, keep_samples=samples,
+                               record=st.trial if samples else None, tables=self.tables)
 
     def evaluation(self) -> sweeps.Evaluation:
         """The sweep (or single point) as an Evaluation a scheduler can run."""
-        return sweeps.evaluation(self.sim, self.base, self.sweep, self.trials, self.seed, self.rng,
-                                 self.mem_budget, self.tables)
+        st = self.settings
+        return sweeps.evaluation(self.sim, self.base, self.sweep, st.trials, st.seed, st.rng, st.mem_budget,
+                                 self.tables)
 
     def stream(self, quiet: bool):
         """The sweep's chunks in point order, evaluated where the scheduler says."""
         ev = self.evaluation()
-        with sweeps.loop_errors(self.compiled), Progress(ev.points * self.trials, quiet=quiet) as bar:
-            yield from schedule.chunks(ev, self.scheduler, sweeps.counter(bar))
+        with sweeps.loop_errors(self.compiled), Progress(ev.points * self.settings.trials, quiet=quiet) as bar:
+            yield from schedule.chunks(ev, self.settings.scheduler, sweeps.counter(bar))
 
     def results(self, parts: list) -> sweeps.Results:
         """In-memory Results of the streamed chunks of every point."""
@@ -149,7 +164,7 @@ class Run:
 
     def swept(self, quiet: bool, what: str = "the report") -> sweeps.Results:
         """Every point of the sweep in memory (refused up front when they would not fit)."""
-        sweeps.in_memory(self.sweep, self.sim, self.mem_budget, what)
+        sweeps.in_memory(self.sweep, self.sim, self.settings.mem_budget, what)
         return self.results(list(self.stream(quiet)))
 
     def document(self, res: sweeps.Results) -> dict:
@@ -257,7 +272,7 @@ class Spec:
         for kind in ("const", "stage", "layer", "row"):
             if f"{kind}:{name}" in f.direct:
                 return f.direct[f"{kind}:{name}"]
-        values = {p.name: const_value(p.default) for p in program.params}
+        values = {p.name: p.value for p in program.params}
         values.update(parse_sets(self.compiled, _items(set, "set")))
         design, _, metric = name.partition(".")
         for d in program.designs:

@@ -12,20 +12,14 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .errors import fail
-from .evaluate import const_value
+from .catalog import (BUILTINS, DISTRIBUTIONS, LAYER_REDUCTIONS, TRIAL_REDUCTIONS, binary_result, builtin_result,
+                      reduction_result)
+from .visit import const_value
 from .ir import children, walk
 
-#: builtin scalar functions: name -> (min args, max args or None, result type rule)
-BUILTINS: dict[str, tuple[int, int | None, str]] = {
-    "min": (2, None, "join"), "max": (2, None, "join"), "clamp": (3, 3, "join"),
-    "floor": (1, 1, "int"), "ceil": (1, 1, "int"), "round": (1, 1, "int"), "trunc": (1, 1, "int"),
-    "abs": (1, 1, "same"), "sqrt": (1, 1, "real"), "log": (1, 1, "real"), "log2": (1, 1, "real"),
-    "exp": (1, 1, "real"),
-}
-LAYER_REDUCTIONS = ("sum", "mean", "count", "last", "first", "max_over", "min_over")
+# Builtins and reductions (names, arities, result types) are the catalog's.
 #: Ref scopes of per-row values in a table spec.
 ROW_SCOPES = ("column", "row", "stage", "random", "index")
-TRIAL_REDUCTIONS = ("mean", "std")
 RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
 SCALAR_TYPES = ("int", "real", "bool", "string")
 TIME_ATTRS = ("start", "end")
@@ -182,7 +176,7 @@ class _Checker:
             rows, row_items, groups = None, (), ()
         designs = tuple(self.check_design(d) for d in m.designs)
         loops = tuple(self.resolve_key(f"loop:{lp.name}") for lp in m.loops)
-        cases = self.check_cases(m.cases)
+        cases = self.check_cases(m.cases, params)
         compares = []
         seen_c = self.compare_names
         for c in m.compares:
@@ -283,13 +277,14 @@ class _Checker:
         value = const_value(default)
         if p.type == "int" and (isinstance(value, bool) or float(value) != int(value)):
             fail(f"param '{p.name}' is declared int but its default {value!r} is not an integer", p.default.loc)
+        lo_v = hi_v = None
         if lo is not None and hi is not None:
             lo_v, hi_v = const_value(lo), const_value(hi)
             if lo_v > hi_v:
                 fail(f"empty range [{lo_v}, {hi_v}] for param '{p.name}'", p.lo.loc)
             if not (lo_v <= value <= hi_v):
                 fail(f"default {value!r} of param '{p.name}' is outside its range [{lo_v}, {hi_v}]", p.default.loc)
-        return dataclasses.replace(p, default=default, lo=lo, hi=hi)
+        return dataclasses.replace(p, default=default, lo=lo, hi=hi, value=value, lo_value=lo_v, hi_value=hi_v)
 
     def check_hardware(self, h: ir.Hardware, params: tuple[ir.Param, ...]) -> ir.Hardware:
         """A hardware block: inputs are params, constants or random variables; outputs are
@@ -502,6 +497,12 @@ class _Checker:
             self.declare(item.name, f"{key}:{item.name}", item.loc, self.layer_defs)
             self.layer_defs[item.name] = (f"{key}:{item.name}", item)
 
+    def check_cap(self, item: ir.Random, args: tuple[ir.Expr, ...]) -> None:
+        """A draw's declared `max` (its last argument) must be an integer."""
+        if DISTRIBUTIONS[item.dist].capped and len(args) > len(DISTRIBUTIONS[item.dist].params):
+            if self.type_of(args[-1], None) != "int":
+                fail(f"the max of a {item.dist} draw must be an integer (use trunc/round/floor/ceil)", args[-1].loc)
+
     def check_items(self, items) -> tuple[dict[str, object], list[str]]:
         """Check per-layer or per-row lets, stages and randoms in dependency order: returns
         ({name: checked item}, names in evaluation order); a cycle is an error."""
@@ -514,7 +515,8 @@ class _Checker:
                     what = f"'{_show(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
                     fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)",
                          item.args[0].loc)
-                self.types[key] = ir.DISTRIBUTIONS[item.dist][1]
+                self.check_cap(item, args)
+                self.types[key] = DISTRIBUTIONS[item.dist].value
                 self.random.add(key)
                 return dataclasses.replace(item, args=args)
             e = self.expr(item.expr, scope)
@@ -708,7 +710,8 @@ class _Checker:
             if isinstance(item, ir.Random):
                 args = tuple(self.expr(a, scope) for a in item.args)
                 items.append(dataclasses.replace(item, args=args))
-                local[item.name] = ir.DISTRIBUTIONS[item.dist][1]
+                self.check_cap(item, args)
+                local[item.name] = DISTRIBUTIONS[item.dist].value
             else:
                 e = self.expr(item.expr, scope)
                 items.append(dataclasses.replace(item, expr=e))
@@ -732,10 +735,10 @@ class _Checker:
         return dataclasses.replace(lp, states=tuple(states), items=tuple(items), cond=cond, body=body)
 
     # ------------------------------------------------------------ cases
-    def check_cases(self, all_cases: tuple[ir.Cases, ...]) -> tuple[ir.Cases, ...]:
+    def check_cases(self, all_cases: tuple[ir.Cases, ...], checked: tuple[ir.Param, ...]) -> tuple[ir.Cases, ...]:
         out = []
         seen: dict[str, ir.Loc] = {}
-        params = {p.name: p for p in self.m.params}
+        params = {p.name: p for p in checked}
         for cs in all_cases:
             if cs.name in seen:
                 fail(f"cases '{cs.name}' is defined more than once", cs.loc, (seen[cs.name], "first defined here"))
@@ -1047,7 +1050,7 @@ class _Checker:
         if f == "given":
             return self.given(e, scope)
         if f in BUILTINS:
-            lo, hi, _ = BUILTINS[f]
+            lo, hi = BUILTINS[f].min_args, BUILTINS[f].max_args
             if n < lo or (hi is not None and n > hi):
                 want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
                 fail(f"{f}() takes {want} argument{'s' if lo != 1 or hi != 1 else ''}, got {n}", e.loc)
@@ -1605,35 +1608,21 @@ class _Checker:
             case ir.MetricRef(design=d, metric=m):
                 return self.types[f"metric:{d}:{m}"]
             case ir.Reduce(kind=k, arg=a):
-                if k in ("count",):
-                    return "int"
-                if k in ("mean", "std"):
-                    return "real"
-                return self.type_of(a, scope)
+                return reduction_result(k, self.type_of(a, scope))
             case ir.Unary(op=op, operand=x):
                 return "bool" if op == "not" else self.type_of(x, scope)
             case ir.Binary(op=op, left=a, right=b):
-                if op in ("and", "or", "<", "<=", ">", ">=", "==", "!="):
-                    return "bool"
-                if op == "/":
-                    return "real"
-                ta, tb = self.type_of(a, scope), self.type_of(b, scope)
-                if op == "^" and not (isinstance(b, ir.Num) and b.is_int and b.value >= 0):
-                    return "real" if "real" in (ta, tb) or not isinstance(b, ir.Num) else ta
-                return "int" if ta == tb == "int" else "real"
+                literal = b if isinstance(b, ir.Num) else None
+                if op in ("and", "or", "<", "<=", ">", ">=", "==", "!=", "/"):
+                    return binary_result(op, "", "", literal)
+                return binary_result(op, self.type_of(a, scope), self.type_of(b, scope), literal)
             case ir.Cond(then=x, else_=y):
                 tx, ty = self.type_of(x, scope), self.type_of(y, scope)
                 if tx.startswith("enum:"):
                     return tx
                 return "bool" if tx == "bool" else ("int" if tx == ty == "int" else "real")
             case ir.Builtin(func=f, args=args):
-                rule = BUILTINS[f][2]
-                if rule == "int":
-                    return "int"
-                if rule == "real":
-                    return "real"
-                ts = [self.type_of(a, scope) for a in args]
-                return "int" if all(t == "int" for t in ts) else "real"
+                return builtin_result(f, [self.type_of(a, scope) for a in args])
             case ir.Apply(func=f):
                 return self.func_types.get(f, "real")
         raise AssertionError(type(e).__name__)  # pragma: no cover
@@ -1709,7 +1698,7 @@ def axis_values(kind: str, args: list, ptype: str) -> list:
 
 def _param_range(p: ir.Param) -> tuple:
     """A checked param's declared (lo, hi) as values; None for an open end."""
-    return (const_value(p.lo) if p.lo is not None else None, const_value(p.hi) if p.hi is not None else None)
+    return (p.lo_value, p.hi_value)
 
 
 def _stage_ref(ch: _Checker, design: str, stage: str) -> ir.Ref:

@@ -58,15 +58,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one sub-parser per command, each built by its own function."""
     p = _Parser(prog="spattenc", description="Compile .spt accelerator performance specs into closed forms, "
                 "numpy simulators and reports.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"spattenc {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    _add_check(sub)
+    _add_inspect(sub)
+    _add_compile(sub)
+    _add_eval(sub)
+    _add_report(sub)
+    _add_fit(sub)
+    _add_verify(sub)
+    return p
 
+
+def _add_check(sub) -> None:
+    """The `check` command's options."""
     c = sub.add_parser("check", help="parse and check a spec; report errors with file:line:col",
                        description="Parse and check SPEC. Prints a one-line summary, or errors with positions.")
     c.add_argument("spec", metavar="SPEC")
 
+
+def _add_inspect(sub) -> None:
+    """The `inspect` command's options."""
     i = sub.add_parser("inspect", help="print closed-form (sympy) cost expressions",
                        description="Print simplified closed forms: each stage and per-layer quantity in the "
                        "layer's state (e.g. N, H), each design's per-layer time, and totals over layers "
@@ -78,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="param value used for the numeric parts (repeatable)")
     _input_option(i)
 
+
+def _add_compile(sub) -> None:
+    """The `compile` command's options."""
     k = sub.add_parser("compile", help="generate sim.py, ir.json, closed_forms.md, fixed_sim.py and rtl/",
                        description="Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
                        "the IR dump (ir.json), the closed forms (closed_forms.md) and, when the spec has a "
@@ -87,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("spec", metavar="SPEC")
     k.add_argument("-o", "--out", default="generated", metavar="DIR", help="output folder (default: generated/)")
 
+
+def _add_eval(sub) -> None:
+    """The `eval` command's options."""
     e = sub.add_parser("eval", help="run the Monte-Carlo simulator and print results",
                        description="Compile SPEC (cached by content hash), run it and print a table of "
                        "mean ± std per metric and design, then the comparisons; or JSON/CSV.",
@@ -127,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--layout", metavar="NAME", help="the spec's measured block to read the tables with "
                    "(default: its only one)")
 
+
+def _add_report(sub) -> None:
+    """The `report` command's options."""
     r = sub.add_parser("report", help="write one self-contained HTML report",
                        description="Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
                        "results tables, closed forms, embedded plots. The file needs no network to open.")
@@ -140,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(r)
     r.add_argument("--out", required=True, metavar="DIR", help="folder for report.html")
 
+
+def _add_fit(sub) -> None:
+    """The `fit` command's options."""
     f = sub.add_parser("fit", help="fit params to measured tables (least squares on log values)",
                        description="Fit the named real params of SPEC to measured CSV tables: Levenberg-Marquardt "
                        "on log(model) - log(measured) of the observed columns, params kept inside their declared "
@@ -159,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "within them exits 1")
     f.add_argument("--json", action="store_true", help="print JSON")
 
+
+def _add_verify(sub) -> None:
+    """The `verify` command's options."""
     v = sub.add_parser("verify", help="check the generated RTL and hand-written hardware against the spec",
                        description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
                        "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
@@ -178,8 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "configurations (default: the spec's 'seed')")
     v.add_argument("--dut", action="append", default=[], metavar="[NAME=]FILE",
                    help="check FILE instead of the hardware block's RTL file (repeatable)")
-    return p
-
 
 def _input_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", action="append", default=[], metavar="NAME=FILE",
@@ -581,8 +609,9 @@ class Run(api.Run):
         super().__init__(api.load(args.spec).compiled, set_items=args.set, input_items=args.input, sweep=args.sweep,
                          cases=args.cases, trials=args.trials, seed=args.seed, rng=args.rng,
                          mem_budget=args.mem_budget, scheduler=args.scheduler, quiet=args.quiet, trial=args.trial)
-        check_trials(self.trials, "--trials" if args.trials is not None else "trials",
-                     "--rng legacy" if self.rng == "legacy" else None, self.mem_budget, _metric_count(self.compiled))
+        st = self.settings
+        check_trials(st.trials, "--trials" if args.trials is not None else "trials",
+                     "--rng legacy" if st.rng == "legacy" else None, st.mem_budget, _metric_count(self.compiled))
 
 
 def check_trials(trials: int, what: str, held: str | None, mem_budget: int, values: int) -> None:
@@ -720,9 +749,9 @@ def eval_stream(args, run: Run) -> int:
     after another to stdout (CSV, JSON or the table's preview rows) and the --out files,
     so memory is bounded by --mem-budget, not by the number of points."""
     if args.plots:
-        sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "--plots")
+        sweeps.in_memory(run.sweep, run.sim, run.settings.mem_budget, "--plots")
     layout = writers.Layout(run.sweep, sweeps.meta(run.sim))
-    head = sweeps.doc_head(run.compiled, run.sim, run.overrides, run.trials, run.seed, run.rng, run.sweep, run.tables)
+    head = sweeps.doc_head(run.compiled, run.sim, run.overrides, run.settings.trials, run.settings.seed, run.settings.rng, run.sweep, run.tables)
     sinks: list = []
     preview = None
     collector = writers.Collector() if args.plots else None
@@ -743,7 +772,7 @@ def eval_stream(args, run: Run) -> int:
     for sink in sinks:
         sink.close()
     if preview is not None:
-        sys.stdout.write(writers.table_text(layout.meta, run.sweep, run.trials, preview))
+        sys.stdout.write(writers.table_text(layout.meta, run.sweep, run.settings.trials, preview))
     if collector is not None:
         write_plots(args, run, run.results(collector.parts), args.json or args.quiet)
     return 0
@@ -901,7 +930,7 @@ def cmd_report(args) -> int:
     from .spec_report import write_report
 
     run = Run(args)
-    sweeps.in_memory(run.sweep, run.sim, run.mem_budget, "the report")  # before the folder is made
+    sweeps.in_memory(run.sweep, run.sim, run.settings.mem_budget, "the report")  # before the folder is made
     path = write_report(args.stage, run)
     print(Path(args.out) / path.name)
     return 0

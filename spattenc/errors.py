@@ -70,7 +70,16 @@ def fail_input(file: str, where: str, message: str) -> NoReturn:
     raise InputError(file, where, message)
 
 
-def did_you_mean(name: str, names) -> str:
+def closest(name: str, names, cutoff: float = 0.6) -> str | None:
+    """The one of `names` closest to a mistyped `name` (similarity at least `cutoff`), or None.
+
+    Every "did you mean" in the project asks here, so a misspelt name is answered alike
+    wherever it is written (spec, option, input file)."""
+    close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, names, cutoff: float = 0.6) -> str:
     """"; did you mean 'X'?" for the closest of `names` to a mistyped `name`, or ""."""
-    close = difflib.get_close_matches(name, sorted(names), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    close = closest(name, names, cutoff)
+    return f"; did you mean '{close}'?" if close else ""

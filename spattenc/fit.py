@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compiler import Compiled
-from .errors import SpecError
-from .evaluate import const_value
+from .errors import SpecError, did_you_mean
 from .measured import Rows, model_values
 
 
@@ -71,28 +70,44 @@ def errors(sim, rows: list[Rows], overrides: dict, names: list[str], values: np.
     return {"mape_pct": float(np.mean(np.abs(np.expm1(r))) * 100.0), "rms_log": float(np.sqrt(np.mean(r * r)))}
 
 
-def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list[str], overrides: dict,
-        max_iterations: int = 200) -> FitResult:
-    """Levenberg-Marquardt on log residuals, starting from the params' current values."""
-    prog = compiled.program
-    trials, seed = 1 if not prog.random else prog.trials, prog.seed
+@dataclass(frozen=True)
+class _Space:
+    """The fitted params in fitting coordinates: log for a positive declared range (a
+    relative step means the same at any scale), kept inside the declared bounds."""
+
+    names: list[str]
+    logs: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    start: np.ndarray
+
+    def values(self, u: np.ndarray) -> np.ndarray:
+        """Param values of fitting coordinates `u`."""
+        return np.where(self.logs, np.exp(u), u)
+
+    def first(self) -> np.ndarray:
+        """The starting values in fitting coordinates, clipped into the bounds."""
+        u = np.where(self.logs, np.log(np.maximum(self.start, 1e-300)), self.start)
+        return np.clip(u, self.lo, self.hi)
+
+
+def _space(prog, rows: list[Rows], names: list[str], overrides: dict) -> _Space:
+    """The fitted params checked (real params of the spec, not config columns, listed once),
+    with their starting values and bounds."""
     lo, hi, logs, start = [], [], [], []
     known = {p.name for p in prog.params}
     for name in names:
         if name not in known:
-            import difflib
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            raise SpecError(f"--params: '{name}' is not a param of spec '{prog.name}'"
-                            + (f"; did you mean '{close[0]}'?" if close else ""))
+            raise SpecError(f"--params: '{name}' is not a param of spec '{prog.name}'" + did_you_mean(name, known))
         p = prog.param(name)
         if p.type != "real":
             raise SpecError(f"--params: '{name}' is {p.type}; a fit adjusts real params (try values of an "
                             f"{p.type} param with --set)", p.loc, source=prog.source)
         if any(c.name == name for r in rows for c in r.block.config):
             raise SpecError(f"--params: '{name}' is a config column of the measured table; it is set per row")
-        v = float(overrides[name]) if name in overrides else float(const_value(p.default))
-        a = float(const_value(p.lo)) if p.lo is not None else -math.inf
-        b = float(const_value(p.hi)) if p.hi is not None else math.inf
+        v = float(overrides[name]) if name in overrides else float(p.value)
+        a = float(p.lo_value) if p.lo_value is not None else -math.inf
+        b = float(p.hi_value) if p.hi_value is not None else math.inf
         use_log = a > 0
         lo.append(math.log(a) if use_log else a)
         hi.append(math.log(b) if use_log and math.isfinite(b) else b)
@@ -100,22 +115,33 @@ def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list
         start.append(v)
     if len(set(names)) != len(names):
         raise SpecError("--params: a param is listed twice")
-    logs_a = np.array(logs)
-    lo_a, hi_a = np.array(lo), np.array(hi)
-    base = {k: v for k, v in overrides.items() if k not in names}
+    return _Space(list(names), np.array(logs), np.array(lo), np.array(hi), np.array(start))
 
-    def to_values(u: np.ndarray) -> np.ndarray:
-        return np.where(logs_a, np.exp(u), u)
 
-    def cost_of(res: np.ndarray) -> np.ndarray:
-        res = np.where(np.isfinite(res), res, 1e6)
-        return 0.5 * np.sum(res * res, axis=-1)
+def _cost_of(res: np.ndarray) -> np.ndarray:
+    """Half the sum of squared residuals, a non-finite residual counting as 1e6."""
+    res = np.where(np.isfinite(res), res, 1e6)
+    return 0.5 * np.sum(res * res, axis=-1)
 
-    start_v = np.array(start)
-    u = np.clip(np.where(logs_a, np.log(np.maximum(start_v, 1e-300)), start_v), lo_a, hi_a)
-    k = len(names)
-    res = _residuals(sim, rows, base, to_values(u)[None, :], names, trials, seed)[0]
-    cost = cost_of(res)
+
+@dataclass(frozen=True)
+class _Optimum:
+    """Where the Levenberg-Marquardt loop stopped."""
+
+    u: np.ndarray
+    res: np.ndarray
+    cost: float
+    jac: np.ndarray
+    iterations: int
+    converged: bool
+
+
+def _minimize(space: _Space, residuals, max_iterations: int) -> _Optimum:
+    """Levenberg-Marquardt on `residuals(sets)` (param sets -> residual rows) from the start."""
+    u = space.first()
+    k = len(space.names)
+    res = residuals(space.values(u)[None, :])[0]
+    cost = _cost_of(res)
     lam = 1e-3
     converged = False
     it = 0
@@ -123,10 +149,10 @@ def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list
     for it in range(1, max_iterations + 1):
         # Forward differences, stepping inward at a bound; all k+1 sets in one call.
         h = 1e-6 * np.maximum(np.abs(u), 1.0)
-        h = np.where(u + h > hi_a, -h, h)
+        h = np.where(u + h > space.hi, -h, h)
         sets = np.repeat(u[None, :], k + 1, axis=0)
         sets[1:] += np.diag(h)
-        r_all = _residuals(sim, rows, base, to_values(sets), names, trials, seed)
+        r_all = residuals(space.values(sets))
         res = r_all[0]
         jac = (r_all[1:] - res[None, :]).T / h[None, :]
         jac = np.where(np.isfinite(jac), jac, 0.0)
@@ -139,12 +165,13 @@ def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list
                 step = -np.linalg.solve(a_mat + damp + np.eye(k) * 1e-300, g)
             except np.linalg.LinAlgError:
                 step = -np.linalg.lstsq(a_mat + damp, g, rcond=None)[0]
-            u_new = np.clip(u + step, lo_a, hi_a)
-            res_new = _residuals(sim, rows, base, to_values(u_new)[None, :], names, trials, seed)[0]
-            cost_new = cost_of(res_new)
+            u_new = np.clip(u + step, space.lo, space.hi)
+            res_new = residuals(space.values(u_new)[None, :])[0]
+            cost_new = _cost_of(res_new)
             if cost_new < cost:
                 improved = True
-                small = cost - cost_new <= 1e-12 * max(cost, 1e-300) or np.all(np.abs(u_new - u) <= 1e-10 * np.maximum(np.abs(u), 1.0))
+                small = (cost - cost_new <= 1e-12 * max(cost, 1e-300)
+                         or np.all(np.abs(u_new - u) <= 1e-10 * np.maximum(np.abs(u), 1.0)))
                 u, res, cost = u_new, res_new, cost_new
                 lam = max(lam / 3.0, 1e-12)
                 break
@@ -152,29 +179,49 @@ def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list
         if not improved or small:
             converged = True
             break
-    after = to_values(u)
-    # Approximate standard errors from the Jacobian at the optimum (in fitting coordinates).
-    dof = max(res.size - k, 1)
-    s2 = 2.0 * cost / dof
+    return _Optimum(u, res, cost, jac, it, converged)
+
+
+def _stderr(space: _Space, opt: _Optimum, after: np.ndarray) -> dict[str, float | None]:
+    """Approximate relative standard errors from the Jacobian at the optimum (in fitting
+    coordinates); None for a param no row depends on."""
+    k = len(space.names)
+    dof = max(opt.res.size - k, 1)
+    s2 = 2.0 * opt.cost / dof
     stderr: dict[str, float | None] = {}
-    col_norm = np.linalg.norm(jac, axis=0)
+    col_norm = np.linalg.norm(opt.jac, axis=0)
     try:
-        cov = s2 * np.linalg.pinv(jac.T @ jac)
+        cov = s2 * np.linalg.pinv(opt.jac.T @ opt.jac)
     except np.linalg.LinAlgError:  # pragma: no cover - pinv rarely fails
         cov = np.full((k, k), np.nan)
-    for j, name in enumerate(names):
+    for j, name in enumerate(space.names):
         if col_norm[j] <= 1e-12 * max(1.0, float(col_norm.max())):
             stderr[name] = None
             continue
         sd = math.sqrt(max(cov[j, j], 0.0))
-        stderr[name] = sd if logs[j] else (sd / abs(after[j]) if after[j] else None)
+        stderr[name] = sd if space.logs[j] else (sd / abs(after[j]) if after[j] else None)
+    return stderr
+
+
+def fit(compiled: Compiled, sim, rows: list[Rows], held: list[Rows], names: list[str], overrides: dict,
+        max_iterations: int = 200) -> FitResult:
+    """Levenberg-Marquardt on log residuals, starting from the params' current values."""
+    prog = compiled.program
+    trials, seed = 1 if not prog.random else prog.trials, prog.seed
+    space = _space(prog, rows, names, overrides)
+    base = {k: v for k, v in overrides.items() if k not in names}
+    opt = _minimize(space, lambda sets: _residuals(sim, rows, base, sets, names, trials, seed), max_iterations)
+    after = space.values(opt.u)
+    start_v = space.start
     before_err = errors(sim, rows, base, names, start_v, trials, seed)
     after_err = errors(sim, rows, base, names, after, trials, seed)
     held_before = errors(sim, held, base, names, start_v, trials, seed)
     held_after = errors(sim, held, base, names, after, trials, seed)
+    u, lo_a, hi_a = opt.u, space.lo, space.hi
     return FitResult(
         params=tuple(names), before=dict(zip(names, start_v.tolist())), after=dict(zip(names, after.tolist())),
-        stderr_rel=stderr, iterations=it, converged=converged, max_iterations=max_iterations,
+        stderr_rel=_stderr(space, opt, after), iterations=opt.iterations, converged=opt.converged,
+        max_iterations=max_iterations,
         at_bound={name: ("lower" if u[j] <= lo_a[j] else "upper" if u[j] >= hi_a[j] else None)
                   for j, name in enumerate(names)},
         fit_error={m: (before_err[m], after_err[m]) for m in before_err},

@@ -22,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from . import ir
+from . import catalog, ir
 from .errors import fail
-from .evaluate import const_value
+from .eval import Evaluator, const_value
+from .visit import Visitor
 from .ir import walk
 from .lower import Accumulator, Plan, Step, Timing, time_var, var_of
 
@@ -376,21 +377,26 @@ def to_fixed(value, frac_bits: int) -> int:
 # ---------------------------------------------------------------- lowering
 
 
-class _Lowerer:
-    def __init__(self, plan: Plan):
-        self.plan = plan
-        prog = plan.program
-        self.F = prog.fixed.frac_bits
-        self.cycles = prog.fixed.stage_cycles
+class FixedEval(Evaluator):
+    """The fixed-point domain of the evaluator: an expression becomes a tree of integer
+    nodes (`Node`), one defined rounding per operation.  The catalog names the rule
+    (`fx_<rule>`) of each operator and builtin; `kinds` gives each plan variable's kind."""
+
+    def __init__(self, funcs: dict[str, ir.Func], frac_bits: int):
+        super().__init__(funcs)
+        self.F = frac_bits
         self.kinds: dict[str, str] = {}
-        self.names: dict[str, str] = {}
-        self.funcs = {f.name: f for f in plan.funcs}
+        self.reduce: dict[int, Node] | None = None
+
+    def expr(self, e: ir.Expr, local: dict[str, Node], reduce: dict[int, Node] | None = None) -> Node:
+        """The node of `e`; `reduce` gives the final value of each layer reduction slot."""
+        saved, self.reduce = self.reduce, reduce
+        try:
+            return self.visit(e, local)
+        finally:
+            self.reduce = saved
 
     # -- kinds and alignment
-    def declare(self, var: str, kind: str, name: str) -> None:
-        self.kinds[var] = kind
-        self.names[var] = name
-
     def fix(self, n: Node) -> Node:
         if n.kind == "fix":
             return n
@@ -403,114 +409,152 @@ class _Lowerer:
             return ns
         return tuple(self.fix(n) for n in ns)
 
+    def to_int(self, a: Node, mode: str, loc: ir.Loc) -> Node:
+        return a if a.kind == "int" else shr(a, self.F, mode, "int", loc)
+
+    # -- domain hooks
+    def number(self, e: ir.Num) -> Node:
+        if e.is_int:
+            return Lit("int", int(e.value), e.loc)
+        return Lit("fix", to_fixed(e.value, self.F), e.loc)
+
+    def is_symbolic(self, x) -> bool:
+        return True  # a node is a circuit: both sides of 'and'/'or' are built
+
+    def visit_Bool(self, e: ir.Bool, local) -> Node:
+        return Lit("bool", int(e.value), e.loc)
+
+    def ref(self, e: ir.Ref, local) -> Node:
+        var = var_of(e)
+        return Var(self.kinds[var], var, e.loc)
+
+    def visit_StageTime(self, e: ir.StageTime, local) -> Node:
+        var = time_var(e.design, e.stage, e.which)
+        return Var(self.kinds[var], var, e.loc)
+
+    def visit_Reduce(self, e: ir.Reduce, local) -> Node:
+        if e.axis != "layers":
+            return self.unsupported(e)
+        return self.reduce[e.slot]
+
+    def visit_EnumConst(self, e, local):
+        return self.unsupported(e)
+
+    def visit_Comprehension(self, e, local):
+        return self.unsupported(e)
+
+    def unsupported(self, e):
+        what = {"InputRef": "a value read from an input file"}.get(type(e).__name__,
+                                                                   f"this expression ({type(e).__name__})")
+        fail(f"{what} has no fixed-point semantics here", getattr(e, "loc", None))
+
+    def unary(self, op: str, a: Node, e: ir.Unary) -> Node:
+        if op == "not":
+            return Not("bool", a, e.loc)
+        if isinstance(a, Lit):
+            return Lit(a.kind, -a.value, e.loc)
+        return Neg(a.kind, a, e.loc)
+
+    def cond(self, test, then_fn, else_fn, e: ir.Cond) -> Node:
+        a, b = self.align(then_fn(), else_fn())
+        return Mux(a.kind, test, a, b, e.loc)
+
+    def binary(self, op: str, a: Node, b: Node, e: ir.Binary) -> Node:
+        return getattr(self, "fx_" + catalog.BINARY[op].fixed)(op, a, b, e)
+
+    def builtin(self, f: str, args: list[Node], e: ir.Builtin) -> Node:
+        rule = catalog.BUILTINS[f].fixed
+        if rule is None:
+            fail(f"{f}() has no fixed-point semantics; the Verilog back end supports + - * / % ^, comparisons, "
+                 "and/or/not, if, min, max, clamp, abs, floor, ceil, round and trunc", e.loc)
+        return getattr(self, "fx_" + rule)(f, args, e)
+
+    # -- the rules of operators (docs/verilog.md)
+    def fx_logic(self, op, a, b, e):
+        return Logic("bool", op, a, b, e.loc)
+
+    def fx_compare(self, op, a, b, e):
+        a, b = self.align(a, b)
+        return Cmp("bool", op, a, b, e.loc)
+
+    def fx_add(self, op, a, b, e):
+        a, b = self.align(a, b)
+        return Add(a.kind, a, b, e.loc)
+
+    def fx_sub(self, op, a, b, e):
+        a, b = self.align(a, b)
+        return Sub(a.kind, a, b, e.loc)
+
+    def fx_mod(self, op, a, b, e):
+        a, b = self.align(a, b)
+        return Mod(a.kind, a, b, e.loc)
+
+    def fx_mul(self, op, a, b, e):
+        return self.mul(a, b, e.loc)
+
     def mul(self, a: Node, b: Node, loc: ir.Loc) -> Node:
+        """int * int and int * real are exact; real * real rounds to nearest, ties toward +inf."""
         if a.kind == "int" and b.kind == "int":
             return Mul("int", a, b, loc)
         if a.kind == "int" or b.kind == "int":
             return Mul("fix", a, b, loc)
         return shr(Mul("fix2", a, b, loc), self.F, "nearest", "fix", loc)
 
+    def fx_div(self, op, a, b, e):
+        return self.div(a, b, e.loc)
+
     def div(self, a: Node, b: Node, loc: ir.Loc) -> Node:
+        """Every / gives a real, truncated toward zero."""
         fa, fb = a.kind == "fix", b.kind == "fix"
         return Div("fix", shl(a, self.F * (1 - fa + fb), "fix2" if fb else "fix", loc), b, loc)
 
-    def to_int(self, a: Node, mode: str, loc: ir.Loc) -> Node:
-        return a if a.kind == "int" else shr(a, self.F, mode, "int", loc)
+    def fx_power(self, op, a, b, e):
+        right = e.right
+        if not (isinstance(right, ir.Num) and right.is_int and right.value >= 0):
+            fail("fixed-point semantics need a literal integer exponent >= 0 (x ^ 2, not x ^ y)", right.loc)
+        k = int(right.value)
+        if k == 0:
+            return Lit(a.kind, 1 << self.F if a.kind == "fix" else 1, e.loc)
+        out = a
+        for _ in range(k - 1):
+            out = self.mul(out, a, e.loc)
+        return out
 
-    # -- expressions
-    def expr(self, e: ir.Expr, local: dict[str, Node], reduce: dict[int, Node] | None = None) -> Node:
-        F = self.F
-        match e:
-            case ir.Num(value=v, is_int=True):
-                return Lit("int", int(v), e.loc)
-            case ir.Num(value=v):
-                return Lit("fix", to_fixed(v, F), e.loc)
-            case ir.Bool(value=v):
-                return Lit("bool", int(v), e.loc)
-            case ir.Ref(scope="local", name=n):
-                return local[n]
-            case ir.Ref():
-                var = var_of(e)
-                return Var(self.kinds[var], var, e.loc)
-            case ir.StageTime(design=d, stage=s, which=w):
-                var = time_var(d, s, w)
-                return Var(self.kinds[var], var, e.loc)
-            case ir.Reduce(axis="layers", slot=slot):
-                return reduce[slot]
-            case ir.Unary(op="-", operand=x):
-                a = self.expr(x, local, reduce)
-                if isinstance(a, Lit):
-                    return Lit(a.kind, -a.value, e.loc)
-                return Neg(a.kind, a, e.loc)
-            case ir.Unary(op="not", operand=x):
-                return Not("bool", self.expr(x, local, reduce), e.loc)
-            case ir.Binary(op=op, left=l, right=r):
-                return self.binary(e, op, self.expr(l, local, reduce), r, local, reduce)
-            case ir.Cond(test=t, then=x, else_=y):
-                c = self.expr(t, local, reduce)
-                a, b = self.align(self.expr(x, local, reduce), self.expr(y, local, reduce))
-                return Mux(a.kind, c, a, b, e.loc)
-            case ir.Builtin(func=f, args=args):
-                return self.builtin(e, f, [self.expr(a, local, reduce) for a in args])
-            case ir.Apply(func=f, args=args):
-                fn = self.funcs[f]
-                inner = dict(zip(fn.params, (self.expr(a, local, reduce) for a in args)))
-                for let in fn.lets:
-                    inner[let.name] = self.expr(let.expr, inner, reduce)
-                return self.expr(fn.body, inner, reduce)
-        what = {"InputRef": "a value read from an input file"}.get(type(e).__name__, f"this expression ({type(e).__name__})")
-        fail(f"{what} has no fixed-point semantics here", getattr(e, "loc", None))
+    # -- the rules of builtins
+    def fx_min(self, f, args, e):
+        return self._fold(Min, args, e.loc)
 
-    def binary(self, e: ir.Binary, op: str, a: Node, right: ir.Expr, local, reduce) -> Node:
-        loc = e.loc
-        if op == "^":
-            if not (isinstance(right, ir.Num) and right.is_int and right.value >= 0):
-                fail("fixed-point semantics need a literal integer exponent >= 0 (x ^ 2, not x ^ y)", right.loc)
-            k = int(right.value)
-            if k == 0:
-                return Lit(a.kind, 1 << self.F if a.kind == "fix" else 1, loc)
-            out = a
-            for _ in range(k - 1):
-                out = self.mul(out, a, loc)
-            return out
-        b = self.expr(right, local, reduce)
-        if op in ("and", "or"):
-            return Logic("bool", op, a, b, loc)
-        if op in ("<", "<=", ">", ">=", "==", "!="):
-            a, b = self.align(a, b)
-            return Cmp("bool", op, a, b, loc)
-        if op == "*":
-            return self.mul(a, b, loc)
-        if op == "/":
-            return self.div(a, b, loc)
-        a, b = self.align(a, b)
-        if op == "+":
-            return Add(a.kind, a, b, loc)
-        if op == "-":
-            return Sub(a.kind, a, b, loc)
-        if op == "%":
-            return Mod(a.kind, a, b, loc)
-        raise AssertionError(op)  # pragma: no cover
+    def fx_max(self, f, args, e):
+        return self._fold(Max, args, e.loc)
 
-    def builtin(self, e: ir.Builtin, f: str, args: list[Node]) -> Node:
-        loc = e.loc
-        match f:
-            case "min" | "max":
-                args = list(self.align(*args))
-                cls = Min if f == "min" else Max
-                out = args[0]
-                for a in args[1:]:
-                    out = cls(out.kind, out, a, loc)
-                return out
-            case "clamp":
-                x, lo, hi = self.align(*args)
-                return Max(x.kind, lo, Min(x.kind, hi, x, loc), loc)
-            case "floor" | "ceil" | "trunc" | "round":
-                return self.to_int(args[0], f, loc)
-            case "abs":
-                return Abs(args[0].kind, args[0], loc)
-        fail(f"{f}() has no fixed-point semantics; the Verilog back end supports + - * / % ^, comparisons, "
-             "and/or/not, if, min, max, clamp, abs, floor, ceil, round and trunc", loc)
+    def _fold(self, cls, args, loc):
+        args = list(self.align(*args))
+        out = args[0]
+        for a in args[1:]:
+            out = cls(out.kind, out, a, loc)
+        return out
+
+    def fx_clamp(self, f, args, e):
+        x, lo, hi = self.align(*args)
+        return Max(x.kind, lo, Min(x.kind, hi, x, e.loc), e.loc)
+
+    def fx_to_int(self, f, args, e):
+        return self.to_int(args[0], f, e.loc)
+
+    def fx_abs(self, f, args, e):
+        return Abs(args[0].kind, args[0], e.loc)
+
+
+class _Lowerer(FixedEval):
+    def __init__(self, plan: Plan):
+        super().__init__({f.name: f for f in plan.funcs}, plan.program.fixed.frac_bits)
+        self.plan = plan
+        self.cycles = plan.program.fixed.stage_cycles
+        self.names: dict[str, str] = {}
+
+    def declare(self, var: str, kind: str, name: str) -> None:
+        self.kinds[var] = kind
+        self.names[var] = name
 
     # -- the plan
     def lower(self) -> tuple:
@@ -563,14 +607,15 @@ class _Lowerer:
 
     def step(self, s: Step) -> Assign | Draw:
         if s.kind == "random":
-            kinds = {"binomial": "int", "bernoulli": "bool", "uniform": "fix"}
-            if s.dist == "normal":
-                fail("normal draws are unbounded, so they have no fixed-point width; use uniform(low, high) "
-                     "or a binomial", s.loc)
-            if s.dist not in kinds:
-                fail(f"{s.dist} draws have no fixed-point semantics; it draws "
-                     f"{', '.join(kinds)} (random '{s.name}')", s.loc)
-            kind = kinds[s.dist]
+            dist = catalog.DISTRIBUTIONS[s.dist]
+            if dist.fixed is None:
+                if dist.no_fixed:
+                    fail(dist.no_fixed, s.loc)
+                drawn = ", ".join(d.name for d in catalog.DISTRIBUTIONS.values() if d.fixed is not None)
+                fail(f"{s.dist} draws have no fixed-point semantics; it draws {drawn} (random '{s.name}')", s.loc)
+            kind, rule = dist.fixed
+            if rule == "max" and len(s.args) == len(dist.params):
+                fail(dist.no_fixed, s.loc)
             self.declare(s.var, kind, s.name)
             return Draw(s.var, s.name, s.dist, kind, tuple(self.expr(a, {}) for a in s.args), s.loc)
         n = self.expr(s.expr, {})
@@ -735,8 +780,9 @@ def fmod(a: int, b: int) -> int:
 # ---------------------------------------------------------------- interval analysis
 
 
-class _Ranges:
-    """Interval arithmetic over nodes, for one assignment of variable intervals."""
+class _Ranges(Visitor):
+    """The interval domain: interval arithmetic over the nodes the lowering produced, for
+    one assignment of variable intervals (a method per node class)."""
 
     def __init__(self, env: dict[str, tuple[int, int]]):
         self.env = env
@@ -747,72 +793,97 @@ class _Ranges:
         if r is None:
             for o in operands(n):  # every operand gets a range, conditions' too
                 self.of(o)
-            r = self.memo[n] = self.compute(n)
+            r = self.memo[n] = self.visit(n)
         return r
 
-    def compute(self, n: Node) -> tuple[int, int]:
-        match n:
-            case Lit(value=v):
-                return v, v
-            case Var(var=v):
-                return self.env[v]
-            case Add(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return al + bl, ah + bh
-            case Sub(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return al - bh, ah - bl
-            case Mul(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                p = (al * bl, al * bh, ah * bl, ah * bh)
-                return min(p), max(p)
-            case Neg(a=a):
-                al, ah = self.of(a)
-                return -ah, -al
-            case Shl(a=a, k=k):
-                al, ah = self.of(a)
-                return al << k, ah << k
-            case Shr(a=a, k=k, mode=m):
-                al, ah = self.of(a)
-                return shift_right(al, k, m), shift_right(ah, k, m)
-            case Div(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                qs = []
-                for lo, hi in ((bl, min(bh, -1)), (max(bl, 1), bh)):
-                    if lo <= hi:
-                        qs += [tdiv(x, y) for x in (al, ah) for y in (lo, hi)]
-                if bl <= 0 <= bh:
-                    qs.append(0)
-                return min(qs), max(qs)
-            case Mod(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                if bl > 0 and al >= 0:
-                    return 0, min(ah, bh - 1)
-                return min(0, bl + 1), max(0, bh - 1)
-            case Cmp() | Logic() | Not():
-                return 0, 1
-            case Mux(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return min(al, bl), max(ah, bh)
-            case Min(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return min(al, bl), min(ah, bh)
-            case Max(a=a, b=b):
-                (al, ah), (bl, bh) = self.of(a), self.of(b)
-                return max(al, bl), max(ah, bh)
-            case Abs(a=a):
-                al, ah = self.of(a)
-                if al >= 0:
-                    return al, ah
-                if ah <= 0:
-                    return -ah, -al
-                return 0, max(-al, ah)
-        raise AssertionError(type(n).__name__)  # pragma: no cover
+    def visit_Lit(self, n: Lit):
+        return n.value, n.value
+
+    def visit_Var(self, n: Var):
+        return self.env[n.var]
+
+    def visit_Add(self, n: Add):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return al + bl, ah + bh
+
+    def visit_Sub(self, n: Sub):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return al - bh, ah - bl
+
+    def visit_Mul(self, n: Mul):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        p = (al * bl, al * bh, ah * bl, ah * bh)
+        return min(p), max(p)
+
+    def visit_Neg(self, n: Neg):
+        al, ah = self.of(n.a)
+        return -ah, -al
+
+    def visit_Shl(self, n: Shl):
+        al, ah = self.of(n.a)
+        return al << n.k, ah << n.k
+
+    def visit_Shr(self, n: Shr):
+        al, ah = self.of(n.a)
+        return shift_right(al, n.k, n.mode), shift_right(ah, n.k, n.mode)
+
+    def visit_Div(self, n: Div):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        qs = []
+        for lo, hi in ((bl, min(bh, -1)), (max(bl, 1), bh)):
+            if lo <= hi:
+                qs += [tdiv(x, y) for x in (al, ah) for y in (lo, hi)]
+        if bl <= 0 <= bh:
+            qs.append(0)
+        return min(qs), max(qs)
+
+    def visit_Mod(self, n: Mod):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        if bl > 0 and al >= 0:
+            return 0, min(ah, bh - 1)
+        return min(0, bl + 1), max(0, bh - 1)
+
+    def _bit(self, n):
+        return 0, 1
+
+    visit_Cmp = visit_Logic = visit_Not = _bit
+
+    def visit_Mux(self, n: Mux):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return min(al, bl), max(ah, bh)
+
+    def visit_Min(self, n: Min):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return min(al, bl), min(ah, bh)
+
+    def visit_Max(self, n: Max):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return max(al, bl), max(ah, bh)
+
+    def visit_Abs(self, n: Abs):
+        al, ah = self.of(n.a)
+        if al >= 0:
+            return al, ah
+        if ah <= 0:
+            return -ah, -al
+        return 0, max(-al, ah)
 
 
 def _union(r: dict, key, lo: int, hi: int) -> None:
     old = r.get(key)
     r[key] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+
+def _draw_range(d: Draw, args: list[tuple[int, int]]) -> tuple[int, int]:
+    """The values a draw can take, by its distribution's fixed-point range rule."""
+    match catalog.DISTRIBUTIONS[d.dist].fixed[1]:
+        case "count":  # 0..n
+            return 0, max(0, args[0][1])
+        case "bit":
+            return 0, 1
+        case "max":  # 0..the declared max (the last argument)
+            return 0, max(0, args[-1][1])
+    return min(args[0][0], args[1][0]), max(args[0][1], args[1][1])  # between the arguments' bounds
 
 
 def _analyze(params, consts, count, index_var, states, layer, designs, hardware):
@@ -859,15 +930,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         r = _Ranges(env)
         for item in layer:
             if isinstance(item, Draw):
-                args = [r.of(x) for x in item.args]
-                match item.dist:
-                    case "binomial":
-                        rng = (0, max(0, args[0][1]))
-                    case "bernoulli":
-                        rng = (0, 1)
-                    case _:  # uniform
-                        rng = (min(args[0][0], args[1][0]), max(args[0][1], args[1][1]))
-                env[item.var] = rng
+                rng = env[item.var] = _draw_range(item, [r.of(x) for x in item.args])
                 _union(ranges, item.var, *rng)
             else:
                 assign(r, item)

@@ -7,7 +7,6 @@ naming the key as written in the file and what the schema expected there.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -19,7 +18,7 @@ import numpy as np
 import yaml
 
 from . import ir
-from .errors import SpecError, fail_input
+from .errors import SpecError, closest, did_you_mean, fail_input
 from .files import read_text
 from .interp import Env, Interpreter
 
@@ -244,8 +243,8 @@ class _Binder:
         names = [f.name for f in fields]
         for key in data:
             if not isinstance(key, str) or key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(names)}"
+                close = closest(str(key), names)
+                hint = f"did you mean '{close}'?" if close else f"expected one of: {', '.join(names)}"
                 self.error(path + (key,), f"unknown key '{key}'; {hint}")
         for f in fields:
             self.field(f, data.get(f.name, MISSING), path + (f.name,))
@@ -317,8 +316,8 @@ class _Binder:
                              f"got {_kind_of(raw)}")
         for key in raw:
             if key not in members:
-                close = difflib.get_close_matches(str(key), members, n=1, cutoff=0.75)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = closest(str(key), members, cutoff=0.75)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 self.error(path + (key,), f"unknown {f.per} '{key}'{hint}; expected one of: {', '.join(members)}")
         out = []
         for m in members:
@@ -404,8 +403,8 @@ class _Binder:
             if from_default:
                 return v
             if not isinstance(v, str) or v not in members:
-                close = difflib.get_close_matches(str(v), members, n=1, cutoff=0.75) if isinstance(v, str) else []
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = closest(v, members, cutoff=0.75) if isinstance(v, str) else None
+                hint = f" (did you mean '{close}'?)" if close else ""
                 got = f"'{v}'" if isinstance(v, str) else _kind_of(v)
                 self.error(path, f"unknown {t[5:]} {got}{hint}; expected one of: {', '.join(members)}")
             return members.index(v)
@@ -524,8 +523,7 @@ def bind(program: ir.Program, given: dict[str, str], spec_path: str | None = Non
     for name in given:
         if name not in declared:
             known = list(declared) + list(also)
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else \
+            hint = did_you_mean(name, known) or \
                 (f"; its inputs: {', '.join(known)}" if known else "; it declares no inputs")
             raise SpecError(f"--input {name}=...: spec '{program.name}' has no input '{name}'{hint}")
     for inp in program.inputs:

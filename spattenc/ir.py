@@ -277,7 +277,11 @@ GANTT_KINDS = ("stage", "overlay", "wasted", "corrective", "none")
 @dataclass(frozen=True, slots=True)
 class Param:
     """A user-settable parameter: `type` is 'int', 'real' or 'bool'; `lo`/`hi` bound
-    `--set` values when declared (inclusive)."""
+    `--set` values when declared (inclusive).
+
+    The checker folds the default and the range ends (literal expressions) into `value`,
+    `lo_value` and `hi_value`, so later phases read numbers; they are None before the
+    check, and the range ends None where no range is declared."""
 
     loc: Loc
     name: str
@@ -286,6 +290,9 @@ class Param:
     lo: Expr | None
     hi: Expr | None
     attrs: Attrs
+    value: int | float | bool | None = None
+    lo_value: int | float | None = None
+    hi_value: int | float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,27 +335,14 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Random:
-    """A random variable drawn once per layer per trial: `dist` in DISTRIBUTIONS."""
+    """A random variable drawn once per layer per trial: `dist` names a distribution of
+    catalog.DISTRIBUTIONS; a declared `max` cap is the last of `args`."""
 
     loc: Loc
     name: str
     dist: str
     args: tuple[Expr, ...]
     attrs: Attrs
-
-
-#: Distribution name -> (argument names, result type).  `integers(low, high)` draws an
-#: integer uniformly from low..high, both included; `categorical(w0, w1, ...)` draws index
-#: i in 0..k-1 with probability w_i / sum(w) (an argument list ending in "..." takes two
-#: or more arguments).
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "binomial": (("n", "p"), "int"),
-    "bernoulli": (("p",), "bool"),
-    "uniform": (("low", "high"), "real"),
-    "normal": (("mean", "std"), "real"),
-    "integers": (("low", "high"), "int"),
-    "categorical": (("weights...",), "int"),
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ import numpy as np
 from . import ir
 from .compiler import Compiled
 from .errors import InputError, SpecError
-from .evaluate import const_value
 from .files import read_text
 
 
@@ -162,8 +161,7 @@ def rows_of(compiled: Compiled, table: Table, b: ir.Measured) -> Rows:
     config: dict[str, np.ndarray] = {}
     for ident in b.config:
         p = prog.param(ident.name)
-        lo = const_value(p.lo) if p.lo is not None else None
-        hi = const_value(p.hi) if p.hi is not None else None
+        lo, hi = p.lo_value, p.hi_value
         values = []
         for i in range(len(table.rows)):
             v = _number(table, i, ident.name)

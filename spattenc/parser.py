@@ -10,6 +10,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from . import ir
+from .catalog import DISTRIBUTIONS
 from .errors import SpecError, fail
 
 # Friendly names for terminals in "expected ..." messages.
@@ -333,20 +334,32 @@ class _Builder(Transformer):
             fail(f"unknown type '{typ}'; expected int, real or bool", self.L(typ))
         return ir.State(self.L(name), str(name), str(typ) if typ is not None else None, init, nxt, attrs)
 
+    def draw_max(self, meta, c):
+        return ("max", c[0])
+
     def random_decl(self, meta, c):
         name, dist, *rest = c
-        attrs = rest[-1]
-        args = tuple(a for a in rest[:-1] if a is not None)
-        if str(dist) not in ir.DISTRIBUTIONS:
-            fail(f"unknown distribution '{dist}'; expected one of {', '.join(sorted(ir.DISTRIBUTIONS))}", self.L(dist))
-        want = ir.DISTRIBUTIONS[str(dist)][0]
+        attrs, cap = rest[-1], rest[-2]
+        args = tuple(a for a in rest[:-2] if a is not None)
+        if str(dist) not in DISTRIBUTIONS:
+            fail(f"unknown distribution '{dist}'; expected one of {', '.join(sorted(DISTRIBUTIONS))}", self.L(dist))
+        spec = DISTRIBUTIONS[str(dist)]
+        want = spec.params
+        if cap is not None:
+            if not spec.capped:
+                fail(f"{dist}() draws are bounded; 'max' caps only an unbounded draw "
+                     f"({', '.join(d.name for d in DISTRIBUTIONS.values() if d.capped)})", cap[1].loc)
+            args_cap = (cap[1],)
+        else:
+            args_cap = ()
         if want[-1].endswith("..."):
             if len(args) < 2:
                 fail(f"{dist}() takes two or more arguments ({want[-1][:-3]}), got {len(args)}", self.L(dist))
         elif len(args) != len(want):
             fail(f"{dist}() takes {len(want)} argument{'s' if len(want) != 1 else ''} ({', '.join(want)}), "
                  f"got {len(args)}", self.L(dist))
-        return ir.Random(self.L(name), str(name), str(dist), args, attrs)
+        # The cap is the draw's last argument (see catalog.Distribution.capped).
+        return ir.Random(self.L(name), str(name), str(dist), args + args_cap, attrs)
 
     def stage_decl(self, meta, c):
         return ir.Stage(self.L(c[0]), str(c[0]), c[1], c[2])

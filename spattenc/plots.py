@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib
@@ -336,6 +336,22 @@ class GanttZoom:
 
 
 @dataclass(frozen=True, eq=False)
+class GanttLayers:
+    """The layer-by-layer panel: every layer of one design on its own stretched time
+    axis, so the short late layers get the width of the first; ``bars`` keep their true
+    times, ``patches[i]`` draws ``bars[i]`` in the sub-row ``lanes[i]`` of row
+    ``rows[i]`` (an index into ``layers``)."""
+
+    axes: object
+    design: str
+    layers: tuple[int, ...]
+    bars: tuple[GanttBar, ...]
+    patches: tuple[object, ...]
+    rows: tuple[int, ...]
+    lanes: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
 class GanttPlot:
     """Result of :func:`gantt`: bars in drawing order (``patches[i]`` draws ``bars[i]``);
     ``bar_rows[i]`` is the row of ``bars[i]`` and ``bar_lanes[i]`` its sub-row (parallel
@@ -351,6 +367,7 @@ class GanttPlot:
     patches: tuple[object, ...]
     zooms: tuple[GanttZoom, ...]
     legend_stages: tuple[str, ...]
+    layers: GanttLayers | None = None
 
 
 # Per-kind drawing style: bar height (fraction of a sub-row), face alpha, hatch
@@ -374,6 +391,16 @@ _GANTT_KIND_LABELS = {
 _VISIBLE_PX = 1.0
 _ZOOM_MIN_PX = 14.0
 _MAX_ZOOMS = 2
+# The layer-by-layer panel is drawn for a design with parallel branches when at least
+# _THIN_ROWS of its layers each take less than _THIN_SHARE of the chart's time (a
+# pipeline whose layers shrink layer by layer); its intervals get at least _LAYER_MIN_PX,
+# the rest of a row's width stays in proportion to time.
+_THIN_SHARE = 0.1
+_THIN_ROWS = 3
+_LAYER_MIN_PX = 12.0
+# Layers whose bars all sit within this share of a row of where they sit in the first
+# layer are scaled copies of it: the zoom of one layer shows them, no panel is drawn.
+_SAME_SHAPE = 0.1
 
 
 def _lanes(bars: Sequence[GanttBar]) -> list[int]:
@@ -434,14 +461,14 @@ def _draw_bar(ax, bar: GanttBar, y: float, color, scale: float = 1.0):
     return container.patches[0]
 
 
-def _stretch(bars: Sequence[GanttBar], width_px: float) -> tuple[np.ndarray, np.ndarray]:
+def _stretch(bars: Sequence[GanttBar], width_px: float, min_px: float = _ZOOM_MIN_PX) -> tuple[np.ndarray, np.ndarray]:
     """A piecewise-linear time axis for a zoom panel: every interval between two bar
-    boundaries gets at least _ZOOM_MIN_PX of ``width_px``, the rest shared in
+    boundaries gets at least ``min_px`` of ``width_px``, the rest shared in
     proportion to duration.  Returns (true times, positions in [0, 1])."""
     times = np.unique(np.array([t for b in bars for t in (b.start, b.end)], dtype=float))
     gaps = np.diff(times)
     share = gaps / gaps.sum()
-    floor = _ZOOM_MIN_PX / max(width_px, 1.0)
+    floor = min_px / max(width_px, 1.0)
     # Intervals below the floor are raised to it; the others shrink to make room.
     small = share < floor
     rest = max(1.0 - floor * small.sum(), 0.05)
@@ -498,6 +525,95 @@ def _draw_zoom(fig, ax, bars: list[GanttBar], colors, label: str, time_unit: str
     return patches, lanes
 
 
+def _layers_design(keys, rows, lanes, bars) -> str | None:
+    """The design worth a layer-by-layer panel: one with parallel branches and at least
+    _THIN_ROWS layers too short to read on the shared time axis (the most such layers
+    wins; the first design on a tie); None when there is none."""
+    total = max(b.end for b in bars) - min(b.start for b in bars)
+    span: dict[int, list[float]] = {}
+    for b, r in zip(bars, rows):
+        lo, hi = span.get(r, [b.start, b.end])
+        span[r] = [min(lo, b.start), max(hi, b.end)]
+    parallel = {keys[r][0] for r, lane in zip(rows, lanes) if lane > 0}
+    thin: dict[str, int] = {}
+    for r, (design, _) in enumerate(keys):
+        if design in parallel and span[r][1] - span[r][0] < _THIN_SHARE * total:
+            thin[design] = thin.get(design, 0) + 1
+    thin = {d: n for d, n in thin.items() if not _scaled_copies([r for r, k in enumerate(keys) if k[0] == d],
+                                                                 rows, lanes, bars, span)}
+    best = max(thin.values(), default=0)
+    return next((d for d in thin if thin[d] == best), None) if best >= _THIN_ROWS else None
+
+
+def _scaled_copies(design_rows, rows, lanes, bars, span) -> bool:
+    """Whether every layer of a design is its first layer scaled in time (each bar within
+    _SAME_SHAPE of the row's width of where it is in the first): the zoom panel of one
+    layer then shows them all."""
+    def shape(r):
+        lo, hi = span[r]
+        width = (hi - lo) or 1.0
+        return {(b.stage, b.kind, lane): ((b.start - lo) / width, (b.end - lo) / width)
+                for b, row, lane in zip(bars, rows, lanes) if row == r}
+    first = shape(design_rows[0])
+    for r in design_rows[1:]:
+        other = shape(r)
+        if other.keys() != first.keys() or any(abs(a - b) > _SAME_SHAPE for k in first
+                                               for a, b in zip(first[k], other[k])):
+            return False
+    return True
+
+
+def _draw_layers(fig, ax, design: str, label: str, groups, colors, time_unit: str) -> GanttLayers:
+    """Draw each layer of ``design`` as its own row, its time stretched from the layer's
+    start to its end (every interval ≥ _LAYER_MIN_PX), its duration on the right axis.
+    ``groups`` holds (layer, bars, sub-rows) in layer order."""
+    drawn, patches, rows, lanes, ticks = [], [], [], [], []
+    y = 0
+    for r, (layer, members, sub) in enumerate(groups):
+        for bar, lane in zip(members, sub):
+            # Placed on the stretched axis by _place_layers once the layout is final.
+            patches.append(_draw_bar(ax, replace(bar, start=0.0, end=0.0), y + lane, colors[bar.stage]))
+            drawn.append(bar)
+            rows.append(r)
+            lanes.append(lane)
+        n = max(sub) + 1
+        ticks.append(y + (n - 1) / 2)
+        y += n
+        if r < len(groups) - 1:
+            ax.axhline(y - 0.5, color="lightgray", linewidth=0.6, zorder=1)
+    durations = [max(b.end for b in m) - min(b.start for b in m) for _, m, _ in groups]
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(y - 0.5, -0.5)
+    ax.set_yticks(ticks, [f"L{layer}" for layer, _, _ in groups])
+    ax.set_xticks([0.0, 1.0], ["layer start", "layer end"])
+    ax.set_xlabel(f"each row on its own time axis, from its layer's start to its end; intervals under "
+                  f"{_LAYER_MIN_PX:g} px widened")
+    ax.set_title(_clip(f"{label}, layer by layer", 60), loc="left", fontsize=10)
+    ax.grid(visible=False)
+    right = ax.twinx()
+    right.set_ylim(y - 0.5, -0.5)
+    e = _exponent(durations)
+    right.set_yticks(ticks, [_fmt_scaled(d, e) for d in durations])
+    right.set_ylabel(_scaled_label(f"layer duration ({time_unit})", e))
+    right.grid(visible=False)
+    return GanttLayers(ax, design, tuple(layer for layer, _, _ in groups), tuple(drawn), tuple(patches),
+                       tuple(rows), tuple(lanes))
+
+
+def _place_layers(fig, layers: GanttLayers) -> None:
+    """Set each bar of the layer-by-layer panel on its row's stretched axis, sized from
+    the panel's final width (the legend and the duration axis take room first)."""
+    fig.canvas.draw()
+    width_px = layers.axes.get_window_extent().width
+    for r in range(len(layers.layers)):
+        idx = [i for i, row in enumerate(layers.rows) if row == r]
+        times, positions = _stretch([layers.bars[i] for i in idx], width_px, _LAYER_MIN_PX)
+        for i in idx:
+            x0, x1 = np.interp([layers.bars[i].start, layers.bars[i].end], times, positions)
+            layers.patches[i].set_x(float(x0))
+            layers.patches[i].set_width(float(x1 - x0))
+
+
 def _patch_px(patch) -> float:
     """Rendered width of a bar in pixels (after a draw)."""
     return float(patch.get_window_extent().width)
@@ -552,13 +668,18 @@ def gantt(
     tops = np.concatenate([[0.0], np.cumsum(nlanes)])  # first sub-row of each row
     row_labels = tuple(_clip(names.get(d, d) + (f" L{layer}" if layered else "")) for d, layer in keys)
     zoom_rows = _zoom_candidates(keys, bar_rows, bar_lanes)
+    by_layer = _layers_design(keys, bar_rows, bar_lanes, bars) if layered else None
+    layer_rows = [r for r, (d, _) in enumerate(keys) if d == by_layer]
 
     colors = _qualitative_colors([bar.stage for bar in bars])
-    main_h = min(10.0, max(3.0, 1.0 + 0.3 * tops[-1]))  # sub-rows shrink rather than the chart grow
+    # Sub-rows shrink rather than the chart grow; the layer-by-layer panel, when there
+    # is one, carries the detail, so the shared chart is then kept shorter.
+    main_h = min(7.0 if layer_rows else 10.0, max(3.0, 1.0 + 0.3 * tops[-1]))
     zoom_h = [1.6 + 0.45 * nlanes[r] for r in zoom_rows]
-    fig = Figure(figsize=(FIGSIZE[0], main_h + sum(zoom_h)), dpi=DPI, layout="constrained")
+    heights = [main_h, *zoom_h] + ([1.2 + 0.2 * sum(nlanes[r] for r in layer_rows)] if layer_rows else [])
+    fig = Figure(figsize=(FIGSIZE[0], sum(heights)), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    axs = fig.subplots(1 + len(zoom_rows), 1, squeeze=False, height_ratios=[main_h, *zoom_h])[:, 0]
+    axs = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
     ax = axs[0]
 
     patches = []
@@ -583,12 +704,20 @@ def gantt(
         zp, zl = _draw_zoom(fig, zax, members, colors, row_labels[r], time_unit)
         zooms.append(GanttZoom(zax, keys[r][0], keys[r][1], tuple(members), tuple(zp), tuple(zl)))
         zoom_stages |= {b.stage for b in members}
+    layers = None
+    if layer_rows:
+        groups = [(keys[r][1], *map(list, zip(*[(b, lane) for b, row, lane in zip(bars, bar_rows, bar_lanes)
+                                                 if row == r and b.end > b.start]))) for r in layer_rows]
+        layers = _draw_layers(fig, axs[-1], by_layer, names.get(by_layer, by_layer), groups, colors, time_unit)
+        zoom_stages |= {b.stage for b in layers.bars}
     shown = _gantt_legend(fig, ax, bars, patches, zoom_stages, colors)
+    if layers is not None:
+        _place_layers(fig, layers)
 
     saved = _save(fig, path)
     return GanttPlot(figure=fig, path=saved, bars=bars, row_labels=row_labels, bar_rows=tuple(bar_rows),
                      bar_lanes=tuple(bar_lanes), stage_colors=colors, patches=tuple(patches), zooms=tuple(zooms),
-                     legend_stages=shown)
+                     legend_stages=shown, layers=layers)
 
 
 # --------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
     prog = run.compiled.program
     random = any(q.random for ms in designs.values() for q in ms.values()) or any(q.random for q in compares.values())
     layered = prog.rows is None and not prog.implicit_layers
-    which = f": trial {run.trial} of {res.trials}" if random and res.trials > 1 else ""
+    which = f": trial {run.settings.trial} of {res.trials}" if random and res.trials > 1 else ""
     name = f"gantt.{fmt}"
     labels = {d: t for d, (t, _) in run.sim.DESIGNS.items() if t}
     g = plots.gantt(gantt_bars(run.sim, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
@@ -160,6 +160,9 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
                     layered=layered)
     zoom = "; below, " + " and ".join(f"{z.design} layer {z.layer}" for z in g.zooms) + \
         " zoomed with a stretched time axis" if g.zooms else ""
+    if g.layers is not None:
+        zoom += (f"; then every layer of {g.layers.design}, each row on its own stretched time axis from the "
+                 "layer's start to its end, its duration on the right")
     rows = "a row per design and layer" if layered else "a row per design"
     return name, (f"Gantt chart{which.replace(':', ' of')}: {rows}, parallel branches in sub-rows, a color per "
                   f"stage, hatched overlays, wasted and corrective segments marked{zoom}."), g

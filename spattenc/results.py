@@ -18,7 +18,7 @@ import sympy
 
 from . import ir
 from .errors import SpecError, did_you_mean
-from .evaluate import const_value
+from .symbolic import real_roots
 
 def to_json_value(x, type_: str | None = None, program: ir.Program | None = None):
     """A numpy/Python value as JSON: non-finite numbers become null, enum codes their names."""
@@ -140,29 +140,26 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
     except Unsupported as e:
         return Solution(None, f"no closed form in {target}: {e}")
     x = sympy.Symbol(target, real=True)
-    lo = const_value(param.lo) if param.lo is not None else None
-    hi = const_value(param.hi) if param.hi is not None else None
+    lo, hi = param.lo_value, param.hi_value
     domain = sympy.Interval(exact(lo) if lo is not None else -sympy.oo, exact(hi) if hi is not None else sympy.oo)
     eq = sympy.together(left - right)
+    # The solver is inspect's (symbolic.real_roots); roots are then kept in p's range.
     if x not in eq.free_symbols:
         holds = sympy.simplify(eq) == 0
         return Solution(None, f"the equation does not depend on {target}" +
                         ("; it holds for every value" if holds else "; it never holds"))
-    sol = sympy.solveset(sympy.Eq(eq, 0), x, domain=domain)
+    found = real_roots(eq, x)
     where = f"[{_num(lo)}, {_num(hi)}]" if param.lo is not None else "the reals"
-    if isinstance(sol, sympy.FiniteSet) and len(sol) > 0:
-        best = min(sol, key=lambda v: float(v))
-        return Solution(float(best), None, str(best))
-    if sol == sympy.S.EmptySet:
-        everywhere = sympy.solveset(sympy.Eq(eq, 0), x, domain=sympy.S.Reals)
-        if isinstance(everywhere, sympy.FiniteSet) and len(everywhere) > 0:
-            roots = sorted(everywhere, key=float)
-            shown = ", ".join(f"{v} (≈ {float(v):.6g})" if not v.is_Integer else str(v) for v in roots)
-            return Solution(None, f"the equation holds only at {target} = {shown}, outside {where}")
-        return Solution(None, f"no real {target} satisfies the equation")
-    if isinstance(sol, (sympy.Interval, sympy.Union)):
-        return Solution(None, f"the equation holds on a whole range of {target} ({sol})")
-    return Solution(None, f"sympy could not solve the equation for {target} ({type(sol).__name__})")
+    roots = sorted((r for r in found.roots if r.is_real is not False), key=float)
+    inside = [r for r in roots if domain.contains(r) == sympy.true]
+    if inside:
+        return Solution(float(inside[0]), None, str(inside[0]))
+    if roots:
+        shown = ", ".join(f"{v} (≈ {float(v):.6g})" if not v.is_Integer else str(v) for v in roots)
+        return Solution(None, f"the equation holds only at {target} = {shown}, outside {where}")
+    if not found.closed:
+        return Solution(None, f"sympy could not solve the equation for {target} (no closed form)")
+    return Solution(None, f"no real {target} satisfies the equation")
 
 
 def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = False) -> str:
@@ -171,7 +168,7 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
     from .interp import Unsupported, symbolic_interpreter
 
     prog = compiled.program
-    params = {p.name: const_value(p.default) for p in prog.params}
+    params = {p.name: p.value for p in prog.params}
     params.update(overrides)
     free = tuple(p.name for p in prog.params if p.name not in overrides)
     inputs = bound.values if bound is not None else {}

@@ -14,9 +14,8 @@ from types import ModuleType
 import numpy as np
 
 from .compiler import Compiled, cached_sim
-from .errors import InputError, SpecError
+from .errors import InputError, SpecError, did_you_mean
 from .files import check_readable
-from .evaluate import const_value
 
 
 def load_module(path: Path) -> ModuleType:
@@ -90,10 +89,8 @@ def parse_value(compiled: Compiled, name: str, text: str, origin: str = "--set")
     prog = compiled.program
     params = {p.name: p for p in prog.params}
     if name not in params:
-        import difflib
-        close = difflib.get_close_matches(name, list(params), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise SpecError(f"{origin} {name}={text}: '{name}' is not a param of spec '{prog.name}'{hint}")
+        raise SpecError(f"{origin} {name}={text}: '{name}' is not a param of spec '{prog.name}'"
+                        + did_you_mean(name, params))
     p = params[name]
     try:
         if p.type == "bool":
@@ -117,8 +114,7 @@ def parse_value(compiled: Compiled, name: str, text: str, origin: str = "--set")
 
 def check_range(compiled: Compiled, name: str, value, what: str) -> None:
     p = compiled.program.param(name)
-    lo = const_value(p.lo) if p.lo is not None else None
-    hi = const_value(p.hi) if p.hi is not None else None
+    lo, hi = p.lo_value, p.hi_value
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise SpecError(f"{what}: value {value!r} is outside the declared range [{lo}, {hi}] of '{name}'",
                         p.loc, source=compiled.program.source)

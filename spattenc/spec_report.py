@@ -116,9 +116,9 @@ def _run_table(run) -> Table:
     if not _random(run):
         return Table("Run", ["spec file", "evaluation", "sweep"],
                      [[c.path, "deterministic (no random draws): one exact evaluation per point", sweep]])
-    swept = f"{run.trials:,} per point" if run.sweep is not None else "-"
+    swept = f"{run.settings.trials:,} per point" if run.sweep is not None else "-"
     return Table("Run", ["spec file", "trials (operating point)", "trials (sweep)", "seed", "rng", "sweep"],
-                 [[c.path, Num(f"{run.point_trials:,}"), Num(swept), run.seed, run.rng, sweep]])
+                 [[c.path, Num(f"{run.settings.point_trials:,}"), Num(swept), run.settings.seed, run.settings.rng, sweep]])
 
 
 def _params_table(run) -> Table:
@@ -332,7 +332,7 @@ def _image_title(name: str, caption: str) -> str:
 def build(run, folder: Path) -> str:
     """Evaluate the run, render its plots into `folder`, and return the report's HTML."""
     point = run.point(quiet=True, samples=True)
-    swept = run.swept(quiet=run.quiet) if run.sweep is not None else None
+    swept = run.swept(quiet=run.settings.quiet) if run.sweep is not None else None
     c = run.compiled
     title = f"{c.name}: {c.program.title or c.name}"
     sections = [Section("Spec", [_run_table(run), _params_table(run)]),

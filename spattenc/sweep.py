@@ -29,7 +29,7 @@ import numpy as np
 from . import progress as _progress
 from .check import axis_values
 from .compiler import Compiled
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .evaluate import const_value
 from .files import human_size as _bytes
 from .files import parse_size  # noqa: F401  (sweep.parse_size: the --mem-budget syntax)
@@ -127,7 +127,7 @@ def declared(compiled: Compiled, name: str) -> SweepSpec:
     prog = compiled.program
     names = [s.name for s in prog.sweeps]
     if name not in names:
-        hint = _did_you_mean(name, names)
+        hint = did_you_mean(name, names)
         have = f"; declared sweeps: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no sweeps"
         raise SpecError(f"--sweep {name}: no sweep named '{name}'{hint}{have} "
                         "(or give axes as NAME=START:STOP:NUM or NAME=v1,v2,...)")
@@ -200,7 +200,7 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     block = next((cs for cs in prog.cases if cs.name == name), None)
     if block is None:
         names = [cs.name for cs in prog.cases]
-        hint = _did_you_mean(name, names)
+        hint = did_you_mean(name, names)
         have = f"; its cases: {', '.join(names)}" if names else f"; spec '{prog.name}' declares no cases"
         raise SpecError(f"--cases {name}: no cases block named '{name}'{hint}{have}")
     sets = [{st.name: const_value(st.value) for st in case.sets} for case in block.cases]
@@ -212,14 +212,6 @@ def from_cases(compiled: Compiled, name: str, base: dict) -> tuple[SweepSpec, di
     sweep = SweepSpec(block.name, block.title or block.name, (tuple(axes),), None,
                       tuple(case.label for case in block.cases))
     return sweep, {k: v for k, v in base.items() if k not in varied}
-
-
-def _did_you_mean(name: str, names: list[str]) -> str:
-    """"; did you mean 'X'?" for the closest of `names`, or ""."""
-    import difflib
-
-    close = difflib.get_close_matches(name, names, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _once(seen: dict[str, str], param: str, item: str) -> None:

@@ -15,34 +15,10 @@ import sympy as sp
 
 from . import ir
 from .backends.naming import md_comment, md_fence
+from .catalog import round_half_even, trunc
 from .errors import did_you_mean
-from .evaluate import const_value
+from .eval import SymbolEval, const_value
 from .lower import Join, Timing
-
-
-class round_half_even(sp.Function):
-    """round() with ties to even, as Python and numpy round."""
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number and x.is_finite:
-            return sp.Integer(round(float(x)))
-        return None
-
-
-class trunc(sp.Function):
-    """Truncation toward zero, as Python int()."""
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number and x.is_finite:
-            return sp.Integer(int(float(x)))
-        if x.is_integer:
-            return x
-        return None
-
-
-_ROUNDING = {"floor": sp.floor, "ceil": sp.ceiling, "round": round_half_even, "trunc": trunc}
 
 
 @dataclass(frozen=True)
@@ -82,111 +58,59 @@ def symbols(program: ir.Program) -> Symbols:
     return Symbols(table)
 
 
+class _Forms(SymbolEval):
+    """The sympy form of IR expressions of one program: names are its symbols."""
+
+    def __init__(self, program: ir.Program, syms: Symbols):
+        super().__init__({f.name: f for f in program.funcs})
+        self.program = program
+        self.syms = syms
+
+    def ref(self, e: ir.Ref, local):
+        if e.scope == "design":
+            return self.syms[f"design:{e.design}:{e.name}"]
+        return self.syms[f"{e.scope}:{e.name}"]
+
+    def visit_StageTime(self, e: ir.StageTime, local):
+        if not self.program.implicit_layers:
+            return self.unsupported(e)
+        return schedule_times(self.program, self.syms, self.program.design(e.design))[(e.stage, e.which)]
+
+    def visit_Reduce(self, e: ir.Reduce, local):
+        if e.axis == "layers" and self.program.implicit_layers:
+            # One implicit evaluation: a reduction over it is the value itself.
+            arg = self.visit(e.arg, local)
+            return sp.Piecewise((1, arg), (0, True)) if e.kind == "count" else arg
+        if e.axis in ("rows", "groups", "steps"):
+            # A reduction over rows, groups or loop steps stays a named function.
+            return sp.Function(e.kind)(self.visit(e.arg, local))
+        return self.unsupported(e)
+
+    def visit_MetricRef(self, e: ir.MetricRef, local):
+        if not self.program.implicit_layers:
+            return self.unsupported(e)
+        return self.visit(next(mt.expr for mt in self.program.design(e.design).metrics if mt.name == e.metric), local)
+
+    def visit_GroupRef(self, e: ir.GroupRef, local):
+        if e.kind == "key":
+            return sp.Symbol(e.name, real=True)
+        return self.syms[f"group:{e.group}:{e.name}"]
+
+    def visit_LoopCall(self, e: ir.LoopCall, local):
+        return sp.Function(e.loop)(*[self.visit(a, local) for a in e.args])
+
+    def visit_InputRef(self, e: ir.InputRef, local):
+        # An input value stays named (its value comes from the file at run time).
+        name = f"given({e.var})" if e.given else e.var
+        return sp.Function(name)(*[self.visit(i, local) for i in e.index]) if e.index else sp.Symbol(name, real=True)
+
+    def visit_EnumConst(self, e: ir.EnumConst, local):
+        return sp.Symbol(f"{e.enum}.{e.member}")
+
+
 def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp.Expr] | None = None) -> sp.Expr:
     """The sympy form of an IR expression; names become symbols, functions are inlined."""
-    local = local or {}
-
-    def go(x: ir.Expr):
-        match x:
-            case ir.Num(value=v, is_int=i):
-                return sp.Integer(v) if i else sp.Float(v)
-            case ir.Bool(value=v):
-                return sp.true if v else sp.false
-            case ir.Ref(scope="local", name=n):
-                return local[n]
-            case ir.Ref(scope="design", name=n, design=d):
-                return syms[f"design:{d}:{n}"]
-            case ir.Ref(scope=s, name=n):
-                return syms[f"{s}:{n}"]
-            case ir.Unary(op="-", operand=a):
-                return -go(a)
-            case ir.Unary(op="not", operand=a):
-                return sp.Not(go(a))
-            case ir.Binary(op=op, left=a, right=b):
-                l, r = go(a), go(b)
-                match op:
-                    case "+":
-                        return l + r
-                    case "-":
-                        return l - r
-                    case "*":
-                        return l * r
-                    case "/":
-                        return l / r
-                    case "%":
-                        return sp.Mod(l, r)
-                    case "^":
-                        return l ** r
-                    case "and":
-                        return sp.And(l, r)
-                    case "or":
-                        return sp.Or(l, r)
-                    case "<":
-                        return sp.Lt(l, r)
-                    case "<=":
-                        return sp.Le(l, r)
-                    case ">":
-                        return sp.Gt(l, r)
-                    case ">=":
-                        return sp.Ge(l, r)
-                    case "==":
-                        return sp.Eq(l, r)
-                    case "!=":
-                        return sp.Ne(l, r)
-            case ir.Cond(test=t, then=a, else_=b):
-                return sp.Piecewise((go(a), go(t)), (go(b), True))
-            case ir.Builtin(func=f, args=args):
-                vals = [go(a) for a in args]
-                match f:
-                    case "min":
-                        return sp.Min(*vals)
-                    case "max":
-                        return sp.Max(*vals)
-                    case "clamp":
-                        return sp.Max(vals[1], sp.Min(vals[2], vals[0]))
-                    case "abs":
-                        return sp.Abs(vals[0])
-                    case "sqrt":
-                        return sp.sqrt(vals[0])
-                    case "log":
-                        return sp.log(vals[0])
-                    case "log2":
-                        return sp.log(vals[0], 2)
-                    case "exp":
-                        return sp.exp(vals[0])
-                    case _:
-                        return _ROUNDING[f](vals[0])
-            case ir.StageTime(design=d, stage=st, which=w) if program.implicit_layers:
-                return schedule_times(program, syms, program.design(d))[(st, w)]
-            case ir.Reduce(axis="layers", kind=k, arg=a) if program.implicit_layers:
-                # One implicit evaluation: a reduction over it is the value itself.
-                return sp.Piecewise((1, go(a)), (0, True)) if k == "count" else go(a)
-            case ir.MetricRef(design=d, metric=m) if program.implicit_layers:
-                return go(next(mt.expr for mt in program.design(d).metrics if mt.name == m))
-            case ir.Apply(func=f, args=args):
-                fn = next(g for g in program.funcs if g.name == f)
-                env = {p: go(a) for p, a in zip(fn.params, args)}
-                for let in fn.lets:
-                    env[let.name] = to_sympy(let.expr, program, syms, env)
-                return to_sympy(fn.body, program, syms, env)
-            case ir.GroupRef(group=g, name=n, kind="key"):
-                return sp.Symbol(n, real=True)
-            case ir.GroupRef(group=g, name=n):
-                return syms[f"group:{g}:{n}"]
-            case ir.Reduce(kind=k, axis=axis, arg=a) if axis in ("rows", "groups", "steps"):
-                # A reduction over rows, groups or loop steps stays a named function.
-                return sp.Function(k)(go(a))
-            case ir.LoopCall(loop=f, args=args):
-                return sp.Function(f)(*[go(a) for a in args])
-            case ir.InputRef(var=v, index=idx, given=g):
-                # An input value stays named (its value comes from the file at run time).
-                name = f"given({v})" if g else v
-                return sp.Function(name)(*[go(i) for i in idx]) if idx else sp.Symbol(name, real=True)
-            case ir.EnumConst(enum=en, member=m):
-                return sp.Symbol(f"{en}.{m}")
-        raise ValueError(f"no closed form for {type(x).__name__}")
-
-    return go(e)
+    return _Forms(program, syms).eval(e, local)
 
 
 # ------------------------------------------------------------------ definitions
@@ -310,6 +234,27 @@ class Solution:
     note: str
 
 
+@dataclass(frozen=True)
+class Roots:
+    """The roots of an equation in one unknown, or (none found) `note` saying why."""
+
+    roots: tuple[sp.Expr, ...]
+    note: str
+    closed: bool = True  # False: sympy has no closed-form method for this equation
+
+
+def real_roots(e: sp.Expr, x: sp.Symbol) -> Roots:
+    """THE solver (solve declarations, inspect and report `solve` entries): every root of
+    e == 0 in x, in closed form, over x's assumptions (real, or positive)."""
+    try:
+        sols = tuple(sp.solve(e, x, rational=False))
+    except NotImplementedError:
+        return Roots((), "sympy found no closed form", closed=False)
+    if not sols:
+        return Roots((), "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}")
+    return Roots(sols, "")
+
+
 def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float]) -> Solution:
     """Solve a `solve` declaration for its unknown param with sympy (expanded to params)."""
     e = to_sympy(sv.expr, program, f.syms)
@@ -320,14 +265,8 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     # Solve over the reals: an int param's integrality would make most crossovers "no solution".
     x = sp.Symbol(sv.unknown.name, positive=True) if unknown.is_positive else sp.Symbol(sv.unknown.name, real=True)
     e = e.xreplace({unknown: x})
-    note = ""
-    try:
-        sols = tuple(sp.solve(e, x, rational=False))
-    except NotImplementedError:
-        sols, note = (), "sympy found no closed form"
-    if not sols and not note:
-        note = "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}"
-    sols = tuple(tidy(s_) for s_ in sols)
+    found = real_roots(e, x)
+    sols, note = tuple(tidy(s_) for s_ in found.roots), found.note
     sub = _numeric_subs(program, f, values)
     nums = []
     for s_ in sols:

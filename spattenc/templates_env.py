@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from .backends import naming
+from .backends import naming, simlib
 
 
 @functools.cache
@@ -40,6 +40,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(FILTERS)
+    env.globals["simlib"] = simlib.source  # runtime helpers, pasted verbatim
     return env
 
 

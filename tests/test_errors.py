@@ -157,7 +157,7 @@ bad.spt:14:31: error: max() takes at least 2 arguments, got 1
                                 ^~~
 '''),
     Case('unknown_function', 'stage a = work(N, cost)', 'stage a = wrok(N, cost)', '''\
-bad.spt:16:13: error: unknown function 'wrok'; did you mean 'work'? known functions: abs, ceil, clamp, exp, floor, log, log2, max, min, round, sqrt, trunc, work
+bad.spt:16:13: error: unknown function 'wrok'; did you mean 'work'? known functions: abs, ceil, clamp, exp, floor, log, log10, log2, max, min, round, sqrt, trunc, work
     stage a = wrok(N, cost)
               ^~~~
 '''),
@@ -283,7 +283,7 @@ bad.spt:15:17: error: binomial() takes 2 arguments (n, p), got 1
                   ^~~~~~~~
 '''),
     Case('unknown_distribution', 'binomial(N, rate)', 'binomal(N, rate)', '''\
-bad.spt:15:17: error: unknown distribution 'binomal'; expected one of bernoulli, binomial, categorical, integers, normal, uniform
+bad.spt:15:17: error: unknown distribution 'binomal'; expected one of bernoulli, binomial, categorical, geometric, integers, normal, uniform
     random hits ~ binomal(N, rate)
                   ^~~~~~~
 '''),

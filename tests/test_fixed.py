@@ -394,4 +394,4 @@ def test_draws_without_a_fixed_point_form_are_named(dist):
     msg = _fixed_error(_BASE.format(body=body))
     name = dist.split("(")[0]
     assert msg.splitlines()[0] == (f"t.spt:5:10: error: {name} draws have no fixed-point semantics; "
-                                   "it draws binomial, bernoulli, uniform (random 'k')")
+                                   "it draws binomial, bernoulli, uniform, geometric (random 'k')")

@@ -140,6 +140,9 @@ def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec):
     g, _ = gantt_of(tmp_path, str(SPECS / f"{spec}.spt"), "--trials", "2")
     img = pixels(g.path)
     assert g.zooms, "parallel branches get a zoom panel"
+    if spec == "spatten_cascade":
+        # Its layers are the first one scaled in time: the zoom shows them all.
+        assert g.layers is None
     for zoom in g.zooms:
         assert len({(b.stage, b.start) for b in zoom.bars}) == len(zoom.bars)
         for bar, patch in zip(zoom.bars, zoom.patches):
@@ -185,6 +188,50 @@ def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(tmp_path):
     # there, yet in the legend because the zoom shows it.
     pred = [p for b, p in zip(g.bars, g.patches) if b.stage == "predictor"]
     assert max(p.get_window_extent().width for p in pred) < 1 and "predictor" in g.legend_stages
+
+
+def test_gantt_of_cv_demo_gives_every_layer_its_own_width(tmp_path):
+    g, _ = gantt_of(tmp_path, str(SPECS / "cv_demo.spt"), "--trials", "2")
+    img = pixels(g.path)
+    panel = g.layers
+    assert panel is not None and panel.design == "lookahead" and panel.layers == tuple(range(12))
+    ax = panel.axes
+    ax_w = ax.get_window_extent().width
+    main = g.figure.axes[0].get_window_extent().width
+    for r, layer in enumerate(panel.layers):
+        members = [(b, p, k) for b, p, k, row in zip(panel.bars, panel.patches, panel.lanes, panel.rows) if row == r]
+        # In the shared chart a late layer is a sliver ...
+        spans = [p.get_window_extent() for b, p in zip(g.bars, g.patches) if b.design == "lookahead" and b.layer == layer]
+        if layer >= 6:
+            assert max(e.x1 for e in spans) - min(e.x0 for e in spans) < 0.05 * main
+        # ... here its branch 1 covers the panel's width, read off the PNG's pixels.
+        lane0 = [p for b, p, k in members if k == 0]
+        r0, r1, c0, c1 = box(ax, img.shape[0])
+        b0, b1, _, _ = box(lane0[0], img.shape[0])
+        band = img[(b0 + b1) // 2, c0 + 2:c1 - 2]
+        assert np.mean(np.any(band < 0.97, axis=-1)) >= 0.95, layer
+        for bar, patch, lane in members:
+            assert patch.get_window_extent().width >= 3.0, bar
+            under = (1.0, 1.0, 1.0)
+            if bar.kind == "wasted":
+                under = shown_color(next(p for b, p, k in members if k == lane and b.kind != "wasted"
+                                         and b.start <= bar.start and bar.end <= b.end))
+            assert face_share(img, patch, under) >= 0.2, bar
+        # The overlap the model is about: the speculative fetch runs, in its own sub-row,
+        # during the layer's av, by at least 3 pixels.
+        (av,) = [p.get_window_extent() for b, p, k in members if b.stage == "av"]
+        (fetch,) = [p.get_window_extent() for b, p, k in members if b.stage == "spec_fetch"]
+        assert min(av.x1, fetch.x1) - max(av.x0, fetch.x0) >= 3.0
+        assert fetch.y1 <= av.y0 + 0.5 or av.y1 <= fetch.y0 + 0.5
+    # Each row's duration is printed on the right (×10³ cycles here).
+    right = [a for a in g.figure.axes if a is not ax and a.bbox.bounds == ax.bbox.bounds]
+    (twin,) = right
+    assert "10³ cycles" in twin.get_ylabel()
+    labels = [float(t.get_text()) for t in twin.get_yticklabels()]
+    for r, value in enumerate(labels):
+        bars = [b for b, row in zip(panel.bars, panel.rows) if row == r]
+        assert value == pytest.approx((max(b.end for b in bars) - min(b.start for b in bars)) / 1e3, rel=1e-3)
+    assert labels == sorted(labels, reverse=True)
 
 
 def test_gantt_of_a_spec_without_layers_or_randomness(tmp_path):

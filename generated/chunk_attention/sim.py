@@ -184,6 +184,14 @@ class _Distributions:
         u = self._uniform01()
         return (low + np.floor(u * (high - low + 1))).astype(np.int64)
 
+    def geometric(self, p, *high, name="?"):
+        """Failures before the first success (0, 1, 2, ...): numpy's geometric (the number
+        of the first successful trial) minus 1; with a declared max `high`, a draw above
+        it is `high`."""
+        _require((np.asarray(p) > 0) & (np.asarray(p) <= 1), name, "geometric p must be in (0, 1]", p)
+        k = self._draw("geometric", p) - 1
+        return np.minimum(k, np.asarray(high[0], dtype=np.int64)) if high else k
+
     def categorical(self, *weights, name="?"):
         """Index i in 0..k-1 with probability weights[i] / sum(weights): one uniform per
         draw, compared with the running sums of the weights (inverse CDF)."""

@@ -267,6 +267,10 @@ class Draws:
         x = self._rows("uniform", _real(low), _real(high))
         return self._keep(name, np.frompyfunc(to_fixed, 1, 1)(x))
 
+    def geometric(self, name, p, high):
+        k = self._rows("geometric", _real(p)) - 1
+        return self._keep(name, np.minimum(k, _int64(high)))
+
 
 #: Trials are drawn in blocks of this many, as in sim.py: trial t of a point uses the
 #: stream of PCG64(seed) advanced by t // TRIAL_BLOCK jumps.
@@ -308,6 +312,9 @@ class GivenDraws:
         return _b(self._next(name))
 
     def uniform(self, name, low, high):
+        return self._next(name)
+
+    def geometric(self, name, p, high):
         return self._next(name)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sympy.printing.numpy import NumPyPrinter
 
-from .. import ir
+from .. import catalog, ir
 from ..check import column_bound
 from ..ir import walk
 from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
@@ -20,9 +20,10 @@ from ..templates_env import render
 from .naming import Code, py_ident, py_join, py_part
 from .naming import code as as_code
 
-# Python operator precedence (higher binds tighter), for minimal, order-preserving parens.
-_PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
-         "+": 6, "-": 6, "*": 7, "/": 7, "%": 7, "neg": 8, "^": 9, "atom": 10}
+# Python operator precedence (higher binds tighter; the catalog's), for minimal,
+# order-preserving parens.
+_PREC = {**{op: o.prec for op, o in catalog.BINARY.items()}, "not": catalog.UNARY["not"].prec,
+         "neg": catalog.UNARY["-"].prec, "atom": 10}
 
 
 def py_name(name: str) -> str:
@@ -166,46 +167,34 @@ class NumpySimPrinter(NumPyPrinter):
         return f"{func_name('loop', e.loop)}(c, draw, {', '.join(self._print(a) for a in e.args)})"
 
     def _print_Unary(self, e: ir.Unary) -> str:
+        spell = catalog.UNARY[e.op].numpy
         if e.op == "not":
-            return f"np.logical_not({self._print(e.operand)})"
-        return f"-{self.paren(e.operand, _PREC['neg'])}"
+            return f"{spell}({self._print(e.operand)})"
+        return f"{spell}{self.paren(e.operand, _PREC['neg'])}"
 
     def _print_Binary(self, e: ir.Binary) -> str:
         op = e.op
-        if op in ("and", "or"):
-            return f"np.logical_{op}({self._print(e.left)}, {self._print(e.right)})"
-        if op in ("<", "<=", ">", ">=", "==", "!="):
-            return f"({self.paren(e.left, 5)} {op} {self.paren(e.right, 5)})"
+        spell = catalog.BINARY[op].numpy
+        if op in catalog.LOGIC:
+            return f"{spell}({self._print(e.left)}, {self._print(e.right)})"
+        if op in catalog.COMPARISONS:
+            # A comparison is parenthesized whole (numpy arrays compare elementwise).
+            return f"({self.paren(e.left, 5)} {spell} {self.paren(e.right, 5)})"
         if op == "^":
             exp = e.right
             base = self.paren(e.left, _PREC["^"] + 1)
             if isinstance(exp, ir.Num) and exp.is_int and exp.value >= 0:
-                return f"{base} ** {self.paren(exp, _PREC['^'])}"
+                return f"{base} {spell} {self.paren(exp, _PREC['^'])}"
+            # A real or negative exponent: numpy's power of a float base (as Python's float **).
             return f"np.power(np.float64({self._print(e.left)}), {self._print(exp)})"
         p = _PREC[op]
-        return f"{self.paren(e.left, p)} {op} {self.paren(e.right, p, right=True)}"
+        return f"{self.paren(e.left, p)} {spell} {self.paren(e.right, p, right=True)}"
 
     def _print_Cond(self, e: ir.Cond) -> str:
         return f"np.where({self._print(e.test)}, {self._print(e.then)}, {self._print(e.else_)})"
 
     def _print_Builtin(self, e: ir.Builtin) -> str:
-        args = [self._print(a) for a in e.args]
-        match e.func:
-            case "min" | "max":
-                fn = "np.minimum" if e.func == "min" else "np.maximum"
-                out = args[0]
-                for a in args[1:]:
-                    out = f"{fn}({out}, {a})"
-                return out
-            case "clamp":
-                return f"np.maximum({args[1]}, np.minimum({args[2]}, {args[0]}))"
-            case "floor" | "ceil" | "trunc" | "round":
-                return f"_{e.func}({args[0]})"
-            case "abs":
-                return f"np.abs({args[0]})"
-            case "sqrt" | "log" | "log2" | "exp":
-                return f"np.{e.func}({args[0]})"
-        raise AssertionError(e.func)  # pragma: no cover
+        return catalog.BUILTINS[e.func].numpy([self._print(a) for a in e.args])
 
     def _print_Apply(self, e: ir.Apply) -> str:
         return f"{func_name('fn', e.func)}(c, {', '.join(self._print(a) for a in e.args)})"
