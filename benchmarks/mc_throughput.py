@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spattenc.compiler import load
-from spattenc.runtime import simulator
+from spattenc.driver import load
+from spattenc.run.loader import simulator
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "cv_demo.spt"
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from common import ROOT, run_child, run_child_cpu
 
 from spattenc import api
-from spattenc import sweep as sweeps
-from spattenc.compiler import load
+from spattenc.run import sweep as sweeps
+from spattenc.driver import load
 
 GIB = 1024**3
 CASCADE = str(ROOT / "specs" / "spatten_cascade.spt")

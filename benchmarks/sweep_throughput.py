@@ -14,9 +14,9 @@ import numpy as np
 
 from common import CV_DEMO, chunked_floor
 
-from spattenc import sweep as sweeps
-from spattenc.compiler import load
-from spattenc.runtime import simulator
+from spattenc.run import sweep as sweeps
+from spattenc.driver import load
+from spattenc.run.loader import simulator
 
 
 def case(name, compiled, sim, base, sweep, trials, seed=42):

@@ -21,9 +21,9 @@ GIB = 1024**3
 
 def dense_floor() -> float:
     """Seconds the pr_dense draws take alone (replayed chunk by chunk)."""
-    from spattenc import sweep as sweeps
-    from spattenc.compiler import load
-    from spattenc.runtime import simulator
+    from spattenc.run import sweep as sweeps
+    from spattenc.driver import load
+    from spattenc.run.loader import simulator
 
     c = load(CV_DEMO)
     sim = simulator(c)

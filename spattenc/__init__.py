@@ -3,9 +3,8 @@
     import spattenc
     spec = spattenc.load("specs/spatten_cascade.spt")      # see docs/api.md
 """
-__version__ = "0.1.0"
-
-from .errors import SpecError  # noqa: E402 - after __version__, which the modules below read
+from spattenc._version import __version__
+from spattenc.ir.errors import SpecError
 
 __all__ = ["Spec", "SpecError", "load", "__version__"]
 
@@ -14,7 +13,7 @@ def __getattr__(name: str):
     """spattenc.load and spattenc.Spec, from the api module on first use (it imports numpy,
     which a bare `import spattenc` need not pay for)."""
     if name in ("load", "Spec"):
-        from . import api
+        from spattenc import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'spattenc' has no attribute {name!r}")

@@ -24,14 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import schedule, writers
-from . import sweep as sweeps
-from .compiler import Compiled
-from .compiler import load as _load
-from .errors import SpecError
-from .inputs import bind, parse_input_options
-from .progress import Progress
-from .runtime import parse_value, read_tables, simulator
+from spattenc.run import schedule
+from spattenc.present import writers
+from spattenc.run import sweep as sweeps
+from spattenc.driver import Compiled
+from spattenc.driver import load as _load
+from spattenc.ir.errors import SpecError
+from spattenc.run.inputs import bind, parse_input_options
+from spattenc.run.progress import Progress
+from spattenc.run.loader import parse_value, read_tables, simulator
 
 # symbolic and results import sympy (about a second): they are imported where a closed form
 # or a report document is asked for, so `spattenc eval` and `import spattenc` start fast.
@@ -170,7 +171,7 @@ class Run:
     def document(self, res: sweeps.Results) -> dict:
         """The `eval --json` document of evaluated results (a report spec's report)."""
         if self.compiled.program.report is not None:
-            from .results import report_document  # sympy: see the note at the imports
+            from spattenc.present.document import report_document
 
             return report_document(self.compiled, res, self.params, self.inputs)[0]
         doc = writers.to_doc(self.compiled, self.sim, res, self.overrides)
@@ -265,7 +266,7 @@ class Spec:
         """A sympy expression: a constant, per-layer quantity or stage (in the names it
         reads, as `spattenc inspect` prints it), or a metric 'design.metric' or a
         comparison in the params (reductions over layers summed at the `set` values)."""
-        from . import symbolic  # sympy: see the note at the imports
+        from spattenc.middle import symbolic
 
         program = self.program
         f = symbolic.forms(program)

@@ -11,13 +11,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, api, schedule, writers
-from .api import bind_inputs, parse_sets
-from . import sweep as sweeps
-from .compiler import write_files
-from .errors import SpecError
-from .files import check_out_dir, human_size, parse_size, staged_dir
-from .progress import Progress
+from spattenc._version import __version__
+from spattenc import api
+from spattenc.run import schedule
+from spattenc.present import writers
+from spattenc.api import bind_inputs, parse_sets
+from spattenc.run import sweep as sweeps
+from spattenc.driver import write_files
+from spattenc.ir.errors import SpecError
+from spattenc.files import check_out_dir, human_size, parse_size, staged_dir
+from spattenc.run.progress import Progress
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
@@ -305,7 +308,7 @@ def _nonneg_int(text: str) -> int:
 
 
 def cmd_check(args) -> int:
-    from .compiler import load
+    from spattenc.driver import load
 
     c = load(args.spec)
     prog = c.program
@@ -326,8 +329,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .compiler import load
-    from .symbolic import inspect_spec
+    from spattenc.driver import load
+    from spattenc.middle.symbolic import inspect_spec
 
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
@@ -337,7 +340,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from .compiler import load, output_dir, outputs, write_tree
+    from spattenc.driver import load, output_dir, outputs, write_tree
 
     check_out_dir(args.out, "-o")
     c = load(args.spec)
@@ -353,7 +356,7 @@ def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs
              tables: dict | None = None) -> dict:
     """Run a spec at one point; return the JSON document of DESIGN.md §5 (a table spec's
     with its "inputs" and "groups").  `inputs`: bound input leaves; `tables`: read tables."""
-    from .runtime import simulator
+    from spattenc.run.loader import simulator
 
     sim = simulator(compiled, inputs)
     res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng, tables=tables)
@@ -514,7 +517,7 @@ def evaluate_fixed(compiled, overrides: dict, trials: int, seed: int, rng: str) 
     the fixed-point semantics (comparisons computed in float64 from them), "numeric":
     "fixed", and `float_rel_diff`: each figure's relative difference from the float run
     with the same trials, seed and RNG (so the same draws)."""
-    from .runtime import run_fixed, simulator, summarize
+    from spattenc.run.loader import run_fixed, simulator, summarize
 
     float_doc = evaluate(compiled, overrides, trials, seed, rng)
     sim = simulator(compiled)
@@ -558,8 +561,8 @@ def rel_diff_text(doc: dict) -> str:
 
 def eval_fixed(args) -> int:
     """`eval --numeric fixed`: one point, as a table / JSON / CSV with the relative differences."""
-    from .compiler import load, write_files
-    from .runtime import fixed_simulator
+    from spattenc.driver import load, write_files
+    from spattenc.run.loader import fixed_simulator
 
     for flag, given in (("--sweep", args.sweep), ("--measured", args.measured), ("--plots", args.plots)):
         if given:
@@ -807,7 +810,7 @@ def _stream_writers(args, layout: writers.Layout, head: dict) -> list:
 def eval_report(args, run: Run) -> int:
     """eval of a spec with a report block: the document its report lays out (one object per
     point of the sweep, or of the single point), as JSON, CSV or readable text."""
-    from .results import report_csv, report_document, report_text
+    from spattenc.present.document import report_csv, report_document, report_text
 
     if args.parquet:
         raise SpecError(f"--parquet writes a sweep's columns; spec '{run.compiled.name}' lays out its own report "
@@ -837,7 +840,7 @@ def eval_report(args, run: Run) -> int:
 def write_plots(args, run: Run, res, quiet: bool) -> None:
     """--plots: the operating point's plots (Gantt, histograms) and, for a sweep, its line
     plots, heatmaps and contours, into --out with an index.md."""
-    from . import plotset
+    from spattenc.present import plotset
 
     point = res if run.sweep is None else run.point(quiet, samples=True)
     entries = plotset.write_plots(args.stage, args.format, run, point, res if run.sweep else None)
@@ -846,9 +849,9 @@ def write_plots(args, run: Run, res, quiet: bool) -> None:
 
 def eval_measured(args) -> int:
     """`eval --measured`: the model against measured tables (report, JSON, figures)."""
-    from . import measured as ms
-    from .compiler import load
-    from .runtime import simulator
+    from spattenc.run import measured as ms
+    from spattenc.driver import load
+    from spattenc.run.loader import simulator
 
     if args.sweep or args.cases:
         option = "--sweep" if args.sweep else "--cases"
@@ -873,7 +876,7 @@ def eval_measured(args) -> int:
     if args.out:
         write_files(args.stage, {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
-        from .plots import write_index
+        from spattenc.present.plots import write_index
         write_index(args.stage, ms.plot(c, comps, args.stage, args.format, overrides))
     sys.stdout.write(text_json if args.json else text_csv if args.csv else text)
     return 0
@@ -882,10 +885,10 @@ def eval_measured(args) -> int:
 def cmd_fit(args) -> int:
     import numpy as np
 
-    from . import fit as ft
-    from . import measured as ms
-    from .compiler import load
-    from .runtime import simulator
+    from spattenc.run import fit as ft
+    from spattenc.run import measured as ms
+    from spattenc.driver import load
+    from spattenc.run.loader import simulator
 
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
@@ -927,7 +930,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .spec_report import write_report
+    from spattenc.present.report import write_report
 
     run = Run(args)
     sweeps.in_memory(run.sweep, run.sim, run.settings.mem_budget, "the report")  # before the folder is made
@@ -937,8 +940,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .compiler import load
-    from .verify import parse_dut_options, verify
+    from spattenc.driver import load
+    from spattenc.run.verify import parse_dut_options, verify
 
     c = load(args.spec)
 
@@ -954,8 +957,8 @@ def cmd_verify(args) -> int:
 def draw_error(args, e) -> SpecError:
     """A simulator's DrawError as a spec error at the random variable's declaration: the
     params (defaults or --set) give a draw arguments outside its distribution's domain."""
-    from . import ir
-    from .compiler import load
+    from spattenc.ir import nodes as ir
+    from spattenc.driver import load
 
     program = load(args.spec).program
     items = list(program.layer_items) + list(program.row_items) + [i for lp in program.loops for i in lp.items]

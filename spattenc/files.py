@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import InputError, SpecError
+from spattenc.ir.errors import InputError, SpecError
 
 #: Largest spec or input file read (bytes) unless SPATTENC_MAX_FILE_SIZE says otherwise.
 DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024

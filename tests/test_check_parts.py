@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
-from spattenc.errors import SpecError, closest, did_you_mean
-from spattenc.check import check
-from spattenc.check.scope import NAME_CUTOFF, Scope, once
-from spattenc.parser import parse
-from spattenc.ir import Loc
+from spattenc.ir.errors import SpecError, closest, did_you_mean
+from spattenc.front.check import check
+from spattenc.front.check.scope import NAME_CUTOFF, Scope, once
+from spattenc.front.parser import parse
+from spattenc.ir.nodes import Loc
 
 
 def test_closest_picks_the_nearest_name_and_respects_the_cutoff():

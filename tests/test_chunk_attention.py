@@ -14,9 +14,9 @@ import pytest
 
 from conftest import ROOT
 
-from spattenc.compiler import load
-from spattenc.evaluate import const_value
-from spattenc.runtime import simulator
+from spattenc.driver import load
+from spattenc.ir.visit import const_value
+from spattenc.run.loader import simulator
 
 SPEC = ROOT / "specs" / "chunk_attention.spt"
 DATA = ROOT / "examples" / "chunk_attention"

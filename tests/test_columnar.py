@@ -14,8 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spattenc import api, cli, compiler, schedule
-from spattenc import sweep as sweeps
+from spattenc import api
+from spattenc import cli
+from spattenc import driver as compiler
+from spattenc.run import schedule
+from spattenc.run import sweep as sweeps
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = ROOT / "tests" / "data" / "sweeps_before"
@@ -176,7 +179,7 @@ def test_a_sweep_streams_within_a_small_memory_budget(capsys, monkeypatch, tmp_p
 
 
 def test_number_text_is_pythons_repr_at_every_magnitude():
-    from spattenc.writers import json_column, text_array
+    from spattenc.present.writers import json_column, text_array
 
     rng = np.random.default_rng(5)
     x = rng.random(200_000) * 10.0 ** rng.integers(-12, 24, 200_000)

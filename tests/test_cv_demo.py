@@ -275,8 +275,8 @@ def test_pcg64_without_randomness_matches_reference(cli, overrides, trials):
 # ---------------------------------------------------------------- PCG64 vs legacy
 
 def _per_trial(overrides: dict, trials: int, seed: int, rng: str):
-    from spattenc.compiler import load
-    from spattenc.runtime import simulator
+    from spattenc.driver import load
+    from spattenc.run.loader import simulator
 
     sim = simulator(load(SPEC))
     R, _, _ = sim.run(overrides, trials=trials, seed=seed, rng=rng)

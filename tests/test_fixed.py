@@ -15,10 +15,10 @@ import pytest
 
 from conftest import ROOT, SPEC
 
-from spattenc import fixed as fx
-from spattenc.compiler import front_end, load
-from spattenc.errors import SpecError
-from spattenc.runtime import fixed_simulator
+from spattenc.middle import fixed as fx
+from spattenc.driver import front_end, load
+from spattenc.ir.errors import SpecError
+from spattenc.run.loader import fixed_simulator
 
 F = 32
 ONE = 1 << F

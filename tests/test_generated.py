@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ROOT, SPEC
 
-from spattenc.compiler import load, outputs
-from spattenc.runtime import simulator
+from spattenc.driver import load, outputs
+from spattenc.run.loader import simulator
 
 
 SHIPPED = sorted(p.stem for p in (ROOT / "specs").glob("*.spt"))

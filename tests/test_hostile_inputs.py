@@ -81,7 +81,7 @@ def test_json_nested_100000_deep(cli, tmp_path):
 
 
 def test_json_brackets_inside_strings_do_not_count(tmp_path):
-    from spattenc.inputs import load_data
+    from spattenc.run.inputs import load_data
 
     f = tmp_path / "s.json"
     f.write_text(json.dumps({"k": "[" * 500 + '\\"{'}))
@@ -144,8 +144,8 @@ def test_trace_bounds_accept_the_shipped_traces(cli):
 
 
 def test_column_bound_syntax_and_errors(tmp_path):
-    from spattenc.compiler import front_end
-    from spattenc.errors import SpecError
+    from spattenc.driver import front_end
+    from spattenc.ir.errors import SpecError
 
     base = (SPECS / "spatten_trace.spt").read_text()
     ok = base.replace("column topk: int >= -1", "column topk: int in [-1, 1 + 1]")
@@ -409,7 +409,7 @@ def test_cache_keyed_on_the_spec_file_name(tmp_path):
 
 
 def test_cache_key_changes_with_package_and_name():
-    from spattenc.compiler import cache_key, load
+    from spattenc.driver import cache_key, load
 
     c = load(CV)
     assert cache_key(c, "sim.py", "a.spt") != cache_key(c, "sim.py", "b.spt")

@@ -14,7 +14,7 @@ from pathlib import Path
 import markupsafe
 import pytest
 
-from spattenc import compiler
+from spattenc import driver as compiler
 from test_hostile_specs import HOSTILE, ROOT, _no_canaries, spt
 
 # A sample of the hostile strings: each payload once (no CR, which ends a line in a file).

@@ -24,9 +24,9 @@ import markupsafe
 import pytest
 from jinja2 import nodes
 
-from spattenc import compiler
+from spattenc import driver as compiler
 from spattenc.backends import naming
-from spattenc.templates_env import ESCAPING_FILTERS, environment, template_dir
+from spattenc.backends.templates_env import ESCAPING_FILTERS, environment, template_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARIES = ("pwned_title.txt", "pwned_doc.txt", "PWN", "pwn_v.txt", "pwned.txt")

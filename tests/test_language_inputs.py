@@ -101,9 +101,9 @@ def test_offset_map_bounds(spec, capsys, tmp_path):
 
 
 def test_symbolic_interpreter_agrees(spec):
-    from spattenc.compiler import load
-    from spattenc.inputs import bind
-    from spattenc.interp import Unsupported, symbolic_interpreter
+    from spattenc.driver import load
+    from spattenc.run.inputs import bind
+    from spattenc.middle.interp import Unsupported, symbolic_interpreter
 
     c = load(spec)
     bound = bind(c.program, {}, str(spec))
@@ -159,7 +159,7 @@ report { m = d.m }
 def test_generated_simulator_reads_tables(spec):
     """The simulator is generated from the IR: table reads are printed as lookups."""
     from spattenc.backends.numpy_sim import render_sim
-    from spattenc.compiler import load
+    from spattenc.driver import load
 
     text = render_sim(load(spec).plan, "feat.spt", "spattenc compile feat.spt")
     assert "_lookup(c.cfg__t, i - 2)" in text  # the map's keys start at 2

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from spattenc import plots
-from spattenc.compiler import load
-from spattenc.measured import half_unit, mean_by
-from spattenc.runtime import simulator
+from spattenc.present import plots
+from spattenc.driver import load
+from spattenc.run.measured import half_unit, mean_by
+from spattenc.run.loader import simulator
 
 BASE = """
 spec m "a measured toy"

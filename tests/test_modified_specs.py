@@ -207,8 +207,8 @@ def test_predictor_over_prediction_is_wasted(cli, tmp_path):
 # ---------------------------------------------------------------- the generated simulator
 
 def _sim():
-    from spattenc.compiler import load
-    from spattenc.runtime import simulator
+    from spattenc.driver import load
+    from spattenc.run.loader import simulator
 
     return simulator(load(SPEC))
 

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from spattenc import cli, plots, plotset
+from spattenc import cli
+from spattenc.present import plots
+from spattenc.present import plotset
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

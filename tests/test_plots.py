@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.patches import Rectangle
 
-from spattenc import plots
-from spattenc.plots import GanttBar
+from spattenc.present import plots
+from spattenc.present.plots import GanttBar
 
 
 def _gantt_rows() -> list[GanttBar]:

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from spattenc import plots
-from spattenc.report import Image, Preformatted, Section, Table, render_html, write_html
+from spattenc.present import plots
+from spattenc.present.html import Image, Preformatted, Section, Table, render_html, write_html
 
 # A 1x1 transparent PNG, enough to exercise embedding without plotting.
 _PNG = base64.b64decode(

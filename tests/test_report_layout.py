@@ -115,7 +115,7 @@ def test_report_fits_a_1400_pixel_window(reports, name, tmp_path):
 @pytest.mark.skipif(chromium() is None, reason="chromium is not installed (apt-get install -y chromium)")
 def test_wide_table_scrolls_inside_its_box(tmp_path):
     """A table far wider than the window stays in its box; the page does not widen."""
-    from spattenc.report import Section, Table, render_html, write_html
+    from spattenc.present.html import Section, Table, render_html, write_html
 
     wide = Table("wide", [f"column {i}" for i in range(60)], [[123456.789] * 60], "note")
     long_word = Table("long", ["x"], [["y" * 5000]])

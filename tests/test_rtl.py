@@ -14,10 +14,10 @@ import pytest
 
 from conftest import RTL_TIMEOUT, ROOT, SPEC, run_subprocess
 
-from spattenc.compiler import load
-from spattenc.errors import SpecError
-from spattenc.runtime import fixed_simulator
-from spattenc.verify import Icarus, Verilator
+from spattenc.driver import load
+from spattenc.ir.errors import SpecError
+from spattenc.run.loader import fixed_simulator
+from spattenc.run.verify import Icarus, Verilator
 
 
 def _available(sim) -> str | None:
@@ -195,7 +195,7 @@ def test_generated_model_and_dut_are_lint_clean():
     """`verilator --lint-only -Wall` has nothing to say about the model or the DUT."""
     sim = Verilator()
     sim.check()
-    from spattenc.verify import _environ
+    from spattenc.run.verify import _environ
 
     for path in (ROOT / "generated" / "cv_demo" / "rtl" / "cv_demo_model.v", DUT):
         with _environ(sim.env()):
@@ -269,7 +269,8 @@ def test_verify_prints_each_step_before_running_it(monkeypatch):
     """With stdout not a terminal, each line is flushed as it is known: when a simulator
     command starts, the lines saying what runs are already out, and the testbench's
     result is out before cocotb starts."""
-    from spattenc import cli, verify
+    from spattenc import cli
+    from spattenc.run import verify
 
     out = _Recorder()
     seen: list[str] = []

@@ -400,9 +400,9 @@ def test_csv_one_row_per_point(capsys):
 
 
 def test_inspect_closed_forms(capsys):
-    from spattenc.compiler import load
-    from spattenc.inputs import bind
-    from spattenc.interp import symbolic_interpreter
+    from spattenc.driver import load
+    from spattenc.run.inputs import bind
+    from spattenc.middle.interp import symbolic_interpreter
     import sympy
 
     assert main(["inspect", SPEC]) == 0
@@ -425,7 +425,8 @@ def test_inspect_closed_forms(capsys):
 
 
 def test_plots_against_l_prompt(tmp_path, capsys):
-    from spattenc import cli, plotset
+    from spattenc import cli
+    from spattenc.present import plotset
 
     assert main(["eval", SPEC, "--sweep", "l_prompt=256,64,128", "--out", str(tmp_path), "--plots"]) == 0
     capsys.readouterr()

@@ -14,7 +14,14 @@ import pytest
 from conftest import ROOT
 
 from spattenc.backends import simlib
-from spattenc.backends.simlib import common, fixed, layers, lookup, loops, rounding, sums, table
+from spattenc.backends.simlib import common
+from spattenc.backends.simlib import fixed
+from spattenc.backends.simlib import layers
+from spattenc.backends.simlib import lookup
+from spattenc.backends.simlib import loops
+from spattenc.backends.simlib import rounding
+from spattenc.backends.simlib import sums
+from spattenc.backends.simlib import table
 
 SIMLIB = Path(simlib.__file__).parent
 GENERATED = sorted((ROOT / "generated").rglob("*sim.py"))

@@ -154,7 +154,7 @@ def test_ablation_cases(cli):
 
 def test_ablation_bar_charts(cli, tmp_path):
     from spattenc import cli as cli_module
-    from spattenc import plotset
+    from spattenc.present import plotset
 
     out = tmp_path / "ablation"
     r = cli("eval", str(SPEC), "--cases", "ablation", "--plots", "--out", str(out))

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spattenc import cli, plotset
+from spattenc import cli
+from spattenc.present import plotset
 
 ROOT = Path(__file__).resolve().parents[1]
 CV_DEMO = str(ROOT / "specs" / "cv_demo.spt")

@@ -64,7 +64,7 @@ def test_report_is_one_self_contained_file(report):
     sections = refs.h2
     assert "Results at the operating point" in sections and "Plots at the operating point" in sections
     assert any(s.startswith("Sweep cli (6 points x 4 trials)") for s in sections)
-    has_symbolic = importlib.util.find_spec("spattenc.symbolic") is not None
+    has_symbolic = importlib.util.find_spec("spattenc.middle.symbolic") is not None
     assert ("Closed forms" in sections) == has_symbolic
     # the sweep table lists every point with its swept values
     assert html.count("<td class=\"num\">0.99</td>") >= 3

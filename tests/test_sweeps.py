@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spattenc import cli, progress
-from spattenc import sweep as sweeps
-from spattenc.compiler import front_end, load
-from spattenc.errors import SpecError
-from spattenc.runtime import simulator
+from spattenc import cli
+from spattenc.run import progress
+from spattenc.run import sweep as sweeps
+from spattenc.driver import front_end, load
+from spattenc.ir.errors import SpecError
+from spattenc.run.loader import simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 CV_DEMO = str(ROOT / "specs" / "cv_demo.spt")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sympy.printing.numpy import NumPyPrinter
 
-from .. import fixed as fx
-from ..evaluate import const_value
-from ..templates_env import render
-from .naming import code, file_stem, py_join, py_part
-from .numpy_sim import attr_names, py_name, var_name
+from spattenc.middle import fixed as fx
+from spattenc.ir.visit import const_value
+from spattenc.backends.templates_env import render
+from spattenc.backends.naming import code, file_stem, py_join, py_part
+from spattenc.backends.numpy_sim import attr_names, py_name, var_name
 
 
 def fixed_var_name(var: str) -> str:

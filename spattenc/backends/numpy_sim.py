@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from sympy.printing.numpy import NumPyPrinter
 
-from .. import catalog, ir
-from ..check import column_bound
-from ..ir import walk
-from ..lower import Accumulator, Plan, Step, Timing, time_var, var_of
-from ..templates_env import render
-from .naming import Code, py_ident, py_join, py_part
-from .naming import code as as_code
+from spattenc.ir import catalog
+from spattenc.ir import nodes as ir
+from spattenc.front.check import column_bound
+from spattenc.ir.nodes import walk
+from spattenc.middle.lower import Accumulator, Plan, Step, Timing, time_var, var_of
+from spattenc.backends.templates_env import render
+from spattenc.backends.naming import Code, py_ident, py_join, py_part
+from spattenc.backends.naming import code as as_code
 
 # Python operator precedence (higher binds tighter; the catalog's), for minimal,
 # order-preserving parens.
@@ -582,7 +583,7 @@ def _final(a: Accumulator) -> str:
 
 
 def _param_table(prog: ir.Program) -> list[dict]:
-    from ..evaluate import const_value
+    from spattenc.ir.visit import const_value
     out = []
     for prm in prog.params:
         out.append({"name": prm.name, "type": prm.type, "default": const_value(prm.default),

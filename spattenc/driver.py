@@ -1,0 +1,267 @@
+"""The compiler driver: a flat list of named passes from spec text to generated files."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from spattenc._version import __version__
+from spattenc.ir import nodes as ir
+from spattenc.backends.naming import command_for, display_path, file_stem
+from spattenc.front.check import check
+from spattenc.ir.errors import InputError, SpecError
+from spattenc.files import missing_parents, pause_point, read_text, remove_dirs
+from spattenc.middle.lower import Plan, lower
+from spattenc.front.parser import parse
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A checked and lowered spec, with its source path as the user wrote it."""
+
+    path: str
+    program: ir.Program
+    plan: Plan
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+
+def read_spec(path: str | os.PathLike) -> str:
+    """A spec's text: a regular UTF-8 file within the size limit (files.read_text)."""
+    try:
+        return read_text(path, "spec file")
+    except InputError as e:
+        raise SpecError(f"{path}: {e.message}") from None
+
+
+def front_end(source: str, file: str) -> Compiled:
+    """Passes parse -> check -> lower."""
+    module = parse(source, file)
+    program = check(module)
+    try:
+        plan = lower(program)
+    except SpecError as e:
+        e.source = source
+        raise
+    return Compiled(file, program, plan)
+
+
+def load(path: str | os.PathLike) -> Compiled:
+    return front_end(read_spec(path), str(path))
+
+
+def outputs(compiled: Compiled) -> dict[str, str]:
+    """Every generated file of a spec: relative path -> text (deterministic)."""
+    from spattenc.backends.numpy_sim import render_sim
+    from spattenc.middle.symbolic import closed_forms_markdown
+
+    spec_path = display_path(compiled.path)
+    command = command_for(spec_path)
+    files = {
+        "sim.py": render_sim(compiled.plan, spec_path, command),
+        "ir.json": json.dumps({"generated_by": f"spattenc from {spec_path}", "regenerate": command,
+                               "program": ir.to_json(dataclasses.replace(compiled.program, file=spec_path))}, indent=1, sort_keys=False) + "\n",
+        "closed_forms.md": closed_forms_markdown(compiled, spec_path, command),
+    }
+    if wants_fixed(compiled.program):
+        fixed, err = fixed_outputs(compiled, spec_path, command)
+        if err is not None:
+            raise err
+        files.update(fixed)
+    return files
+
+
+def wants_fixed(program: ir.Program) -> bool:
+    """Whether `compile` writes the fixed-point simulator and RTL: the spec declares its
+    fixed-point form (`fixed(...)`) or hardware to check.  Any spec can still be run with
+    `eval --numeric fixed` (32 fraction bits unless declared)."""
+    return program.fixed is not ir.DEFAULT_FIXED or bool(program.hardware)
+
+
+#: Golden vectors shipped in generated/<spec>/rtl/ for the standalone testbench.
+DEFAULT_VECTORS = 32
+
+
+def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str | None = None
+                  ) -> tuple[dict[str, str], SpecError | None]:
+    """fixed_sim.py, the RTL files and their golden vectors; or, when the spec has no
+    fixed-point form (an unsupported function, a param without a range, a register wider
+    than 128 bits), no files and the reason."""
+    from spattenc.backends.numpy_fixed import render_fixed_sim
+    from spattenc.backends.verilog import render_rtl
+
+    spec_path = spec_path or display_path(compiled.path)
+    command = command or command_for(spec_path)
+    try:
+        fp = _lower_fixed(compiled)
+    except SpecError as e:
+        return {}, e
+    from spattenc.run.loader import load_module
+
+    sim = load_module(cached_fixed_sim(compiled))  # the same code as fixed_sim.py below
+    vectors = sim.random_vectors(DEFAULT_VECTORS, compiled.program.seed)
+    note = f"{DEFAULT_VECTORS} vectors, seed {compiled.program.seed}; regenerate with: {command}"
+    words = 1 + sum(len(sim.vector_words(v)) for v in vectors)  # the testbench's default memory depth
+    files = {"fixed_sim.py": render_fixed_sim(fp, spec_path, command)}
+    files.update(render_rtl(fp, spec_path, command, depth=words))
+    files[f"rtl/{file_stem(compiled.name)}_vectors.hex"] = sim.format_vectors(vectors, note)
+    return files, None
+
+
+def harness_without(compiled: Compiled, omit: frozenset[str]) -> dict[str, str]:
+    """The cocotb harness and test of the spec with the hardware blocks in `omit` left
+    out (file name under rtl/ -> text), for checking the model when their RTL is absent."""
+    from spattenc.backends.verilog import render_rtl
+
+    spec_path = _display_path(compiled.path)
+    files = render_rtl(_lower_fixed(compiled), spec_path, command_for(spec_path), omit=omit)
+    return {Path(k).name: v for k, v in files.items() if k.endswith(("_harness.v", ".py"))}
+
+
+def _lower_fixed(compiled: Compiled):
+    """The spec's fixed-point plan; a spec without a fixed-point form raises its SpecError."""
+    from spattenc.middle.fixed import lower_fixed
+
+    try:
+        return lower_fixed(compiled.plan)
+    except SpecError as e:
+        e.source = compiled.program.source
+        raise
+
+
+#: verify's name for the header path rule (naming.display_path).
+_display_path = display_path
+
+
+def output_dir(out: str | os.PathLike, compiled: Compiled) -> Path:
+    """The folder `compile -o OUT` writes a spec's files to: OUT/<spec name>, the name cut
+    to a bounded length (naming.file_stem) so no path component exceeds 255 bytes."""
+    return Path(out) / file_stem(compiled.name)
+
+
+def write_tree(files: dict[str, str], dest: Path) -> None:
+    """Write all files to `dest` atomically: a temporary sibling folder, then a rename."""
+    created = missing_parents(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        for rel, text in sorted(files.items()):
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        pause_point("compile")
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(dest)
+    except BaseException:  # an error or Ctrl-C: leave no folder this call created
+        shutil.rmtree(tmp, ignore_errors=True)
+        remove_dirs(created)
+        raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("SPATTENC_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "spattenc")
+    return Path(base)
+
+
+def cached_sim(compiled: Compiled) -> Path:
+    """Path of the generated sim.py for this spec, compiled once per cache key (_cached)."""
+    def text(name: str):
+        from spattenc.backends.numpy_sim import render_sim
+
+        return render_sim(compiled.plan, name, command_for(name))
+
+    return _cached(compiled, "sim.py", text)
+
+
+def cached_fixed_sim(compiled: Compiled) -> Path:
+    """Path of the generated fixed_sim.py (fixed-point semantics), compiled once per cache
+    key; a spec without a fixed-point form raises its SpecError."""
+
+    def text(name: str):
+        from spattenc.backends.numpy_fixed import render_fixed_sim
+
+        return render_fixed_sim(_lower_fixed(compiled), name, command_for(name))
+
+    return _cached(compiled, "fixed_sim.py", text)
+
+
+def package_digest() -> str:
+    """A hash of the installed package's code, grammar and templates: a changed back end
+    (or any other module) never reuses output generated by an older one."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".lark", ".j2") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def cache_key(compiled: Compiled, filename: str, header_name: str) -> str:
+    """The cache key of a generated file: everything its text depends on (the spec's text,
+    its name as written in the file's header, which file, and the generator's code)."""
+    h = hashlib.sha256()
+    for part in (package_digest(), filename, header_name, compiled.program.source):
+        h.update(len(part.encode()).to_bytes(8, "big") + part.encode())  # length-prefixed: no ambiguity
+    return h.hexdigest()[:24]
+
+
+def _cached(compiled: Compiled, filename: str, text) -> Path:
+    """The generated file `filename` of a spec in the cache, written by `text(name)` when
+    missing (name: the spec's file name, as the header shows it)."""
+    header_name = Path(compiled.path).name
+    folder = cache_dir() / f"{compiled.name[:64]}-{cache_key(compiled, filename, header_name)}"
+    sim = folder / filename
+    if not sim.exists():
+        body = text(header_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(body)
+            os.replace(tmp, sim)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return sim
+
+
+def file_mode() -> int:
+    """The permissions a new file gets from open(): 0o666 less the process's umask.
+    Files written under a temporary name (mkstemp makes them 0600) get these before they
+    are moved into place, so results are as readable as any other file the user writes."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_files(folder: Path, files: dict[str, str]) -> None:
+    """Write each file atomically (temporary file in the same folder, then a rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mode = file_mode()
+    for rel, text in sorted(files.items()):
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)

@@ -1,0 +1,114 @@
+"""Middle end: THE expression semantics — the domains of the one IR walk.
+
+`visit.Evaluator` walks an expression once, node by node; what a value is comes from its
+domain: Python numbers (`PythonEval`: the reference interpreter; `visit.Folder`: constant
+folding of literals), sympy expressions (`SympyEval`: exact numbers with chosen params as
+symbols; `SymbolEval`: every name a symbol, for readable closed forms), or fixed-point
+nodes (`fixed.FixedEval`).  Operators and builtins take their meaning in each domain from
+`catalog`; a domain only says how its values are made, tested and combined.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from spattenc.ir import catalog
+from spattenc.ir import nodes as ir
+from spattenc.ir.visit import Evaluator, Folder, Unsupported, const_value
+
+__all__ = ["Evaluator", "Folder", "PythonEval", "SympyEval", "SymbolEval", "Unsupported", "const_value", "exact"]
+
+
+class PythonEval(Evaluator):
+    """The reference interpreter's domain: Python numbers (int, float, bool)."""
+
+
+def exact(x) -> sympy.Expr:
+    """A Python number as an exact sympy number: floats by their shortest decimal form
+    (0.002 -> 1/500), which is the value the user wrote in the input file."""
+    if isinstance(x, (bool, np.bool_)):
+        return sympy.true if x else sympy.false
+    if isinstance(x, (int, np.integer)):
+        return sympy.Integer(int(x))
+    if isinstance(x, (float, np.floating)):
+        if not math.isfinite(x):
+            return sympy.nan if math.isnan(x) else (sympy.oo if x > 0 else -sympy.oo)
+        return sympy.Rational(repr(float(x)))
+    return x
+
+
+def _symbolic(x) -> bool:
+    return isinstance(x, sympy.Basic) and bool(x.free_symbols)
+
+
+class SympyEval(Evaluator):
+    """Exact sympy numbers, with some params as symbols: closed forms of values.  A
+    condition on a symbol becomes a Piecewise; what has no exact form raises Unsupported."""
+
+    def number(self, e: ir.Num):
+        return sympy.Integer(e.value) if e.is_int else sympy.Rational(repr(float(e.value)))
+
+    def is_symbolic(self, x) -> bool:
+        return _symbolic(x)
+
+    def truth(self, x) -> bool:
+        if self.is_symbolic(x):
+            raise Unsupported("a condition that depends on a symbolic param")
+        return bool(x)
+
+    def cond(self, test, then_fn, else_fn, e):
+        if self.is_symbolic(test):
+            return sympy.Piecewise((then_fn(), test), (else_fn(), True))
+        return then_fn() if bool(test) else else_fn()
+
+    def binary(self, op: str, x, y, e):
+        entry = catalog.BINARY[op]
+        symbolic = self.is_symbolic(x) or self.is_symbolic(y)
+        if op in catalog.COMPARISONS:
+            if any(v in (sympy.nan, sympy.zoo) for v in (x, y)):
+                return op == "!="  # as numpy compares NaN: every comparison false but !=
+            return entry.sympy(x, y) if symbolic else bool(entry.sympy(x, y))
+        if op in catalog.LOGIC:
+            return entry.sympy(x, y) if symbolic else entry.py(self.truth(x), self.truth(y))
+        return entry.sympy(x, y)
+
+    def builtin(self, func: str, args: list, e):
+        entry = catalog.BUILTINS[func]
+        if entry.no_form and any(self.is_symbolic(a) for a in args):
+            raise Unsupported(entry.no_form)
+        return entry.sympy(*args)
+
+
+class SymbolEval(Evaluator):
+    """Every name a sympy symbol (one level deep), literals as written: the readable
+    form of a definition.  `names(e)` gives the symbol of a reference."""
+
+    def number(self, e: ir.Num):
+        return sympy.Integer(e.value) if e.is_int else sympy.Float(e.value)
+
+    def visit_Bool(self, e, local):
+        return sympy.true if e.value else sympy.false
+
+    def is_symbolic(self, x) -> bool:
+        return True  # both sides of 'and'/'or' are part of the form
+
+    def unary(self, op: str, x, e):
+        return catalog.UNARY[op].sympy(x)
+
+    def binary(self, op: str, x, y, e):
+        return catalog.BINARY[op].sympy(x, y)
+
+    def cond(self, test, then_fn, else_fn, e):
+        return sympy.Piecewise((then_fn(), test), (else_fn(), True))
+
+    def builtin(self, func: str, args: list, e):
+        return catalog.BUILTINS[func].sympy(*args)
+
+    def unsupported(self, e):
+        raise ValueError(f"no closed form for {type(e).__name__}")
+
+    def visit_Comprehension(self, e, local):
+        return self.unsupported(e)

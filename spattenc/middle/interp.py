@@ -1,0 +1,202 @@
+"""Reference interpreter: evaluates resolved IR (and a whole lowered Plan) over Python
+numbers, or over sympy expressions with chosen params left as symbols.
+
+The Python-number domain checks input files (bounds, key ranges, defaults, `check`
+conditions).  The sympy domain gives closed forms of a deterministic spec's metrics as
+functions of its params, with inputs bound to their (exact, decimal) values; those are
+what `inspect` prints and what report `solve` entries solve.  Nothing here reads spec
+text: it walks IR nodes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy
+
+from spattenc.ir import nodes as ir
+from spattenc.ir.errors import fail
+from spattenc.middle.eval import PythonEval, SympyEval, Unsupported, exact
+from spattenc.middle.lower import Join, Plan, Timing, time_var, var_of
+
+__all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "symbolic_interpreter"]
+
+
+@dataclass
+class Env:
+    """Values by scoped key: 'param:x', 'const:x', 'input:model.d_model' (a scalar or a
+    numpy table), 'input:model.d_ff?' (presence), per-layer keys while a layer runs,
+    'metric:design:name' and 'compare:name' once computed."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Interpreter(PythonEval):
+    """Evaluates IR expressions over Python numbers (int, float, bool), reading names
+    from an environment (the semantics itself is eval.Evaluator's)."""
+
+    def __init__(self, program: ir.Program, env: Env):
+        super().__init__({f.name: f for f in program.funcs})
+        self.program = program
+        self.env = env
+        self.leaves = {leaf.var: leaf for leaf in program.leaves}
+        self.reduce_values: dict[int, Any] = {}
+
+    def scalar(self, x):
+        """A table element or input scalar as a domain value."""
+        return x.item() if isinstance(x, np.generic) else x
+
+    def index(self, x) -> int:
+        if isinstance(x, bool) or int(x) != x:
+            raise Unsupported(f"table index {x!r} is not an integer")
+        return int(x)
+
+    def enum_members(self, enum: str) -> tuple[str, ...]:
+        return self.program.enum(enum).members
+
+    # ---- names
+    def ref(self, e: ir.Ref, local):
+        return self.env.values[var_of(e)]
+
+    def visit_MetricRef(self, e: ir.MetricRef, local):
+        return self.env.values[f"metric:{e.design}:{e.metric}"]
+
+    def visit_StageTime(self, e: ir.StageTime, local):
+        return self.env.values[time_var(e.design, e.stage, e.which)]
+
+    def visit_Reduce(self, e: ir.Reduce, local):
+        if e.axis == "layers":
+            return self.reduce_values[e.slot]
+        if e.axis == "trials":
+            return self.visit(e.arg, local)  # one deterministic trial: mean is the value, std 0
+        return self.unsupported(e)
+
+    def visit_InputRef(self, e: ir.InputRef, local):
+        leaf = self.leaves[e.var]
+        value = self.env.values[f"input:{leaf.given if e.given else e.var}"]
+        if e.index:
+            pos = []
+            for axis, x in zip(leaf.axes, e.index):
+                i = self.index(self.visit(x, local))
+                if axis[0] == "map":
+                    i -= self.index(self.visit(axis[2], local))
+                if not 0 <= i < value.shape[len(pos)]:
+                    fail(f"index {i} is outside the table '{e.var}'", e.loc)
+                pos.append(i)
+            value = value[tuple(pos)]
+        return self.scalar(value)
+
+    # ---- a whole plan (deterministic specs)
+    def run_plan(self, plan: Plan) -> dict[str, Any]:
+        """Evaluate constants, every layer, the metrics, comparisons and report values.
+
+        Returns {'metric:d:m': value, 'compare:c': value, 'report:path': value}."""
+        vals = self.env.values
+        for k in plan.consts:
+            vals[f"const:{k.name}"] = self.eval(k.expr)
+        count = self.eval(plan.layer_count)
+        if self.is_symbolic(count):
+            raise Unsupported("the layer count depends on a symbolic param")
+        states = {s.name: self.eval(s.init) for s in plan.states}
+        accs: dict[str, Any] = {}
+        for d in plan.designs:
+            vals[time_var(d.name, None, "start")] = 0
+            for a in d.accumulators:
+                accs[a.var] = None
+        for layer in range(int(count)):
+            vals[f"index:{plan.index}"] = layer
+            for name, v in states.items():
+                vals[f"state:{name}"] = v
+            for step in plan.layer_steps:
+                if step.kind == "random":
+                    raise Unsupported(f"'{step.name}' is a random draw")
+                vals[step.var] = self.eval(step.expr)
+            for d in plan.designs:
+                t0 = vals.get(f"time:{d.name}:next", 0)
+                vals[time_var(d.name, None, "start")] = t0
+                for step in d.pre:
+                    vals[step.var] = self.eval(step.expr)
+                for t in d.timeline:
+                    if isinstance(t, Timing):
+                        vals[time_var(d.name, t.stage, "start")] = vals[t.start]
+                        vals[t.end] = vals[t.start] + vals[t.stage_var]
+                    elif isinstance(t, Join):
+                        vals[t.var] = self.builtin("max", [vals[p] for p in t.parts], None)
+                end = vals[d.end_var] if d.end_var else t0
+                vals[time_var(d.name, None, "end")] = end
+                for step in d.post:
+                    vals[step.var] = self.eval(step.expr)
+                for a in d.accumulators:
+                    x = self.eval(a.arg)
+                    old = accs[a.var]
+                    match a.kind:
+                        case "sum" | "mean":
+                            accs[a.var] = x if old is None else old + x
+                        case "count":
+                            accs[a.var] = (old or 0) + (1 if self.truth(x) else 0)
+                        case "last":
+                            accs[a.var] = x
+                        case "first":
+                            accs[a.var] = x if old is None else old
+                        case "max_over":
+                            accs[a.var] = x if old is None else self.builtin("max", [old, x], None)
+                        case "min_over":
+                            accs[a.var] = x if old is None else self.builtin("min", [old, x], None)
+                vals[f"time:{d.name}:next"] = end
+            for s in plan.states:
+                states[s.name] = self.eval(s.next)
+        out: dict[str, Any] = {}
+        for d in plan.designs:
+            for mt in d.metrics:
+                self.reduce_values = {}
+                for a in d.accumulators:
+                    if a.metric == mt.name:
+                        slot = int(a.var.rsplit(":", 1)[1])
+                        v = accs[a.var]
+                        if a.kind == "mean":
+                            v = v / int(count)
+                        if v is None:
+                            v = 0 if a.kind in ("sum", "count") else math.nan
+                        self.reduce_values[slot] = v
+                vals[f"metric:{d.name}:{mt.name}"] = out[f"metric:{d.name}:{mt.name}"] = self.eval(mt.expr)
+        for c in plan.compares:
+            vals[f"compare:{c.name}"] = out[f"compare:{c.name}"] = self.eval(c.expr)
+        from spattenc.backends.numpy_sim import report_exprs
+        for path, expr in report_exprs(plan.report):
+            out[f"report:{path}"] = self.eval(expr)
+        return out
+
+
+class SympyInterpreter(SympyEval, Interpreter):
+    """Evaluates IR over exact sympy numbers, with some params as symbols."""
+
+    def scalar(self, x):
+        return exact(super().scalar(x))
+
+    def index(self, x) -> int:
+        if self.is_symbolic(x):
+            raise Unsupported("a table index that depends on a symbolic param")
+        return super().index(int(x) if isinstance(x, sympy.Integer) else x)
+
+
+def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, Any], free: tuple[str, ...]
+                         ) -> tuple[SympyInterpreter, dict[str, sympy.Expr]]:
+    """Closed forms of every metric, comparison and report value of a deterministic plan.
+
+    Params named in `free` become real symbols; the others take their values from `params`
+    (Python numbers); inputs are bound (leaf -> scalar or numpy table, as the binder gives
+    them).  Returns the interpreter (to evaluate further expressions in the same
+    environment) and {'metric:d:m' | 'compare:c' | 'report:path': expression}.
+    Raises Unsupported when a value has no closed form (random draws, rounding of a symbol).
+    """
+    env = Env()
+    for name, value in params.items():
+        env.values[f"param:{name}"] = sympy.Symbol(name, real=True) if name in free else exact(value)
+    for var, value in inputs.items():
+        # Tables stay numpy arrays (elements are made exact when read); scalars become exact now.
+        env.values[f"input:{var}"] = value if isinstance(value, np.ndarray) else exact(value)
+    interp = SympyInterpreter(plan.program, env)
+    return interp, interp.run_plan(plan)

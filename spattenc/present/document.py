@@ -1,0 +1,376 @@
+"""A spec's `report` document (JSON, table, CSV) assembled from evaluated points
+(sweep.Results), and the exact solves of its `solve` entries.
+
+A report's layout comes from the spec's `report` block; this module only walks it:
+`points` entries become one object per point (swept values first), other entries are
+evaluated once (they must not vary across points), `first` picks a point, and `solve`
+entries are solved exactly with sympy on the closed forms (see interp.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+
+from spattenc.ir import nodes as ir
+from spattenc.ir.errors import SpecError, did_you_mean
+from spattenc.middle.symbolic import real_roots
+
+def to_json_value(x, type_: str | None = None, program: ir.Program | None = None):
+    """A numpy/Python value as JSON: non-finite numbers become null, enum codes their names."""
+    if isinstance(x, np.ndarray):
+        x = x.item() if x.size == 1 else [to_json_value(v, type_, program) for v in x.tolist()]
+        if isinstance(x, list):
+            return x
+    if isinstance(x, np.generic):
+        x = x.item()
+    if type_ and type_.startswith("enum:") and program is not None and isinstance(x, (int, float)):
+        return program.enum(type_[5:]).members[int(x)]
+    if isinstance(x, bool) or x is None:
+        return x
+    if type_ == "int" and isinstance(x, (int, float)) and math.isfinite(x):
+        return int(x)
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+# ------------------------------------------------------------------ report document
+
+
+def report_document(compiled, res, params: dict, inputs: dict | None) -> tuple[dict, dict[str, str]]:
+    """The JSON document laid out by the spec's report block, from the evaluated points
+    `res` (sweep.Results: the swept values and each report entry's value per point;
+    `params` are the values of the params that are not swept, defaults and --set), and
+    notes: for each `solve` entry without a solution, its key path -> why (shown with the
+    table, not in the JSON, whose shape is the report block's)."""
+    notes: dict[str, str] = {}
+    prog = compiled.program
+    report = prog.report
+    swept = list(res.columns)
+    n = res.points
+
+    def value(path: str, i: int):
+        return to_json_value(res.report[path][i], prog.types.get(f"report:{path}"), prog)
+
+    def param_value(p: str, i: int):
+        return res.columns[p][i] if p in res.columns else params.get(p)
+
+    def build(items, prefix: str, i: int | None) -> dict:
+        out: dict[str, Any] = {}
+        for it in items:
+            path = f"{prefix}{it.name}"
+            match it.kind:
+                case "value":
+                    if i is not None:
+                        out[it.name] = value(path, i)
+                    else:
+                        vals = [value(path, j) for j in range(n)]
+                        if any(not _same(v, vals[0]) for v in vals[1:]):
+                            raise SpecError(f"report entry '{path}' varies across the points (it depends on a swept "
+                                            "param); move it inside 'points'", it.loc, source=prog.source)
+                        out[it.name] = vals[0]
+                case "object":
+                    out[it.name] = build(it.items, path + ".", i)
+                case "points":
+                    rows = []
+                    for j in range(n):
+                        head = {}
+                        for p in list(it.params) + [s for s in swept if s not in it.params]:
+                            head[p] = to_json_value(param_value(p, j), prog.param(p).type)
+                        head.update(build(it.items, path + ".", j))
+                        rows.append(head)
+                    out["points"] = rows
+                case "first":
+                    found = None
+                    for j in range(n):
+                        if bool(res.report[path + "?"][j]):
+                            found = value(path, j)
+                            break
+                    out[it.name] = found
+                case "solve":
+                    result = solve_entry(compiled, it, swept, params, inputs)
+                    out[it.name] = result.value
+                    if result.reason is not None:
+                        notes[path] = result.reason
+        return out
+
+    return build(report.items, "", None), notes
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solved report entry: `value` (float or None); `reason` says why it is None."""
+
+    value: float | None
+    reason: str | None
+    exact: str | None = None
+
+
+def solve_entry(compiled, it: ir.ReportItem, swept: list[str], params: dict, inputs: dict | None) -> Solution:
+    """Solve a report's `solve p where A == B` at the run's params (p itself left free)."""
+    swept_others = [p for p in swept if p != it.expr.name]
+    if swept_others:
+        return Solution(None, f"other params are swept too ({', '.join(swept_others)}); sweep only "
+                              f"{it.expr.name} to solve")
+    return solve(compiled, it, params, inputs)
+
+
+def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Solution:
+    """Solve `solve p where A == B` exactly (sympy, exact decimal inputs) for the real p in
+    p's declared range; None with the reason when there is no such p."""
+    from spattenc.middle.interp import Unsupported, exact, symbolic_interpreter
+
+    prog = compiled.program
+    target = it.expr.name
+    param = prog.param(target)
+    try:
+        interp, _ = symbolic_interpreter(compiled.plan, params, inputs or {}, (target,))
+        left, right = interp.eval(it.cond.left), interp.eval(it.cond.right)
+    except Unsupported as e:
+        return Solution(None, f"no closed form in {target}: {e}")
+    x = sympy.Symbol(target, real=True)
+    lo, hi = param.lo_value, param.hi_value
+    domain = sympy.Interval(exact(lo) if lo is not None else -sympy.oo, exact(hi) if hi is not None else sympy.oo)
+    eq = sympy.together(left - right)
+    # The solver is inspect's (symbolic.real_roots); roots are then kept in p's range.
+    if x not in eq.free_symbols:
+        holds = sympy.simplify(eq) == 0
+        return Solution(None, f"the equation does not depend on {target}" +
+                        ("; it holds for every value" if holds else "; it never holds"))
+    found = real_roots(eq, x)
+    where = f"[{_num(lo)}, {_num(hi)}]" if param.lo is not None else "the reals"
+    roots = sorted((r for r in found.roots if r.is_real is not False), key=float)
+    inside = [r for r in roots if domain.contains(r) == sympy.true]
+    if inside:
+        return Solution(float(inside[0]), None, str(inside[0]))
+    if roots:
+        shown = ", ".join(f"{v} (≈ {float(v):.6g})" if not v.is_Integer else str(v) for v in roots)
+        return Solution(None, f"the equation holds only at {target} = {shown}, outside {where}")
+    if not found.closed:
+        return Solution(None, f"sympy could not solve the equation for {target} (no closed form)")
+    return Solution(None, f"no real {target} satisfies the equation")
+
+
+def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = False) -> str:
+    """Closed forms of a deterministic spec's metrics and comparisons in its params (those
+    not fixed with --set), inputs bound; then the report's solve entries."""
+    from spattenc.middle.interp import Unsupported, symbolic_interpreter
+
+    prog = compiled.program
+    params = {p.name: p.value for p in prog.params}
+    params.update(overrides)
+    free = tuple(p.name for p in prog.params if p.name not in overrides)
+    inputs = bound.values if bound is not None else {}
+    lines = [f"Closed forms of '{prog.name}'" + (f" in {', '.join(free)}" if free else "")
+             + (" (inputs: " + ", ".join(f"{k}={v}" for k, v in bound.files.items()) + ")" if bound and bound.files
+                else ""), ""]
+    try:
+        _, forms = symbolic_interpreter(compiled.plan, params, inputs, free)
+    except Unsupported as e:
+        return "\n".join(lines + [f"no closed form: {e}"]) + "\n"
+
+    def show(key: str, title: str, attrs: ir.Attrs):
+        e = forms[key]
+        unit = f"  [{attrs.unit}]" if attrs.unit else ""
+        label = f"  {attrs.label}" if attrs.label else ""
+        lines.append(f"{title}{unit}{label}")
+        e = sympy.expand(e) if _polynomial(e, free) else sympy.cancel(sympy.together(e))
+        if latex:
+            lines.append(f"  = {sympy.latex(e)}")
+        else:
+            lines.append(f"  = {sympy.sstr(e)}")
+            approx = sympy.N(e, 10)
+            if any(not a.is_Integer for a in e.atoms(sympy.Rational)):
+                lines.append(f"  ≈ {sympy.sstr(approx)}")
+        lines.append("")
+
+    known = {d.name for d in prog.designs} | {m.name for d in prog.designs for m in d.metrics} \
+        | {f"{d.name}.{m.name}" for d in prog.designs for m in d.metrics} | {c.name for c in prog.compares} \
+        | {sv.name for sv in prog.solves}
+    if prog.report is not None:
+        known |= {k for path, it in _solve_items(prog.report.items, "") for k in (path, it.name)}
+    for n in names:
+        if n not in known:
+            raise SpecError(f"inspect: '{n}' is not a design, metric, comparison or solve entry of spec "
+                            f"'{prog.name}'" + did_you_mean(n, known))
+
+    def wanted(*keys) -> bool:
+        return not names or any(k in names for k in keys)
+
+    for d in prog.designs:
+        for m in d.metrics:
+            if wanted(d.name, m.name, f"{d.name}.{m.name}"):
+                show(f"metric:{d.name}:{m.name}", f"{d.name}.{m.name}", m.attrs)
+    for c in prog.compares:
+        if wanted(c.name):
+            show(f"compare:{c.name}", c.name, c.attrs)
+    if prog.report is not None:
+        for path, it in _solve_items(prog.report.items, ""):
+            if wanted(path, it.name):
+                sol = solve(compiled, it, params, inputs)
+                lines.append(f"{path}: solve {it.expr.name} where {_eq_text(it)}")
+                if sol.value is not None:
+                    lines.append(f"  {it.expr.name} = {sol.exact}  (≈ {sol.value:.10g})")
+                else:
+                    lines.append(f"  none: {sol.reason}")
+                lines.append("")
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def _polynomial(e, free) -> bool:
+    syms = [sympy.Symbol(f, real=True) for f in free]
+    try:
+        return bool(syms) and e.is_polynomial(*syms)
+    except Exception:  # noqa: BLE001 - sympy raises assorted errors on odd expressions
+        return False
+
+
+def _solve_items(items, prefix):
+    for it in items:
+        if it.kind == "solve":
+            yield f"{prefix}{it.name}", it
+        elif it.kind in ("object", "points"):
+            yield from _solve_items(it.items, f"{prefix}{it.name}.")
+
+
+def _eq_text(it: ir.ReportItem) -> str:
+    def show(e):
+        match e:
+            case ir.Ref(name=name):
+                return name
+            case ir.MetricRef(design=d, metric=m):
+                return f"{d}.{m}"
+            case ir.Num(value=v):
+                return repr(v)
+        return "..."
+    return f"{show(it.cond.left)} == {show(it.cond.right)}"
+
+
+def _num(v) -> str:
+    return "inf" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+
+# ------------------------------------------------------------------ text and CSV
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _is_row(obj) -> bool:
+    return isinstance(obj, dict) and obj and all(not isinstance(v, (dict, list)) for v in obj.values())
+
+
+def _table(title: str, columns: list[str], rows: list[tuple[str, list]]) -> list[str]:
+    cells = [[name] + [_fmt(v) for v in vals] for name, vals in rows]
+    head = [title] + columns
+    widths = [max(len(r[i]) for r in cells + [head]) for i in range(len(head))]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
+    out = [line, "-" * len(line)]
+    for r in cells:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return out
+
+
+def render_object(obj: dict, indent: str = "", notes: dict | None = None, prefix: str = "") -> list[str]:
+    """Readable text of a report object: side-by-side tables for sibling objects with the
+    same keys, a table for an object of such objects, `key: value` lines otherwise (with
+    the note of a value that has one)."""
+    notes = notes or {}
+    lines: list[str] = []
+    items = list(obj.items())
+    i = 0
+    while i < len(items):
+        key, val = items[i]
+        if _is_row(val):
+            group = [(key, val)]
+            while i + 1 < len(items) and _is_row(items[i + 1][1]) and list(items[i + 1][1]) == list(val):
+                i += 1
+                group.append(items[i])
+            rows = [(k, [g[1][k] for g in group]) for k in val]
+            lines += [indent + x for x in _table("", [g[0] for g in group], rows)] + [""]
+        elif isinstance(val, dict) and val and all(_is_row(v) for v in val.values()) and \
+                len({tuple(v) for v in val.values()}) == 1:
+            cols = list(next(iter(val.values())))
+            rows = [(k, [v[c] for c in cols]) for k, v in val.items()]
+            lines += [indent + x for x in _table(key, cols, rows)] + [""]
+        elif isinstance(val, dict):
+            lines.append(f"{indent}{key}:")
+            lines += render_object(val, indent + "  ", notes, f"{prefix}{key}.")
+        else:
+            note = notes.get(f"{prefix}{key}")
+            lines.append(f"{indent}{key}: {_fmt(val)}" + (f" ({note})" if note else ""))
+        i += 1
+    return lines
+
+
+def report_text(doc: dict, spec_title: str, notes: dict | None = None) -> str:
+    notes = notes or {}
+    lines = [f"--- {spec_title} ---", ""]
+    for key, val in doc.items():
+        if key == "points":
+            for pt in val:
+                head = {k: v for k, v in pt.items() if not isinstance(v, (dict, list))}
+                rest = {k: v for k, v in pt.items() if isinstance(v, (dict, list))}
+                lines.append("=== " + ", ".join(f"{k} = {_fmt(v)}" for k, v in head.items()) + " ===")
+                lines += render_object(rest, "  ")
+        elif isinstance(val, dict):
+            lines.append(f"{key}:")
+            lines += render_object(val, "  ", notes, f"{key}.")
+        else:
+            lines.append(f"{key}: {_fmt(val)}" + (f" ({notes[key]})" if key in notes else ""))
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        elif not isinstance(v, list):
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def report_csv(doc: dict) -> str:
+    """One row per point: the point's flattened keys, then the report's other entries."""
+    import csv
+    import io
+
+    top = flatten({k: v for k, v in doc.items() if k != "points"})
+    rows = [{**flatten(p), **top} for p in doc.get("points", [{}])]
+    columns: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in columns:
+                columns.append(k)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow(["" if r.get(c) is None else repr(r[c]) if isinstance(r.get(c), float) else r.get(c)
+                    for c in columns])
+    return buf.getvalue()

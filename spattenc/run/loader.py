@@ -1,0 +1,214 @@
+"""Running a generated simulator: load it, bind params, summarize trials."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from spattenc.driver import Compiled, cached_sim
+from spattenc.ir.errors import InputError, SpecError, did_you_mean
+from spattenc.files import check_readable
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import a generated sim.py from its path (a fresh module object each call)."""
+    name = f"spattenc_sim_{path.parent.name.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_source(source: str, filename: str) -> ModuleType:
+    """A generated simulator module from its source text (as a Dask worker rebuilds it)."""
+    module = ModuleType(f"spattenc_sim_{Path(filename).parent.name.replace('-', '_')}")
+    module.__file__ = filename
+    exec(compile(source, filename, "exec"), module.__dict__)  # generated code, never spec text
+    return module
+
+
+def portable_sim(sim) -> tuple[str, str, dict | None]:
+    """(source, file name, bound inputs) of a simulator, to rebuild it elsewhere."""
+    module = sim.module if isinstance(sim, BoundSimulator) else sim
+    inputs = sim.inputs if isinstance(sim, BoundSimulator) else None
+    return Path(module.__file__).read_text(encoding="utf-8"), module.__file__, inputs
+
+
+def rebuild_sim(source: str, filename: str, inputs: dict | None):
+    """The simulator `portable_sim` described."""
+    module = load_source(source, filename)
+    return module if inputs is None else BoundSimulator(module, inputs)
+
+
+def simulator(compiled: Compiled, inputs: dict | None = None):
+    """The spec's generated simulator module; with `inputs` (bound input leaves, see
+    inputs.bind), a BoundSimulator that passes them to every evaluation."""
+    module = load_module(cached_sim(compiled))
+    return module if inputs is None else BoundSimulator(module, inputs)
+
+
+class BoundSimulator:
+    """A simulator module with its input files bound: `run`, `simulate`, `compare` and
+    `report` take the inputs, everything else is the module's, so code that drives a
+    simulator (sweeps, measured tables, fits, plots) works the same with or without inputs.
+    A table read outside its axis (an index computed from the inputs) is a SpecError."""
+
+    _TAKE_INPUTS = ("run", "simulate", "compare", "report")
+
+    def __init__(self, module: ModuleType, inputs: dict):
+        self.module = module
+        # Only the leaves the simulator reads (string leaves and their flags are not numbers).
+        self.inputs = {k: v for k, v in inputs.items() if k.rstrip("?") in module.INPUTS}
+        for name in self._TAKE_INPUTS:
+            if hasattr(module, name):
+                setattr(self, name, self._bound(getattr(module, name)))
+
+    def _bound(self, fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, inputs=self.inputs, **kwargs)
+            except IndexError as e:
+                raise SpecError(f"evaluation failed: {e}") from None
+        return call
+
+    def __getattr__(self, name: str):
+        return getattr(self.module, name)
+
+
+def parse_value(compiled: Compiled, name: str, text: str, origin: str = "--set"):
+    """Parse and check a param value given on the command line (type and range)."""
+    prog = compiled.program
+    params = {p.name: p for p in prog.params}
+    if name not in params:
+        raise SpecError(f"{origin} {name}={text}: '{name}' is not a param of spec '{prog.name}'"
+                        + did_you_mean(name, params))
+    p = params[name]
+    try:
+        if p.type == "bool":
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            value = text.lower() in ("true", "1")
+        else:
+            value = float(text.replace("_", ""))
+            if p.type == "int":
+                if not value.is_integer():
+                    raise ValueError
+                value = int(value)
+    except ValueError:
+        raise SpecError(f"{origin} {name}={text}: expected {'an integer' if p.type == 'int' else 'a boolean' if p.type == 'bool' else 'a number'}",
+                        p.loc, source=prog.source) from None
+    if not (isinstance(value, bool)) and not math.isfinite(value):
+        raise SpecError(f"{origin} {name}={text}: expected a finite number", p.loc, source=prog.source)
+    check_range(compiled, name, value, f"{origin} {name}={text}")
+    return value
+
+
+def check_range(compiled: Compiled, name: str, value, what: str) -> None:
+    p = compiled.program.param(name)
+    lo, hi = p.lo_value, p.hi_value
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise SpecError(f"{what}: value {value!r} is outside the declared range [{lo}, {hi}] of '{name}'",
+                        p.loc, source=compiled.program.source)
+
+
+@dataclass(frozen=True)
+class Stat:
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    def as_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+
+def summarize(values: np.ndarray, random: bool) -> list[Stat]:
+    """Per point: mean, population std (ddof=0), min and max over trials.
+
+    A metric that depends on no draw has one value per point: reported exactly, std 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = []
+    for row in values:
+        if not random:
+            v = float(row[0])
+            out.append(Stat(v, 0.0, v, v))
+        else:
+            out.append(Stat(float(np.mean(row)), float(np.std(row)), float(np.min(row)), float(np.max(row))))
+    return out
+
+
+# ---------------------------------------------------------------- input tables
+@dataclass(frozen=True)
+class TableData:
+    """A table read for a spec's input: its columns, row count and config-name line."""
+
+    name: str
+    path: str
+    columns: dict
+    rows: int
+    config: str | None
+
+
+def read_tables(sim: ModuleType, inputs: dict[str, str]) -> dict[str, TableData]:
+    """Read each input table with the simulator's reader; a bad file raises InputError
+    rendered `FILE:line: column: message`."""
+    out = {}
+    for name, path in inputs.items():
+        if os.path.exists(path):  # a missing file is the reader's to report
+            check_readable(path, "table")
+        try:
+            columns, rows, config = sim.read_table(path)
+        except sim.TableError as e:
+            where = f"{e.path}:{e.line}" if e.line else str(e.path)
+            raise InputError(where, e.column, e.message) from None
+        out[name] = TableData(name, path, columns, rows, config)
+    return out
+
+
+def group_rows(values: dict, keys: list[str], meta: dict, point: int = 0) -> tuple[list[dict], list[str]]:
+    """Per-group records at one point: key values, then each value's mean over trials
+    (and its population std under "std" for values that depend on a draw)."""
+    n = len(values[keys[0]]) if keys else 0
+    random = [name for name, m in meta.items() if m[4]]
+    records = []
+    for i in range(n):
+        rec: dict = {k: _plain(values[k][i]) for k in keys}
+        for name in meta:
+            v = np.asarray(values[name][i, point], dtype=np.float64 if meta[name][4] else None)
+            rec[name] = float(np.mean(v)) if meta[name][4] else _plain(v.reshape(-1)[0])
+        if random:
+            rec["std"] = {name: float(np.std(np.asarray(values[name][i, point], dtype=np.float64)))
+                          for name in random}
+        records.append(rec)
+    return records, random
+
+
+def _plain(x):
+    """A numpy scalar as a JSON-friendly Python value (int, float or bool)."""
+    return np.asarray(x).item()
+
+
+def fixed_simulator(compiled: Compiled) -> ModuleType:
+    """The generated fixed-point simulator (fixed_sim.py) of a spec."""
+    from spattenc.driver import cached_fixed_sim
+
+    return load_module(cached_fixed_sim(compiled))
+
+
+def run_fixed(compiled: Compiled, overrides: dict, trials: int, seed: int, rng: str):
+    """Run the fixed-point semantics: (metrics as float arrays, raw metrics, draws per layer)."""
+    sim = fixed_simulator(compiled)
+    raw, draws = sim.run(overrides, trials=trials, seed=seed, rng=rng)
+    real = {d: {m: np.vectorize(lambda x, k=sim.METRICS[d][m][0]: sim.real(k, int(x)), otypes=[np.float64])(v)
+                for m, v in ms.items()} for d, ms in raw.items()}
+    return real, raw, draws
