@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spattenc.ir.keys import Key
 from spattenc.run import schedule
 from spattenc.present import writers
 from spattenc.run import sweep as sweeps
@@ -271,8 +272,8 @@ class Spec:
         program = self.program
         f = symbolic.forms(program)
         for kind in ("const", "stage", "layer", "row"):
-            if f"{kind}:{name}" in f.direct:
-                return f.direct[f"{kind}:{name}"]
+            if Key(kind, name) in f.direct:
+                return f.direct[Key(kind, name)]
         values = {p.name: p.value for p in program.params}
         values.update(parse_sets(self.compiled, _items(set, "set")))
         design, _, metric = name.partition(".")

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import ROOT, SPEC
 
+from spattenc.ir import keys
 from spattenc.middle import fixed as fx
 from spattenc.driver import front_end, load
 from spattenc.ir.errors import SpecError
@@ -266,7 +267,7 @@ def test_every_value_lies_in_its_analyzed_range(fsim):
             env[a.var] = 0
         for d in fp.designs:
             env[d.t_var] = 0
-        for layer in range(env["count:"]):
+        for layer in range(env[keys.COUNT]):
             env[fp.index_var] = layer
             for item in fp.layer:
                 if isinstance(item, fx.Draw):

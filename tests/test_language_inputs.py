@@ -103,12 +103,13 @@ def test_offset_map_bounds(spec, capsys, tmp_path):
 def test_symbolic_interpreter_agrees(spec):
     from spattenc.driver import load
     from spattenc.run.inputs import bind
+    from spattenc.ir.keys import Key
     from spattenc.middle.interp import Unsupported, symbolic_interpreter
 
     c = load(spec)
     bound = bind(c.program, {}, str(spec))
     _, forms = symbolic_interpreter(c.plan, {"p": 5}, bound.values, ())
-    assert forms["metric:d:a"] == 52 and forms["metric:d:b"] == 104 and forms["metric:d:c"] == 3
+    assert forms[Key("metric", "a", "d")] == 52 and forms[Key("metric", "b", "d")] == 104 and forms[Key("metric", "c", "d")] == 3
     with pytest.raises(Unsupported, match="range depends on a symbolic param"):
         symbolic_interpreter(c.plan, {"p": 5}, bound.values, ("p",))
 

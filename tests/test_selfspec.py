@@ -402,6 +402,7 @@ def test_csv_one_row_per_point(capsys):
 def test_inspect_closed_forms(capsys):
     from spattenc.driver import load
     from spattenc.run.inputs import bind
+    from spattenc.ir.keys import Key
     from spattenc.middle.interp import symbolic_interpreter
     import sympy
 
@@ -420,7 +421,7 @@ def test_inspect_closed_forms(capsys):
         ref = reference_report(model, hw, stats, [L])["points"][0]
         for design in ("speculative", "baseline"):
             for m in ("energy_pj_per_token", "latency_ns_per_token"):
-                value = float(forms[f"metric:{design}:{m}"].subs(x, L))
+                value = float(forms[Key("metric", m, design)].subs(x, L))
                 assert value == pytest.approx(ref[design][m], rel=1e-12)
 
 

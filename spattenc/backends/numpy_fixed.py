@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sympy.printing.numpy import NumPyPrinter
 
+from spattenc.ir.keys import Key
 from spattenc.middle import fixed as fx
 from spattenc.ir.visit import const_value
 from spattenc.backends.templates_env import render
@@ -16,20 +17,17 @@ from spattenc.backends.naming import code, file_stem, py_join, py_part
 from spattenc.backends.numpy_sim import attr_names, py_name, var_name
 
 
-def fixed_var_name(var: str) -> str:
+def fixed_var_name(var: Key) -> str:
     """The Python name of a fixed-plan variable inside `simulate`."""
-    kind, _, rest = var.partition(":")
-    match kind:
+    match var.kind:
         case "param" | "const":
-            return f"c.{py_name(rest)}"
+            return f"c.{py_name(var.name)}"
         case "count":
             return "_count"
         case "hw":
-            h, o = rest.split(":")
-            return py_join("hw", py_part(h), py_part(o))
+            return py_join("hw", py_part(var.owner), py_part(var.name))
         case "hwacc":
-            h, o, slot = rest.split(":")
-            return py_join("hwacc", py_part(h), py_part(o), slot)
+            return py_join("hwacc", py_part(var.owner), py_part(var.name), var.part)
     return var_name(var)
 
 
@@ -215,7 +213,7 @@ def _hw_meta(fp: fx.FixedPlan) -> list[dict]:
         out.append({
             "name": hw.name, "path": hw.path, "design": hw.design, "configs": hw.configs,
             "max_cycles": hw.max_cycles,
-            "inputs": [{"name": n, "kind": k, "width": fp.width(v), "per_layer": v.startswith("random:")}
+            "inputs": [{"name": n, "kind": k, "width": fp.width(v), "per_layer": v.kind == "random"}
                        for n, v, k in h.inputs],
             "outputs": [{"name": o.name, "kind": o.node.kind, "width": fp.node_width(o.node)} for o in h.outputs],
             "layer_outputs": [{"name": n, "kind": k, "width": fp.width(v)} for n, v, k in h.layer_outputs],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sympy.printing.numpy import NumPyPrinter
 
+from spattenc.ir.keys import Key
 from spattenc.ir import catalog
 from spattenc.ir import nodes as ir
 from spattenc.front.check import column_bound
@@ -46,18 +47,17 @@ def input_name(var: str) -> str:
     return py_join(*parts, "given") if given else py_join(*parts)
 
 
-def var_name(var: str) -> str:
-    """The Python local holding a plan variable ('layer:N' -> 'N', 'design:d:x' -> 'd__x')."""
-    parts = var.split(":")
-    match parts[0]:
+def var_name(var: Key) -> str:
+    """The Python local holding a plan variable (layer N -> 'N', design d's x -> 'd__x')."""
+    match var.kind:
         case "design":
-            return py_join(py_part(parts[1]), py_part(parts[2]))
+            return py_join(py_part(var.owner), py_part(var.name))
         case "time":
-            d, stage, which = parts[1], parts[2], parts[3]
-            return py_join(py_part(d), which) if not stage else py_join(py_part(d), py_part(stage), which)
+            d = py_part(var.owner)
+            return py_join(d, var.part) if not var.name else py_join(d, py_part(var.name), var.part)
         case "acc":
-            return py_join("acc", py_part(parts[1]), py_part(parts[2]), parts[3])
-    return py_name(parts[1])
+            return py_join("acc", py_part(var.owner), py_part(var.name), var.part)
+    return py_name(var.name)
 
 
 def stage_func_name(design: str | None, stage: str) -> str:
@@ -221,9 +221,9 @@ def _draw_step(target: str, draw: str, dist: str, args, name: str, p: NumpySimPr
     return _Assign(target, f"{draw}.{dist}({code}, name={name!r})", f"random {name} ~ {dist}")
 
 
-def _free_vars(e: ir.Expr) -> list[str]:
+def _free_vars(e: ir.Expr) -> list[Key]:
     """Per-layer plan variables an expression reads, in order of first appearance."""
-    out: list[str] = []
+    out: list[Key] = []
     for node in walk(e):
         if isinstance(node, ir.Ref) and node.scope not in ("param", "const", "local"):
             v = var_of(node)
@@ -232,7 +232,7 @@ def _free_vars(e: ir.Expr) -> list[str]:
     return out
 
 
-def _tabulated(plan: Plan) -> dict[str, str]:
+def _tabulated(plan: Plan) -> dict[Key, Key]:
     """Per-layer values that depend on one binomial draw (with draw-free parameters) and
     otherwise on draw-free values only: plan variable -> the draw's variable.
 
@@ -241,7 +241,7 @@ def _tabulated(plan: Plan) -> dict[str, str]:
     than evaluating them for every trial when trials outnumber the support.
     """
     random = plan.program.random
-    tab: dict[str, str] = {}
+    tab: dict[Key, Key] = {}
     for s in plan.layer_steps:
         if s.kind == "random":
             if s.dist == "binomial" and not any(v in random for a in s.args for v in _free_vars(a)):
@@ -253,7 +253,7 @@ def _tabulated(plan: Plan) -> dict[str, str]:
     return tab
 
 
-def _table_rv(e: ir.Expr, tab: dict[str, str], random: frozenset[str]) -> str | None:
+def _table_rv(e: ir.Expr, tab: dict[Key, Key], random: frozenset[Key]) -> Key | None:
     """The single draw `e` can be tabulated over: every random value it reads is a table
     of that draw, and it reads no schedule time and runs no loop (a loop draws per trial)."""
     if any(isinstance(n, (ir.StageTime, ir.LoopCall)) for n in walk(e)):
@@ -267,8 +267,8 @@ def _table_rv(e: ir.Expr, tab: dict[str, str], random: frozenset[str]) -> str | 
     return rvs.pop() if len(rvs) == 1 else None
 
 
-def _func_arg(var: str) -> str:
-    return py_name(var.split(":")[-1])
+def _func_arg(var: Key) -> str:
+    return py_name(var.name)
 
 
 def _calls_loop(e: ir.Expr) -> bool:
@@ -439,7 +439,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
                                  f"values {s.name} can take, and each trial's index into them"))
             continue
         code = call(s, table_name) if s.kind == "stage" else tp.code(s.expr)
-        layer.append(_Assign(f"{var_name(s.var)}__s", code, f"{s.kind} {s.name}, over the values of {rv.split(':')[1]}"))
+        layer.append(_Assign(f"{var_name(s.var)}__s", code, f"{s.kind} {s.name}, over the values of {rv.name}"))
         if s.var in needed:
             layer.append(_Assign(var_name(s.var), f"_gather({var_name(s.var)}__s, {var_name(rv)}__ix)", "per trial"))
     stage_attrs = {s.var: s.attrs for s in all_stage_steps}
@@ -468,7 +468,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
             reduce_names = {}
             for a in d.accumulators:
                 if a.metric == mt.name:
-                    slot = int(a.var.rsplit(":", 1)[1])
+                    slot = int(a.var.part)
                     reduce_names[slot] = _final(a)
             mp = NumpySimPrinter(reduce_names=reduce_names, program=prog)
             metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
@@ -481,8 +481,8 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
                         "end": var_name(d.end_var) if d.end_var else None,
                         "start": var_name(time_var(d.name, None, "start")),
                         "post": post, "accs": accs, "metrics": metrics, "recorded": recorded, "shows": shows})
-    states = [{"name": var_name(f"state:{s.name}"), "init": p.code(s.init), "next": p.code(s.next),
-               "int": prog.types.get(f"state:{s.name}") == "int"} for s in plan.states]
+    states = [{"name": var_name(Key("state", s.name)), "init": p.code(s.init), "next": p.code(s.next),
+               "int": prog.types.get(Key("state", s.name)) == "int"} for s in plan.states]
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
     return render(
         "sim.py.j2",
@@ -629,7 +629,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     for g in plan.groups:
         gv = py_part(g.name)
         if g.source is None:
-            keys = [var_name(f"column:{k}") for k in g.keys]
+            keys = [var_name(Key("column", k)) for k in g.keys]
         else:
             keys = [py_join(py_part(g.source), py_part(k)) for k in g.keys]
         groups.append({
@@ -642,7 +642,7 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     for d in plan.designs:
         designs.append({"name": d.name, "metrics": [{"name": mt.name, "code": p.code(mt.expr)} for mt in d.metrics]})
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
-    columns = [{"name": col.name, "py": var_name(f"column:{col.name}"), "type": col.type,
+    columns = [{"name": col.name, "py": var_name(Key("column", col.name)), "type": col.type,
                 "doc": col.attrs.doc, "bound": column_bound(col)} for col in plan.table.columns]
     return render(
         "table_sim.py.j2",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sympy.printing.codeprinter import CodePrinter
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.middle import fixed as fx
 from spattenc.backends.templates_env import render
 from spattenc.ir.errors import SpecError
@@ -201,7 +203,7 @@ class _Writer:
             return self.var_names[n.var]
         return self.names.get(n)
 
-    def wires(self, target_var: str | None, target: str, node: fx.Node, comment: str, width: int | None = None
+    def wires(self, target_var: Key | None, target: str, node: fx.Node, comment: str, width: int | None = None
               ) -> list[Wire]:
         """Wires computing `node`, the last named `target` (`target_var` then names it)."""
         out: list[Wire] = []
@@ -259,36 +261,33 @@ def verilog_names(fp: fx.FixedPlan) -> tuple[Namer, dict[str, str]]:
         names[p.var] = namer(f"p_{p.name}")
     for d in fp.layer:
         if isinstance(d, fx.Draw):
-            names[f"bus:{d.name}"] = namer(f"r_{d.name}")
+            names[Key("bus", d.name)] = namer(f"r_{d.name}")
     for d in fp.designs:
         for m in d.metrics:
-            names[f"metric:{d.name}:{m.name}"] = namer(f"m_{d.name}_{m.name}")
-    names["count:"] = "layer_count"
+            names[Key("metric", m.name, d.name)] = namer(f"m_{d.name}_{m.name}")
+    names[keys.COUNT] = "layer_count"
     names[fp.index_var] = "layer"
-    for v in sorted(fp.kinds):
+    for v in sorted(fp.kinds, key=str):
         if v in names:
             continue
-        kind, _, rest = v.partition(":")
-        parts = rest.split(":")
-        match kind:
+        match v.kind:
             case "design":
-                base = f"{parts[0]}__{parts[1]}"
+                base = f"{v.owner}__{v.name}"
             case "time":
-                base = f"{parts[0]}__{parts[1]}__{parts[2]}" if parts[1] else f"{parts[0]}__{parts[2]}"
+                base = f"{v.owner}__{v.name}__{v.part}" if v.name else f"{v.owner}__{v.part}"
             case "acc" | "hwacc" | "hw":
                 continue  # not in the model (hw) or named below
             case _:
-                base = parts[0]
+                base = v.name
         names[v] = base
-    # Deterministic claim order: sorted by variable.
-    for v in sorted(names):
-        if v.startswith(("param:", "bus:", "metric:")) or v in ("count:", fp.index_var):
+    # Deterministic claim order: sorted by the variables' text.
+    for v in sorted(names, key=str):
+        if v.kind in ("param", "bus", "metric") or v in (keys.COUNT, fp.index_var):
             continue
         names[v] = namer(names[v])
     for d in fp.designs:
         for a in d.accs:
-            _, dn, m, slot = a.var.split(":")
-            names[a.var] = namer(f"acc_{dn}__{m}__{slot}")
+            names[a.var] = namer(f"acc_{a.var.owner}__{a.var.name}__{a.var.part}")
     return namer, names
 
 
@@ -313,7 +312,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
     # Ports
     params = [{"name": names[p.var], "spec": p.name, "width": fp.width(p.var), "kind": p.kind,
                "signed": p.kind != "bool", "note": _comment_range(fp, p.kind, p.lo, p.hi)} for p in fp.params]
-    draws = [{"bus": names[f"bus:{d.name}"], "wire": names[d.var], "spec": d.name, "width": fp.width(d.var),
+    draws = [{"bus": names[Key("bus", d.name)], "wire": names[d.var], "spec": d.name, "width": fp.width(d.var),
               "kind": d.kind, "dist": d.dist, "signed": d.kind != "bool"}
              for d in fp.layer if isinstance(d, fx.Draw)]
     metrics = []
@@ -323,7 +322,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
     for a in fp.consts:
         const_wires += w.wires(a.var, names[a.var], a.node, f"{a.name}: {_comment_range(fp, fp.kinds[a.var], *fp.ranges[a.var])}",
                                fp.width(a.var))
-    const_wires += w.wires("count:", "layer_count", fp.count.node, "layer count", fp.width("count:"))
+    const_wires += w.wires(keys.COUNT, "layer_count", fp.count.node, "layer count", fp.width(keys.COUNT))
     states = []
     for s in fp.states:
         init_name = namer(f"{names[s.var]}__init")
@@ -352,7 +351,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         designs.append({"name": d.name, "wires": dw, "t": names[d.t_var], "t_width": fp.width(d.t_var),
                         "end": names[d.end_var], "accs": accs})
         for m in d.metrics:
-            port = names[f"metric:{d.name}:{m.name}"]
+            port = names[Key("metric", m.name, d.name)]
             val = namer(f"{port}__value")
             mw = fp.node_width(m.node)
             final_wires += w.wires(None, val, m.node, f"{d.name}.{m.name}", mw)
@@ -401,7 +400,7 @@ def _hardware_ctx(fp: fx.FixedPlan, namer: Namer) -> list[dict]:
         sig = {k: namer(prefix + k) for k in ("start", "done", "layer", "layer_done", "layers_seen", "dut")}
         inputs = []
         for spec_name, var, kind in h.inputs:
-            per_layer = var.startswith("random:")
+            per_layer = var.kind == "random"
             reg = namer(prefix + spec_name)
             inputs.append({"port": spec_name, "reg": reg, "bus": namer(reg + "_bus"), "width": fp.width(var),
                            "kind": kind, "per_layer": per_layer, "signed": kind != "bool"})

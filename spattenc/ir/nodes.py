@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from spattenc.ir.keys import Key
+
 
 @dataclass(frozen=True, slots=True)
 class Loc:
@@ -860,8 +862,8 @@ class Module:
 class Program:
     """A checked spec: every name resolved, definitions in dependency order.
 
-    `types` maps scoped names ("const:x", "layer:N", "design:d:x") to
-    'int' | 'real' | 'bool'; `random` holds the scoped names that depend on a draw.
+    `types` maps scoped names (keys.Key: const x, layer N, design d's x) to
+    'int' | 'real' | 'bool' | 'enum:NAME'; `random` holds the keys that depend on a draw.
 
     A spec iterates either over layers (`layers`, `layer_items`) or over the rows of an
     input table (`rows`, `row_items`, `groups` in dependency order); the other is None/().
@@ -880,8 +882,8 @@ class Program:
     layer_items: tuple[Let | State | Random | Stage, ...]
     designs: tuple[Design, ...]
     compares: tuple[Compare, ...]
-    types: dict[str, str] = field(default_factory=dict)
-    random: frozenset[str] = frozenset()
+    types: dict[Key, str] = field(default_factory=dict)
+    random: frozenset[Key] = frozenset()
     sweeps: tuple[Sweep, ...] = ()
     measured: tuple[Measured, ...] = ()
     roofline: Roofline | None = None
@@ -957,6 +959,8 @@ def walk(e: Any):
 
 def to_json(node: Any) -> Any:
     """Plain-JSON form of an IR value (node type under "node"), for ir.json dumps."""
+    if isinstance(node, Key):
+        return str(node)
     if is_dataclass(node) and not isinstance(node, type):
         out: dict[str, Any] = {"node": type(node).__name__}
         for f in fields(node):
@@ -971,9 +975,9 @@ def to_json(node: Any) -> Any:
     if isinstance(node, (tuple, list)):
         return [to_json(x) for x in node]
     if isinstance(node, frozenset):
-        return sorted(node)
+        return sorted(str(x) for x in node)
     if isinstance(node, dict):
-        return {str(k): to_json(v) for k, v in sorted(node.items())}
+        return {str(k): to_json(v) for k, v in sorted(node.items(), key=lambda kv: str(kv[0]))}
     if isinstance(node, float) and node != node:
         return "nan"
     return node

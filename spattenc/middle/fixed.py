@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.ir import catalog
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import fail
@@ -52,10 +54,10 @@ class Lit:
 
 @dataclass(frozen=True, slots=True)
 class Var:
-    """A plan variable (scope key such as 'param:x', 'state:N', 'time:d:s:end')."""
+    """A plan variable (a keys.Key: param x, state N, the end time of stage s of design d)."""
 
     kind: str
-    var: str
+    var: Key
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
@@ -231,7 +233,7 @@ def postorder(n: Node):
 class Assign:
     """`var` = `node`; `name` is the spec's name for comments and messages."""
 
-    var: str
+    var: Key
     name: str
     node: Node
     loc: ir.Loc
@@ -242,7 +244,7 @@ class Draw:
     """A random draw, one per layer: an input of the RTL model, drawn by the simulator
     from `dist` with `args` (int args as ints, real args as value / 2**F)."""
 
-    var: str
+    var: Key
     name: str
     dist: str
     kind: str
@@ -254,7 +256,7 @@ class Draw:
 class Acc:
     """A per-layer accumulator: `var` starts at 0 and becomes `update` after each layer."""
 
-    var: str
+    var: Key
     reduction: str
     kind: str
     update: Node
@@ -274,7 +276,7 @@ class Output:
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
-    var: str
+    var: Key
     kind: str
     lo: int
     hi: int
@@ -283,7 +285,7 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class State:
-    var: str
+    var: Key
     name: str
     kind: str
     init: Node
@@ -299,9 +301,9 @@ class DesignFx:
     name: str
     title: str
     steps: tuple[Assign, ...]
-    t_var: str
-    start_var: str
-    end_var: str
+    t_var: Key
+    start_var: Key
+    end_var: Key
     time_kind: str
     accs: tuple[Acc, ...]
     metrics: tuple[Output, ...]
@@ -330,7 +332,7 @@ class FixedPlan:
     params: tuple[Param, ...]
     consts: tuple[Assign, ...]
     count: Assign
-    index_var: str
+    index_var: Key
     states: tuple[State, ...]
     layer: tuple[Assign | Draw, ...]
     designs: tuple[DesignFx, ...]
@@ -347,9 +349,9 @@ class FixedPlan:
     @property
     def count_hi(self) -> int:
         """The most layers any configuration runs."""
-        return self.ranges["count:"][1]
+        return self.ranges[keys.COUNT][1]
 
-    def width(self, var: str) -> int:
+    def width(self, var: Key) -> int:
         return width_of(self.kinds[var], *self.ranges[var])
 
     def node_width(self, n: Node) -> int:
@@ -357,7 +359,7 @@ class FixedPlan:
             return self.width(n.var)
         return width_of(n.kind, *self.node_ranges[n])
 
-    def real(self, var: str, raw: int) -> float:
+    def real(self, var: Key, raw: int) -> float:
         """A raw value of `var` as the number it stands for."""
         return raw / (1 << self.frac_bits) if self.kinds[var] == "fix" else raw
 
@@ -553,7 +555,7 @@ class _Lowerer(FixedEval):
         self.cycles = plan.program.fixed.stage_cycles
         self.names: dict[str, str] = {}
 
-    def declare(self, var: str, kind: str, name: str) -> None:
+    def declare(self, var: Key, kind: str, name: str) -> None:
         self.kinds[var] = kind
         self.names[var] = name
 
@@ -563,7 +565,7 @@ class _Lowerer(FixedEval):
         params = []
         for p in prog.params:
             kind = {"int": "int", "real": "fix", "bool": "bool"}[p.type]
-            var = f"param:{p.name}"
+            var = Key("param", p.name)
             self.declare(var, kind, p.name)
             if kind == "bool":
                 lo, hi = 0, 1
@@ -580,22 +582,22 @@ class _Lowerer(FixedEval):
         consts = []
         for c in plan.consts:
             n = self.expr(c.expr, {})
-            var = f"const:{c.name}"
+            var = Key("const", c.name)
             self.declare(var, n.kind, c.name)
             consts.append(Assign(var, c.name, n, c.loc))
         count_node = self.expr(plan.layer_count, {})
         if count_node.kind != "int":  # pragma: no cover - checked by the front end
             fail("the layer count must be an integer", plan.layer_count.loc)
-        count = Assign("count:", "layer count", count_node, plan.layer_count.loc)
-        self.declare("count:", "int", "layer count")
-        index_var = f"index:{plan.index}"
+        count = Assign(keys.COUNT, "layer count", count_node, plan.layer_count.loc)
+        self.declare(keys.COUNT, "int", "layer count")
+        index_var = Key("index", plan.index)
         self.declare(index_var, "int", plan.index)
         for s in plan.states:
-            kind = {"int": "int", "real": "fix", "bool": "bool"}[prog.types[f"state:{s.name}"]]
-            self.declare(f"state:{s.name}", kind, s.name)
+            kind = {"int": "int", "real": "fix", "bool": "bool"}[prog.types[Key("state", s.name)]]
+            self.declare(Key("state", s.name), kind, s.name)
         inits = [self.state_expr(s.name, s.init) for s in plan.states]
         layer = [self.step(s) for s in plan.layer_steps]
-        states = [State(f"state:{s.name}", s.name, self.kinds[f"state:{s.name}"], init,
+        states = [State(Key("state", s.name), s.name, self.kinds[Key("state", s.name)], init,
                         self.state_expr(s.name, s.next), s.loc) for s, init in zip(plan.states, inits)]
         designs = [self.design(d) for d in plan.designs]
         hardware = [self.hardware(h) for h in prog.hardware]
@@ -604,7 +606,7 @@ class _Lowerer(FixedEval):
     def state_expr(self, name: str, e: ir.Expr) -> Node:
         """A state's initial or next value, scaled when the state is real."""
         n = self.expr(e, {})
-        return self.fix(n) if self.kinds[f"state:{name}"] == "fix" else n
+        return self.fix(n) if self.kinds[Key("state", name)] == "fix" else n
 
     def step(self, s: Step) -> Assign | Draw:
         if s.kind == "random":
@@ -627,7 +629,7 @@ class _Lowerer(FixedEval):
 
     def accumulators(self, accs: list[Accumulator]) -> list[Acc]:
         out = []
-        index = Var("int", f"index:{self.plan.index}")
+        index = Var("int", Key("index", self.plan.index))
         for a in accs:
             var = a.var
             arg = self.expr(a.arg, {})
@@ -654,9 +656,9 @@ class _Lowerer(FixedEval):
     def finals(self, accs: list[Accumulator], fx: list[Acc]) -> dict[int, Node]:
         """Reduction slot -> its final value (mean divides by the layer count)."""
         out = {}
-        count = Var("int", "count:")
+        count = Var("int", keys.COUNT)
         for a, f in zip(accs, fx):
-            slot = int(a.var.rsplit(":", 1)[1])
+            slot = int(a.var.part)
             v = Var(f.kind, f.var)
             out[slot] = self.div(v, count, a.arg.loc) if a.kind == "mean" else v
         return out
@@ -669,7 +671,7 @@ class _Lowerer(FixedEval):
         stage_kinds = [self.kinds[t.stage_var] for t in d.timeline if isinstance(t, Timing)]
         time_kind = "fix" if "fix" in stage_kinds else "int"
         start = time_var(d.name, None, "start")
-        t_var = f"time:{d.name}::t"
+        t_var = keys.time(d.name, None, "t")
         self.declare(t_var, time_kind, f"time of design {d.name}")
         steps.append(Assign(start, f"{d.name} layer start", Var(time_kind, t_var), loc))
         self.declare(start, time_kind, f"{d.name} layer start")
@@ -704,12 +706,12 @@ class _Lowerer(FixedEval):
     def hardware(self, h: ir.Hardware) -> HardwareFx:
         inputs = []
         for i in h.inputs:
-            var = f"{i.scope}:{i.name}"
+            var = Key(i.scope, i.name)
             inputs.append((i.name, var, self.kinds[var]))
         steps, layer_outputs = [], []
         for o in h.layer_outputs:
             n = self.expr(o.expr, {})
-            var = f"hw:{h.name}:{o.name}"
+            var = Key("hw", o.name, h.name)
             self.declare(var, n.kind, o.name)
             steps.append(Assign(var, o.name, n, o.loc))
             layer_outputs.append((o.name, var, n.kind))
@@ -718,7 +720,7 @@ class _Lowerer(FixedEval):
             mine = []
             for node in walk(o.expr):
                 if isinstance(node, ir.Reduce) and node.axis == "layers":
-                    mine.append(Accumulator(f"hwacc:{h.name}:{o.name}:{node.slot}", node.kind, node.arg,
+                    mine.append(Accumulator(keys.hw_acc(h.name, o.name, node.slot), node.kind, node.arg,
                                             h.design, o.name))
             fx = self.accumulators(mine)
             accs += fx
@@ -909,7 +911,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         assign(r, c)
     assign(r, count)
     record(r)
-    count_lo, count_hi = env["count:"]
+    count_lo, count_hi = env[keys.COUNT]
     if count_hi > MAX_LAYERS:
         fail(f"the layer count can reach {count_hi}; the fixed-point width analysis unrolls at most "
              f"{MAX_LAYERS} layers (narrow the declared range of what the count depends on)", count.loc)
@@ -947,7 +949,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         record(r)
         for var, rng in updates + nexts + ends:
             env[var] = rng
-            if not var.startswith("state:"):
+            if var.kind != "state":
                 _union(ranges, var, *rng)
     # Metrics see the accumulators after any number of layers.
     final_env = dict(env)
@@ -996,7 +998,7 @@ def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:
 
 
 def _check_widths(fp: FixedPlan) -> None:
-    def check_var(var: str, loc: ir.Loc):
+    def check_var(var: Key, loc: ir.Loc):
         w = fp.width(var)
         if w > MAX_WIDTH:
             fail(f"fixed point: '{fp.names.get(var, var)}' needs a {w}-bit register; its range is "

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import sympy
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import fail
 from spattenc.middle.eval import PythonEval, SympyEval, Unsupported, exact
@@ -27,11 +29,11 @@ __all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "sy
 
 @dataclass
 class Env:
-    """Values by scoped key: 'param:x', 'const:x', 'input:model.d_model' (a scalar or a
-    numpy table), 'input:model.d_ff?' (presence), per-layer keys while a layer runs,
-    'metric:design:name' and 'compare:name' once computed."""
+    """Values by keys.Key: params, constants, input leaves (`Key("input", "model.d_model")`:
+    a scalar or a numpy table; "model.d_ff?" its presence), per-layer keys while a layer
+    runs, metrics and comparisons once computed."""
 
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[Key, Any] = field(default_factory=dict)
 
 
 class Interpreter(PythonEval):
@@ -62,7 +64,7 @@ class Interpreter(PythonEval):
         return self.env.values[var_of(e)]
 
     def visit_MetricRef(self, e: ir.MetricRef, local):
-        return self.env.values[f"metric:{e.design}:{e.metric}"]
+        return self.env.values[Key("metric", e.metric, e.design)]
 
     def visit_StageTime(self, e: ir.StageTime, local):
         return self.env.values[time_var(e.design, e.stage, e.which)]
@@ -76,7 +78,7 @@ class Interpreter(PythonEval):
 
     def visit_InputRef(self, e: ir.InputRef, local):
         leaf = self.leaves[e.var]
-        value = self.env.values[f"input:{leaf.given if e.given else e.var}"]
+        value = self.env.values[Key("input", leaf.given if e.given else e.var)]
         if e.index:
             pos = []
             for axis, x in zip(leaf.axes, e.index):
@@ -93,10 +95,10 @@ class Interpreter(PythonEval):
     def run_plan(self, plan: Plan) -> dict[str, Any]:
         """Evaluate constants, every layer, the metrics, comparisons and report values.
 
-        Returns {'metric:d:m': value, 'compare:c': value, 'report:path': value}."""
+        Returns {Key: value} for every metric, comparison and report entry."""
         vals = self.env.values
         for k in plan.consts:
-            vals[f"const:{k.name}"] = self.eval(k.expr)
+            vals[Key("const", k.name)] = self.eval(k.expr)
         count = self.eval(plan.layer_count)
         if self.is_symbolic(count):
             raise Unsupported("the layer count depends on a symbolic param")
@@ -107,15 +109,15 @@ class Interpreter(PythonEval):
             for a in d.accumulators:
                 accs[a.var] = None
         for layer in range(int(count)):
-            vals[f"index:{plan.index}"] = layer
+            vals[Key("index", plan.index)] = layer
             for name, v in states.items():
-                vals[f"state:{name}"] = v
+                vals[Key("state", name)] = v
             for step in plan.layer_steps:
                 if step.kind == "random":
                     raise Unsupported(f"'{step.name}' is a random draw")
                 vals[step.var] = self.eval(step.expr)
             for d in plan.designs:
-                t0 = vals.get(f"time:{d.name}:next", 0)
+                t0 = vals.get(keys.time(d.name, None, "next"), 0)
                 vals[time_var(d.name, None, "start")] = t0
                 for step in d.pre:
                     vals[step.var] = self.eval(step.expr)
@@ -145,7 +147,7 @@ class Interpreter(PythonEval):
                             accs[a.var] = x if old is None else self.builtin("max", [old, x], None)
                         case "min_over":
                             accs[a.var] = x if old is None else self.builtin("min", [old, x], None)
-                vals[f"time:{d.name}:next"] = end
+                vals[keys.time(d.name, None, "next")] = end
             for s in plan.states:
                 states[s.name] = self.eval(s.next)
         out: dict[str, Any] = {}
@@ -154,19 +156,19 @@ class Interpreter(PythonEval):
                 self.reduce_values = {}
                 for a in d.accumulators:
                     if a.metric == mt.name:
-                        slot = int(a.var.rsplit(":", 1)[1])
+                        slot = int(a.var.part)
                         v = accs[a.var]
                         if a.kind == "mean":
                             v = v / int(count)
                         if v is None:
                             v = 0 if a.kind in ("sum", "count") else math.nan
                         self.reduce_values[slot] = v
-                vals[f"metric:{d.name}:{mt.name}"] = out[f"metric:{d.name}:{mt.name}"] = self.eval(mt.expr)
+                vals[Key("metric", mt.name, d.name)] = out[Key("metric", mt.name, d.name)] = self.eval(mt.expr)
         for c in plan.compares:
-            vals[f"compare:{c.name}"] = out[f"compare:{c.name}"] = self.eval(c.expr)
+            vals[Key("compare", c.name)] = out[Key("compare", c.name)] = self.eval(c.expr)
         from spattenc.backends.numpy_sim import report_exprs
         for path, expr in report_exprs(plan.report):
-            out[f"report:{path}"] = self.eval(expr)
+            out[Key("report", path)] = self.eval(expr)
         return out
 
 
@@ -189,14 +191,14 @@ def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, A
     Params named in `free` become real symbols; the others take their values from `params`
     (Python numbers); inputs are bound (leaf -> scalar or numpy table, as the binder gives
     them).  Returns the interpreter (to evaluate further expressions in the same
-    environment) and {'metric:d:m' | 'compare:c' | 'report:path': expression}.
+    environment) and {Key of a metric, comparison or report entry: expression}.
     Raises Unsupported when a value has no closed form (random draws, rounding of a symbol).
     """
     env = Env()
     for name, value in params.items():
-        env.values[f"param:{name}"] = sympy.Symbol(name, real=True) if name in free else exact(value)
+        env.values[Key("param", name)] = sympy.Symbol(name, real=True) if name in free else exact(value)
     for var, value in inputs.items():
         # Tables stay numpy arrays (elements are made exact when read); scalars become exact now.
-        env.values[f"input:{var}"] = value if isinstance(value, np.ndarray) else exact(value)
+        env.values[Key("input", var)] = value if isinstance(value, np.ndarray) else exact(value)
     interp = SympyInterpreter(plan.program, env)
     return interp, interp.run_plan(plan)

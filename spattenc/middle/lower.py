@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import fail
 from spattenc.ir.nodes import children, walk
@@ -20,12 +22,12 @@ from spattenc.ir.nodes import children, walk
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """Assign `expr` to the per-layer variable `var` (scope key, e.g. 'layer:x').
+    """Assign `expr` to the per-layer variable `var` (a keys.Key, e.g. layer x).
 
     `kind` is let | stage | random; for random steps `dist` and `args` replace `expr`.
     """
 
-    var: str
+    var: Key
     name: str
     kind: str
     expr: ir.Expr | None
@@ -42,24 +44,24 @@ class Timing:
 
     design: str
     stage: str
-    stage_var: str
-    start: str
-    end: str
+    stage_var: Key
+    start: Key
+    end: Key
 
 
 @dataclass(frozen=True, slots=True)
 class Join:
     """`var` = max over `parts` (time variables) in the written order: a parallel join."""
 
-    var: str
-    parts: tuple[str, ...]
+    var: Key
+    parts: tuple[Key, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Accumulator:
     """A per-layer reduction inside a metric: `var` accumulates `arg` with `kind`."""
 
-    var: str
+    var: Key
     kind: str
     arg: ir.Expr
     design: str
@@ -72,7 +74,7 @@ class DesignPlan:
     title: str
     pre: tuple[Step, ...]  # design stages and lets that do not depend on times
     timeline: tuple[Timing | Join, ...]
-    end_var: str | None
+    end_var: Key | None
     post: tuple[Step, ...]  # design lets that read stage times
     accumulators: tuple[Accumulator, ...]
     metrics: tuple[ir.Metric, ...]
@@ -84,7 +86,7 @@ class DesignPlan:
 class GroupStep:
     """A group let: `var` ('group:G:name') is `expr`, one value per group."""
 
-    var: str
+    var: Key
     name: str
     expr: ir.Expr
     loc: ir.Loc
@@ -120,7 +122,7 @@ class Plan:
     designs: tuple[DesignPlan, ...]
     compares: tuple[ir.Compare, ...]
     random_compares: frozenset[str]
-    observed: tuple[tuple[str, str], ...] = ()  # (plan variable, key 'design.name') a measurement may replace
+    observed: tuple[tuple[Key, str], ...] = ()  # (plan variable, key 'design.name') a measurement may replace
     leaves: tuple[ir.Leaf, ...] = ()
     report: ir.Report | None = None
     mode: str = "layers"
@@ -130,15 +132,15 @@ class Plan:
     loops: tuple[ir.Loop, ...] = ()
 
 
-def var_of(ref: ir.Ref) -> str:
+def var_of(ref: ir.Ref) -> Key:
     """The plan variable a resolved per-layer reference names."""
     if ref.scope == "design":
-        return f"design:{ref.design}:{ref.name}"
-    return f"{ref.scope}:{ref.name}"
+        return Key("design", ref.name, ref.design)
+    return Key(ref.scope, ref.name)
 
 
-def time_var(design: str, stage: str | None, which: str) -> str:
-    return f"time:{design}:{stage or ''}:{which}"
+def time_var(design: str, stage: str | None, which: str) -> Key:
+    return keys.time(design, stage, which)
 
 
 def _reads_time(e: ir.Expr, design_steps: dict[str, ir.Expr], seen: set[str] | None = None) -> ir.Loc | None:
@@ -168,12 +170,12 @@ def _item_steps(items, scope: str) -> list[Step]:
             case ir.State():
                 continue
             case ir.Random():
-                steps.append(Step(f"random:{item.name}", item.name, "random", None, item.loc,
+                steps.append(Step(Key("random", item.name), item.name, "random", None, item.loc,
                                   dist=item.dist, args=item.args, attrs=item.attrs))
             case ir.Stage():
-                steps.append(Step(f"stage:{item.name}", item.name, "stage", item.expr, item.loc, attrs=item.attrs))
+                steps.append(Step(Key("stage", item.name), item.name, "stage", item.expr, item.loc, attrs=item.attrs))
             case ir.Let():
-                steps.append(Step(f"{scope}:{item.name}", item.name, "let", item.expr, item.loc, attrs=item.attrs))
+                steps.append(Step(Key(scope, item.name), item.name, "let", item.expr, item.loc, attrs=item.attrs))
     return steps
 
 
@@ -186,8 +188,8 @@ def lower_rows(program: ir.Program) -> Plan:
     for g in program.groups:
         src = col_types if g.source is None else key_types[g.source]
         key_types[g.name] = {k: src[k] for k in g.keys}
-        steps = tuple(GroupStep(f"group:{g.name}:{let.name}", let.name, let.expr, let.loc, let.attrs,
-                                f"group:{g.name}:{let.name}" in program.random) for let in g.lets)
+        steps = tuple(GroupStep(Key("group", let.name, g.name), let.name, let.expr, let.loc, let.attrs,
+                                Key("group", let.name, g.name) in program.random) for let in g.lets)
         ordered = []
         names = {st.name: st for st in steps}
         done: set[str] = set()
@@ -207,7 +209,7 @@ def lower_rows(program: ir.Program) -> Plan:
                                 g.source, tuple(ordered)))
     designs = []
     for d in program.designs:
-        rnd = frozenset(mt.name for mt in d.metrics if f"metric:{d.name}:{mt.name}" in program.random)
+        rnd = frozenset(mt.name for mt in d.metrics if Key("metric", mt.name, d.name) in program.random)
         designs.append(DesignPlan(d.name, d.title or d.name, (), (), None, (), (), d.metrics, rnd))
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
     return Plan(program, program.consts, program.funcs, None, program.rows.index, (), (), tuple(designs),
@@ -228,7 +230,7 @@ def lower(program: ir.Program) -> Plan:
         pre, post = [], []
         for item in d.lets:
             kind = "stage" if isinstance(item, ir.Stage) else "let"
-            step = Step(f"design:{d.name}:{item.name}", item.name, kind, item.expr, item.loc, design=d.name,
+            step = Step(Key("design", item.name, d.name), item.name, kind, item.expr, item.loc, design=d.name,
                         attrs=item.attrs)
             t = _reads_time(item.expr, local)
             if t is not None and kind == "stage":
@@ -241,9 +243,9 @@ def lower(program: ir.Program) -> Plan:
             counter = [0]
             stage_scope = {i.name for i in d.lets if isinstance(i, ir.Stage)}
 
-            def emit(s: ir.Sched, start: str) -> str:
+            def emit(s: ir.Sched, start: Key) -> Key:
                 if isinstance(s, ir.SchedStage):
-                    sv = f"design:{d.name}:{s.stage}" if s.stage in stage_scope else f"stage:{s.stage}"
+                    sv = Key("design", s.stage, d.name) if s.stage in stage_scope else Key("stage", s.stage)
                     end = time_var(d.name, s.stage, "end")
                     timeline.append(Timing(d.name, s.stage, sv, start, end))
                     return end
@@ -254,7 +256,7 @@ def lower(program: ir.Program) -> Plan:
                     return t
                 ends = tuple(emit(p, start) for p in s.parts)
                 counter[0] += 1
-                var = f"time:{d.name}::join{counter[0]}"
+                var = keys.time(d.name, None, f"join{counter[0]}")
                 timeline.append(Join(var, ends))
                 return var
 
@@ -263,14 +265,14 @@ def lower(program: ir.Program) -> Plan:
         for mt in d.metrics:
             for node in walk(mt.expr):
                 if isinstance(node, ir.Reduce) and node.axis == "layers":
-                    accs.append(Accumulator(f"acc:{d.name}:{mt.name}:{node.slot}", node.kind, node.arg,
+                    accs.append(Accumulator(keys.acc(d.name, mt.name, node.slot), node.kind, node.arg,
                                             d.name, mt.name))
-        rnd = frozenset(mt.name for mt in d.metrics if f"metric:{d.name}:{mt.name}" in program.random)
+        rnd = frozenset(mt.name for mt in d.metrics if Key("metric", mt.name, d.name) in program.random)
         designs.append(DesignPlan(d.name, d.title or d.name, tuple(pre), tuple(timeline), end_var, tuple(post),
                                   tuple(accs), d.metrics, rnd, d.shows))
     rc = frozenset(c.name for c in program.compares if _compare_random(c.expr, program))
-    observed = sorted({(f"design:{m.design.name}:{o.name}", f"{m.design.name}.{o.name}")
-                       for m in program.measured for o in m.observe})
+    observed = sorted({(Key("design", o.name, m.design.name), f"{m.design.name}.{o.name}")
+                       for m in program.measured for o in m.observe}, key=lambda vk: str(vk[0]))
     leaves = _numeric_leaves(program)
     return Plan(program, program.consts, program.funcs, program.layers.count, program.layers.index, states,
                 tuple(steps), tuple(designs), program.compares, rc, tuple(observed), leaves, program.report,
@@ -288,5 +290,5 @@ def _compare_random(e: ir.Expr, program: ir.Program) -> bool:
         case ir.Reduce(axis="trials"):
             return False
         case ir.MetricRef(design=d, metric=m):
-            return f"metric:{d}:{m}" in program.random
+            return Key("metric", m, d) in program.random
     return any(_compare_random(c, program) for c in children(e))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.backends.naming import md_comment, md_fence
 from spattenc.ir.catalog import round_half_even, trunc
@@ -25,14 +27,14 @@ from spattenc.middle.lower import Join, Timing
 class Symbols:
     """The sympy symbol of every named quantity in a program."""
 
-    table: dict[str, sp.Symbol]
+    table: dict[Key, sp.Symbol]
 
-    def __getitem__(self, key: str) -> sp.Symbol:
+    def __getitem__(self, key: Key) -> sp.Symbol:
         return self.table[key]
 
 
 def symbols(program: ir.Program) -> Symbols:
-    table: dict[str, sp.Symbol] = {}
+    table: dict[Key, sp.Symbol] = {}
     for p in program.params:
         lo = const_value(p.lo) if p.lo is not None else None
         kw = {"real": True}
@@ -42,19 +44,19 @@ def symbols(program: ir.Program) -> Symbols:
             kw["positive"] = True
         elif lo is not None and lo >= 0:
             kw["nonnegative"] = True
-        table[f"param:{p.name}"] = sp.Symbol(p.name, **kw)
+        table[Key("param", p.name)] = sp.Symbol(p.name, **kw)
     for c in program.consts:
-        table[f"const:{c.name}"] = sp.Symbol(c.name, real=True)
+        table[Key("const", c.name)] = sp.Symbol(c.name, real=True)
     if program.rows is not None:
         return _row_symbols(program, table)
-    table[f"index:{program.layers.index}"] = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
+    table[Key("index", program.layers.index)] = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
     for item in program.layer_items:
         kind = {ir.State: "state", ir.Let: "layer", ir.Random: "random", ir.Stage: "stage"}[type(item)]
-        integer = program.types.get(f"{kind}:{item.name}") == "int"
-        table[f"{kind}:{item.name}"] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
+        integer = program.types.get(Key(kind, item.name)) == "int"
+        table[Key(kind, item.name)] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
     for d in program.designs:
         for item in d.lets:
-            table[f"design:{d.name}:{item.name}"] = sp.Symbol(f"{d.name}.{item.name}", real=True)
+            table[Key("design", item.name, d.name)] = sp.Symbol(f"{d.name}.{item.name}", real=True)
     return Symbols(table)
 
 
@@ -68,8 +70,8 @@ class _Forms(SymbolEval):
 
     def ref(self, e: ir.Ref, local):
         if e.scope == "design":
-            return self.syms[f"design:{e.design}:{e.name}"]
-        return self.syms[f"{e.scope}:{e.name}"]
+            return self.syms[Key("design", e.name, e.design)]
+        return self.syms[Key(e.scope, e.name)]
 
     def visit_StageTime(self, e: ir.StageTime, local):
         if not self.program.implicit_layers:
@@ -94,7 +96,7 @@ class _Forms(SymbolEval):
     def visit_GroupRef(self, e: ir.GroupRef, local):
         if e.kind == "key":
             return sp.Symbol(e.name, real=True)
-        return self.syms[f"group:{e.group}:{e.name}"]
+        return self.syms[Key("group", e.name, e.group)]
 
     def visit_LoopCall(self, e: ir.LoopCall, local):
         return sp.Function(e.loop)(*[self.visit(a, local) for a in e.args])
@@ -122,39 +124,39 @@ class Forms:
     each one fully expanded down to states, draws and params."""
 
     syms: Symbols
-    direct: dict[str, sp.Expr]
-    expanded: dict[str, sp.Expr]
+    direct: dict[Key, sp.Expr]
+    expanded: dict[Key, sp.Expr]
 
 
 def forms(program: ir.Program) -> Forms:
     syms = symbols(program)
-    direct: dict[str, sp.Expr] = {}
+    direct: dict[Key, sp.Expr] = {}
     for c in program.consts:
-        direct[f"const:{c.name}"] = to_sympy(c.expr, program, syms)
+        direct[Key("const", c.name)] = to_sympy(c.expr, program, syms)
     if program.rows is not None:
         for item in program.row_items:
             if isinstance(item, (ir.Let, ir.Stage)):
                 kind = "stage" if isinstance(item, ir.Stage) else "row"
-                direct[f"{kind}:{item.name}"] = to_sympy(item.expr, program, syms)
+                direct[Key(kind, item.name)] = to_sympy(item.expr, program, syms)
         for g in program.groups:
             for let in g.lets:
-                direct[f"group:{g.name}:{let.name}"] = to_sympy(let.expr, program, syms)
+                direct[Key("group", let.name, g.name)] = to_sympy(let.expr, program, syms)
         return Forms(syms, direct, dict(direct))
     for item in program.layer_items:
         if isinstance(item, (ir.Let, ir.Stage)):
             kind = "stage" if isinstance(item, ir.Stage) else "layer"
-            direct[f"{kind}:{item.name}"] = to_sympy(item.expr, program, syms)
+            direct[Key(kind, item.name)] = to_sympy(item.expr, program, syms)
         elif isinstance(item, ir.State):
-            direct[f"state_next:{item.name}"] = to_sympy(item.next, program, syms)
-            direct[f"state_init:{item.name}"] = to_sympy(item.init, program, syms)
+            direct[Key("state_next", item.name)] = to_sympy(item.next, program, syms)
+            direct[Key("state_init", item.name)] = to_sympy(item.init, program, syms)
     for d in program.designs:
         for item in d.lets:
             try:
-                direct[f"design:{d.name}:{item.name}"] = to_sympy(item.expr, program, syms)
+                direct[Key("design", item.name, d.name)] = to_sympy(item.expr, program, syms)
             except ValueError:
                 continue  # reads schedule times: no closed form of its own
     # Expand layer lets and stages (not states, draws or the index) to a fixed point.
-    layer_subs = {syms[k]: v for k, v in direct.items() if k.split(":")[0] in _PER_LAYER}
+    layer_subs = {syms[k]: v for k, v in direct.items() if k.kind in _PER_LAYER}
     expanded = {k: _substitute(v, layer_subs, 32) for k, v in direct.items()}
     return Forms(syms, direct, expanded)
 
@@ -168,7 +170,7 @@ def schedule_times(program: ir.Program, syms: Symbols, design: ir.Design) -> dic
 
     def go(s: ir.Sched, start: sp.Expr) -> sp.Expr:
         if isinstance(s, ir.SchedStage):
-            key = f"design:{design.name}:{s.stage}" if s.stage in local else f"stage:{s.stage}"
+            key = Key("design", s.stage, design.name) if s.stage in local else Key("stage", s.stage)
             out[(s.stage, "start")] = start
             out[(s.stage, "end")] = start + syms[key]
             return out[(s.stage, "end")]
@@ -191,7 +193,7 @@ def expand_all(e: sp.Expr, program: ir.Program, f: Forms, kinds: tuple[str, ...]
     """Substitute every constant, per-layer let, stage and design let (those of `kinds`) by
     its definition, to a fixed point: by default the expression in params (and states,
     draws, the index) only."""
-    subs = {f.syms[k]: v for k, v in f.direct.items() if k.split(":")[0] in kinds}
+    subs = {f.syms[k]: v for k, v in f.direct.items() if k.kind in kinds}
     return _substitute(e, subs, 64)
 
 
@@ -261,7 +263,7 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     if isinstance(e, sp.Eq):
         e = e.lhs - e.rhs
     e = exact_decimals(expand_all(e, program, f))
-    unknown = f.syms[f"param:{sv.unknown.name}"]
+    unknown = f.syms[Key("param", sv.unknown.name)]
     # Solve over the reals: an int param's integrality would make most crossovers "no solution".
     x = sp.Symbol(sv.unknown.name, positive=True) if unknown.is_positive else sp.Symbol(sv.unknown.name, real=True)
     e = e.xreplace({unknown: x})
@@ -285,8 +287,8 @@ def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: 
 
     def go(s: ir.Sched) -> sp.Expr:
         if isinstance(s, ir.SchedStage):
-            local = f"design:{design.name}:{s.stage}"
-            key = local if local in f.syms.table else f"stage:{s.stage}"
+            local = Key("design", s.stage, design.name)
+            key = local if local in f.syms.table else Key("stage", s.stage)
             return f.expanded[key] if expand else f.syms[key]
         if isinstance(s, ir.Seq):
             return sp.Add(*[go(p) for p in s.parts])
@@ -362,10 +364,10 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
     if per_layer is None or len(states) != 1:
         return Total(exact, unrolled, None, None, None, "relaxation needs exactly one state variable")
     st = states[0]
-    N = f.syms[f"state:{st.name}"]
+    N = f.syms[Key("state", st.name)]
     l = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
-    nxt = _strip_discrete(f.expanded[f"state_next:{st.name}"])
-    init = f.expanded[f"state_init:{st.name}"]
+    nxt = _strip_discrete(f.expanded[Key("state_next", st.name)])
+    init = f.expanded[Key("state_init", st.name)]
     poly = sp.Poly(sp.expand(nxt), N) if nxt.has(N) else None
     if poly is None or poly.degree() != 1:
         return Total(exact, unrolled, None, None, None, f"the relaxed recurrence of {st.name} is not linear")
@@ -407,9 +409,9 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
 def _numeric_subs(program: ir.Program, f: Forms, values: dict[str, float]) -> dict:
     out = {}
     for p in program.params:
-        out[f.syms[f"param:{p.name}"]] = sp.Float(values[p.name]) if p.type == "real" else sp.Integer(int(values[p.name]))
+        out[f.syms[Key("param", p.name)]] = sp.Float(values[p.name]) if p.type == "real" else sp.Integer(int(values[p.name]))
     for c in program.consts:
-        out[f.syms[f"const:{c.name}"]] = f.direct[f"const:{c.name}"].xreplace(out).evalf()
+        out[f.syms[Key("const", c.name)]] = f.direct[Key("const", c.name)].xreplace(out).evalf()
     return out
 
 
@@ -450,10 +452,10 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
         if stages:
             out.append("")
             out.append("## Stages (cycles per layer)")
-            stage_subs = {f.syms[f"stage:{i.name}"]: f.direct[f"stage:{i.name}"]
+            stage_subs = {f.syms[Key("stage", i.name)]: f.direct[Key("stage", i.name)]
                           for i in program.layer_items if isinstance(i, ir.Stage)}
             for s in stages:
-                form = f.direct[f"stage:{s.name}"]
+                form = f.direct[Key("stage", s.name)]
                 out.append(f"{s.name} = {_show(form, latex)}")
                 if form.free_symbols & set(stage_subs):
                     out.append(f"  = {_show(form.xreplace(stage_subs), latex)}")
@@ -465,7 +467,7 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
             continue
         out.append(f"## Design {d.name}" + (f" ({d.title})" if d.title else ""))
         for item in d.lets:
-            key = f"design:{d.name}:{item.name}"
+            key = Key("design", item.name, d.name)
             if key in f.direct:
                 out.append(f"{item.name} = {_show(f.direct[key], latex)}")
         lt = design_layer_time(program, f, d, expand=False)
@@ -481,7 +483,7 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
                 out.append(f"metric {mt.name} = {_show(direct, latex)}")
                 if full != direct:
                     out.append(f"  = {_show(full, latex)}")
-        random = f"time:{d.name}" in program.random
+        random = keys.design_time(d.name) in program.random
         if implicit:
             pass
         elif lt is not None and random:
@@ -556,7 +558,7 @@ def inspect_spec(compiled, bound=None, names: list[str] | tuple = (), latex: boo
 def _const_lines(program: ir.Program, f: Forms, latex: bool) -> list[str]:
     if not program.consts:
         return []
-    return ["## Constants"] + [f"{c.name} = {_show(f.direct[f'const:{c.name}'], latex)}" for c in program.consts] + [""]
+    return ["## Constants"] + [f"{c.name} = {_show(f.direct[Key('const', c.name)], latex)}" for c in program.consts] + [""]
 
 
 def _item_lines(program: ir.Program, f: Forms, items, scope: str, latex: bool) -> list[str]:
@@ -565,13 +567,13 @@ def _item_lines(program: ir.Program, f: Forms, items, scope: str, latex: bool) -
     out = []
     for item in items:
         if isinstance(item, ir.State):
-            out.append(f"state {item.name}: {item.name}[0] = {_show(f.direct[f'state_init:{item.name}'], latex)}; "
-                       f"{item.name}[{program.layers.index}+1] = {_show(f.direct[f'state_next:{item.name}'], latex)}")
+            out.append(f"state {item.name}: {item.name}[0] = {_show(f.direct[Key('state_init', item.name)], latex)}; "
+                       f"{item.name}[{program.layers.index}+1] = {_show(f.direct[Key('state_next', item.name)], latex)}")
         elif isinstance(item, ir.Random):
             args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
             out.append(f"random {item.name} ~ {item.dist}({args})")
         elif isinstance(item, ir.Let):
-            out.append(f"{item.name} = {_show(f.direct[f'{scope}:{item.name}'], latex)}")
+            out.append(f"{item.name} = {_show(f.direct[Key(scope, item.name)], latex)}")
     return out
 
 
@@ -623,16 +625,16 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
     floors and clamps are dropped (linear, with coefficients free of the index and of
     other states).  Returns ({state symbol: law}, exact) where `exact` says nothing was
     dropped; raises _NoForm otherwise."""
-    l = f.syms[f"index:{program.layers.index}"]
+    l = f.syms[Key("index", program.layers.index)]
     states = [i for i in program.layer_items if isinstance(i, ir.State)]
-    state_syms = {f.syms[f"state:{s.name}"] for s in states}
+    state_syms = {f.syms[Key("state", s.name)] for s in states}
     laws, exact = {}, True
     for st in states:
-        n = f.syms[f"state:{st.name}"]
-        raw = f.expanded[f"state_next:{st.name}"]
+        n = f.syms[Key("state", st.name)]
+        raw = f.expanded[Key("state_next", st.name)]
         nxt = _strip_discrete(raw)
         exact = exact and nxt == raw
-        init = f.expanded[f"state_init:{st.name}"]
+        init = f.expanded[Key("state_init", st.name)]
         if (nxt.free_symbols | init.free_symbols) & (state_syms - {n}) or l in nxt.free_symbols:
             raise _NoForm(f"the recurrence of state {st.name} reads other states or the layer index")
         if not nxt.has(n) or sp.Poly(sp.expand(nxt), n).degree() != 1:
@@ -643,7 +645,7 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
 
 
 def _random_symbols(program: ir.Program, f: Forms) -> set:
-    return {s for k, s in f.syms.table.items() if k in program.random or k.startswith("random:")}
+    return {s for k, s in f.syms.table.items() if k in program.random or k.kind == "random"}
 
 
 def layer_sum(program: ir.Program, f: Forms, per_layer: sp.Expr, values: dict) -> tuple[sp.Expr, str]:
@@ -651,7 +653,7 @@ def layer_sum(program: ir.Program, f: Forms, per_layer: sp.Expr, values: dict) -
     their laws; clamps and conditionals resolved, layer by layer, to the branch that
     holds at `values` (consecutive layers with the same branches summed together)."""
     laws, _ = state_laws(program, f)
-    l = f.syms[f"index:{program.layers.index}"]
+    l = f.syms[Key("index", program.layers.index)]
     e = expand_all(per_layer, program, f, _PER_LAYER).xreplace(laws)
     if e.free_symbols & (_random_symbols(program, f) | set(laws)):
         raise _NoForm("depends on random draws")
@@ -740,7 +742,7 @@ def metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr,
 def _metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr, values: dict) -> tuple[sp.Expr, str]:
     parts: dict[str, sp.Expr] = {}
     notes: list[str] = []
-    l = f.syms[f"index:{program.layers.index}"]
+    l = f.syms[Key("index", program.layers.index)]
 
     def reduce(node):
         if not (isinstance(node, ir.Reduce) and node.axis == "layers"):
@@ -812,7 +814,7 @@ def _metric_lines(compiled, f: Forms, design: ir.Design, values: dict, overrides
     sub_num = _numeric_subs(program, f, values)
     R = None
     for mt in design.metrics:
-        if f"metric:{design.name}:{mt.name}" in program.random:
+        if Key("metric", mt.name, design.name) in program.random:
             out.append(f"{mt.name}: depends on random draws (see `spattenc eval`)")
             continue
         try:
@@ -842,7 +844,7 @@ def compare_form(program: ir.Program, f: Forms, compare: ir.Compare, values: dic
             case ir.Reduce(axis="trials"):
                 raise _NoForm(f"{node.kind}() over trials has no closed form")
             case ir.MetricRef(design=d, metric=m):
-                if f"metric:{d}:{m}" in program.random:
+                if Key("metric", m, d) in program.random:
                     raise _NoForm(f"{d}.{m} depends on random draws")
                 mt = next(x for x in designs[d].metrics if x.name == m)
                 key = f"_m{len(parts)}"
@@ -913,18 +915,18 @@ def _loop_lines(program: ir.Program, latex: bool, wanted: set) -> list[str]:
 
 def _row_symbols(program: ir.Program, table: dict) -> Symbols:
     rows = program.rows
-    table[f"index:{rows.index}"] = sp.Symbol(rows.index, integer=True, nonnegative=True)
+    table[Key("index", rows.index)] = sp.Symbol(rows.index, integer=True, nonnegative=True)
     cols = next(t for t in program.tables if t.name == rows.table).columns
     for col in cols:
         kw = {"integer": True} if col.type == "int" else {}
-        table[f"column:{col.name}"] = sp.Symbol(col.name, real=True, **kw)
+        table[Key("column", col.name)] = sp.Symbol(col.name, real=True, **kw)
     for item in program.row_items:
         kind = {ir.Let: "row", ir.Random: "random", ir.Stage: "stage"}[type(item)]
-        integer = program.types.get(f"{kind}:{item.name}") == "int"
-        table[f"{kind}:{item.name}"] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
+        integer = program.types.get(Key(kind, item.name)) == "int"
+        table[Key(kind, item.name)] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
     for g in program.groups:
         for let in g.lets:
-            table[f"group:{g.name}:{let.name}"] = sp.Symbol(let.name, real=True)
+            table[Key("group", let.name, g.name)] = sp.Symbol(let.name, real=True)
     return Symbols(table)
 
 
@@ -962,7 +964,7 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
         if stages:
             out.append("")
             out.append("## Stages (cycles per row)")
-            out += [f"{s.name} = {_show(f.direct[f'stage:{s.name}'], latex)}" for s in stages]
+            out += [f"{s.name} = {_show(f.direct[Key('stage', s.name)], latex)}" for s in stages]
         out.append("")
     for g in program.groups:
         lets = [x for x in g.lets if want(g.name, x.name)]
@@ -970,7 +972,7 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
             continue
         src = "the rows" if g.source is None else f"the groups of {g.source}"
         out.append(f"## Group {g.name}: {src} by {', '.join(g.keys)} (reductions over each group's members)")
-        out += [f"{x.name} = {_show(f.direct[f'group:{g.name}:{x.name}'], latex)}" for x in lets]
+        out += [f"{x.name} = {_show(f.direct[Key('group', x.name, g.name)], latex)}" for x in lets]
         out.append("")
     out += _loop_lines(program, latex, wanted)
     for d in program.designs:

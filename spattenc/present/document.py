@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.middle.symbolic import real_roots
@@ -55,7 +56,7 @@ def report_document(compiled, res, params: dict, inputs: dict | None) -> tuple[d
     n = res.points
 
     def value(path: str, i: int):
-        return to_json_value(res.report[path][i], prog.types.get(f"report:{path}"), prog)
+        return to_json_value(res.report[path][i], prog.types.get(Key("report", path)), prog)
 
     def param_value(p: str, i: int):
         return res.columns[p][i] if p in res.columns else params.get(p)
@@ -211,10 +212,10 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
     for d in prog.designs:
         for m in d.metrics:
             if wanted(d.name, m.name, f"{d.name}.{m.name}"):
-                show(f"metric:{d.name}:{m.name}", f"{d.name}.{m.name}", m.attrs)
+                show(Key("metric", m.name, d.name), f"{d.name}.{m.name}", m.attrs)
     for c in prog.compares:
         if wanted(c.name):
-            show(f"compare:{c.name}", c.name, c.attrs)
+            show(Key("compare", c.name), c.name, c.attrs)
     if prog.report is not None:
         for path, it in _solve_items(prog.report.items, ""):
             if wanted(path, it.name):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import SpecError, closest, did_you_mean, fail_input
 from spattenc.files import read_text
@@ -221,7 +222,7 @@ class _Binder:
 
     def set(self, var: str, value: Any):
         self.values[var] = value
-        self.env.values[f"input:{var}"] = value
+        self.env.values[Key("input", var)] = value
 
     def value_of(self, e: ir.Expr, path: tuple):
         try:

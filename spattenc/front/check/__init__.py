@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import SpecError, fail
 from spattenc.front.check.decls import Decls, Globals, axis_values
@@ -54,7 +55,7 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
         self.declare_iteration(self.m)
         m = self.m
         params = tuple(self.check_param(p) for p in m.params)
-        consts = tuple(self.resolve_key(f"const:{let.name}") for let in m.lets)
+        consts = tuple(self.resolve_key(Key("const", let.name)) for let in m.lets)
         funcs = tuple(self.check_func(f) for f in m.funcs)
         trials = self.constant_int(m.trials, "trials", 50)
         seed = self.constant_int(m.seed, "seed", 0)
@@ -66,7 +67,7 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
             layers, layer_items = self.check_layers(m.layers)
             rows, row_items, groups = None, (), ()
         designs = tuple(self.check_design(d) for d in m.designs)
-        loops = tuple(self.resolve_key(f"loop:{lp.name}") for lp in m.loops)
+        loops = tuple(self.resolve_key(Key("loop", lp.name)) for lp in m.loops)
         cases = self.check_cases(m.cases, params)
         compares = self.check_compares(m.compares)
         sweeps = self.check_sweeps(m.sweeps, params)
@@ -79,7 +80,7 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
         return ir.Program(
             file=m.file, source=m.source, name=m.name, title=m.title, trials=trials, seed=seed,
             params=params, consts=consts, funcs=funcs, layers=layers, layer_items=layer_items,
-            designs=designs, compares=compares, types=dict(sorted(facts.types.items())),
+            designs=designs, compares=compares, types=dict(sorted(facts.types.items(), key=lambda kv: str(kv[0]))),
             random=frozenset(facts.random), sweeps=sweeps, measured=measured, roofline=roofline, solves=solves,
             enums=tuple(m.enums), inputs=tuple(facts.inputs.values()),
             leaves=tuple(facts.leaves.values()), report=report,
@@ -91,44 +92,44 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
         """Declare every global name (each once) before anything is checked, so order in
         the file does not matter; input schemas are checked here (globals may read them)."""
         for p in m.params:
-            self.declare(p.name, f"param:{p.name}", p.loc)
-            self.facts.types[f"param:{p.name}"] = p.type
+            self.declare(p.name, Key("param", p.name), p.loc)
+            self.facts.types[Key("param", p.name)] = p.type
         for let in m.lets:
-            self.declare(let.name, f"const:{let.name}", let.loc)
-            self.globals.pending[f"const:{let.name}"] = let
+            self.declare(let.name, Key("const", let.name), let.loc)
+            self.globals.pending[Key("const", let.name)] = let
         for f in m.funcs:
-            self.declare(f.name, f"func:{f.name}", f.loc)
+            self.declare(f.name, Key("func", f.name), f.loc)
             if f.name in BUILTINS:
                 fail(f"'{f.name}' is a builtin function and cannot be redefined", f.loc)
             if len(set(f.params)) != len(f.params):
                 fail(f"function '{f.name}' repeats a parameter name", f.loc)
         for d in m.designs:
-            self.declare(d.name, f"design:{d.name}", d.loc)
+            self.declare(d.name, Key("design", d.name), d.loc)
         for e in m.enums:
-            self.declare(e.name, f"enum:{e.name}", e.loc)
+            self.declare(e.name, Key("enum", e.name), e.loc)
             for member in e.members:
                 if member in ("start", "end"):
                     fail(f"'{member}' is a reserved name and cannot be an enum member", e.loc)
         for r in m.records:
-            self.declare(r.name, f"record:{r.name}", r.loc)
+            self.declare(r.name, Key("record", r.name), r.loc)
         for inp in m.inputs:
-            self.declare(inp.name, f"input:{inp.name}", inp.loc)
+            self.declare(inp.name, Key("input", inp.name), inp.loc)
         for t in m.tables:
-            self.declare(t.name, f"table:{t.name}", t.loc)
+            self.declare(t.name, Key("table", t.name), t.loc)
             self.decl.tables[t.name] = t
             for col in t.columns:
                 column_bound(col)
         for inp in m.inputs:
             self.facts.inputs[inp.name] = self.check_input(inp)
         for lp in m.loops:
-            self.declare(lp.name, f"loop:{lp.name}", lp.loc)
+            self.declare(lp.name, Key("loop", lp.name), lp.loc)
             if lp.name in BUILTINS:
                 fail(f"'{lp.name}' is a builtin function and cannot be redefined", lp.loc)
         for g in m.groups:
-            self.declare(g.name, f"group:{g.name}", g.loc)
+            self.declare(g.name, Key("group", g.name), g.loc)
         for g in m.groups:
             for let in g.lets:
-                self.declare(let.name, f"group:{g.name}:{let.name}", let.loc)
+                self.declare(let.name, Key("group", let.name, g.name), let.loc)
                 self.decl.group_lets[let.name] = (g.name, let)
 
     def declare_iteration(self, m: ir.Module) -> None:
@@ -171,7 +172,7 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
                 fail(f"'{c.name}' is defined more than once", c.loc, (other, "first defined here"))
             scope = Scope("compare", f"comparison '{c.name}'")
             expr = self.expr(c.expr, scope)
-            self.facts.types[f"compare:{c.name}"] = self.type_of(expr, scope)
+            self.facts.types[Key("compare", c.name)] = self.type_of(expr, scope)
             seen_c[c.name] = c.loc
             out.append(dataclasses.replace(c, expr=expr))
         return tuple(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import did_you_mean, fail
 from spattenc.ir.visit import const_value
@@ -16,9 +17,9 @@ class Globals:
     """Global definitions resolved on demand: those not yet checked, the chain being
     resolved (to report a cycle), and the checked ones."""
 
-    pending: dict[str, object] = field(default_factory=dict)
-    resolving: list[tuple[str, ir.Loc]] = field(default_factory=list)
-    resolved: dict[str, object] = field(default_factory=dict)
+    pending: dict[Key, object] = field(default_factory=dict)
+    resolving: list[tuple[Key, ir.Loc]] = field(default_factory=list)
+    resolved: dict[Key, object] = field(default_factory=dict)
 
 
 class Decls:
@@ -53,18 +54,18 @@ class Decls:
 
     def check_func(self, f: ir.Func) -> ir.Func:
         """A function, checked once (resolve_key also checks one on its first call)."""
-        return self.resolve_key(f"func:{f.name}")
+        return self.resolve_key(Key("func", f.name))
 
-    def resolve_key(self, key: str):
+    def resolve_key(self, key: Key):
         """Resolve a global definition on demand (so order in the file does not matter)."""
         if key in self.globals.resolved:
             return self.globals.resolved[key]
         for k, loc in self.globals.resolving:
             if k == key:
                 cycle = self.globals.resolving[self.globals.resolving.index((k, loc)):]
-                chain = [n.split(":", 1)[1] for n, _ in cycle] + [key.split(":", 1)[1]]
+                chain = [n.name for n, _ in cycle] + [key.name]
                 fail(f"circular definition: {' -> '.join(chain)}", loc)
-        kind, name = key.split(":", 1)
+        kind, name = key.kind, key.name
         if kind == "const":
             let = self.globals.pending[key]
             self.globals.resolving.append((key, let.loc))
@@ -202,7 +203,7 @@ class Decls:
             match it.kind:
                 case "value":
                     e = self.expr(it.expr, scope)
-                    self.facts.types[f"report:{prefix}{it.name}"] = self.type_of(e, scope)
+                    self.facts.types[Key("report", f"{prefix}{it.name}")] = self.type_of(e, scope)
                     out.append(dataclasses.replace(it, expr=e))
                 case "object":
                     out.append(dataclasses.replace(it, items=self.report_items(it.items, False, in_points,
@@ -222,7 +223,7 @@ class Decls:
                     if it.kind == "first" and self.type_of(cond, scope) != "bool":
                         fail("'first ... where' needs a condition", it.cond.loc)
                     if it.kind == "first":
-                        self.facts.types[f"report:{prefix}{it.name}"] = self.type_of(e, scope)
+                        self.facts.types[Key("report", f"{prefix}{it.name}")] = self.type_of(e, scope)
                     if it.kind == "solve":
                         if not (isinstance(e, ir.Ref) and e.scope == "param"):
                             fail("'solve NAME where ...' needs a param name", it.expr.loc)

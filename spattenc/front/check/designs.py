@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import closest, did_you_mean, fail
 from spattenc.ir.visit import const_value
@@ -28,8 +30,8 @@ class Designs:
         table: dict[str, tuple[str, object]] = {}
         self.decl.design_defs[d.name] = table
         for item in d.lets:
-            self.declare(item.name, f"design:{d.name}:{item.name}", item.loc, table)
-            table[item.name] = (f"design:{d.name}:{item.name}", item)
+            self.declare(item.name, Key("design", item.name, d.name), item.loc, table)
+            table[item.name] = (Key("design", item.name, d.name), item)
         # Schedule: which stages run, each once.
         scheduled: dict[str, ir.Loc] = {}
 
@@ -56,9 +58,9 @@ class Designs:
         def check(name: str, item):
             scope = Scope("design", f"'{name}' in design '{d.name}'", design=d.name)
             e = self.expr(item.expr, scope)
-            self.facts.types[f"design:{d.name}:{name}"] = self.type_of(e, None)
+            self.facts.types[Key("design", name, d.name)] = self.type_of(e, None)
             if self.is_random(e):
-                self.facts.random.add(f"design:{d.name}:{name}")
+                self.facts.random.add(Key("design", name, d.name))
             return dataclasses.replace(item, expr=e)
 
         done, _ = dependency_order([i.name for i in d.lets], lambda n: table[n][1],
@@ -70,13 +72,13 @@ class Designs:
             self.reduce_slot = 0
             scope = Scope("metric", f"metric '{mt.name}'", design=d.name)
             e = self.expr(mt.expr, scope)
-            self.facts.types[f"metric:{d.name}:{mt.name}"] = self.type_of(e, None)
+            self.facts.types[Key("metric", mt.name, d.name)] = self.type_of(e, None)
             if self.is_random(e):
-                self.facts.random.add(f"metric:{d.name}:{mt.name}")
+                self.facts.random.add(Key("metric", mt.name, d.name))
             metrics.append(dataclasses.replace(mt, expr=e))
         # Design-time values depend on the schedule's stages; mark times random if any stage is.
         if any(self.is_random(stage_ref(self, d.name, s)) for s in scheduled):
-            self.facts.random.add(f"time:{d.name}")
+            self.facts.random.add(keys.design_time(d.name))
         shows = []
         seen_show: dict[str, ir.Loc] = {}
         for sh in d.shows:
@@ -103,7 +105,7 @@ class Designs:
 
     def known_param(self, ident: ir.Ident, what: str) -> None:
         """Fail unless `ident` names a param (`what` says where it is written)."""
-        if self.decl.defs.get(ident.name, ("",))[0] != f"param:{ident.name}":
+        if self.decl.defs.get(ident.name, (None,))[0] != Key("param", ident.name):
             params = [p.name for p in self.m.params]
             hint = did_you_mean(ident.name, params, cutoff=NAME_CUTOFF)
             fail(f"{what} must be a param; '{ident.name}' is not{hint}", ident.loc)
@@ -130,7 +132,7 @@ class Designs:
             for ident in b.observe:
                 once(observed, ident.name, ident.loc, f"'{ident.name}' is listed twice", "first listed here")
                 if ident.name not in local:
-                    is_param = self.decl.defs.get(ident.name, ("",))[0].startswith("param:")
+                    is_param = self.decl.defs.get(ident.name, (None,))[0] == Key("param", ident.name)
                     where = ("a param" if ident.name in config or is_param
                              else "not a let or stage of design " + repr(d.name))
                     fail(f"an observed value must be a let or stage of design '{d.name}' (the measured "
@@ -211,7 +213,7 @@ class Designs:
         for i in h.inputs:
             port(i.name, i.loc)
             key = self.decl.defs.get(i.name, (None,))[0] or self.decl.layer_defs.get(i.name, (None,))[0]
-            kind = key.split(":")[0] if isinstance(key, str) else None
+            kind = key.kind if key is not None else None
             if kind not in ("param", "const", "random"):
                 per_layer = kind in ("layer", "state", "stage", "index")
                 what = "not defined" if kind is None else f"a {'per-layer quantity' if per_layer else kind}"
@@ -244,14 +246,14 @@ class Designs:
             self.reduce_slot = 0
             scope = Scope("metric", f"output '{o.name}' of hardware '{h.name}'", design=h.design)
             e = self.expr(o.expr, scope)
-            self.facts.types[f"hw:{h.name}:{o.name}"] = self.type_of(e, None)
+            self.facts.types[Key("hw", o.name, h.name)] = self.type_of(e, None)
             outputs.append(dataclasses.replace(o, expr=e))
         layer_outputs = []
         for o in h.layer_outputs:
             port(o.name, o.loc)
             scope = Scope("design", f"layer output '{o.name}' of hardware '{h.name}'", design=h.design)
             e = self.expr(o.expr, scope)
-            self.facts.types[f"hw:{h.name}:{o.name}"] = self.type_of(e, None)
+            self.facts.types[Key("hw", o.name, h.name)] = self.type_of(e, None)
             layer_outputs.append(dataclasses.replace(o, expr=e))
         if not outputs and not layer_outputs:
             fail(f"hardware '{h.name}' declares no outputs to check (output NAME = EXPR, "

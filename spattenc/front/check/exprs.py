@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import BUILTINS, LAYER_REDUCTIONS, TRIAL_REDUCTIONS
 from spattenc.ir.errors import closest, fail
@@ -121,7 +122,7 @@ class Exprs:
         if f in self.decl.funcs:
             fn = self.decl.funcs[f]
             check_arity(e, "function", fn)
-            resolved = self.resolve_key(f"func:{f}")
+            resolved = self.resolve_key(Key("func", f))
             args = tuple(self.expr(a, scope) for a in e.args)
             for a, p, want in zip(args, fn.params, resolved.param_types):
                 t = self.type_of(a, scope)

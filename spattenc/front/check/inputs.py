@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import closest, fail
 from spattenc.front.check.scope import NAME_CUTOFF, SCALAR_TYPES, Scope, once, tname
@@ -181,7 +182,7 @@ class Inputs:
                 axes += (("enum", f.per),)
             given = f"{var}?" if (f.kind == "map" or f.optional) else ""
             self.facts.leaves[var] = ir.Leaf(f.loc, var, f.type, axes, given, f)
-            self.facts.types[f"input:{var}"] = f.type
+            self.facts.types[Key("input", var)] = f.type
 
     def check_field(self, input: str, f: ir.Field, prefix: tuple[str, ...]) -> ir.Field:
         """A field's key range, bound and default checked in the input's scope (fields above it only)."""

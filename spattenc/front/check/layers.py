@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import DISTRIBUTIONS
 from spattenc.ir.errors import fail
@@ -19,8 +20,8 @@ class Layers:
         self.declare_index(layers.index, layers.loc, "layer")
         for item in layers.items:
             key = {ir.Let: "layer", ir.State: "state", ir.Random: "random", ir.Stage: "stage"}[type(item)]
-            self.declare(item.name, f"{key}:{item.name}", item.loc, self.decl.layer_defs)
-            self.decl.layer_defs[item.name] = (f"{key}:{item.name}", item)
+            self.declare(item.name, Key(key, item.name), item.loc, self.decl.layer_defs)
+            self.decl.layer_defs[item.name] = (Key(key, item.name), item)
 
     def check_layers(self, layers: ir.Layers):
         """The layers block: states first (their initial values), the items, then the states' next values."""
@@ -38,23 +39,23 @@ class Layers:
                     fail(f"state '{s.name}' is declared int but its initial value is real "
                          "(use trunc/round/floor/ceil)", s.init.loc)
                 t = s.type
-            self.facts.types[f"state:{s.name}"] = t
+            self.facts.types[Key("state", s.name)] = t
             if self.is_random(init):
-                self.facts.random.add(f"state:{s.name}")
+                self.facts.random.add(Key("state", s.name))
             resolved[s.name] = init
         done, order = self.check_items([i for i in layers.items if not isinstance(i, ir.State)])
         # Then the states' next values (they may use any layer quantity).
         new_states = {}
         for s in states:
             nxt = self.expr(s.next, Scope("layer", f"the next value of state '{s.name}'"))
-            t, tn = self.facts.types[f"state:{s.name}"], self.type_of(nxt, None)
+            t, tn = self.facts.types[Key("state", s.name)], self.type_of(nxt, None)
             if t == "int" and tn == "real":
                 fail(f"state '{s.name}' is int but its next value is real (use trunc/round/floor/ceil)", s.next.loc)
             if self.is_random(nxt):
-                self.facts.random.add(f"state:{s.name}")
+                self.facts.random.add(Key("state", s.name))
             new_states[s.name] = dataclasses.replace(s, init=resolved[s.name], next=nxt, type=t)
         # A state that becomes random makes everything using it random: recompute.
-        if any(f"state:{s.name}" in self.facts.random for s in states):
+        if any(Key("state", s.name) in self.facts.random for s in states):
             for name in order:
                 item = done[name]
                 key = self.decl.layer_defs[name][0]

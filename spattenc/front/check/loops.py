@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import DISTRIBUTIONS
 from spattenc.ir.errors import fail
@@ -65,7 +66,7 @@ class Loops:
         ret_scope = Scope("loop_return", f"the result of {what}", locals=dict(params))
         body = self.expr(lp.body, ret_scope)
         self.facts.loop_types[lp.name] = self.type_of(body, ret_scope)
-        self.facts.types[f"loop:{lp.name}"] = self.facts.loop_types[lp.name]
+        self.facts.types[Key("loop", lp.name)] = self.facts.loop_types[lp.name]
         if any(isinstance(i, ir.Random) for i in lp.items):
             self.facts.loop_random.add(lp.name)
         return dataclasses.replace(lp, states=tuple(states), items=tuple(items), cond=cond, body=body)
@@ -80,7 +81,7 @@ class Loops:
             fail(f"loop '{f}' runs once per {self.item_word[4:]} and trial; it cannot be called in {scope.what}",
                  e.loc)
         check_arity(e, "loop", lp)
-        self.resolve_key(f"loop:{f}")
+        self.resolve_key(Key("loop", f))
         args = self.numbers(e.args, scope, f"arguments of loop '{f}' must be numbers, not conditions",
                             f"arguments of loop '{f}' must be numbers, not {{}} values")
         return ir.LoopCall(e.loc, f, args)

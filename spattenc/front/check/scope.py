@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import BUILTINS, LAYER_REDUCTIONS
 from spattenc.ir.errors import closest, did_you_mean, fail
@@ -42,9 +43,9 @@ class Declared:
     names (key, loc), per-layer (or per-row) names, each design's locals, and the
     module's named blocks by name."""
 
-    defs: dict[str, tuple[str, ir.Loc]] = field(default_factory=dict)  # global name -> (scoped key, loc)
-    layer_defs: dict[str, tuple[str, object]] = field(default_factory=dict)
-    design_defs: dict[str, dict[str, tuple[str, object]]] = field(default_factory=dict)
+    defs: dict[str, tuple[Key, ir.Loc]] = field(default_factory=dict)  # global name -> (scoped key, loc)
+    layer_defs: dict[str, tuple[Key, object]] = field(default_factory=dict)
+    design_defs: dict[str, dict[str, tuple[Key, object]]] = field(default_factory=dict)
     funcs: dict[str, ir.Func] = field(default_factory=dict)
     enums: dict[str, ir.Enum] = field(default_factory=dict)
     records: dict[str, ir.Record] = field(default_factory=dict)
@@ -65,7 +66,7 @@ class Declared:
 class Names:
     """Name resolution: a bare name, `a.b` or `a.b[i]`, looked up in the scope it is written in."""
 
-    def declare(self, name: str, key: str, loc: ir.Loc, table: dict | None = None):
+    def declare(self, name: str, key: Key, loc: ir.Loc, table: dict | None = None):
         """Declare `name` as `key` in `table` (default: the globals); reserved or repeated names fail."""
         table = self.decl.defs if table is None else table
         if name in RESERVED:
@@ -83,8 +84,8 @@ class Names:
         if index in self.decl.defs or index in RESERVED:
             other = self.decl.defs.get(index)
             fail(f"{what} index '{index}' is already defined", loc, *((other[1], "defined here"),) if other else ())
-        self.decl.layer_defs[index] = ("index", loc)
-        self.facts.types[f"index:{index}"] = "int"
+        self.decl.layer_defs[index] = (Key("index", index), loc)
+        self.facts.types[Key("index", index)] = "int"
 
     def name(self, name: str, loc: ir.Loc, scope: Scope) -> ir.Expr:
         """A bare name in `scope`: first what the context adds (locals, group values, the
@@ -111,7 +112,7 @@ class Names:
             fail(f"'{name}' is a schedule time; a table spec has no schedule", loc)
         if lvl == "input":
             return self.input_path(scope.input, name, (), loc, scope, relative=True)
-        if lvl == "metric" and not scope.in_reduction and f"metric:{scope.design}:{name}" in self.facts.types \
+        if lvl == "metric" and not scope.in_reduction and Key("metric", name, scope.design) in self.facts.types \
                 and name not in self.decl.design_defs.get(scope.design, {}) and name not in self.decl.layer_defs \
                 and name not in self.decl.defs:
             # An earlier metric of the same design (a let, stage or constant of that name wins).
@@ -124,8 +125,8 @@ class Names:
         """A name that is no local or contextual value: a design's, a per-layer or a global
         definition, each only where its level allows it."""
         lvl = scope.level
-        if name in self.decl.defs and self.decl.defs[name][0].split(":")[0] in ("enum", "record", "input"):
-            kind = self.decl.defs[name][0].split(":")[0]
+        if name in self.decl.defs and self.decl.defs[name][0].kind in ("enum", "record", "input"):
+            kind = self.decl.defs[name][0].kind
             if lvl == "literal":
                 fail(f"{scope.what} must be a literal number, not '{name}'", loc)
             example = {"enum": f"{name}.MEMBER", "record": "a field type in an input",
@@ -148,8 +149,7 @@ class Names:
                                          "(sum, mean, last, ...)")
             return node
         if name in self.decl.layer_defs:
-            key = self.decl.layer_defs[name][0]
-            kind = key.split(":")[0]
+            kind = self.decl.layer_defs[name][0].kind
             if lvl in ("const", "func", "compare", "report"):
                 unit = self.item_word[4:]
                 what = {"random": f"a {self.item_word} random variable", "index": f"the {unit} index",
@@ -165,7 +165,7 @@ class Names:
             return ir.Ref(loc, name, kind)
         if name in self.decl.defs:
             key = self.decl.defs[name][0]
-            kind = key.split(":")[0]
+            kind = key.kind
             if kind == "func":
                 fail(f"'{name}' is a function; call it with arguments", loc)
             if kind == "design":
@@ -223,8 +223,8 @@ class Names:
         if scope.level in ("compare", "report"):
             if e.base not in self.decl.design_defs:
                 fail(f"unknown design '{e.base}'; designs: {', '.join(self.decl.design_defs)}", e.loc)
-            if f"metric:{e.base}:{e.attr}" not in self.facts.types:
-                names = [k.split(":", 2)[2] for k in self.facts.types if k.startswith(f"metric:{e.base}:")]
+            if Key("metric", e.attr, e.base) not in self.facts.types:
+                names = [k.name for k in self.facts.types if k.kind == "metric" and k.owner == e.base]
                 fail(f"design '{e.base}' has no metric '{e.attr}'; its metrics: {', '.join(names)}", e.loc)
             return ir.MetricRef(e.loc, e.base, e.attr)
         if scope.level in ("design", "metric"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import did_you_mean, fail
 from spattenc.ir.visit import const_value
@@ -25,13 +26,13 @@ class Tables:
                  f"input {rows.table}: table {{ column NAME: int ... }}", rows.loc)
         self.declare_index(rows.index, rows.loc, "row")
         for col in table.columns:
-            self.declare(col.name, f"column:{col.name}", col.loc, self.decl.layer_defs)
-            self.decl.layer_defs[col.name] = (f"column:{col.name}", col.loc)
-            self.facts.types[f"column:{col.name}"] = col.type
+            self.declare(col.name, Key("column", col.name), col.loc, self.decl.layer_defs)
+            self.decl.layer_defs[col.name] = (Key("column", col.name), col.loc)
+            self.facts.types[Key("column", col.name)] = col.type
         for item in rows.items:
             key = {ir.Let: "row", ir.Random: "random", ir.Stage: "stage"}[type(item)]
-            self.declare(item.name, f"{key}:{item.name}", item.loc, self.decl.layer_defs)
-            self.decl.layer_defs[item.name] = (f"{key}:{item.name}", item)
+            self.declare(item.name, Key(key, item.name), item.loc, self.decl.layer_defs)
+            self.decl.layer_defs[item.name] = (Key(key, item.name), item)
 
     def check_rows(self, rows: ir.Rows):
         """The per-row block: lets/stages/randoms in dependency order."""
@@ -85,7 +86,7 @@ class Tables:
         def check(name: str, let: ir.Let) -> ir.Let:
             scope = Scope("group", f"'{name}' in group '{g.name}'", group=g.name)
             e = self.expr(let.expr, scope)
-            key = f"group:{g.name}:{name}"
+            key = Key("group", name, g.name)
             self.facts.types[key] = self.type_of(e, scope)
             if self.is_random(e):
                 self.facts.random.add(key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spattenc.ir import keys
+from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.nodes import children
 from spattenc.ir.catalog import binary_result, builtin_result, reduction_result
@@ -16,8 +18,8 @@ class Facts:
     random draw, function/loop result types, each design's scheduled stages, group keys,
     and the checked inputs with their leaves."""
 
-    types: dict[str, str] = field(default_factory=dict)
-    random: set[str] = field(default_factory=set)
+    types: dict[Key, str] = field(default_factory=dict)
+    random: set[Key] = field(default_factory=set)
     func_types: dict[str, str] = field(default_factory=dict)
     loop_types: dict[str, str] = field(default_factory=dict)
     loop_random: set[str] = field(default_factory=set)
@@ -44,7 +46,7 @@ class Types:
                 t = scope.locals.get(n) if scope is not None else None
                 return t if t in ("int", "real", "bool") else "real"
             case ir.Ref(name=n, scope="compare"):
-                return self.facts.types.get(f"compare:{n}", "real")
+                return self.facts.types.get(Key("compare", n), "real")
             case ir.EnumConst(enum=en):
                 return f"enum:{en}"
             case ir.InputRef(var=v, given=g):
@@ -57,19 +59,19 @@ class Types:
             case ir.GroupRef(group=g, name=n, kind="key"):
                 return self.facts.group_keys[g][n]
             case ir.GroupRef(group=g, name=n):
-                return self.facts.types.get(f"group:{g}:{n}", "real")
+                return self.facts.types.get(Key("group", n, g), "real")
             case ir.LoopCall(loop=f):
                 return self.facts.loop_types[f]
             case ir.Ref(name=n, scope=s, design=d):
                 if s == "design":
-                    return self.facts.types.get(f"design:{d}:{n}", "real")
+                    return self.facts.types.get(Key("design", n, d), "real")
                 if s == "index":
                     return "int"
-                return self.facts.types.get(f"{s}:{n}", "real")
+                return self.facts.types.get(Key(s, n), "real")
             case ir.StageTime():
                 return "real"
             case ir.MetricRef(design=d, metric=m):
-                return self.facts.types[f"metric:{d}:{m}"]
+                return self.facts.types[Key("metric", m, d)]
             case ir.Reduce(kind=k, arg=a):
                 return reduction_result(k, self.type_of(a, scope))
             case ir.Unary(op=op, operand=x):
@@ -95,15 +97,15 @@ class Types:
         match e:
             case ir.Ref(name=n, scope=s, design=d):
                 if s == "design":
-                    return f"design:{d}:{n}" in self.facts.random
-                return f"{s}:{n}" in self.facts.random
+                    return Key("design", n, d) in self.facts.random
+                return Key(s, n) in self.facts.random
             case ir.StageTime(design=d):
-                return f"time:{d}" in self.facts.random or any(
+                return keys.design_time(d) in self.facts.random or any(
                     self.is_random(stage_ref(self, d, s)) for s in self.facts.scheduled.get(d, ()))
             case ir.MetricRef(design=d, metric=m):
-                return f"metric:{d}:{m}" in self.facts.random
+                return Key("metric", m, d) in self.facts.random
             case ir.GroupRef(group=g, name=n, kind="let"):
-                return f"group:{g}:{n}" in self.facts.random
+                return Key("group", n, g) in self.facts.random
             case ir.LoopCall(loop=f):
                 if f in self.facts.loop_random:
                     return True
