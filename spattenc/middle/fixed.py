@@ -46,6 +46,36 @@ SHIFT_MODES = ("floor", "ceil", "trunc", "round", "nearest")
 
 
 @dataclass(frozen=True, slots=True)
+class _Unary:
+    """The fields of an operation on one operand."""
+
+    kind: str
+    a: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Binary:
+    """The fields of an operation on two operands."""
+
+    kind: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Operator:
+    """The fields of a comparison or logic operation: its operator `op` and two operands."""
+
+    kind: str
+    op: str
+    a: Node
+    b: Node
+    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Lit:
     kind: str
     value: int
@@ -62,34 +92,23 @@ class Var:
 
 
 @dataclass(frozen=True, slots=True)
-class Add:
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Add(_Binary):
+    """a + b."""
 
 
 @dataclass(frozen=True, slots=True)
-class Sub:
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Sub(_Binary):
+    """a - b."""
 
 
 @dataclass(frozen=True, slots=True)
-class Mul:
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Mul(_Binary):
+    """a * b (exact; the lowering shifts the scale back)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Neg:
-    kind: str
-    a: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Neg(_Unary):
+    """-a."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,50 +133,28 @@ class Shr:
 
 
 @dataclass(frozen=True, slots=True)
-class Div:
+class Div(_Binary):
     """a / b truncated toward zero; 0 when b is 0."""
 
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
-
 
 @dataclass(frozen=True, slots=True)
-class Mod:
+class Mod(_Binary):
     """Floored remainder (sign of b), as Python's %; 0 when b is 0."""
 
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+
+@dataclass(frozen=True, slots=True)
+class Cmp(_Operator):
+    """a OP b for a comparison OP (a condition)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Cmp:
-    kind: str
-    op: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Logic:
+class Logic(_Operator):
     """'and' / 'or' of two conditions."""
 
-    kind: str
-    op: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
-
 
 @dataclass(frozen=True, slots=True)
-class Not:
-    kind: str
-    a: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Not(_Unary):
+    """The negation of a condition."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,26 +169,18 @@ class Mux:
 
 
 @dataclass(frozen=True, slots=True)
-class Min:
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Min(_Binary):
+    """The smaller of a and b."""
 
 
 @dataclass(frozen=True, slots=True)
-class Max:
-    kind: str
-    a: Node
-    b: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Max(_Binary):
+    """The larger of a and b."""
 
 
 @dataclass(frozen=True, slots=True)
-class Abs:
-    kind: str
-    a: Node
-    loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
+class Abs(_Unary):
+    """|a|."""
 
 
 Node = Lit | Var | Add | Sub | Mul | Neg | Shl | Shr | Div | Mod | Cmp | Logic | Not | Mux | Min | Max | Abs

@@ -103,19 +103,15 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
                 fail(f"'{f.name}' is a builtin function and cannot be redefined", f.loc)
             if len(set(f.params)) != len(f.params):
                 fail(f"function '{f.name}' repeats a parameter name", f.loc)
-        for d in m.designs:
-            self.declare(d.name, Key("design", d.name), d.loc)
+        for kind, items in (("design", m.designs), ("enum", m.enums), ("record", m.records),
+                            ("input", m.inputs), ("table", m.tables)):
+            for item in items:
+                self.declare(item.name, Key(kind, item.name), item.loc)
         for e in m.enums:
-            self.declare(e.name, Key("enum", e.name), e.loc)
             for member in e.members:
                 if member in ("start", "end"):
                     fail(f"'{member}' is a reserved name and cannot be an enum member", e.loc)
-        for r in m.records:
-            self.declare(r.name, Key("record", r.name), r.loc)
-        for inp in m.inputs:
-            self.declare(inp.name, Key("input", inp.name), inp.loc)
         for t in m.tables:
-            self.declare(t.name, Key("table", t.name), t.loc)
             self.decl.tables[t.name] = t
             for col in t.columns:
                 column_bound(col)
