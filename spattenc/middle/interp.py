@@ -20,7 +20,7 @@ import sympy
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import fail
 from spattenc.middle.eval import PythonEval, SympyEval, Unsupported, exact
-from spattenc.middle.lower import Join, Plan, Timing, time_var, var_of
+from spattenc.middle.lower import Join, Plan, Timing, report_exprs, time_var, var_of
 
 __all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "symbolic_interpreter"]
 
@@ -164,7 +164,6 @@ class Interpreter(PythonEval):
                 vals[f"metric:{d.name}:{mt.name}"] = out[f"metric:{d.name}:{mt.name}"] = self.eval(mt.expr)
         for c in plan.compares:
             vals[f"compare:{c.name}"] = out[f"compare:{c.name}"] = self.eval(c.expr)
-        from spattenc.backends.numpy_sim import report_exprs
         for path, expr in report_exprs(plan.report):
             out[f"report:{path}"] = self.eval(expr)
         return out
