@@ -330,7 +330,7 @@ def cmd_check(args) -> int:
 
 def cmd_inspect(args) -> int:
     from spattenc.driver import load
-    from spattenc.middle.symbolic import inspect_spec
+    from spattenc.present.inspect import inspect_spec
 
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
@@ -341,10 +341,11 @@ def cmd_inspect(args) -> int:
 
 def cmd_compile(args) -> int:
     from spattenc.driver import load, output_dir, outputs, write_tree
+    from spattenc.present.inspect import default_inputs
 
     check_out_dir(args.out, "-o")
     c = load(args.spec)
-    generated = outputs(c)
+    generated = outputs(c, default_inputs(c))
     dest = output_dir(args.out, c)
     write_tree(generated, dest)
     for rel in sorted(generated):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -13,12 +11,19 @@ from pathlib import Path
 
 from spattenc._version import __version__
 from spattenc.ir import nodes as ir
+from spattenc.backends.closed_forms import closed_forms_markdown
+from spattenc.backends.ir_json import render_ir_json
 from spattenc.backends.naming import command_for, display_path, file_stem
+from spattenc.backends.numpy_fixed import render_fixed_sim
+from spattenc.backends.numpy_sim import render_sim
+from spattenc.backends.verilog import render_rtl
 from spattenc.front.check import check
+from spattenc.front.parser import parse
 from spattenc.ir.errors import InputError, SpecError
 from spattenc.files import missing_parents, pause_point, read_text, remove_dirs
+from spattenc.middle import golden
+from spattenc.middle.fixed import FixedPlan, lower_fixed
 from spattenc.middle.lower import Plan, lower
-from spattenc.front.parser import parse
 
 
 @dataclass(frozen=True)
@@ -58,18 +63,22 @@ def load(path: str | os.PathLike) -> Compiled:
     return front_end(read_spec(path), str(path))
 
 
-def outputs(compiled: Compiled) -> dict[str, str]:
-    """Every generated file of a spec: relative path -> text (deterministic)."""
-    from spattenc.backends.numpy_sim import render_sim
-    from spattenc.middle.symbolic import closed_forms_markdown
+def outputs(compiled: Compiled, bound=None) -> dict[str, str]:
+    """Every generated file of a spec: relative path -> text (deterministic).
 
+    A spec that reads input files shows its closed forms with them bound: `bound` holds
+    them (run.inputs.Bound, e.g. from present.inspect.default_inputs); the driver itself
+    reads no data files and runs no generated code."""
+    prog = compiled.program
+    if bound is None and prog.inputs and prog.rows is None:
+        raise ValueError(f"outputs(): spec '{prog.name}' reads input files; bind them (run.inputs.bind) and "
+                         "pass them as `bound`")
     spec_path = display_path(compiled.path)
     command = command_for(spec_path)
     files = {
         "sim.py": render_sim(compiled.plan, spec_path, command),
-        "ir.json": json.dumps({"generated_by": f"spattenc from {spec_path}", "regenerate": command,
-                               "program": ir.to_json(dataclasses.replace(compiled.program, file=spec_path))}, indent=1, sort_keys=False) + "\n",
-        "closed_forms.md": closed_forms_markdown(compiled, spec_path, command),
+        "ir.json": render_ir_json(compiled.program, spec_path, command),
+        "closed_forms.md": closed_forms_markdown(compiled, spec_path, command, bound),
     }
     if wants_fixed(compiled.program):
         fixed, err = fixed_outputs(compiled, spec_path, command)
@@ -94,42 +103,34 @@ def fixed_outputs(compiled: Compiled, spec_path: str | None = None, command: str
                   ) -> tuple[dict[str, str], SpecError | None]:
     """fixed_sim.py, the RTL files and their golden vectors; or, when the spec has no
     fixed-point form (an unsupported function, a param without a range, a register wider
-    than 128 bits), no files and the reason."""
-    from spattenc.backends.numpy_fixed import render_fixed_sim
-    from spattenc.backends.verilog import render_rtl
-
+    than 128 bits), no files and the reason.  The golden vectors come from the middle
+    layer's evaluator of the fixed-point plan (middle/golden), the same numbers the
+    generated fixed_sim.py computes; no generated code is run."""
     spec_path = spec_path or display_path(compiled.path)
     command = command or command_for(spec_path)
     try:
         fp = _lower_fixed(compiled)
     except SpecError as e:
         return {}, e
-    from spattenc.run.loader import load_module
-
-    sim = load_module(cached_fixed_sim(compiled))  # the same code as fixed_sim.py below
-    vectors = sim.random_vectors(DEFAULT_VECTORS, compiled.program.seed)
+    vectors = golden.random_vectors(fp, DEFAULT_VECTORS, compiled.program.seed)
     note = f"{DEFAULT_VECTORS} vectors, seed {compiled.program.seed}; regenerate with: {command}"
-    words = 1 + sum(len(sim.vector_words(v)) for v in vectors)  # the testbench's default memory depth
+    words = 1 + sum(len(golden.vector_words(fp, v)) for v in vectors)  # the testbench's default memory depth
     files = {"fixed_sim.py": render_fixed_sim(fp, spec_path, command)}
     files.update(render_rtl(fp, spec_path, command, depth=words))
-    files[f"rtl/{file_stem(compiled.name)}_vectors.hex"] = sim.format_vectors(vectors, note)
+    files[f"rtl/{file_stem(compiled.name)}_vectors.hex"] = golden.format_vectors(fp, vectors, note)
     return files, None
 
 
 def harness_without(compiled: Compiled, omit: frozenset[str]) -> dict[str, str]:
     """The cocotb harness and test of the spec with the hardware blocks in `omit` left
     out (file name under rtl/ -> text), for checking the model when their RTL is absent."""
-    from spattenc.backends.verilog import render_rtl
-
     spec_path = _display_path(compiled.path)
     files = render_rtl(_lower_fixed(compiled), spec_path, command_for(spec_path), omit=omit)
     return {Path(k).name: v for k, v in files.items() if k.endswith(("_harness.v", ".py"))}
 
 
-def _lower_fixed(compiled: Compiled):
+def _lower_fixed(compiled: Compiled) -> FixedPlan:
     """The spec's fixed-point plan; a spec without a fixed-point form raises its SpecError."""
-    from spattenc.middle.fixed import lower_fixed
-
     try:
         return lower_fixed(compiled.plan)
     except SpecError as e:
@@ -185,8 +186,6 @@ def cache_dir() -> Path:
 def cached_sim(compiled: Compiled) -> Path:
     """Path of the generated sim.py for this spec, compiled once per cache key (_cached)."""
     def text(name: str):
-        from spattenc.backends.numpy_sim import render_sim
-
         return render_sim(compiled.plan, name, command_for(name))
 
     return _cached(compiled, "sim.py", text)
@@ -197,8 +196,6 @@ def cached_fixed_sim(compiled: Compiled) -> Path:
     key; a spec without a fixed-point form raises its SpecError."""
 
     def text(name: str):
-        from spattenc.backends.numpy_fixed import render_fixed_sim
-
         return render_fixed_sim(_lower_fixed(compiled), name, command_for(name))
 
     return _cached(compiled, "fixed_sim.py", text)

@@ -15,6 +15,7 @@ import markupsafe
 import pytest
 
 from spattenc import driver as compiler
+from spattenc.present.inspect import default_inputs
 from test_hostile_specs import HOSTILE, ROOT, _no_canaries, spt
 
 # A sample of the hostile strings: each payload once (no CR, which ends a line in a file).
@@ -24,7 +25,8 @@ GROUPS = [SAMPLE[i:i + STEP] for i in range(0, len(SAMPLE), STEP)]
 
 
 def _parse_generated(spec: Path) -> None:
-    for name, text in compiler.outputs(compiler.load(spec)).items():
+    compiled = compiler.load(spec)
+    for name, text in compiler.outputs(compiled, default_inputs(compiled)).items():
         if name.endswith(".py"):
             ast.parse(text)
 

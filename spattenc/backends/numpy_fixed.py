@@ -11,6 +11,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from spattenc.ir.keys import Key
 from spattenc.middle import fixed as fx
+from spattenc.middle.golden import word_bits
 from spattenc.ir.visit import const_value
 from spattenc.backends.templates_env import render
 from spattenc.backends.naming import code, file_stem, py_join, py_part
@@ -173,14 +174,6 @@ def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
         consts=consts, count=p.code(fp.count.node), count_max=fp.count_hi, index=py_name(fp.plan.index),
         layer=layer, designs=designs, hardware=hardware, states=states, word_bits=word_bits(fp),
     )
-
-
-def word_bits(fp: fx.FixedPlan) -> int:
-    """Width of one golden-vector word: the widest field (at least 32 bits, for the count)."""
-    widths = [32] + [fp.width(p.var) for p in fp.params] + [fp.width(d.var) for d in fp.layer
-                                                            if isinstance(d, fx.Draw)]
-    widths += [fp.node_width(m.node) for d in fp.designs for m in d.metrics]
-    return max(widths)
 
 
 def _params(fp: fx.FixedPlan) -> list[dict]:

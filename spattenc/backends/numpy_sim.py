@@ -17,7 +17,8 @@ from spattenc.ir import catalog
 from spattenc.ir import nodes as ir
 from spattenc.front.check import column_bound
 from spattenc.ir.nodes import walk
-from spattenc.middle.lower import Accumulator, Plan, Step, Timing, time_var, var_of
+from spattenc.ir.visit import const_value
+from spattenc.middle.lower import Accumulator, Plan, Step, Timing, report_exprs, time_var, var_of
 from spattenc.backends.templates_env import render
 from spattenc.backends.naming import Code, py_ident, py_join, py_part
 from spattenc.backends.naming import code as as_code
@@ -550,40 +551,12 @@ def _all_exprs(plan: Plan):
         yield e
 
 
-def report_exprs(report: ir.Report | None) -> list[tuple[str, ir.Expr]]:
-    """Every per-point expression of a report as (key path, expression), in order.
-
-    Paths join keys with '.'; a 'first' entry contributes its value (`path`) and its
-    condition (`path?`).  'solve' entries are not evaluated numerically.
-    """
-    out: list[tuple[str, ir.Expr]] = []
-
-    def walk_items(items, prefix):
-        for it in items:
-            path = f"{prefix}{it.name}"
-            match it.kind:
-                case "value":
-                    out.append((path, it.expr))
-                case "object" | "points":
-                    walk_items(it.items, path + ".")
-                case "first":
-                    out.append((path, it.expr))
-                    out.append((path + "?", it.cond))
-                case "solve":
-                    pass
-
-    if report is not None:
-        walk_items(report.items, "")
-    return out
-
-
 def _final(a: Accumulator) -> str:
     v = var_name(a.var)
     return f"({v} / _count)" if a.kind == "mean" else v
 
 
 def _param_table(prog: ir.Program) -> list[dict]:
-    from spattenc.ir.visit import const_value
     out = []
     for prm in prog.params:
         out.append({"name": prm.name, "type": prm.type, "default": const_value(prm.default),

@@ -19,7 +19,7 @@ from spattenc.middle import fixed as fx
 from spattenc.backends.templates_env import render
 from spattenc.ir.errors import SpecError
 from spattenc.backends.naming import VERILOG_KEYWORDS, code, file_stem, py_part
-from spattenc.backends.numpy_fixed import word_bits
+from spattenc.middle.golden import word_bits
 
 #: Names the generated modules use for themselves.
 INTERNAL = frozenset({"clk", "rst", "start", "busy", "done", "layer", "layer_count", "model", "mem", "ptr"})

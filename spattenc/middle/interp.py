@@ -22,7 +22,7 @@ from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import fail
 from spattenc.middle.eval import PythonEval, SympyEval, Unsupported, exact
-from spattenc.middle.lower import Join, Plan, Timing, time_var, var_of
+from spattenc.middle.lower import Join, Plan, Timing, report_exprs, time_var, var_of
 
 __all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "symbolic_interpreter"]
 
@@ -92,84 +92,146 @@ class Interpreter(PythonEval):
         return self.scalar(value)
 
     # ---- a whole plan (deterministic specs)
-    def run_plan(self, plan: Plan) -> dict[str, Any]:
+    def run_plan(self, plan: Plan, skip: frozenset[Key] = frozenset(),
+                 stage_times: dict[str, list[list[tuple[Any, Any]]]] | None = None) -> dict[Key, Any]:
         """Evaluate constants, every layer, the metrics, comparisons and report values.
 
-        Returns {Key: value} for every metric, comparison and report entry."""
+        Returns {Key: value} for every metric, comparison and report entry.  A random
+        draw raises Unsupported, unless its key is in `skip`: then every value whose key is
+        in `skip` (the program's `random` set: the values that depend on draws, and
+        keys.design_time(d) for a design whose schedule does) is left out, and the others are
+        computed.  `stage_times`, when given, receives for each design with a computed
+        schedule the (start, end) of each scheduled stage, a list per layer."""
         vals = self.env.values
         for k in plan.consts:
             vals[Key("const", k.name)] = self.eval(k.expr)
         count = self.eval(plan.layer_count)
         if self.is_symbolic(count):
             raise Unsupported("the layer count depends on a symbolic param")
-        states = {s.name: self.eval(s.init) for s in plan.states}
-        accs: dict[str, Any] = {}
+        states = {s.name: self.eval(s.init) for s in plan.states if Key("state", s.name) not in skip}
+        accs: dict[Key, Any] = {}
         for d in plan.designs:
             vals[time_var(d.name, None, "start")] = 0
             for a in d.accumulators:
                 accs[a.var] = None
+            if stage_times is not None and keys.design_time(d.name) not in skip:
+                stage_times[d.name] = []
         for layer in range(int(count)):
             vals[Key("index", plan.index)] = layer
-            for name, v in states.items():
-                vals[Key("state", name)] = v
+            vals.update({Key("state", name): v for name, v in states.items()})
             for step in plan.layer_steps:
-                if step.kind == "random":
-                    raise Unsupported(f"'{step.name}' is a random draw")
-                vals[step.var] = self.eval(step.expr)
+                self._step(step, skip)
             for d in plan.designs:
-                t0 = vals.get(keys.time(d.name, None, "next"), 0)
-                vals[time_var(d.name, None, "start")] = t0
-                for step in d.pre:
-                    vals[step.var] = self.eval(step.expr)
-                for t in d.timeline:
-                    if isinstance(t, Timing):
-                        vals[time_var(d.name, t.stage, "start")] = vals[t.start]
-                        vals[t.end] = vals[t.start] + vals[t.stage_var]
-                    elif isinstance(t, Join):
-                        vals[t.var] = self.builtin("max", [vals[p] for p in t.parts], None)
-                end = vals[d.end_var] if d.end_var else t0
-                vals[time_var(d.name, None, "end")] = end
-                for step in d.post:
-                    vals[step.var] = self.eval(step.expr)
-                for a in d.accumulators:
-                    x = self.eval(a.arg)
-                    old = accs[a.var]
-                    match a.kind:
-                        case "sum" | "mean":
-                            accs[a.var] = x if old is None else old + x
-                        case "count":
-                            accs[a.var] = (old or 0) + (1 if self.truth(x) else 0)
-                        case "last":
-                            accs[a.var] = x
-                        case "first":
-                            accs[a.var] = x if old is None else old
-                        case "max_over":
-                            accs[a.var] = x if old is None else self.builtin("max", [old, x], None)
-                        case "min_over":
-                            accs[a.var] = x if old is None else self.builtin("min", [old, x], None)
-                vals[keys.time(d.name, None, "next")] = end
+                self._design_layer(d, accs, skip, stage_times)
             for s in plan.states:
-                states[s.name] = self.eval(s.next)
+                if s.name in states:
+                    states[s.name] = self.eval(s.next)
+        out = self._metrics(plan, accs, int(count), skip)
+        for c in plan.compares:
+            if not _mentions(c.expr, skip):
+                vals[Key("compare", c.name)] = out[Key("compare", c.name)] = self.eval(c.expr)
+        for path, expr in report_exprs(plan.report):
+            if not _mentions(expr, skip):
+                out[Key("report", path)] = self.eval(expr)
+        return out
+
+    def _step(self, step, skip: frozenset[Key]) -> None:
+        """One per-layer step (a let, stage or draw) of a plan."""
+        if step.var in skip:
+            return
+        if step.kind == "random":
+            raise Unsupported(f"'{step.name}' is a random draw")
+        self.env.values[step.var] = self.eval(step.expr)
+
+    def _design_layer(self, d, accs: dict[Key, Any], skip: frozenset[Key], stage_times) -> None:
+        """One layer of a design: its lets, its schedule (unless it depends on draws), its
+        accumulators (those of metrics that do not)."""
+        vals = self.env.values
+        timed = keys.design_time(d.name) not in skip
+        t0 = vals.get(keys.time(d.name, None, "next"), 0)
+        vals[time_var(d.name, None, "start")] = t0
+        for step in d.pre:
+            self._step(step, skip)
+        if timed:
+            for t in d.timeline:
+                if isinstance(t, Timing):
+                    vals[time_var(d.name, t.stage, "start")] = vals[t.start]
+                    vals[t.end] = vals[t.start] + vals[t.stage_var]
+                elif isinstance(t, Join):
+                    vals[t.var] = self.builtin("max", [vals[p] for p in t.parts], None)
+            end = vals[d.end_var] if d.end_var else t0
+            vals[time_var(d.name, None, "end")] = end
+            if stage_times is not None:
+                stage_times[d.name].append([(vals[t.start], vals[t.end]) for t in d.timeline if isinstance(t, Timing)])
+        for step in d.post:
+            self._step(step, skip)
+        for a in d.accumulators:
+            if Key("metric", a.metric, d.name) not in skip:
+                old = accs[a.var]
+                if a.kind in ("sum", "mean") and old is not None:
+                    accs[a.var] = self._add_into(old, a.arg)
+                else:
+                    accs[a.var] = self._accumulate(a.kind, old, self.eval(a.arg))
+        if timed:
+            vals[keys.time(d.name, None, "next")] = end
+
+    def _add_into(self, acc, e: ir.Expr):
+        """acc + e as the simulators add a layer's term to a running sum: a top-level chain
+        of + and - in e continues the sum left to right (acc + a + b is (acc + a) + b),
+        so float sums agree with the simulator's bit for bit."""
+        if isinstance(e, ir.Binary) and e.op in ("+", "-"):
+            return self.binary(e.op, self._add_into(acc, e.left), self.eval(e.right), e)
+        return self.binary("+", acc, self.eval(e), e)
+
+    def _accumulate(self, kind: str, old, x):
+        match kind:
+            case "sum" | "mean":
+                return x if old is None else old + x
+            case "count":
+                return (old or 0) + (1 if self.truth(x) else 0)
+            case "last":
+                return x
+            case "first":
+                return x if old is None else old
+            case "max_over":
+                return x if old is None else self.builtin("max", [old, x], None)
+            case "min_over":
+                return x if old is None else self.builtin("min", [old, x], None)
+        raise AssertionError(kind)  # pragma: no cover
+
+    def _metrics(self, plan: Plan, accs: dict[Key, Any], count: int, skip: frozenset[Key]) -> dict[Key, Any]:
+        """Every design metric (those not in `skip`) from the accumulators."""
+        vals = self.env.values
         out: dict[str, Any] = {}
         for d in plan.designs:
             for mt in d.metrics:
+                key = Key("metric", mt.name, d.name)
+                if key in skip:
+                    continue
                 self.reduce_values = {}
                 for a in d.accumulators:
                     if a.metric == mt.name:
                         slot = int(a.var.part)
                         v = accs[a.var]
                         if a.kind == "mean":
-                            v = v / int(count)
+                            v = v / count
                         if v is None:
                             v = 0 if a.kind in ("sum", "count") else math.nan
                         self.reduce_values[slot] = v
-                vals[Key("metric", mt.name, d.name)] = out[Key("metric", mt.name, d.name)] = self.eval(mt.expr)
-        for c in plan.compares:
-            vals[Key("compare", c.name)] = out[Key("compare", c.name)] = self.eval(c.expr)
-        from spattenc.backends.numpy_sim import report_exprs
-        for path, expr in report_exprs(plan.report):
-            out[Key("report", path)] = self.eval(expr)
+                vals[key] = out[key] = self.eval(mt.expr)
         return out
+
+
+def _mentions(e: ir.Expr, keys: frozenset[str]) -> bool:
+    """Whether `e` reads a metric or plan variable named in `keys`."""
+    if not keys:
+        return False
+    for node in ir.walk(e):
+        if isinstance(node, ir.MetricRef) and Key("metric", node.metric, node.design) in keys:
+            return True
+        if isinstance(node, ir.Ref) and node.scope not in ("local", "param", "const") and var_of(node) in keys:
+            return True
+    return False
 
 
 class SympyInterpreter(SympyEval, Interpreter):

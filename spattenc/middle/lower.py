@@ -292,3 +292,30 @@ def _compare_random(e: ir.Expr, program: ir.Program) -> bool:
         case ir.MetricRef(design=d, metric=m):
             return Key("metric", m, d) in program.random
     return any(_compare_random(c, program) for c in children(e))
+
+
+def report_exprs(report: ir.Report | None) -> list[tuple[str, ir.Expr]]:
+    """Every per-point expression of a report as (key path, expression), in order.
+
+    Paths join keys with '.'; a 'first' entry contributes its value (`path`) and its
+    condition (`path?`).  'solve' entries are not evaluated numerically.
+    """
+    out: list[tuple[str, ir.Expr]] = []
+
+    def walk_items(items, prefix):
+        for it in items:
+            path = f"{prefix}{it.name}"
+            match it.kind:
+                case "value":
+                    out.append((path, it.expr))
+                case "object" | "points":
+                    walk_items(it.items, path + ".")
+                case "first":
+                    out.append((path, it.expr))
+                    out.append((path + "?", it.cond))
+                case "solve":
+                    pass
+
+    if report is not None:
+        walk_items(report.items, "")
+    return out

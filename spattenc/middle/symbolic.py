@@ -9,6 +9,7 @@ dropped, as a continuous relaxation summed in closed form.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import sympy as sp
@@ -16,10 +17,10 @@ import sympy as sp
 from spattenc.ir import keys
 from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
-from spattenc.backends.naming import md_comment, md_fence
 from spattenc.ir.catalog import round_half_even, trunc
-from spattenc.ir.errors import did_you_mean
+from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.middle.eval import SymbolEval, const_value
+from spattenc.middle.interp import Env, Interpreter
 from spattenc.middle.lower import Join, Timing
 
 
@@ -432,7 +433,6 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     known = ({c.name for c in program.consts} | {i.name for i in program.layer_items}
              | {d.name for d in program.designs} | {c.name for c in program.compares} | {lp.name for lp in program.loops}
              | {sv.name for sv in program.solves})
-    from spattenc.ir.errors import SpecError
     for n in names:
         if n not in known:
             raise SpecError(f"inspect: '{n}' is not a constant, per-layer quantity, stage, design, comparison, "
@@ -444,71 +444,89 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     out: list[str] = [f"# {program.name}" + (f": {program.title}" if program.title else ""), ""]
     if not wanted:
         out += _const_lines(program, f, latex)
-    layer_named = [i for i in program.layer_items if want(i.name)]
-    if layer_named:
-        out.append(f"## Per layer ({program.layers.index} = 0 .. count-1)")
-        out += _item_lines(program, f, layer_named, "layer", latex)
-        stages = [i for i in layer_named if isinstance(i, ir.Stage)]
-        if stages:
-            out.append("")
-            out.append("## Stages (cycles per layer)")
-            stage_subs = {f.syms[Key("stage", i.name)]: f.direct[Key("stage", i.name)]
-                          for i in program.layer_items if isinstance(i, ir.Stage)}
-            for s in stages:
-                form = f.direct[Key("stage", s.name)]
-                out.append(f"{s.name} = {_show(form, latex)}")
-                if form.free_symbols & set(stage_subs):
-                    out.append(f"  = {_show(form.xreplace(stage_subs), latex)}")
-        out.append("")
+    out += _layer_lines(program, f, [i for i in program.layer_items if want(i.name)], latex)
     values = _values(compiled, overrides or {})
-    exact_runs = None
+    totals: list = []  # the exact totals, computed once when a design needs them
     for d in program.designs:
-        if not want(d.name):
-            continue
-        out.append(f"## Design {d.name}" + (f" ({d.title})" if d.title else ""))
-        for item in d.lets:
-            key = Key("design", item.name, d.name)
-            if key in f.direct:
-                out.append(f"{item.name} = {_show(f.direct[key], latex)}")
-        lt = design_layer_time(program, f, d, expand=False)
-        implicit = program.implicit_layers
-        if lt is not None:
-            out.append(f"time{'' if implicit else ' per layer'} = {_show(lt, latex)}")
-            if implicit:
-                out.append(f"  = {_show(design_layer_time(program, f, d), latex)}")
-        if implicit:
-            for mt in d.metrics:
-                direct = to_sympy(mt.expr, program, f.syms)
-                full = tidy(expand_all(direct, program, f))
-                out.append(f"metric {mt.name} = {_show(direct, latex)}")
-                if full != direct:
-                    out.append(f"  = {_show(full, latex)}")
-        random = keys.design_time(d.name) in program.random
-        if implicit:
-            pass
-        elif lt is not None and random:
-            out.append("total over layers: depends on random draws (see `spattenc eval`)")
-        elif lt is not None:
-            if exact_runs is None:
-                exact_runs = _exact_totals(compiled, overrides or {})
-            exact, unrolled = exact_runs[d.name]
-            tot = total_time(program, f, d, values, exact, unrolled)
-            out.append(f"total over layers, exact (unrolled at the current params) = {exact!r}")
-            out.append("  per layer: " + ", ".join(f"{x:.6g}" for x in unrolled))
-            if tot.relaxed is None:
-                out.append(f"continuous relaxation: none ({tot.note})")
-            else:
-                out.append(f"continuous relaxation: {_show(tot.state_law, latex)}")
-                out.append(f"  total = {_show(tot.relaxed, latex)}")
-                err = (tot.relaxed_value - exact) / exact if exact else float("nan")
-                out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
-        if not implicit:  # implicit layers: the metrics are shown directly above
-            out += _metric_lines(compiled, f, d, values, overrides or {}, latex)
-        out.append("")
+        if want(d.name):
+            out += _design_lines(compiled, f, d, values, overrides or {}, latex, totals)
     out += _compare_lines(compiled, f, values, overrides or {}, latex, wanted)
     out += solutions_lines(compiled, [sv for sv in program.solves if want(sv.name)], latex, overrides, f)
     out += _loop_lines(program, latex, wanted)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _layer_lines(program: ir.Program, f: Forms, layer_named: list, latex: bool) -> list[str]:
+    """The `## Per layer` section of inspect (the named per-layer items) and its stages."""
+    if not layer_named:
+        return []
+    out = [f"## Per layer ({program.layers.index} = 0 .. count-1)"]
+    out += _item_lines(program, f, layer_named, "layer", latex)
+    stages = [i for i in layer_named if isinstance(i, ir.Stage)]
+    if stages:
+        out.append("")
+        out.append("## Stages (cycles per layer)")
+        stage_subs = {f.syms[Key("stage", i.name)]: f.direct[Key("stage", i.name)]
+                      for i in program.layer_items if isinstance(i, ir.Stage)}
+        for s in stages:
+            form = f.direct[Key("stage", s.name)]
+            out.append(f"{s.name} = {_show(form, latex)}")
+            if form.free_symbols & set(stage_subs):
+                out.append(f"  = {_show(form.xreplace(stage_subs), latex)}")
+    out.append("")
+    return out
+
+
+def _design_lines(compiled, f: Forms, d: ir.Design, values: dict, overrides: dict, latex: bool,
+                  totals: list) -> list[str]:
+    """The `## Design` section of inspect: lets, time per layer, total over layers and its
+    relaxation, metrics.  `totals` caches the exact totals (_exact_totals) across designs."""
+    program = compiled.program
+    out = [f"## Design {d.name}" + (f" ({d.title})" if d.title else "")]
+    for item in d.lets:
+        key = Key("design", item.name, d.name)
+        if key in f.direct:
+            out.append(f"{item.name} = {_show(f.direct[key], latex)}")
+    lt = design_layer_time(program, f, d, expand=False)
+    implicit = program.implicit_layers
+    if lt is not None:
+        out.append(f"time{'' if implicit else ' per layer'} = {_show(lt, latex)}")
+        if implicit:
+            out.append(f"  = {_show(design_layer_time(program, f, d), latex)}")
+    if implicit:
+        for mt in d.metrics:
+            direct = to_sympy(mt.expr, program, f.syms)
+            full = tidy(expand_all(direct, program, f))
+            out.append(f"metric {mt.name} = {_show(direct, latex)}")
+            if full != direct:
+                out.append(f"  = {_show(full, latex)}")
+        out.append("")  # implicit layers: the metrics are shown directly above
+        return out
+    if lt is not None and keys.design_time(d.name) in program.random:
+        out.append("total over layers: depends on random draws (see `spattenc eval`)")
+    elif lt is not None:
+        if not totals:
+            totals.append(_exact_totals(compiled, overrides))
+        exact, unrolled = totals[0][d.name]
+        out += _total_lines(total_time(program, f, d, values, exact, unrolled), latex)
+    out += _metric_lines(compiled, f, d, values, overrides, latex)
+    out.append("")
+    return out
+
+
+def _total_lines(tot: Total, latex: bool) -> list[str]:
+    """A design's total over layers: exact (unrolled) and its continuous relaxation."""
+    exact = tot.exact_value
+    out = [f"total over layers, exact (unrolled at the current params) = {exact!r}",
+           "  per layer: " + ", ".join(f"{x:.6g}" for x in tot.unrolled)]
+    if tot.relaxed is None:
+        out.append(f"continuous relaxation: none ({tot.note})")
+    else:
+        out.append(f"continuous relaxation: {_show(tot.state_law, latex)}")
+        out.append(f"  total = {_show(tot.relaxed, latex)}")
+        err = (tot.relaxed_value - exact) / exact if exact else float("nan")
+        out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
+    return out
 
 
 def solutions_lines(compiled, solves, latex: bool = False, overrides: dict | None = None,
@@ -533,26 +551,6 @@ def solutions_lines(compiled, solves, latex: bool = False, overrides: dict | Non
             out.append(f"    = {value!r} at the current params")
     out.append("")
     return out
-
-
-def inspect_spec(compiled, bound=None, names: list[str] | tuple = (), latex: bool = False,
-                 overrides: dict | None = None) -> str:
-    """What `spattenc inspect` prints.  A spec that reads input files or lays out a report
-    gets the closed forms of its metrics in its params with the inputs bound, and its
-    report's exact solves (results.closed_forms_text), then its `solve` declarations; any
-    other spec gets inspect_text.  `bound`: the bound inputs (default: the declared files)."""
-    program = compiled.program
-    if not (program.inputs or program.report is not None) or program.rows is not None:
-        return inspect_text(compiled, names=names, latex=latex, overrides=overrides)
-    from spattenc.present.document import closed_forms_text
-
-    if bound is None and program.inputs:
-        from spattenc.run.inputs import bind
-        bound = bind(program, {}, compiled.path)
-    text = closed_forms_text(compiled, bound, overrides or {}, names=names, latex=latex)
-    solves = [sv for sv in program.solves if not names or sv.name in names]
-    extra = solutions_lines(compiled, solves, latex, overrides)
-    return text + ("\n" + "\n".join(extra).rstrip("\n") + "\n" if extra else "")
 
 
 def _const_lines(program: ir.Program, f: Forms, latex: bool) -> list[str]:
@@ -583,34 +581,28 @@ def _values(compiled, overrides: dict) -> dict[str, float]:
     return vals
 
 
+def _plan_run(compiled, overrides: dict) -> tuple[dict, dict]:
+    """The deterministic values of a spec at its params (defaults updated by `overrides`),
+    from the reference interpreter of its plan (float64, as the simulator computes them):
+    {Key of a metric or comparison: value} without the values that depend on random draws,
+    and each design's stage (start, end) times per layer (designs whose schedule does not
+    depend on draws)."""
+    program = compiled.program
+    env = Env({Key("param", name): value for name, value in _values(compiled, overrides).items()})
+    times: dict[str, list[list[tuple]]] = {}
+    values = Interpreter(program, env).run_plan(compiled.plan, skip=frozenset(program.random), stage_times=times)
+    return values, times
+
+
 def _exact_totals(compiled, overrides: dict) -> dict[str, tuple[float, list[float]]]:
-    """Each design's total time and per-layer times, from the generated simulator (float64)."""
-    from spattenc.run.loader import simulator
-
-    sim = simulator(compiled)
-    _, _, events = sim.run(overrides, trials=1, seed=0, rng="pcg64", record=0)
+    """Each design's total time and per-layer times (float64): the end of its last
+    layer, and each layer's span from its first stage start to its last stage end."""
+    _, times = _plan_run(compiled, overrides)
     out: dict[str, tuple[float, list[float]]] = {}
-    for d in compiled.program.designs:
-        ends: dict[int, float] = {}
-        starts: dict[int, float] = {}
-        for design, layer, _, start, end in events:
-            if design == d.name:
-                ends[layer] = max(ends.get(layer, start), end)
-                starts[layer] = min(starts.get(layer, start), start)
-        layers = sorted(ends)
-        per = [ends[i] - starts[i] for i in layers]
-        out[d.name] = (ends[layers[-1]] if layers else 0.0, per)
+    for name, layers in times.items():
+        spans = [(min(float(s) for s, _ in ev), max(float(e) for _, e in ev)) for ev in layers if ev]
+        out[name] = (spans[-1][1] if spans else 0.0, [end - start for start, end in spans])
     return out
-
-
-def closed_forms_markdown(compiled, spec_path: str, command: str) -> str:
-    """closed_forms.md: the inspect output at the spec's defaults, with a header.
-
-    A spec that reads input files gets the closed forms of its metrics in its params with
-    its default inputs bound, as `inspect` prints them (inspect_spec)."""
-    body = inspect_spec(compiled)
-    header = md_comment(f"Generated by spattenc from {spec_path}. Do not edit. Regenerate with: {command}")
-    return f"<!-- {header} -->\n\n" + md_fence(body)
 
 
 # ------------------------------------------------------------------ metrics and comparisons
@@ -705,7 +697,6 @@ def _sum_terms(e: sp.Expr, l: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
 
 def _map_ir(e: ir.Expr, fn) -> ir.Expr:
     """Rebuild an IR expression bottom-up, replacing the nodes for which `fn` returns a node."""
-    import dataclasses
     hit = fn(e)
     if hit is not None:
         return hit
@@ -782,12 +773,9 @@ def _metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr
     return form, "; ".join(dict.fromkeys(notes))
 
 
-def _sim_metrics(compiled, overrides: dict) -> tuple[dict, dict]:
-    from spattenc.run.loader import simulator
-
-    sim = simulator(compiled)
-    R, C, _ = sim.run(overrides, trials=1, seed=0, rng="pcg64")
-    return R, C
+def _sim_metrics(compiled, overrides: dict) -> dict:
+    """The deterministic metric and comparison values at the current params (_plan_run)."""
+    return _plan_run(compiled, overrides)[0]
 
 
 def _check_value(form: sp.Expr, sub_num: dict, sim_value: float | None) -> str:
@@ -823,10 +811,10 @@ def _metric_lines(compiled, f: Forms, design: ir.Design, values: dict, overrides
             out.append(f"{mt.name}: no closed form ({e})")
             continue
         if R is None:
-            R, _ = _sim_metrics(compiled, overrides)
+            R = _sim_metrics(compiled, overrides)
         form = _simplest(form)
         out.append(f"{mt.name} = {_show(form, latex)}")
-        out.append(_check_value(form, sub_num, float(R[design.name][mt.name][0, 0])) + (f" ({note})" if note else ""))
+        out.append(_check_value(form, sub_num, float(R[Key("metric", mt.name, design.name)])) + (f" ({note})" if note else ""))
     if laws and not exact and R is not None:
         out.append("  (states follow their continuous relaxation: floors and clamps of the recurrence dropped)")
     return out
@@ -880,9 +868,9 @@ def _compare_lines(compiled, f: Forms, values: dict, overrides: dict, latex: boo
             out.append(f"{c.name}: no closed form ({e})")
             continue
         if C is None:
-            _, C = _sim_metrics(compiled, overrides)
+            C = _sim_metrics(compiled, overrides)
         out.append(f"{c.name} = {_show(form, latex)}")
-        out.append(_check_value(form, sub_num, float(C[c.name][0, 0])))
+        out.append(_check_value(form, sub_num, float(C[Key("compare", c.name)])))
     out.append("")
     return out
 
@@ -933,7 +921,6 @@ def _row_symbols(program: ir.Program, table: dict) -> Symbols:
 def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
     """`inspect` of a table spec: the per-row formulas, each group's reductions, the
     metrics (reductions named by their kind: sum(...), last(...), count(...))."""
-    from spattenc.ir.errors import SpecError
 
     program = compiled.program
     f = forms(program)

@@ -17,9 +17,13 @@ import numpy as np
 import sympy
 
 from spattenc.ir.keys import Key
+from spattenc.backends.closed_forms import closed_forms_text
 from spattenc.ir import nodes as ir
-from spattenc.ir.errors import SpecError, did_you_mean
-from spattenc.middle.symbolic import real_roots
+from spattenc.ir.errors import SpecError
+from spattenc.middle.report_solve import Solution, solve
+
+__all__ = ["Solution", "closed_forms_text", "flatten", "render_object", "report_csv", "report_document", "report_text",
+           "solve", "solve_entry", "to_json_value"]
 
 def to_json_value(x, type_: str | None = None, program: ir.Program | None = None):
     """A numpy/Python value as JSON: non-finite numbers become null, enum codes their names."""
@@ -109,15 +113,6 @@ def _same(a, b) -> bool:
     return a == b
 
 
-@dataclass(frozen=True)
-class Solution:
-    """A solved report entry: `value` (float or None); `reason` says why it is None."""
-
-    value: float | None
-    reason: str | None
-    exact: str | None = None
-
-
 def solve_entry(compiled, it: ir.ReportItem, swept: list[str], params: dict, inputs: dict | None) -> Solution:
     """Solve a report's `solve p where A == B` at the run's params (p itself left free)."""
     swept_others = [p for p in swept if p != it.expr.name]
@@ -125,143 +120,6 @@ def solve_entry(compiled, it: ir.ReportItem, swept: list[str], params: dict, inp
         return Solution(None, f"other params are swept too ({', '.join(swept_others)}); sweep only "
                               f"{it.expr.name} to solve")
     return solve(compiled, it, params, inputs)
-
-
-def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Solution:
-    """Solve `solve p where A == B` exactly (sympy, exact decimal inputs) for the real p in
-    p's declared range; None with the reason when there is no such p."""
-    from spattenc.middle.interp import Unsupported, exact, symbolic_interpreter
-
-    prog = compiled.program
-    target = it.expr.name
-    param = prog.param(target)
-    try:
-        interp, _ = symbolic_interpreter(compiled.plan, params, inputs or {}, (target,))
-        left, right = interp.eval(it.cond.left), interp.eval(it.cond.right)
-    except Unsupported as e:
-        return Solution(None, f"no closed form in {target}: {e}")
-    x = sympy.Symbol(target, real=True)
-    lo, hi = param.lo_value, param.hi_value
-    domain = sympy.Interval(exact(lo) if lo is not None else -sympy.oo, exact(hi) if hi is not None else sympy.oo)
-    eq = sympy.together(left - right)
-    # The solver is inspect's (symbolic.real_roots); roots are then kept in p's range.
-    if x not in eq.free_symbols:
-        holds = sympy.simplify(eq) == 0
-        return Solution(None, f"the equation does not depend on {target}" +
-                        ("; it holds for every value" if holds else "; it never holds"))
-    found = real_roots(eq, x)
-    where = f"[{_num(lo)}, {_num(hi)}]" if param.lo is not None else "the reals"
-    roots = sorted((r for r in found.roots if r.is_real is not False), key=float)
-    inside = [r for r in roots if domain.contains(r) == sympy.true]
-    if inside:
-        return Solution(float(inside[0]), None, str(inside[0]))
-    if roots:
-        shown = ", ".join(f"{v} (≈ {float(v):.6g})" if not v.is_Integer else str(v) for v in roots)
-        return Solution(None, f"the equation holds only at {target} = {shown}, outside {where}")
-    if not found.closed:
-        return Solution(None, f"sympy could not solve the equation for {target} (no closed form)")
-    return Solution(None, f"no real {target} satisfies the equation")
-
-
-def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = False) -> str:
-    """Closed forms of a deterministic spec's metrics and comparisons in its params (those
-    not fixed with --set), inputs bound; then the report's solve entries."""
-    from spattenc.middle.interp import Unsupported, symbolic_interpreter
-
-    prog = compiled.program
-    params = {p.name: p.value for p in prog.params}
-    params.update(overrides)
-    free = tuple(p.name for p in prog.params if p.name not in overrides)
-    inputs = bound.values if bound is not None else {}
-    lines = [f"Closed forms of '{prog.name}'" + (f" in {', '.join(free)}" if free else "")
-             + (" (inputs: " + ", ".join(f"{k}={v}" for k, v in bound.files.items()) + ")" if bound and bound.files
-                else ""), ""]
-    try:
-        _, forms = symbolic_interpreter(compiled.plan, params, inputs, free)
-    except Unsupported as e:
-        return "\n".join(lines + [f"no closed form: {e}"]) + "\n"
-
-    def show(key: str, title: str, attrs: ir.Attrs):
-        e = forms[key]
-        unit = f"  [{attrs.unit}]" if attrs.unit else ""
-        label = f"  {attrs.label}" if attrs.label else ""
-        lines.append(f"{title}{unit}{label}")
-        e = sympy.expand(e) if _polynomial(e, free) else sympy.cancel(sympy.together(e))
-        if latex:
-            lines.append(f"  = {sympy.latex(e)}")
-        else:
-            lines.append(f"  = {sympy.sstr(e)}")
-            approx = sympy.N(e, 10)
-            if any(not a.is_Integer for a in e.atoms(sympy.Rational)):
-                lines.append(f"  ≈ {sympy.sstr(approx)}")
-        lines.append("")
-
-    known = {d.name for d in prog.designs} | {m.name for d in prog.designs for m in d.metrics} \
-        | {f"{d.name}.{m.name}" for d in prog.designs for m in d.metrics} | {c.name for c in prog.compares} \
-        | {sv.name for sv in prog.solves}
-    if prog.report is not None:
-        known |= {k for path, it in _solve_items(prog.report.items, "") for k in (path, it.name)}
-    for n in names:
-        if n not in known:
-            raise SpecError(f"inspect: '{n}' is not a design, metric, comparison or solve entry of spec "
-                            f"'{prog.name}'" + did_you_mean(n, known))
-
-    def wanted(*keys) -> bool:
-        return not names or any(k in names for k in keys)
-
-    for d in prog.designs:
-        for m in d.metrics:
-            if wanted(d.name, m.name, f"{d.name}.{m.name}"):
-                show(Key("metric", m.name, d.name), f"{d.name}.{m.name}", m.attrs)
-    for c in prog.compares:
-        if wanted(c.name):
-            show(Key("compare", c.name), c.name, c.attrs)
-    if prog.report is not None:
-        for path, it in _solve_items(prog.report.items, ""):
-            if wanted(path, it.name):
-                sol = solve(compiled, it, params, inputs)
-                lines.append(f"{path}: solve {it.expr.name} where {_eq_text(it)}")
-                if sol.value is not None:
-                    lines.append(f"  {it.expr.name} = {sol.exact}  (≈ {sol.value:.10g})")
-                else:
-                    lines.append(f"  none: {sol.reason}")
-                lines.append("")
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines) + "\n"
-
-
-def _polynomial(e, free) -> bool:
-    syms = [sympy.Symbol(f, real=True) for f in free]
-    try:
-        return bool(syms) and e.is_polynomial(*syms)
-    except Exception:  # noqa: BLE001 - sympy raises assorted errors on odd expressions
-        return False
-
-
-def _solve_items(items, prefix):
-    for it in items:
-        if it.kind == "solve":
-            yield f"{prefix}{it.name}", it
-        elif it.kind in ("object", "points"):
-            yield from _solve_items(it.items, f"{prefix}{it.name}.")
-
-
-def _eq_text(it: ir.ReportItem) -> str:
-    def show(e):
-        match e:
-            case ir.Ref(name=name):
-                return name
-            case ir.MetricRef(design=d, metric=m):
-                return f"{d}.{m}"
-            case ir.Num(value=v):
-                return repr(v)
-        return "..."
-    return f"{show(it.cond.left)} == {show(it.cond.right)}"
-
-
-def _num(v) -> str:
-    return "inf" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
 
 
 # ------------------------------------------------------------------ text and CSV

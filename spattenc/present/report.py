@@ -31,12 +31,12 @@ def closed_forms(run) -> str | None:
     """The closed forms as `spattenc inspect` prints them, or None when this installation
     has no symbolic layer (the module is absent)."""
     try:
-        from spattenc.middle import symbolic
+        from spattenc.present.inspect import inspect_spec
     except ModuleNotFoundError as e:
-        if e.name == f"{__package__}.symbolic":
+        if e.name == "spattenc.middle.symbolic":
             return None
         raise
-    return symbolic.inspect_spec(run.compiled, run.bound, overrides=run.overrides)
+    return inspect_spec(run.compiled, run.bound, overrides=run.overrides)
 
 
 # ---------------------------------------------------------------- numbers as the spec shows them
