@@ -10,7 +10,7 @@ dropped, as a continuous relaxation summed in closed form.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 
@@ -127,6 +127,9 @@ class Forms:
     syms: Symbols
     direct: dict[Key, sp.Expr]
     expanded: dict[Key, sp.Expr]
+    #: metric_form's results (a form and its note, or the reason there is none) by design,
+    #: expression and param values: owned by these forms, so it ends with them.
+    metric_forms: dict = field(default_factory=dict, compare=False)
 
 
 def forms(program: ir.Program) -> Forms:
@@ -712,19 +715,16 @@ def _map_ir(e: ir.Expr, fn) -> ir.Expr:
     return e
 
 
-_METRIC_CACHE: dict = {}
-
-
 def metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr, values: dict) -> tuple[sp.Expr, str]:
     """A design metric in closed form: each reduction over layers summed (or picked at the
     first/last layer), the rest as written.  Raises _NoForm when there is none."""
-    key = (id(f), design.name, expr, tuple(sorted(values.items())))
-    if key not in _METRIC_CACHE:
+    key = (design.name, expr, tuple(sorted(values.items())))
+    if key not in f.metric_forms:
         try:
-            _METRIC_CACHE[key] = _metric_form(program, f, design, expr, values)
+            f.metric_forms[key] = _metric_form(program, f, design, expr, values)
         except (_NoForm, ValueError) as e:
-            _METRIC_CACHE[key] = e
-    hit = _METRIC_CACHE[key]
+            f.metric_forms[key] = e
+    hit = f.metric_forms[key]
     if isinstance(hit, Exception):
         raise hit
     return hit
