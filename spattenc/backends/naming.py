@@ -31,7 +31,7 @@ import unicodedata
 from pathlib import Path
 
 __all__ = [
-    "Code", "code", "py_ident", "py_part", "py_join", "py_str", "py_lit", "py_comment", "PY_TAGS",
+    "Code", "code", "py_ident", "py_part", "py_join", "py_str", "py_doc", "py_lit", "py_comment", "PY_TAGS",
     "v_comment", "v_str", "v_ident", "md", "md_comment", "md_fence", "html_text", "plot_text", "file_stem",
     "display_path", "command_for", "PY_RESERVED", "VERILOG_KEYWORDS",
 ]
@@ -109,14 +109,55 @@ def py_join(*parts: str) -> str:
 
 # ---------------------------------------------------------------- Python text
 
+#: Escapes of the characters a double-quoted literal cannot hold as they are.
+_PY_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def py_str(s: str | None) -> str:
-    """A Python string literal (repr: escapes quotes, backslashes and every non-printable
-    character, so newlines, NUL and bidi marks never reach the source raw)."""
+    """A Python string literal in double quotes, the one quoting style of generated code:
+    backslashes and quotes escaped, and every non-printable character (newlines, NUL,
+    bidi marks, line separators) spelt as an escape, as repr() does, so none reaches
+    the source raw."""
     if s is None:
         return "None"
     if not isinstance(s, str):
         raise TypeError(f"py_str needs a string, not {type(s).__name__}")
-    return repr(str(s))
+    out = ['"']
+    for ch in str(s):
+        if ch in _PY_ESCAPES:
+            out.append(_PY_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            o = ord(ch)
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def py_doc(s, indent: int = 0, width: int = 100) -> str:
+    """A docstring: `s` in triple double quotes, each character escaped as py_str escapes
+    it (so no quote can end it early), broken between words into lines of at most
+    `width` characters at `indent`; a word longer than a line is cut between characters,
+    never inside an escape."""
+    room = max(width - indent - 6, 20)
+    lines: list[str] = []
+    cur: list[str] = []  # escaped characters of the current line
+    for word in str(s).split(" "):
+        units = [py_str(ch)[1:-1] for ch in word]
+        need = sum(map(len, units)) + (1 if cur else 0)
+        if cur and len(cur) + need > room:
+            lines.append("".join(cur))
+            cur = []
+        if cur:
+            cur.append(" ")
+        for u in units:
+            if len("".join(cur)) + len(u) > room:
+                lines.append("".join(cur))
+                cur = []
+            cur.append(u)
+    lines.append("".join(cur))
+    return '"""' + ("\n" + " " * indent).join(line.rstrip(" ") for line in lines) + '"""'
 
 
 def py_lit(v) -> str:

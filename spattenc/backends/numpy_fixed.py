@@ -12,7 +12,7 @@ from sympy.printing.numpy import NumPyPrinter
 from spattenc.middle import fixed as fx
 from spattenc.ir.visit import const_value
 from spattenc.backends.templates_env import render
-from spattenc.backends.naming import code, file_stem, py_join, py_part
+from spattenc.backends.naming import code, file_stem, py_join, py_part, py_str
 from spattenc.backends.numpy_sim import attr_names, py_name, var_name
 
 
@@ -143,7 +143,7 @@ def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
             args = ", ".join(p.code(a) for a in item.args)
             layer.append({"target": code(fixed_var_name(item.var)), "temps": [],
                           "comment": f"random {item.name} ~ {item.dist}",
-                          "code": code(f"draw.{item.dist}({item.name!r}, {args})")})
+                          "code": code(f"draw.{item.dist}({py_str(item.name)}, {args})")})
         else:
             layer.append(_assign(p, item))
     designs = []

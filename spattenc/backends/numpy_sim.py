@@ -18,7 +18,7 @@ from spattenc.front.check import column_bound
 from spattenc.ir.nodes import walk
 from spattenc.middle.lower import Accumulator, Plan, Step, Timing, time_var, var_of
 from spattenc.backends.templates_env import render
-from spattenc.backends.naming import Code, py_ident, py_join, py_part
+from spattenc.backends.naming import Code, py_ident, py_join, py_part, py_str
 from spattenc.backends.naming import code as as_code
 
 # Python operator precedence (higher binds tighter; the catalog's), for minimal,
@@ -118,7 +118,7 @@ class NumpySimPrinter(NumPyPrinter):
         if e.scope in ("param", "const"):
             return f"c.{py_name(e.name)}"
         if e.scope == "compare":
-            return f"C[{e.name!r}]"
+            return f"C[{py_str(e.name)}]"
         return self._names(var_of(e))
 
     def _print_EnumConst(self, e: ir.EnumConst) -> str:
@@ -148,7 +148,7 @@ class NumpySimPrinter(NumPyPrinter):
         return self._names(time_var(e.design, e.stage, e.which))
 
     def _print_MetricRef(self, e: ir.MetricRef) -> str:
-        return f"R[{e.design!r}][{e.metric!r}]"
+        return f"R[{py_str(e.design)}][{py_str(e.metric)}]"
 
     def _print_Reduce(self, e: ir.Reduce) -> str:
         if e.axis == "trials":
@@ -156,9 +156,9 @@ class NumpySimPrinter(NumPyPrinter):
         if e.axis in ("rows", "groups"):
             arg = self._print(e.arg)
             if e.within is not None:
-                return f"_greduce({e.kind!r}, {arg}, _grp_{py_part(e.within)})"
+                return f"_greduce({py_str(e.kind)}, {arg}, _grp_{py_part(e.within)})"
             size = "_n_rows" if e.axis == "rows" else f"_grp_{py_part(e.over)}.size"
-            return f"_reduce_all({e.kind!r}, {arg}, {size})"
+            return f"_reduce_all({py_str(e.kind)}, {arg}, {size})"
         return self._reduce_names[e.slot]
 
     def _print_GroupRef(self, e: ir.GroupRef) -> str:
@@ -218,7 +218,7 @@ class _Assign:
 def _draw_step(target: str, draw: str, dist: str, args, name: str, p: NumpySimPrinter) -> _Assign:
     """A random variable's line: `target` drawn by the Draws object `draw` (named for its errors)."""
     code = ", ".join(p.code(a) for a in args)
-    return _Assign(target, f"{draw}.{dist}({code}, name={name!r})", f"random {name} ~ {dist}")
+    return _Assign(target, f"{draw}.{dist}({code}, name={py_str(name)})", f"random {name} ~ {dist}")
 
 
 def _free_vars(e: ir.Expr) -> list[str]:
@@ -324,6 +324,8 @@ def _loops(plan: Plan) -> list[dict]:
                 items.append(_Assign(py_name(item.name), p.code(item.expr), item.name))
         out.append({
             "name": func_name("loop", lp.name), "spec_name": lp.name, "params": [py_name(x) for x in lp.params],
+            "doc": f"Loop {lp.name}({', '.join(py_name(x) for x in lp.params)}): one run per element, "
+                   "reduced over its steps.",
             "consts": [{"name": k, "attr": py_name(k)} for k in _loop_consts(plan, lp)],
             "random": any(isinstance(i, ir.Random) for i in lp.items),
             "states": [{"name": py_name(s.name), "init": p.code(s.init), "next": p.code(s.next)} for s in lp.states],
@@ -338,7 +340,9 @@ def _definitions(plan: Plan, p: NumpySimPrinter) -> tuple[list[_Assign], list[di
     funcs = []
     for f in plan.funcs:
         body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
-        funcs.append({"name": func_name("fn", f.name), "spec_name": f.name, "params": [py_name(x) for x in f.params],
+        params = [py_name(x) for x in f.params]
+        funcs.append({"name": func_name("fn", f.name), "spec_name": f.name, "params": params,
+                      "doc": f"Spec function {f.name}({', '.join(params)}).",
                       "lets": body, "ret": p.code(f.body)})
     return consts, funcs
 
@@ -395,7 +399,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     def step_code(s: Step) -> _Assign:
         a = plain_step(s)
         if s.var in observed:  # a measurement may replace the model's value
-            return _Assign(a.target, f"_given(observed, {observed[s.var]!r}, {a.code})", a.comment + ", or as measured")
+            return _Assign(a.target, f"_given(observed, {py_str(observed[s.var])}, {a.code})", a.comment + ", or as measured")
         return a
 
     def plain_step(s: Step) -> _Assign:
