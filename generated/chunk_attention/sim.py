@@ -317,7 +317,7 @@ def constants(params, inputs=None):
     """Params and inputs plus derived constants, in dependency order."""
     missing = sorted(var for var in INPUTS if var not in (inputs or {}))
     if missing:
-        raise ValueError(f"missing input values: {', '.join(missing)}")
+        raise ValueError("missing input values: " + ", ".join(missing))
     c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.prefix_len = c.n_chunks * c.chunk_size
@@ -526,15 +526,10 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             shared__flops = c.prefix_flops + c.suffix_flops  # flops
             shared__kv_bytes = c.prefix_kv_bytes + c.suffix_kv_bytes  # kv_bytes
             shared__grid = c.blocks + c.n_seqs * c.n_heads * c.suffix_chunks  # grid
-            # t_compute
-            shared__t_compute = shared__flops / (c.peak_tflops * 1000000000000.0 * c.compute_eff)
-            # t_memory
-            shared__t_memory = shared__kv_bytes / (c.mem_bw_gbps * 1000000000.0 * c.mem_eff)
             # stage attention
             shared__attention = stage_shared__attention(
                 c, shared__flops, shared__kv_bytes, shared__grid
             )
-            shared__attention__start = shared__start
             shared__attention__end = shared__start + shared__attention  # attention
             shared__end = shared__attention__end
             # latency_ms, or as measured
@@ -589,7 +584,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             nonshared__attention = stage_nonshared__attention(
                 c, nonshared__flops, nonshared__kv_bytes, nonshared__grid
             )
-            nonshared__attention__start = nonshared__start
             nonshared__attention__end = nonshared__start + nonshared__attention  # attention
             nonshared__end = nonshared__attention__end
             nonshared__latency_ms = nonshared__end * 1000.0  # latency_ms
@@ -672,11 +666,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
                 split__prefix_bytes
                 + np.where((c.suffix_len > 0), split__suffix_bytes + split__combine_bytes, 0)
             )
-            split__prefix__start = split__start
             split__prefix__end = split__start + split__prefix  # prefix
-            split__suffix__start = split__prefix__end
             split__suffix__end = split__prefix__end + split__suffix  # suffix
-            split__combine__start = split__suffix__end
             split__combine__end = split__suffix__end + split__combine  # combine
             split__end = split__combine__end
             split__latency_ms = split__end * 1000.0  # latency_ms

@@ -416,12 +416,11 @@ def simulate(raw, trials, draw):
                             _o((
                                 (c.mem_latency + _div((_o(_fetch_qkv_1) << 64), c.bytes_per_cycle))
                                 + _where(
-                                    np.logical_and(
-                                        _b(_o(c.window) > _o(0)),
-                                        _b(_o(_fetch_qkv_2) > _o(c.window)),
-                                    ),
-                                    _div((_o((_fetch_qkv_2 - c.window)) << 32), c.bytes_per_cycle),
-                                    0,
+                                np.logical_and(
+                                _b(_o(c.window) > _o(0)), _b(_o(_fetch_qkv_2) > _o(c.window))
+                                ),
+                                _div((_o((_fetch_qkv_2 - c.window)) << 32), c.bytes_per_cycle),
+                                0,
                                 )
                             )),
                         )
@@ -558,18 +557,14 @@ def simulate(raw, trials, draw):
                             _o(4294967296000000000000),
                             _o((
                                 (
-                                    c.mem_latency
-                                    + _div((_o(_spec_fetch_1) << 64), c.bytes_per_cycle)
+                                c.mem_latency + _div((_o(_spec_fetch_1) << 64), c.bytes_per_cycle)
                                 )
                                 + _where(
-                                    np.logical_and(
-                                        _b(_o(c.window) > _o(0)),
-                                        _b(_o(_spec_fetch_2) > _o(c.window)),
-                                    ),
-                                    _div(
-                                        (_o((_spec_fetch_2 - c.window)) << 32), c.bytes_per_cycle
-                                    ),
-                                    0,
+                                np.logical_and(
+                                _b(_o(c.window) > _o(0)), _b(_o(_spec_fetch_2) > _o(c.window))
+                                ),
+                                _div((_o((_spec_fetch_2 - c.window)) << 32), c.bytes_per_cycle),
+                                0,
                                 )
                             )),
                         )
@@ -592,18 +587,14 @@ def simulate(raw, trials, draw):
                             _o(4294967296000000000000),
                             _o((
                                 (
-                                    c.mem_latency
-                                    + _div((_o(_corrective_1) << 64), c.bytes_per_cycle)
+                                c.mem_latency + _div((_o(_corrective_1) << 64), c.bytes_per_cycle)
                                 )
                                 + _where(
-                                    np.logical_and(
-                                        _b(_o(c.window) > _o(0)),
-                                        _b(_o(_corrective_2) > _o(c.window)),
-                                    ),
-                                    _div(
-                                        (_o((_corrective_2 - c.window)) << 32), c.bytes_per_cycle
-                                    ),
-                                    0,
+                                np.logical_and(
+                                _b(_o(c.window) > _o(0)), _b(_o(_corrective_2) > _o(c.window))
+                                ),
+                                _div((_o((_corrective_2 - c.window)) << 32), c.bytes_per_cycle),
+                                0,
                                 )
                             )),
                         )
@@ -614,17 +605,11 @@ def simulate(raw, trials, draw):
         )
         # -- design baseline
         baseline__start = baseline__t  # baseline layer start
-        baseline__fetch_qkv__start = baseline__start  # fetch_qkv.start
         baseline__fetch_qkv__end = (baseline__start + fetch_qkv)  # fetch_qkv.end
-        baseline__qk__start = baseline__fetch_qkv__end  # qk.start
         baseline__qk__end = (baseline__fetch_qkv__end + qk)  # qk.end
-        baseline__softmax__start = baseline__qk__end  # softmax.start
         baseline__softmax__end = (baseline__qk__end + softmax)  # softmax.end
-        baseline__av__start = baseline__softmax__end  # av.start
         baseline__av__end = (baseline__softmax__end + av)  # av.end
-        baseline__score__start = baseline__av__end  # score.start
         baseline__score__end = (baseline__av__end + score)  # score.end
-        baseline__top_k__start = baseline__score__end  # top_k.start
         baseline__top_k__end = (baseline__score__end + top_k)  # top_k.end
         baseline__end = baseline__top_k__end  # baseline layer end
         # -- design lookahead
@@ -635,20 +620,13 @@ def simulate(raw, trials, draw):
         )
         lookahead__hidden = np.minimum(_o(av), _o((lookahead_path + spec_fetch)))  # hidden
         lookahead__start = lookahead__t  # lookahead layer start
-        lookahead__fetch_qkv__start = lookahead__start  # fetch_qkv.start
         lookahead__fetch_qkv__end = (lookahead__start + fetch_qkv)  # fetch_qkv.end
-        lookahead__qk__start = lookahead__fetch_qkv__end  # qk.start
         lookahead__qk__end = (lookahead__fetch_qkv__end + qk)  # qk.end
-        lookahead__softmax__start = lookahead__qk__end  # softmax.start
         lookahead__softmax__end = (lookahead__qk__end + softmax)  # softmax.end
-        lookahead__av__start = lookahead__softmax__end  # av.start
         lookahead__av__end = (lookahead__softmax__end + av)  # av.end
-        lookahead__corrective__start = lookahead__av__end  # corrective.start
         lookahead__corrective__end = (lookahead__av__end + corrective)  # corrective.end
-        lookahead__lookahead_path__start = lookahead__softmax__end  # lookahead_path.start
         # lookahead_path.end
         lookahead__lookahead_path__end = (lookahead__softmax__end + lookahead_path)
-        lookahead__spec_fetch__start = lookahead__lookahead_path__end  # spec_fetch.start
         lookahead__spec_fetch__end = (lookahead__lookahead_path__end + spec_fetch)  # spec_fetch.end
         # parallel join
         lookahead__join1 = np.maximum(
@@ -916,7 +894,8 @@ def format_vectors(vectors, note=""):
     lines = [f"// golden vectors for {SPEC} (fixed point, {FRAC_BITS} fraction bits){suffix}",
              f"{len(vectors):0{digits}x}"]
     for i, v in enumerate(vectors):
-        lines.append(f"// vector {i}: {v['count']} layers")
+        count = v["count"]
+        lines.append(f"// vector {i}: {count} layers")
         lines += [f"{_word(x, w):0{digits}x}" for x, w in vector_words(v)]
     return "\n".join(lines) + "\n"
 
@@ -974,7 +953,8 @@ def dut_case(name, rng):
 def describe_failures(name, failures):
     """A readable account of DUT mismatches: configuration, draws, each differing figure."""
     hw = HARDWARE[name]
-    lines = [f"DUT {name} ({hw['path']}) disagrees with spec {SPEC}, design {hw['design']}:"]
+    path, design = hw["path"], hw["design"]
+    lines = [f"DUT {name} ({path}) disagrees with spec {SPEC}, design {design}:"]
     for f in failures:
         case = f.get("case", f)
         shown = ", ".join(
@@ -982,7 +962,8 @@ def describe_failures(name, failures):
             for k, v in case["values"].items()
         )
         draws = ", ".join(f"{k}={v}" for k, v in case["draws"].items())
-        lines.append(f"  configuration {f['config']}: {shown}")
+        config = f["config"]
+        lines.append(f"  configuration {config}: {shown}")
         lines.append(f"    draws per layer: {draws}")
         lines += [f"    {d}" for d in f["diffs"]]
     return "\n".join(lines)

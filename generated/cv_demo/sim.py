@@ -285,7 +285,7 @@ def constants(params, inputs=None):
     """Params and inputs plus derived constants, in dependency order."""
     missing = sorted(var for var in INPUTS if var not in (inputs or {}))
     if missing:
-        raise ValueError(f"missing input values: {', '.join(missing)}")
+        raise ValueError("missing input values: " + ", ".join(missing))
     c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.bytes_per_vec = c.embedding_dim * c.bytes_per_element
@@ -505,17 +505,11 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             corrective = _gather(corrective__s, tp__ix)  # per trial
             # -- design baseline
             baseline__start = baseline__t
-            baseline__fetch_qkv__start = baseline__start
             baseline__fetch_qkv__end = baseline__start + fetch_qkv  # fetch_qkv
-            baseline__qk__start = baseline__fetch_qkv__end
             baseline__qk__end = baseline__fetch_qkv__end + qk  # qk
-            baseline__softmax__start = baseline__qk__end
             baseline__softmax__end = baseline__qk__end + softmax  # softmax
-            baseline__av__start = baseline__softmax__end
             baseline__av__end = baseline__softmax__end + av  # av
-            baseline__score__start = baseline__av__end
             baseline__score__end = baseline__av__end + score  # score
-            baseline__top_k__start = baseline__score__end
             baseline__top_k__end = baseline__score__end + top_k  # top_k
             baseline__end = baseline__top_k__end
             # last
@@ -577,20 +571,14 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
                 N * c.qkv_bytes + predicted * c.bytes_per_vec * c.speculative_fetch_vecs
             )
             lookahead__hidden = np.minimum(av, lookahead_path + spec_fetch)  # hidden
-            lookahead__fetch_qkv__start = lookahead__start
             lookahead__fetch_qkv__end = lookahead__start + fetch_qkv  # fetch_qkv
-            lookahead__qk__start = lookahead__fetch_qkv__end
             lookahead__qk__end = lookahead__fetch_qkv__end + qk  # qk
-            lookahead__softmax__start = lookahead__qk__end
             lookahead__softmax__end = lookahead__qk__end + softmax  # softmax
-            lookahead__av__start = lookahead__softmax__end
             lookahead__av__end = lookahead__softmax__end + av  # av
-            lookahead__corrective__start = lookahead__av__end
             lookahead__corrective__end = lookahead__av__end + corrective  # corrective
             lookahead__lookahead_path__start = lookahead__softmax__end
             # lookahead_path
             lookahead__lookahead_path__end = lookahead__softmax__end + lookahead_path
-            lookahead__spec_fetch__start = lookahead__lookahead_path__end
             lookahead__spec_fetch__end = lookahead__lookahead_path__end + spec_fetch  # spec_fetch
             # parallel join
             lookahead__join1 = np.maximum(lookahead__corrective__end, lookahead__spec_fetch__end)

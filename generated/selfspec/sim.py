@@ -361,7 +361,7 @@ def constants(params, inputs=None):
     """Params and inputs plus derived constants, in dependency order."""
     missing = sorted(var for var in INPUTS if var not in (inputs or {}))
     if missing:
-        raise ValueError(f"missing input values: {', '.join(missing)}")
+        raise ValueError("missing input values: " + ", ".join(missing))
     c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.d_model = c.model__d_model
@@ -527,7 +527,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     """
     c = constants(params, inputs)
     points = _points(params, observed)
-    shape = (points, trials)
     events = []
     _count = np.broadcast_to(np.asarray(c.model__n_layers), (points, 1))
     _lmax = int(np.max(_count)) if _count.size else 0

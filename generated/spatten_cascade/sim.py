@@ -357,7 +357,7 @@ def constants(params, inputs=None):
     """Params and inputs plus derived constants, in dependency order."""
     missing = sorted(var for var in INPUTS if var not in (inputs or {}))
     if missing:
-        raise ValueError(f"missing input values: {', '.join(missing)}")
+        raise ValueError("missing input values: " + ", ".join(missing))
     c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.bytes_per_cycle = c.hbm_channels * c.channel_gbps / c.clock_ghz
@@ -589,13 +589,9 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             dense_av = stage_dense_av(c)  # stage dense_av
             # -- design spatten
             spatten__start = spatten__t
-            spatten__fetch__start = spatten__start
             spatten__fetch__end = spatten__start + fetch  # fetch
-            spatten__qk__start = spatten__start
             spatten__qk__end = spatten__start + qk  # qk
-            spatten__av__start = spatten__start
             spatten__av__end = spatten__start + av  # av
-            spatten__topk__start = spatten__start
             spatten__topk__end = spatten__start + topk  # topk
             # parallel join
             spatten__join1 = np.maximum(
@@ -655,11 +651,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
                 ))
             # -- design dense
             dense__start = dense__t
-            dense__dense_fetch__start = dense__start
             dense__dense_fetch__end = dense__start + dense_fetch  # dense_fetch
-            dense__dense_qk__start = dense__start
             dense__dense_qk__end = dense__start + dense_qk  # dense_qk
-            dense__dense_av__start = dense__start
             dense__dense_av__end = dense__start + dense_av  # dense_av
             # parallel join
             dense__join1 = np.maximum(

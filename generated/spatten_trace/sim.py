@@ -218,7 +218,7 @@ def read_table(path):
     for name in COLUMNS:
         if name not in position:
             raise TableError(
-                path, header_line, name, f"missing column (the header has: {', '.join(names)})"
+                path, header_line, name, "missing column (the header has: " + ", ".join(names) + ")"
             )
     if records and _is_note(records[-1][1]) and len(names) > 1:
         note = records.pop()[1][0].strip()
@@ -439,7 +439,7 @@ def constants(params, inputs=None):
     """Params and inputs plus derived constants, in dependency order."""
     missing = sorted(var for var in INPUTS if var not in (inputs or {}))
     if missing:
-        raise ValueError(f"missing input values: {', '.join(missing)}")
+        raise ValueError("missing input values: " + ", ".join(missing))
     c = Constants(params, inputs)
     with np.errstate(all="ignore"):
         c.bytes_per_transaction = c.bits_per_transaction / 8
@@ -698,7 +698,6 @@ def simulate(
     draw = draw.over(_n_rows)
     iteration_id = np.asarray(table["iteration_id"]).reshape(-1, 1, 1)
     layer_id = np.asarray(table["layer_id"]).reshape(-1, 1, 1)
-    head_id = np.asarray(table["head_id"]).reshape(-1, 1, 1)
     embedding_length_D = np.asarray(table["embedding_length_D"]).reshape(-1, 1, 1)
     sentence_length_L = np.asarray(table["sentence_length_L"]).reshape(-1, 1, 1)
     key_fetch_num = np.asarray(table["key_fetch_num"]).reshape(-1, 1, 1)
@@ -707,7 +706,6 @@ def simulate(
     quant_value_bit = np.asarray(table["quant_value_bit"]).reshape(-1, 1, 1)
     if_topk = np.asarray(table["if_topk"]).reshape(-1, 1, 1)
     topk = np.asarray(table["topk"]).reshape(-1, 1, 1)
-    r = np.arange(_n_rows).reshape(-1, 1, 1)
     with np.errstate(all="ignore"):
         # -- per row
         D = embedding_length_D  # D

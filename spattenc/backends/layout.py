@@ -35,6 +35,7 @@ WIDTH = 100
 
 _OPEN, _CLOSE = "([{", ")]}"
 _INDENT = 4
+_DEEPEST = 24  # columns of hanging indent at most, past the statement's own
 
 #: Binary operators by precedence (lowest first); a line breaks before the lowest found.
 _LEVELS = (
@@ -147,9 +148,15 @@ def _strip(toks: list[_Tok]) -> list[_Tok]:
 class _Layout:
     """Lays out one logical line as lines of at most `width` characters where it can."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, indent: int):
         self.width = width
         self.lines: list[str] = []
+        # Hanging indents stop deepening past this column (free inside brackets), so
+        # deeply nested expressions keep room for their names.
+        self.deepest = indent + _DEEPEST
+
+    def inner(self, indent: int) -> int:
+        return min(indent + _INDENT, max(indent, self.deepest))
 
     def fits(self, toks: list[_Tok], indent: int, extra: int = 0) -> bool:
         return indent + len(_flat(toks)) + extra <= self.width
@@ -192,6 +199,10 @@ class _Layout:
             return
         if free and len(toks) == 1 and self.split_string(toks[0], indent):
             return
+        if free and len(toks) > 1 and _plain_string(toks[-1]):
+            self.emit(toks[:-1], indent)  # a long string last: on lines of its own
+            self.expr([_Tok(toks[-1].text, toks[-1].kind, "")], self.inner(indent), free)
+            return
         self.emit(toks, indent)
 
     def split_ops(self, toks: list[_Tok], indent: int) -> bool:
@@ -225,7 +236,7 @@ class _Layout:
                 head, tail = head + [_Tok(inner[0].text, inner[0].kind, "")], [inner[-1]] + tail
                 inner = inner[1:-1]
             self.emit(head, indent)
-            self.body(_strip(inner), indent + _INDENT)
+            self.body(_strip(inner), self.inner(indent))
             tail = [_Tok(tail[0].text, tail[0].kind, "")] + tail[1:]
             if len(tail) > 1 and not self.fits(tail, indent):
                 self.expr(tail, indent, free)
@@ -269,12 +280,25 @@ class _Layout:
             top = _top(rhs)
             bare = any(top[i] and (_op_level(rhs, i) is not None or rhs[i].text in (",", "lambda"))
                        for i in range(len(rhs)))
-            if bare or (len(rhs) == 1 and _plain_string(rhs[0])):
-                self.emit(toks[:a] + [_Tok("(", tokenize.OP, " " if a else "")], indent)
-                self.body(_strip(rhs), indent + _INDENT)
+            head = toks[:a]
+            if a and _item_cuts(head[:-1]) and not self.fits(head, indent):
+                # a long list of targets: `(` one a line `) = ...`
+                self.emit([_Tok("(", tokenize.OP, "")], indent)
+                self.body(_strip(head[:-1]), self.inner(indent))
+                self.statement([_Tok(")", tokenize.OP, "")] + toks[a - 1:], indent)
+                return
+            if bare or (len(rhs) == 1 and _plain_string(rhs[0])) or not self.splits(toks, indent):
+                self.emit(head + [_Tok("(", tokenize.OP, " " if a else "")], indent)
+                self.body(_strip(rhs), self.inner(indent))
                 self.emit([_Tok(")", tokenize.OP, "")] + toks[b:], indent)
                 return
         self.expr(toks, indent, free=False)
+
+    def splits(self, toks: list[_Tok], indent: int) -> bool:
+        """Whether a statement breaks at one of its brackets."""
+        trial = _Layout(self.width, 0)
+        trial.deepest = self.deepest
+        return trial.split_bracket(toks, indent, free=False)
 
 
 def _plain_string(t: _Tok) -> bool:
@@ -287,7 +311,13 @@ def _right_side(toks: list[_Tok]) -> tuple[int, int] | None:
     first = toks[0].text
     end = len(toks) - 1 if toks[-1].text == ":" else len(toks)
     top = _top(toks)
-    if first in ("return", "raise", "yield", "assert", "del") and len(toks) > 1:
+    if first == "assert":  # `assert test, message`: the message (a tuple would always pass)
+        commas = [i for i in range(len(toks)) if top[i] and toks[i].text == ","]
+        return (commas[0] + 1, len(toks)) if commas else (1, len(toks))
+    if first == "raise":  # `raise X from Y`: X
+        froms = [i for i in range(len(toks)) if top[i] and toks[i].text == "from"]
+        return (1, froms[0]) if froms else (1, len(toks))
+    if first in ("return", "yield", "del") and len(toks) > 1:
         return 1, len(toks)
     if first in ("if", "elif", "while") and end < len(toks):
         return 1, end
@@ -376,7 +406,7 @@ def _relayout(raw: list[tokenize.TokenInfo], lines: list[str], width: int) -> li
         prev = t
     indent = code[0].start[1]
     out: list[str] = []
-    lay = _Layout(width)
+    lay = _Layout(width, indent)
     if trailing is not None:
         lay.statement(toks, indent)
         if len(lay.lines) == 1 and len(lay.lines[0]) + 2 + len(trailing.string) <= width:

@@ -15,7 +15,8 @@ appear in an identifier spelt `_x` and six hex digits.  Plain names never start 
 or contain `__`; escaped names start with `_0` and never contain `__` either.  Generated
 names are either composites of such parts joined by `__` (`baseline__t`) or helpers
 whose names start with `_` and a letter (`_gather`) or are reserved words (`np`, `c`),
-so no spelling of a user name can equal a generated one, and the mapping is injective.
+so no spelling of a user name can equal a generated one, and the mapping is injective
+(a composite longer than JOIN_MAX is shortened, with a hash of the whole: see py_join).
 """
 
 from __future__ import annotations
@@ -102,9 +103,21 @@ def py_part(name: str) -> str:
     return py_ident(name, PY_TAGS)
 
 
+#: Longest composite name written in full; a longer one is shortened (see py_join).
+JOIN_MAX = 64
+
+
 def py_join(*parts: str) -> str:
-    """A generated composite name: already-mapped parts joined by `__`."""
-    return "__".join(parts)
+    """A generated composite name: already-mapped parts joined by `__`.  Past JOIN_MAX
+    characters (long spec names), each part keeps its first 12 characters and a last
+    part `0x` + 10 hex digits of a hash of the whole name is added, so lines of
+    generated code stay short; no spec name, slot number or other part starts with
+    `0x`, so a shortened name never equals another generated one."""
+    whole = "__".join(parts)
+    if len(whole) <= JOIN_MAX:
+        return whole
+    short = [p[:12].rstrip("_") or p[:12] for p in parts]
+    return "__".join(short + ["0x" + hashlib.sha256(whole.encode("utf-8")).hexdigest()[:10]])
 
 
 # ---------------------------------------------------------------- Python text

@@ -188,7 +188,7 @@ async def model_matches_fixed_simulator(dut):
             break
     _report("model", {"checked": len(vectors) if not failures else None, "failures": failures[:20]})
     assert not failures, "model differs from the fixed-point simulator:\n" + "\n".join(
-        f"  vector {f['vector']} field {f['field']}: expected {f['expected']}, actual {f['actual']}"
+        "  vector {vector} field {field}: expected {expected}, actual {actual}".format(**f)
         for f in failures[:20])
 
 
@@ -236,7 +236,8 @@ async def dut_spatten_lookahead_matches_spec(dut):
                 diffs.append(f"{port}: spec {expected}, DUT {actual}")
         seen = _signed(getattr(dut, ports["layers_seen"]))
         if seen != case["count"]:
-            diffs.append(f"layers reported (layer_done pulses): spec {case['count']}, DUT {seen}")
+            count = case["count"]
+            diffs.append(f"layers reported (layer_done pulses): spec {count}, DUT {seen}")
         for port, (cap, width) in ports["layer_outputs"].items():
             try:
                 bus = getattr(dut, cap).value.to_unsigned()
