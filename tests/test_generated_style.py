@@ -279,3 +279,26 @@ def test_written_spec_simulators_run(written, name):
         text = (folder / "sim.py").read_text(encoding="utf-8")
         assert "unused_here" not in text
         assert 'draw.bernoulli(0.5, name="coin")' in text and "coin = " not in text
+
+
+# ------------------------------------------------------------------ hostile text
+
+
+def _hostile_chunks() -> list[list[str]]:
+    from test_hostile_specs import HOSTILE
+
+    return [HOSTILE[i:i + 48] for i in range(0, len(HOSTILE), 48)]
+
+
+@pytest.mark.parametrize("chunk", range(len(_hostile_chunks())))
+def test_generated_python_of_hostile_text_is_readable(chunk, tmp_path):
+    """Titles, docs, labels and units full of quotes, backslashes, newlines, control and
+    bidi characters and 10000-character strings still give files that parse, fit in
+    WIDTH columns and quote every literal the same way."""
+    from test_hostile_specs import hostile_spec
+
+    spec = tmp_path / "hostile.spt"
+    spec.write_text(hostile_spec(_hostile_chunks()[chunk]), encoding="utf-8")
+    files = compiler.outputs(compiler.load(spec))
+    found = [p for path, text in sorted(files.items()) if path.endswith(".py") for p in problems(path, text)]
+    assert not found, "\n".join(found[:20])

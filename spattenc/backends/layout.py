@@ -23,12 +23,13 @@ from __future__ import annotations
 import ast
 import io
 import keyword
+import re
 import tokenize
 from dataclasses import dataclass
 
 from spattenc.backends.naming import py_str
 
-__all__ = ["WIDTH", "wrap_python", "wrap_comment"]
+__all__ = ["WIDTH", "wrap_python", "wrap_comment", "wrap_verilog_comments"]
 
 #: The longest line a generated Python file may have.
 WIDTH = 100
@@ -455,4 +456,23 @@ def wrap_python(text: str, width: int = WIDTH) -> str:
         else:
             out.append(line)
         row += 1
+    return "\n".join(out)
+
+
+_V_TRAILING = re.compile(r"^( *)([^\"/ ][^\"]*?)  // (.*)$")
+
+
+def wrap_verilog_comments(text: str, width: int = WIDTH) -> str:
+    """Verilog with each trailing `//` comment of a line longer than `width` moved onto
+    its own line(s) above it (only where no string literal comes before it, so no code
+    changes); other lines are left as they are."""
+    out = []
+    for line in text.split("\n"):
+        m = _V_TRAILING.match(line) if len(line) > width else None
+        if m is None:
+            out.append(line)
+            continue
+        indent, code, comment = m.groups()
+        out += [f"{indent}//" + ln[len(indent) + 1:] for ln in wrap_comment(comment, len(indent), width)]
+        out.append(indent + code)
     return "\n".join(out)

@@ -145,6 +145,9 @@ def _visible(value):
 def render(name: str, **context) -> str:
     """The text of template `name` with `context`; Python files are laid out so that no
     line is longer than `layout.WIDTH` (printers and templates write one statement a
-    line, `layout.wrap_python` breaks the long ones)."""
+    line, `layout.wrap_python` breaks the long ones); in Verilog, a trailing comment that
+    makes a line too long moves above it."""
     text = environment().get_template(name).render(**context)
-    return layout.wrap_python(text) if name.endswith(".py.j2") else text
+    if name.endswith(".py.j2"):
+        return layout.wrap_python(text)
+    return layout.wrap_verilog_comments(text) if name.endswith(".v.j2") else text
