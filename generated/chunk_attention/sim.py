@@ -568,13 +568,11 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             )
             shared__t = _keep(act, shared__end, shared__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "shared",
-                    _0_0l,
-                    "attention",
-                    _at(shared__start, shape, record),
-                    _at(shared__attention__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("attention", shared__start, shared__attention__end),
+                ]:
+                    events.append(("shared", _0_0l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
             # -- design nonshared
             nonshared__start = nonshared__t
             nonshared__flops = c.prefix_flops + c.suffix_flops  # flops
@@ -633,13 +631,11 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             )
             nonshared__t = _keep(act, nonshared__end, nonshared__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "nonshared",
-                    _0_0l,
-                    "attention",
-                    _at(nonshared__start, shape, record),
-                    _at(nonshared__attention__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("attention", nonshared__start, nonshared__attention__end),
+                ]:
+                    events.append(("nonshared", _0_0l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
             # -- design split
             split__start = split__t
             split__partials = c.n_seqs * c.n_heads * (c.d_head + 1) * c.partial_bytes  # partials
@@ -701,27 +697,13 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             acc__split__flop_per_byte__1 = _keep(act, split___0bytes, acc__split__flop_per_byte__1)
             split__t = _keep(act, split__end, split__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "split",
-                    _0_0l,
-                    "prefix",
-                    _at(split__start, shape, record),
-                    _at(split__prefix__end, shape, record),
-                ))
-                events.append((
-                    "split",
-                    _0_0l,
-                    "suffix",
-                    _at(split__prefix__end, shape, record),
-                    _at(split__suffix__end, shape, record),
-                ))
-                events.append((
-                    "split",
-                    _0_0l,
-                    "combine",
-                    _at(split__suffix__end, shape, record),
-                    _at(split__combine__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("prefix", split__start, split__prefix__end),
+                    ("suffix", split__prefix__end, split__suffix__end),
+                    ("combine", split__suffix__end, split__combine__end),
+                ]:
+                    events.append(("split", _0_0l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
             # -- state updates (all read this layer's values)
         R = {}
         R["shared"] = {}

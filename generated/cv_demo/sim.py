@@ -522,48 +522,16 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             )
             baseline__t = _keep(act, baseline__end, baseline__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "baseline",
-                    l,
-                    "fetch_qkv",
-                    _at(baseline__start, shape, record),
-                    _at(baseline__fetch_qkv__end, shape, record),
-                ))
-                events.append((
-                    "baseline",
-                    l,
-                    "qk",
-                    _at(baseline__fetch_qkv__end, shape, record),
-                    _at(baseline__qk__end, shape, record),
-                ))
-                events.append((
-                    "baseline",
-                    l,
-                    "softmax",
-                    _at(baseline__qk__end, shape, record),
-                    _at(baseline__softmax__end, shape, record),
-                ))
-                events.append((
-                    "baseline",
-                    l,
-                    "av",
-                    _at(baseline__softmax__end, shape, record),
-                    _at(baseline__av__end, shape, record),
-                ))
-                events.append((
-                    "baseline",
-                    l,
-                    "score",
-                    _at(baseline__av__end, shape, record),
-                    _at(baseline__score__end, shape, record),
-                ))
-                events.append((
-                    "baseline",
-                    l,
-                    "top_k",
-                    _at(baseline__score__end, shape, record),
-                    _at(baseline__top_k__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("fetch_qkv", baseline__start, baseline__fetch_qkv__end),
+                    ("qk", baseline__fetch_qkv__end, baseline__qk__end),
+                    ("softmax", baseline__qk__end, baseline__softmax__end),
+                    ("av", baseline__softmax__end, baseline__av__end),
+                    ("score", baseline__av__end, baseline__score__end),
+                    ("top_k", baseline__score__end, baseline__top_k__end),
+                ]:
+                    events.append(("baseline", l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
             # -- design lookahead
             lookahead__start = lookahead__t
             # dram_bytes
@@ -613,97 +581,47 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             )
             lookahead__t = _keep(act, lookahead__end, lookahead__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "lookahead",
-                    l,
-                    "fetch_qkv",
-                    _at(lookahead__start, shape, record),
-                    _at(lookahead__fetch_qkv__end, shape, record),
-                ))
-                events.append((
-                    "lookahead",
-                    l,
-                    "qk",
-                    _at(lookahead__fetch_qkv__end, shape, record),
-                    _at(lookahead__qk__end, shape, record),
-                ))
-                events.append((
-                    "lookahead",
-                    l,
-                    "softmax",
-                    _at(lookahead__qk__end, shape, record),
-                    _at(lookahead__softmax__end, shape, record),
-                ))
-                events.append((
-                    "lookahead",
-                    l,
-                    "av",
-                    _at(lookahead__softmax__end, shape, record),
-                    _at(lookahead__av__end, shape, record),
-                ))
-                events.append((
-                    "lookahead",
-                    l,
-                    "corrective",
-                    _at(lookahead__av__end, shape, record),
-                    _at(lookahead__corrective__end, shape, record),
-                ))
-                events.append((
-                    "lookahead",
-                    l,
-                    "lookahead_path",
-                    _at(lookahead__softmax__end, shape, record),
-                    _at(lookahead__lookahead_path__end, shape, record),
-                ))
-                events.append((
-                    "lookahead",
-                    l,
-                    "spec_fetch",
-                    _at(lookahead__lookahead_path__end, shape, record),
-                    _at(lookahead__spec_fetch__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("fetch_qkv", lookahead__start, lookahead__fetch_qkv__end),
+                    ("qk", lookahead__fetch_qkv__end, lookahead__qk__end),
+                    ("softmax", lookahead__qk__end, lookahead__softmax__end),
+                    ("av", lookahead__softmax__end, lookahead__av__end),
+                    ("corrective", lookahead__av__end, lookahead__corrective__end),
+                    ("lookahead_path", lookahead__softmax__end, lookahead__lookahead_path__end),
+                    ("spec_fetch", lookahead__lookahead_path__end, lookahead__spec_fetch__end),
+                ]:
+                    events.append(("lookahead", l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
                 if shows is not None:
-                    shows.append((
-                        "lookahead",
-                        l,
-                        "predictor",
-                        _at(lookahead__lookahead_path__start, shape, record),
-                        _at(lookahead__lookahead_path__start + predictor, shape, record),
-                        "overlay",
-                    ))
-                    shows.append((
-                        "lookahead",
-                        l,
-                        "proxy",
-                        _at(lookahead__lookahead_path__start + predictor, shape, record),
-                        _at(lookahead__lookahead_path__start + predictor + proxy, shape, record),
-                        "overlay",
-                    ))
-                    shows.append((
-                        "lookahead",
-                        l,
-                        "top_k",
-                        _at(lookahead__lookahead_path__start + predictor + proxy, shape, record),
-                        _at(
-                            lookahead__lookahead_path__start + predictor + proxy + top_k,
-                            shape,
-                            record,
+                    for _show, _start, _end, _kind in [
+                        (
+                            "predictor",
+                            lookahead__lookahead_path__start,
+                            lookahead__lookahead_path__start + predictor,
+                            "overlay",
                         ),
-                        "overlay",
-                    ))
-                    shows.append((
-                        "lookahead",
-                        l,
-                        "wasted_fetch",
-                        _at(
+                        (
+                            "proxy",
+                            lookahead__lookahead_path__start + predictor,
+                            lookahead__lookahead_path__start + predictor + proxy,
+                            "overlay",
+                        ),
+                        (
+                            "top_k",
+                            lookahead__lookahead_path__start + predictor + proxy,
+                            lookahead__lookahead_path__start + predictor + proxy + top_k,
+                            "overlay",
+                        ),
+                        (
+                            "wasted_fetch",
                             lookahead__spec_fetch__end
                             - spec_fetch * false_pos / np.maximum(1, predicted),
-                            shape,
-                            record,
+                            lookahead__spec_fetch__end,
+                            "wasted",
                         ),
-                        _at(lookahead__spec_fetch__end, shape, record),
-                        "wasted",
-                    ))
+                    ]:
+                        shows.append(("lookahead", l, _show,
+                                      _at(_start, shape, record), _at(_end, shape, record), _kind))
             # -- state updates (all read this layer's values)
             _next_N = N_next
             N = _keep(act, _next_N, N)

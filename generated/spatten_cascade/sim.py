@@ -621,34 +621,14 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             acc__spatten__energy_uj__1 = _keep(act, spatten__end, acc__spatten__energy_uj__1)
             spatten__t = _keep(act, spatten__end, spatten__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "spatten",
-                    l,
-                    "fetch",
-                    _at(spatten__start, shape, record),
-                    _at(spatten__fetch__end, shape, record),
-                ))
-                events.append((
-                    "spatten",
-                    l,
-                    "qk",
-                    _at(spatten__start, shape, record),
-                    _at(spatten__qk__end, shape, record),
-                ))
-                events.append((
-                    "spatten",
-                    l,
-                    "av",
-                    _at(spatten__start, shape, record),
-                    _at(spatten__av__end, shape, record),
-                ))
-                events.append((
-                    "spatten",
-                    l,
-                    "topk",
-                    _at(spatten__start, shape, record),
-                    _at(spatten__topk__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("fetch", spatten__start, spatten__fetch__end),
+                    ("qk", spatten__start, spatten__qk__end),
+                    ("av", spatten__start, spatten__av__end),
+                    ("topk", spatten__start, spatten__topk__end),
+                ]:
+                    events.append(("spatten", l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
             # -- design dense
             dense__start = dense__t
             dense__dense_fetch__end = dense__start + dense_fetch  # dense_fetch
@@ -680,27 +660,13 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             acc__dense__energy_uj__1 = _keep(act, dense__end, acc__dense__energy_uj__1)  # last
             dense__t = _keep(act, dense__end, dense__t)
             if record is not None and (act is None or bool(act[0, 0])):
-                events.append((
-                    "dense",
-                    l,
-                    "dense_fetch",
-                    _at(dense__start, shape, record),
-                    _at(dense__dense_fetch__end, shape, record),
-                ))
-                events.append((
-                    "dense",
-                    l,
-                    "dense_qk",
-                    _at(dense__start, shape, record),
-                    _at(dense__dense_qk__end, shape, record),
-                ))
-                events.append((
-                    "dense",
-                    l,
-                    "dense_av",
-                    _at(dense__start, shape, record),
-                    _at(dense__dense_av__end, shape, record),
-                ))
+                for _stage, _start, _end in [
+                    ("dense_fetch", dense__start, dense__dense_fetch__end),
+                    ("dense_qk", dense__start, dense__dense_qk__end),
+                    ("dense_av", dense__start, dense__dense_av__end),
+                ]:
+                    events.append(("dense", l, _stage,
+                                   _at(_start, shape, record), _at(_end, shape, record)))
             # -- state updates (all read this layer's values)
             _next_tokens = tokens * c.token_keep
             _next_heads_live = heads_live * c.head_keep

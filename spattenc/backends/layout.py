@@ -6,10 +6,13 @@ every logical line that is too long, from its tokens, deterministically:
 - a trailing comment that does not fit moves onto its own line(s) above the statement;
 - an assignment, `return`, `raise`, `if`/`while`/`for` header or expression statement
   whose right side is not a single atom gets parentheses around that side;
+- a long list of assignment targets gets parentheses, one target a line;
 - inside brackets, a line breaks at the commas of the outermost bracket (one item per
-  line, hanging indent of 4), else before the operators of the lowest precedence found
-  at the top level (the operator starts the continuation line), else at the last
-  bracket whose opening fits (`f(` ... `)`); a bracket holding one bracket hugs it;
+  line, each ending with a comma, hanging indent of 4), else before the operators of
+  the lowest precedence found at the top level (the operator starts the continuation
+  line), else at the bracket holding the most whose opening fits (`f(` ... `)`); a
+  bracket holding one bracket hugs it (`f((` ... `))`); hanging indents stop
+  deepening 24 columns past the statement, so deep nesting keeps room for names;
 - a plain string literal that still does not fit becomes adjacent literals (Python
   joins them), broken after spaces where possible;
 - a comment line breaks between words.
@@ -157,10 +160,11 @@ class _Layout:
         self.deepest = indent + _DEEPEST
 
     def inner(self, indent: int) -> int:
+        """The indentation of the lines inside a bracket opened at `indent`."""
         return min(indent + _INDENT, max(indent, self.deepest))
 
-    def fits(self, toks: list[_Tok], indent: int, extra: int = 0) -> bool:
-        return indent + len(_flat(toks)) + extra <= self.width
+    def fits(self, toks: list[_Tok], indent: int) -> bool:
+        return indent + len(_flat(toks)) <= self.width
 
     def emit(self, toks: list[_Tok], indent: int) -> None:
         self.lines.append(" " * indent + _flat(toks))
@@ -207,6 +211,7 @@ class _Layout:
         self.emit(toks, indent)
 
     def split_ops(self, toks: list[_Tok], indent: int) -> bool:
+        """Break before each top-level operator of the lowest precedence, if any."""
         top = _top(toks)
         levels = [(_op_level(toks, i) if top[i] else None) for i in range(len(toks))]
         found = [lv for lv in levels if lv is not None]
@@ -219,6 +224,8 @@ class _Layout:
         return True
 
     def split_bracket(self, toks: list[_Tok], indent: int, free: bool) -> bool:
+        """Break after a top-level opening bracket and before its closing one, if one's
+        opening line fits."""
         pairs = _pairs(toks)
         top_pairs = []
         depth_end = -1
@@ -363,17 +370,15 @@ def _comment_lines(comment: str, indent: int, width: int) -> list[str]:
 
 
 def _logical_lines(text: str):
-    """(first row, last row, tokens, trailing comment, has inner comments or multi-line
-    strings) of each logical line, rows 1-based."""
+    """The tokens of each statement (its comments and inner line breaks included, its
+    final NEWLINE not); comment lines and blank lines between statements are skipped."""
     toks: list[tokenize.TokenInfo] = []
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type in (tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER):
             continue
-        if tok.type == tokenize.NL and not toks:
-            continue
-        if tok.type == tokenize.COMMENT and not toks:
-            continue  # a comment line of its own
-        if tok.type in (tokenize.NEWLINE, tokenize.NL) and toks and tok.type == tokenize.NEWLINE:
+        if not toks and tok.type in (tokenize.NL, tokenize.COMMENT):
+            continue  # a blank line or a comment line of its own
+        if tok.type == tokenize.NEWLINE:
             yield toks
             toks = []
             continue
@@ -406,16 +411,13 @@ def _relayout(raw: list[tokenize.TokenInfo], lines: list[str], width: int) -> li
         toks.append(_Tok(t.string, t.type, sep))
         prev = t
     indent = code[0].start[1]
-    out: list[str] = []
     lay = _Layout(width, indent)
-    if trailing is not None:
-        lay.statement(toks, indent)
-        if len(lay.lines) == 1 and len(lay.lines[0]) + 2 + len(trailing.string) <= width:
-            return [f"{lay.lines[0]}  {trailing.string}"]
-        out = _comment_lines(trailing.string, indent, width)
-        return out + lay.lines
     lay.statement(toks, indent)
-    return lay.lines
+    if trailing is None:
+        return lay.lines
+    if len(lay.lines) == 1 and len(lay.lines[0]) + 2 + len(trailing.string) <= width:
+        return [f"{lay.lines[0]}  {trailing.string}"]
+    return _comment_lines(trailing.string, indent, width) + lay.lines  # the comment above
 
 
 def wrap_python(text: str, width: int = WIDTH) -> str:
