@@ -474,7 +474,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     events = []
     _count = np.broadcast_to(np.asarray(1), (points, 1))
     _lmax = int(np.max(_count)) if _count.size else 0
-    act = None
     _uniform = bool(np.all(_count == _lmax))
     shared__t = np.zeros((1, 1))
     acc__shared__latency_ms__0 = np.nan

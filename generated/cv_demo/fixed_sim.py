@@ -372,7 +372,6 @@ def simulate(raw, trials, draw):
     _count = _as2d(c.num_layers, points)
     _lmax = int(max(_count.flat)) if _count.size else 0
     _uniform = all(x == _lmax for x in _count.flat)
-    act = None
     N = c.initial_seq_len
     baseline__t = 0
     acc__baseline__total_cycles__0 = 0
@@ -389,21 +388,18 @@ def simulate(raw, trials, draw):
     _layers_spatten_lookahead__finished = []
     for l in range(_lmax):
         act = None if _uniform else _b(_o(l) < _count)
-        H = c.initial_heads  # H
-        # N_next
+        H = c.initial_heads
         N_next = _shr_trunc(
             np.maximum(_o(4294967296), _o((N * _o((4294967296 - c.token_pruning_rate))))), 32
         )
         tp = draw.binomial("tp", N_next, c.predictor_recall)  # random tp ~ binomial
-        # predicted
         predicted = np.minimum(
             _o(_shr_round(_div((_o(tp) << 64), c.predictor_precision), 32)), _o(N)
         )
-        false_pos = np.maximum(_o(0), _o((predicted - tp)))  # false_pos
-        false_neg = np.maximum(_o(0), _o((N_next - tp)))  # false_neg
+        false_pos = np.maximum(_o(0), _o((predicted - tp)))
+        false_neg = np.maximum(_o(0), _o((N_next - tp)))
         _fetch_qkv_1 = ((N * _o(c.bytes_per_vec)) * _o(c.bytes_per_token_vecs))
         _fetch_qkv_2 = (_o(_fetch_qkv_1) << 32)
-        # fetch_qkv
         fetch_qkv = _shr_ceil(
             _where(
                 _b(_o(N) <= _o(0)),
@@ -429,7 +425,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # qk
         qk = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -446,7 +441,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # softmax
         softmax = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -463,7 +457,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # av
         av = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -480,7 +473,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # score
         score = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -497,7 +489,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # top_k
         top_k = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -509,7 +500,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # predictor
         predictor = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -525,7 +515,6 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        # proxy
         proxy = _shr_ceil(
             _where(
                 np.logical_or(_b(_o(N) <= _o(0)), _b(_o(H) <= _o(0))),
@@ -542,10 +531,9 @@ def simulate(raw, trials, draw):
             ),
             32,
         )
-        lookahead_path = ((predictor + proxy) + top_k)  # lookahead_path
+        lookahead_path = ((predictor + proxy) + top_k)
         _spec_fetch_1 = ((predicted * _o(c.bytes_per_vec)) * _o(c.speculative_fetch_vecs))
         _spec_fetch_2 = (_o(_spec_fetch_1) << 32)
-        # spec_fetch
         spec_fetch = _shr_ceil(
             _where(
                 _b(_o(predicted) <= _o(0)),
@@ -575,7 +563,6 @@ def simulate(raw, trials, draw):
         )
         _corrective_1 = ((false_neg * _o(c.bytes_per_vec)) * _o(c.corrective_fetch_vecs))
         _corrective_2 = (_o(_corrective_1) << 32)
-        # corrective
         corrective = _shr_ceil(
             _where(
                 _b(_o(false_neg) <= _o(0)),

@@ -460,7 +460,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     events = []
     _count = np.broadcast_to(np.asarray(c.num_layers), (points, 1))
     _lmax = int(np.max(_count)) if _count.size else 0
-    act = None
     _uniform = bool(np.all(_count == _lmax))
     N = c.initial_seq_len
     baseline__t = np.zeros((1, 1))
@@ -475,8 +474,8 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     with np.errstate(all="ignore"):
         for l in range(_lmax):
             act = None if _uniform else (l < _count)
-            H = c.initial_heads  # H
-            N_next = _trunc(np.maximum(1, N * (1 - c.token_pruning_rate)))  # N_next
+            H = c.initial_heads
+            N_next = _trunc(np.maximum(1, N * (1 - c.token_pruning_rate)))
             tp = draw.binomial(N_next, c.predictor_recall, name="tp")  # random tp ~ binomial
             # values tp can take, and each trial's index into them
             tp__s, tp__ix = _support(N_next, tp, trials)

@@ -530,7 +530,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     events = []
     _count = np.broadcast_to(np.asarray(c.model__n_layers), (points, 1))
     _lmax = int(np.max(_count)) if _count.size else 0
-    act = None
     _uniform = bool(np.all(_count == _lmax))
     speculative__t = np.zeros((1, 1))
     acc__speculative__energy_pj_per_token__0 = 0
@@ -555,54 +554,47 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     with np.errstate(all="ignore"):
         for l in range(_lmax):
             act = None if _uniform else (l < _count)
-            qk_ops = c.n_heads * c.l_prompt * c.d_head  # qk_ops
-            pv_ops = c.n_heads * c.l_prompt * c.d_head  # pv_ops
-            softmax_ops = c.n_heads * c.l_prompt  # softmax_ops
-            elementwise_ops = c.d_ff  # elementwise_ops
-            kv_cache_ops = c.d_model  # kv_cache_ops
-            # digital_energy
+            qk_ops = c.n_heads * c.l_prompt * c.d_head
+            pv_ops = c.n_heads * c.l_prompt * c.d_head
+            softmax_ops = c.n_heads * c.l_prompt
+            elementwise_ops = c.d_ff
+            kv_cache_ops = c.d_model
             digital_energy = (
                 (qk_ops + pv_ops) * c.hardware__costs__digital_attention__energy_pj_per_mac
                 + softmax_ops * c.hardware__costs__digital_softmax__energy_pj_per_mac
                 + elementwise_ops * c.hardware__costs__digital_elementwise__energy_pj_per_mac
                 + kv_cache_ops * c.hardware__costs__kv_cache__energy_pj_per_mac
             )
-            # digital_latency
             digital_latency = (
                 (qk_ops + pv_ops) * c.hardware__costs__digital_attention__latency_ns_per_mac
                 + softmax_ops * c.hardware__costs__digital_softmax__latency_ns_per_mac
                 + elementwise_ops * c.hardware__costs__digital_elementwise__latency_ns_per_mac
                 + kv_cache_ops * c.hardware__costs__kv_cache__latency_ns_per_mac
             )
-            # draft_e
             draft_e = (
                 _sum_members(
                     lambda b: fn_weights(c, b) * fn_draft_energy(c, fn_draft_mode(c, l, b)), 3
                 )
                 + digital_energy
             )
-            # draft_t
             draft_t = (
                 _sum_members(
                     lambda b: fn_weights(c, b) * fn_draft_latency(c, fn_draft_mode(c, l, b)), 3
                 )
                 + digital_latency
             )
-            # verify_drafted_e
             verify_drafted_e = (
                 _sum_members(
                     lambda b: fn_weights(c, b) * fn_verify_energy(c, fn_draft_mode(c, l, b)), 3
                 )
                 + digital_energy
             )
-            # verify_drafted_t
             verify_drafted_t = (
                 _sum_members(
                     lambda b: fn_weights(c, b) * fn_verify_latency(c, fn_draft_mode(c, l, b)), 3
                 )
                 + digital_latency
             )
-            # verify_bonus_e
             verify_bonus_e = (
                 _sum_members(
                     lambda b: fn_weights(c, b) * c.hardware__costs__analog_full__energy_pj_per_mac,
@@ -610,7 +602,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
                 )
                 + digital_energy
             )
-            # verify_bonus_t
             verify_bonus_t = (
                 _sum_members(
                     lambda b: fn_weights(c, b) * c.hardware__costs__analog_full__latency_ns_per_mac,

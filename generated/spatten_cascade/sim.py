@@ -528,7 +528,6 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     events = []
     _count = np.broadcast_to(np.asarray(c.num_layers), (points, 1))
     _lmax = int(np.max(_count)) if _count.size else 0
-    act = None
     _uniform = bool(np.all(_count == _lmax))
     tokens = 1.0
     heads_live = 1.0
@@ -547,8 +546,7 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
     with np.errstate(all="ignore"):
         for l in range(_lmax):
             act = None if _uniform else (l < _count)
-            heads = c.num_heads * heads_live  # heads
-            # dram_bytes
+            heads = c.num_heads * heads_live
             dram_bytes = fn_fetch_bytes(
                 c,
                 heads,
@@ -560,12 +558,10 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
                 c.v_bits,
                 c.q_bits,
             )
-            # macs
             macs = (
                 fn_qk_macs(c, heads, tokens, c.lsb_prob)
                 + fn_av_macs(c, heads, tokens, c.local_v_keep)
             )
-            # topk_compares
             topk_compares = (
                 c.topk_passes
                 * (
@@ -578,11 +574,9 @@ def simulate(params, trials, draw, record=None, shows=None, observed=None, input
             qk = stage_qk(c, heads, tokens)  # stage qk
             av = stage_av(c, heads, tokens)  # stage av
             topk = stage_topk(c, topk_compares)  # stage topk
-            # dense_dram_bytes
             dense_dram_bytes = fn_fetch_bytes(
                 c, c.num_heads, 1, c.dense_bits, 0, 0, 1, c.dense_bits, c.dense_bits
             )
-            # dense_macs
             dense_macs = fn_qk_macs(c, c.num_heads, 1, 0) + fn_av_macs(c, c.num_heads, 1, 1)
             dense_fetch = stage_dense_fetch(c, dense_dram_bytes)  # stage dense_fetch
             dense_qk = stage_dense_qk(c)  # stage dense_qk

@@ -708,23 +708,21 @@ def simulate(
     topk = np.asarray(table["topk"]).reshape(-1, 1, 1)
     with np.errstate(all="ignore"):
         # -- per row
-        D = embedding_length_D  # D
-        L = sentence_length_L  # L
-        kbits = fn_width(c, quant_key_bit)  # kbits
-        vbits = fn_width(c, quant_value_bit)  # vbits
-        parallelism = _floor(c.num_multipliers / D)  # parallelism
-        batch_k = _ceil(key_fetch_num / parallelism)  # batch_k
-        batch_v = _ceil(value_fetch_num / parallelism)  # batch_v
-        # key_tx
+        D = embedding_length_D
+        L = sentence_length_L
+        kbits = fn_width(c, quant_key_bit)
+        vbits = fn_width(c, quant_value_bit)
+        parallelism = _floor(c.num_multipliers / D)
+        batch_k = _ceil(key_fetch_num / parallelism)
+        batch_v = _ceil(value_fetch_num / parallelism)
         key_tx = _floor(_floor(batch_k * parallelism * D * kbits / 8) / c.bytes_per_transaction)
-        # val_tx
         val_tx = _floor(_floor(batch_v * parallelism * D * vbits / 8) / c.bytes_per_transaction)
         dram = stage_dram(c, key_tx, val_tx)  # stage dram
         fill = stage_fill(c, L, batch_k)  # stage fill
         # stage topk_engine
         topk_engine = stage_topk_engine(c, draw, if_topk, batch_k, key_fetch_num, topk, parallelism)
-        fetched_bytes = (key_fetch_num * kbits + value_fetch_num * vbits) * D / 8  # fetched_bytes
-        dense_bytes = 2 * L * D * c.dense_bits / 8  # dense_bytes
+        fetched_bytes = (key_fetch_num * kbits + value_fetch_num * vbits) * D / 8
+        dense_bytes = 2 * L * D * c.dense_bits / 8
         # -- group layer: by iteration_id, layer_id of the rows
         _grp_layer = Grouping([iteration_id, layer_id])
         layer__iteration_id = _grp_layer.keys[0]

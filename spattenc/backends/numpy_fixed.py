@@ -140,7 +140,8 @@ def _assign(p: FixedNumpyPrinter, a: fx.Assign) -> dict:
             p.temps[n] = name
     text = p.code(a.node)
     p.temps = {}
-    return {"target": code(target), "code": text, "comment": a.name, "temps": temps}
+    return {"target": code(target), "code": text, "name": a.name, "temps": temps,
+            "comment": a.name if a.name != target else ""}  # no comment repeating the target
 
 
 def _vars_read(nodes) -> set[str]:

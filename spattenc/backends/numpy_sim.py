@@ -204,7 +204,7 @@ class NumpySimPrinter(NumPyPrinter):
 @dataclass(frozen=True)
 class _Assign:
     """One generated assignment: its target and value are code the back end printed; the
-    comment is text (escaped by the template)."""
+    comment is text (escaped by the template), dropped when it only repeats the target."""
 
     target: str
     code: str
@@ -213,6 +213,8 @@ class _Assign:
     def __post_init__(self):
         object.__setattr__(self, "target", as_code(self.target))
         object.__setattr__(self, "code", as_code(self.code))
+        if self.comment == self.target:
+            object.__setattr__(self, "comment", "")
 
 
 def _draw_step(target: str, draw: str, dist: str, args, name: str, p: NumpySimPrinter) -> _Assign:
