@@ -15,7 +15,8 @@ appear in an identifier spelt `_x` and six hex digits.  Plain names never start 
 or contain `__`; escaped names start with `_0` and never contain `__` either.  Generated
 names are either composites of such parts joined by `__` (`baseline__t`) or helpers
 whose names start with `_` and a letter (`_gather`) or are reserved words (`np`, `c`),
-so no spelling of a user name can equal a generated one, and the mapping is injective.
+so no spelling of a user name can equal a generated one, and the mapping is injective
+(a composite longer than JOIN_MAX is shortened, with a hash of the whole: see py_join).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import unicodedata
 from pathlib import Path
 
 __all__ = [
-    "Code", "code", "py_ident", "py_part", "py_join", "py_str", "py_lit", "py_comment", "PY_TAGS",
+    "Code", "code", "py_ident", "py_part", "py_join", "py_str", "py_doc", "py_lit", "py_comment", "PY_TAGS",
     "v_comment", "v_str", "v_ident", "md", "md_comment", "md_fence", "html_text", "plot_text", "file_stem",
     "display_path", "command_for", "PY_RESERVED", "VERILOG_KEYWORDS",
 ]
@@ -102,21 +103,74 @@ def py_part(name: str) -> str:
     return py_ident(name, PY_TAGS)
 
 
+#: Longest composite name written in full; a longer one is shortened (see py_join).
+JOIN_MAX = 64
+
+
 def py_join(*parts: str) -> str:
-    """A generated composite name: already-mapped parts joined by `__`."""
-    return "__".join(parts)
+    """A generated composite name: already-mapped parts joined by `__`.  Past JOIN_MAX
+    characters (long spec names), each part keeps its first 12 characters and a last
+    part `0x` + 10 hex digits of a hash of the whole name is added, so lines of
+    generated code stay short; no spec name, slot number or other part starts with
+    `0x`, so a shortened name never equals another generated one."""
+    whole = "__".join(parts)
+    if len(whole) <= JOIN_MAX:
+        return whole
+    short = [p[:12].rstrip("_") or p[:12] for p in parts]
+    return "__".join(short + ["0x" + hashlib.sha256(whole.encode("utf-8")).hexdigest()[:10]])
 
 
 # ---------------------------------------------------------------- Python text
 
+#: Escapes of the characters a double-quoted literal cannot hold as they are.
+_PY_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def py_str(s: str | None) -> str:
-    """A Python string literal (repr: escapes quotes, backslashes and every non-printable
-    character, so newlines, NUL and bidi marks never reach the source raw)."""
+    """A Python string literal in double quotes, the one quoting style of generated code:
+    backslashes and quotes escaped, and every non-printable character (newlines, NUL,
+    bidi marks, line separators) spelt as an escape, as repr() does, so none reaches
+    the source raw."""
     if s is None:
         return "None"
     if not isinstance(s, str):
         raise TypeError(f"py_str needs a string, not {type(s).__name__}")
-    return repr(str(s))
+    out = ['"']
+    for ch in str(s):
+        if ch in _PY_ESCAPES:
+            out.append(_PY_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            o = ord(ch)
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def py_doc(s, indent: int = 0, width: int = 100) -> str:
+    """A docstring: `s` in triple double quotes, each character escaped as py_str escapes
+    it (so no quote can end it early), broken between words into lines of at most
+    `width` characters at `indent`; a word longer than a line is cut between characters,
+    never inside an escape."""
+    room = max(width - indent - 6, 20)
+    lines: list[str] = []
+    cur: list[str] = []  # escaped characters of the current line
+    for word in str(s).split(" "):
+        units = [py_str(ch)[1:-1] for ch in word]
+        need = sum(map(len, units)) + (1 if cur else 0)
+        if cur and len(cur) + need > room:
+            lines.append("".join(cur))
+            cur = []
+        if cur:
+            cur.append(" ")
+        for u in units:
+            if len("".join(cur)) + len(u) > room:
+                lines.append("".join(cur))
+                cur = []
+            cur.append(u)
+    lines.append("".join(cur))
+    return '"""' + ("\n" + " " * indent).join(line.rstrip(" ") for line in lines) + '"""'
 
 
 def py_lit(v) -> str:

@@ -7,6 +7,8 @@ object arrays, so no width is ever exceeded), draws the random variables the sam
 
 from __future__ import annotations
 
+import hashlib
+
 from sympy.printing.numpy import NumPyPrinter
 
 from spattenc.ir.keys import Key
@@ -14,7 +16,7 @@ from spattenc.middle import fixed as fx
 from spattenc.middle.golden import word_bits
 from spattenc.ir.visit import const_value
 from spattenc.backends.templates_env import render
-from spattenc.backends.naming import code, file_stem, py_join, py_part
+from spattenc.backends.naming import code, file_stem, py_join, py_part, py_str
 from spattenc.backends.numpy_sim import attr_names, py_name, var_name
 
 
@@ -107,6 +109,15 @@ class FixedNumpyPrinter(NumPyPrinter):
         return f"np.abs(_o({self._print(n.a)}))"
 
 
+def _temp_stem(target: str) -> str:
+    """The stem of an assignment's temporaries: its target, shortened as py_join shortens
+    long names (so lines stay short)."""
+    stem = target.replace(".", "_")
+    if len(stem) <= 32:
+        return stem
+    return f"{stem[:16].rstrip('_')}_0x{hashlib.sha256(stem.encode('utf-8')).hexdigest()[:10]}"
+
+
 def _assign(p: FixedNumpyPrinter, a: fx.Assign) -> dict:
     """One assignment; a computation used more than once in it gets a temporary first."""
     target = fixed_var_name(a.var)
@@ -123,12 +134,41 @@ def _assign(p: FixedNumpyPrinter, a: fx.Assign) -> dict:
     temps = []
     for n in fx.postorder(a.node):
         if counts.get(n, 0) > 1 and n is not a.node and not isinstance(n, (fx.Lit, fx.Var)):
-            name = code(f"_{target.replace('.', '_')}_{len(temps) + 1}")
+            name = code(f"_{_temp_stem(target)}_{len(temps) + 1}")
             temps.append((name, p.code(n)))
             p.temps[n] = name
     text = p.code(a.node)
     p.temps = {}
-    return {"target": code(target), "code": text, "comment": a.name, "temps": temps}
+    return {"target": code(target), "code": text, "name": a.name, "temps": temps,
+            "comment": a.name if a.name != target else ""}  # no comment repeating the target
+
+
+def _vars_read(nodes) -> set[str]:
+    return {n.var for node in nodes for n in fx.postorder(node) if isinstance(n, fx.Var)}
+
+
+def _unread(fp: fx.FixedPlan) -> set[str]:
+    """Per-layer values (lets, stage start times) nothing reads: not computed.  The RTL
+    keeps them as wires; the simulator's results are the same without them."""
+    fixed_roots = [a.node for a in fp.consts] + [fp.count.node]
+    fixed_roots += [x for s in fp.states for x in (s.init, s.next)]
+    fixed_roots += [a for d in fp.layer if isinstance(d, fx.Draw) for a in d.args]
+    for d in fp.designs:
+        fixed_roots += [a.update for a in d.accs] + [m.node for m in d.metrics]
+    for h in fp.hardware:
+        fixed_roots += [a.node for a in h.steps] + [a.update for a in h.accs] + [o.node for o in h.outputs]
+    read = _vars_read(fixed_roots) | {d.end_var for d in fp.designs} | {d.t_var for d in fp.designs}
+    read |= {v for h in fp.hardware for _, v, _ in h.inputs + h.layer_outputs}
+    steps = [a for a in fp.layer if isinstance(a, fx.Assign)] + [a for d in fp.designs for a in d.steps]
+    kept: dict[str, fx.Assign] = {}
+    want = list(read)
+    by_var = {a.var: a for a in steps}
+    while want:
+        v = want.pop()
+        if v in by_var and v not in kept:
+            kept[v] = by_var[v]
+            want += _vars_read([by_var[v].node])
+    return {a.var for a in steps} - set(kept)
 
 
 def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
@@ -136,20 +176,23 @@ def render_fixed_sim(fp: fx.FixedPlan, spec_path: str, command: str) -> str:
     prog = fp.plan.program
     p = FixedNumpyPrinter()
     consts = [_assign(p, a) for a in fp.consts]
+    unread = _unread(fp)
     layer = []
     for item in fp.layer:
+        if item.var in unread:
+            continue
         if isinstance(item, fx.Draw):
             args = ", ".join(p.code(a) for a in item.args)
             layer.append({"target": code(fixed_var_name(item.var)), "temps": [],
                           "comment": f"random {item.name} ~ {item.dist}",
-                          "code": code(f"draw.{item.dist}({item.name!r}, {args})")})
+                          "code": code(f"draw.{item.dist}({py_str(item.name)}, {args})")})
         else:
             layer.append(_assign(p, item))
     designs = []
     for d in fp.designs:
         designs.append({
             "name": d.name, "t": fixed_var_name(d.t_var), "time_kind": d.time_kind, "end": fixed_var_name(d.end_var),
-            "steps": [_assign(p, a) for a in d.steps],
+            "steps": [_assign(p, a) for a in d.steps if a.var not in unread],
             "accs": [{"var": fixed_var_name(a.var), "code": p.code(a.update), "kind": a.reduction} for a in d.accs],
             "metrics": [{"name": m.name, "code": p.code(m.node)} for m in d.metrics],
         })

@@ -20,7 +20,7 @@ from spattenc.ir.nodes import walk
 from spattenc.ir.visit import const_value
 from spattenc.middle.lower import Accumulator, Plan, Step, Timing, report_exprs, time_var, var_of
 from spattenc.backends.templates_env import render
-from spattenc.backends.naming import Code, py_ident, py_join, py_part
+from spattenc.backends.naming import Code, py_ident, py_join, py_part, py_str
 from spattenc.backends.naming import code as as_code
 
 # Python operator precedence (higher binds tighter; the catalog's), for minimal,
@@ -119,7 +119,7 @@ class NumpySimPrinter(NumPyPrinter):
         if e.scope in ("param", "const"):
             return f"c.{py_name(e.name)}"
         if e.scope == "compare":
-            return f"C[{e.name!r}]"
+            return f"C[{py_str(e.name)}]"
         return self._names(var_of(e))
 
     def _print_EnumConst(self, e: ir.EnumConst) -> str:
@@ -149,7 +149,7 @@ class NumpySimPrinter(NumPyPrinter):
         return self._names(time_var(e.design, e.stage, e.which))
 
     def _print_MetricRef(self, e: ir.MetricRef) -> str:
-        return f"R[{e.design!r}][{e.metric!r}]"
+        return f"R[{py_str(e.design)}][{py_str(e.metric)}]"
 
     def _print_Reduce(self, e: ir.Reduce) -> str:
         if e.axis == "trials":
@@ -157,9 +157,9 @@ class NumpySimPrinter(NumPyPrinter):
         if e.axis in ("rows", "groups"):
             arg = self._print(e.arg)
             if e.within is not None:
-                return f"_greduce({e.kind!r}, {arg}, _grp_{py_part(e.within)})"
+                return f"_greduce({py_str(e.kind)}, {arg}, _grp_{py_part(e.within)})"
             size = "_n_rows" if e.axis == "rows" else f"_grp_{py_part(e.over)}.size"
-            return f"_reduce_all({e.kind!r}, {arg}, {size})"
+            return f"_reduce_all({py_str(e.kind)}, {arg}, {size})"
         return self._reduce_names[e.slot]
 
     def _print_GroupRef(self, e: ir.GroupRef) -> str:
@@ -205,7 +205,7 @@ class NumpySimPrinter(NumPyPrinter):
 @dataclass(frozen=True)
 class _Assign:
     """One generated assignment: its target and value are code the back end printed; the
-    comment is text (escaped by the template)."""
+    comment is text (escaped by the template), dropped when it only repeats the target."""
 
     target: str
     code: str
@@ -214,12 +214,14 @@ class _Assign:
     def __post_init__(self):
         object.__setattr__(self, "target", as_code(self.target))
         object.__setattr__(self, "code", as_code(self.code))
+        if self.comment == self.target:
+            object.__setattr__(self, "comment", "")
 
 
 def _draw_step(target: str, draw: str, dist: str, args, name: str, p: NumpySimPrinter) -> _Assign:
     """A random variable's line: `target` drawn by the Draws object `draw` (named for its errors)."""
     code = ", ".join(p.code(a) for a in args)
-    return _Assign(target, f"{draw}.{dist}({code}, name={name!r})", f"random {name} ~ {dist}")
+    return _Assign(target, f"{draw}.{dist}({code}, name={py_str(name)})", f"random {name} ~ {dist}")
 
 
 def _free_vars(e: ir.Expr) -> list[Key]:
@@ -325,6 +327,8 @@ def _loops(plan: Plan) -> list[dict]:
                 items.append(_Assign(py_name(item.name), p.code(item.expr), item.name))
         out.append({
             "name": func_name("loop", lp.name), "spec_name": lp.name, "params": [py_name(x) for x in lp.params],
+            "doc": f"Loop {lp.name}({', '.join(py_name(x) for x in lp.params)}): one run per element, "
+                   "reduced over its steps.",
             "consts": [{"name": k, "attr": py_name(k)} for k in _loop_consts(plan, lp)],
             "random": any(isinstance(i, ir.Random) for i in lp.items),
             "states": [{"name": py_name(s.name), "init": p.code(s.init), "next": p.code(s.next)} for s in lp.states],
@@ -339,12 +343,14 @@ def _definitions(plan: Plan, p: NumpySimPrinter) -> tuple[list[_Assign], list[di
     funcs = []
     for f in plan.funcs:
         body = [_Assign(py_name(let.name), p.code(let.expr)) for let in f.lets]
-        funcs.append({"name": func_name("fn", f.name), "spec_name": f.name, "params": [py_name(x) for x in f.params],
+        params = [py_name(x) for x in f.params]
+        funcs.append({"name": func_name("fn", f.name), "spec_name": f.name, "params": params,
+                      "doc": f"Spec function {f.name}({', '.join(params)}).",
                       "lets": body, "ret": p.code(f.body)})
     return consts, funcs
 
 
-def _stage_func(s: Step, program: ir.Program, per_row: bool = False) -> tuple[dict, list[str]]:
+def _stage_func(s: Step, program: ir.Program, per_row: bool = False) -> tuple[dict, list[Key | str]]:
     """A stage as a named function of the values it reads: its template context, and the
     plan variables it takes in order ('draw' first when it runs a loop)."""
     free = _free_vars(s.expr)
@@ -360,128 +366,199 @@ def _stage_func(s: Step, program: ir.Program, per_row: bool = False) -> tuple[di
     return func, extra + free
 
 
+def _reads(e: ir.Expr) -> list[Key]:
+    """Plan variables an expression reads: per-layer values and stage times."""
+    out = _free_vars(e)
+    for node in walk(e):
+        if isinstance(node, ir.StageTime):
+            v = time_var(node.design, node.stage, node.which)
+            if v not in out:
+                out.append(v)
+    return out
+
+
+def _step_reads(s: Step) -> list[Key]:
+    """Plan variables a step reads (a draw: its arguments)."""
+    return _reads(s.expr) if s.expr is not None else [v for a in s.args for v in _reads(a)]
+
+
+def _must_run(s: Step) -> bool:
+    """Whether a step runs even when nothing reads its value: it draws (a random value,
+    or a loop that draws), so leaving it out would change every later draw."""
+    return s.kind == "random" or (s.expr is not None and _calls_loop(s.expr))
+
+
+def _live(plan: Plan) -> set[Key]:
+    """The plan variables whose values `simulate` reads: what the metrics, accumulators,
+    schedules, shows and state updates read, and what those values read in turn.  A
+    value nothing reads is not computed (a draw still runs, unassigned)."""
+    steps = {s.var: s for s in plan.layer_steps}
+    want: list[Key] = []
+    for d in plan.designs:
+        steps.update((s.var, s) for s in d.pre + d.post)
+        for t in d.timeline:
+            want += [t.start, t.stage_var, t.end] if isinstance(t, Timing) else [t.var, *t.parts]
+        want += [d.end_var] if d.end_var else []
+        want += [v for a in d.accumulators for v in _reads(a.arg)]
+        want += [v for m in d.metrics for v in _reads(m.expr)]
+        want += [v for sh in d.shows for v in _reads(sh.start) + _reads(sh.end)]
+    want += [v for st in plan.states for v in _reads(st.next)]
+    want += [v for s in steps.values() if _must_run(s) for v in _step_reads(s)]
+    live: set[Key] = set()
+    while want:
+        v = want.pop()
+        if v not in live:
+            live.add(v)
+            want += _step_reads(steps[v]) if v in steps else []
+    return live
+
+
+class _SimWriter:
+    """The assignments of `simulate` for a layer plan: each step as a line of code, with
+    values tabulated over a draw's support where that is exact (see _tabulated)."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.prog = plan.program
+        self.p = NumpySimPrinter(program=self.prog)
+        self.tab_of = _tabulated(plan)
+        self.tp = NumpySimPrinter(names=self.table_name, program=self.prog)
+        self.observed = dict(plan.observed)
+        self.live = _live(plan)
+        # Stages become named functions of the per-layer values they read.
+        self.stage_steps = [s for s in plan.layer_steps if s.kind == "stage"] + [
+            s for d in plan.designs for s in d.pre if s.kind == "stage"]
+        self.stage_funcs: list[dict] = []
+        self.stage_free: dict[Key, tuple[str, list[Key | str]]] = {}
+        for s in self.stage_steps:
+            func, reads = _stage_func(s, self.prog)
+            self.stage_funcs.append(func)
+            self.stage_free[s.var] = (func["name"], reads)
+
+    def table_name(self, v: Key | str) -> str:
+        """A variable as read over a draw's support (its table when it has one)."""
+        return v if v == "draw" else f"{var_name(v)}__s" if v in self.tab_of else var_name(v)
+
+    def call(self, s: Step, names) -> str:
+        fname, free = self.stage_free[s.var]
+        args = ["draw" if v == "draw" else names(v) for v in free]
+        return f"{fname}(c, {', '.join(args)})" if args else f"{fname}(c)"
+
+    def emitted(self, s: Step) -> bool:
+        return s.var in self.live or _must_run(s)
+
+    def step_code(self, s: Step) -> _Assign:
+        """A step's line; a draw nothing reads runs unassigned (target empty)."""
+        a = self.plain_step(s)
+        if s.var in self.observed:  # a measurement may replace the model's value
+            a = _Assign(a.target, f"_given(observed, {py_str(self.observed[s.var])}, {a.code})",
+                        a.comment + ", or as measured")
+        return a if s.var in self.live else _Assign("", a.code, a.comment + " (value unused)")
+
+    def plain_step(self, s: Step) -> _Assign:
+        if s.kind == "stage":
+            return _Assign(var_name(s.var), self.call(s, var_name), f"stage {s.name}")
+        if s.kind == "random":
+            return _draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, self.p)
+        return _Assign(var_name(s.var), self.p.code(s.expr), s.name)
+
+    def gathered(self) -> set[Key]:
+        """Tabulated values read per trial: by a computed step outside the layer's tables,
+        a schedule, an accumulator that is not tabulated itself, a show or a state."""
+        plan, needed = self.plan, set()
+        for s in plan.layer_steps:
+            if self.emitted(s) and (s.var not in self.tab_of or s.kind == "random"):
+                needed |= set(_step_reads(s))
+        for d in plan.designs:
+            for s in d.pre + d.post:
+                needed |= set(_free_vars(s.expr)) if self.emitted(s) else set()
+            needed |= {t.stage_var for t in d.timeline if isinstance(t, Timing)}
+            for a in d.accumulators:
+                if _table_rv(a.arg, self.tab_of, self.prog.random) is None:
+                    needed |= set(_free_vars(a.arg))
+            for sh in d.shows:
+                needed |= set(_free_vars(sh.start)) | set(_free_vars(sh.end))
+        for st in plan.states:
+            needed |= set(_free_vars(st.next))
+        return needed
+
+    def layer(self) -> list[_Assign]:
+        """The per-layer lines shared by every design."""
+        needed, p, out = self.gathered(), self.p, []
+        for s in self.plan.layer_steps:
+            if not self.emitted(s):
+                continue
+            if s.var not in self.tab_of:
+                out.append(self.step_code(s))
+                continue
+            v = var_name(s.var)
+            if s.kind == "random":
+                out.append(self.step_code(s))
+                if s.var in self.live:
+                    out.append(_Assign(f"{v}__s, {v}__ix", f"_support({p.code(s.args[0])}, {v}, trials)",
+                                       f"values {s.name} can take, and each trial's index into them"))
+                continue
+            rv = self.tab_of[s.var]
+            code = self.call(s, self.table_name) if s.kind == "stage" else self.tp.code(s.expr)
+            out.append(_Assign(f"{v}__s", code, f"{s.kind} {s.name}, over the values of {rv.name}"))
+            if s.var in needed:
+                out.append(_Assign(v, f"_gather({v}__s, {var_name(rv)}__ix)", "per trial"))
+        return out
+
+    def timeline(self, d) -> list[_Assign]:
+        """A design's schedule: each stage's start (when read) and end, and the joins."""
+        out = []
+        for t in d.timeline:
+            if isinstance(t, Timing):
+                start = time_var(d.name, t.stage, "start")
+                if start in self.live:
+                    out.append(_Assign(var_name(start), var_name(t.start), ""))
+                out.append(_Assign(var_name(t.end), f"{var_name(t.start)} + {var_name(t.stage_var)}",
+                                   f"{t.stage}"))
+            else:
+                code = var_name(t.parts[0])
+                for part in t.parts[1:]:
+                    code = f"np.maximum({code}, {var_name(part)})"
+                out.append(_Assign(var_name(t.var), code, "parallel join"))
+        return out
+
+    def design(self, d) -> dict:
+        """The template context of one design's per-layer lines, metrics and records."""
+        p, prog = self.p, self.prog
+        accs = []
+        for a in d.accumulators:
+            rv = _table_rv(a.arg, self.tab_of, prog.random)
+            code = as_code(f"_gather({self.tp.code(a.arg)}, {var_name(rv)}__ix)") if rv else p.code(a.arg)
+            accs.append({"var": var_name(a.var), "kind": a.kind, "code": code})
+        metrics = []
+        for mt in d.metrics:
+            reduce_names = {int(a.var.part): _final(a) for a in d.accumulators
+                            if a.metric == mt.name}
+            mp = NumpySimPrinter(reduce_names=reduce_names, program=prog)
+            metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
+        gantt = {s.var: s.attrs.gantt for s in self.stage_steps}
+        recorded = [{"stage": t.stage, "start": as_code(var_name(t.start)), "end": as_code(var_name(t.end)),
+                     "kind": gantt[t.stage_var] or "stage"}
+                    for t in d.timeline if isinstance(t, Timing)]
+        shows = [{"stage": sh.name, "start": p.code(sh.start), "end": p.code(sh.end),
+                  "kind": sh.attrs.gantt or "overlay"} for sh in d.shows]
+        return {"name": d.name, "py": py_name(d.name), "timeline": self.timeline(d),
+                "t": py_join(py_name(d.name), "t"), "end_name": py_join(py_name(d.name), "end"),
+                "pre": [self.step_code(s) for s in d.pre if self.emitted(s)],
+                "post": [self.step_code(s) for s in d.post if self.emitted(s)],
+                "end": var_name(d.end_var) if d.end_var else None,
+                "start": var_name(time_var(d.name, None, "start")),
+                "accs": accs, "metrics": metrics, "recorded": recorded, "shows": shows}
+
+
 def render_sim(plan: Plan, spec_path: str, command: str) -> str:
     """The text of sim.py for a plan."""
     if plan.mode == "rows":
         return render_table_sim(plan, spec_path, command)
     prog = plan.program
-    p = NumpySimPrinter(program=prog)
+    w = _SimWriter(plan)
+    p = w.p
     consts, funcs = _definitions(plan, p)
-
-    # Stages become named functions of the per-layer values they read.
-    stage_funcs = []
-    stage_free: dict[str, tuple[str, list[str]]] = {}
-    all_stage_steps = [s for s in plan.layer_steps if s.kind == "stage"] + [
-        s for d in plan.designs for s in d.pre if s.kind == "stage"]
-    for s in all_stage_steps:
-        func, reads = _stage_func(s, prog)
-        stage_funcs.append(func)
-        stage_free[s.var] = (func["name"], reads)
-
-    random = prog.random
-    tab_of = _tabulated(plan)
-
-    def table_name(v: str) -> str:
-        return v if v == "draw" else f"{var_name(v)}__s" if v in tab_of else var_name(v)
-
-    tp = NumpySimPrinter(names=table_name, program=prog)
-
-    def call(s: Step, names) -> str:
-        fname, free = stage_free[s.var]
-        args = ["draw" if v == "draw" else names(v) for v in free]
-        return f"{fname}(c, {', '.join(args)})" if args else f"{fname}(c)"
-
-    observed = dict(plan.observed)
-
-    def step_code(s: Step) -> _Assign:
-        a = plain_step(s)
-        if s.var in observed:  # a measurement may replace the model's value
-            return _Assign(a.target, f"_given(observed, {observed[s.var]!r}, {a.code})", a.comment + ", or as measured")
-        return a
-
-    def plain_step(s: Step) -> _Assign:
-        if s.kind == "stage":
-            return _Assign(var_name(s.var), call(s, var_name), f"stage {s.name}")
-        if s.kind == "random":
-            return _draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, p)
-        return _Assign(var_name(s.var), p.code(s.expr), s.name)
-
-    # Per-trial consumers of tabulated values: everything outside the layer's own tables.
-    needed: set[str] = set()
-    for s in plan.layer_steps:
-        if s.var not in tab_of and s.expr is not None:
-            needed |= set(_free_vars(s.expr))
-        for a in s.args:
-            needed |= set(_free_vars(a))
-    for d in plan.designs:
-        for s in d.pre + d.post:
-            needed |= set(_free_vars(s.expr))
-        for t in d.timeline:
-            if isinstance(t, Timing):
-                needed.add(t.stage_var)
-        for a in d.accumulators:
-            if _table_rv(a.arg, tab_of, random) is None:
-                needed |= set(_free_vars(a.arg))
-        for sh in d.shows:
-            needed |= set(_free_vars(sh.start)) | set(_free_vars(sh.end))
-    for st in plan.states:
-        needed |= set(_free_vars(st.next))
-
-    layer: list[_Assign] = []
-    for s in plan.layer_steps:
-        if s.var not in tab_of:
-            layer.append(step_code(s))
-            continue
-        rv = tab_of[s.var]
-        if s.kind == "random":
-            layer.append(step_code(s))
-            layer.append(_Assign(f"{var_name(s.var)}__s, {var_name(s.var)}__ix",
-                                 f"_support({p.code(s.args[0])}, {var_name(s.var)}, trials)",
-                                 f"values {s.name} can take, and each trial's index into them"))
-            continue
-        code = call(s, table_name) if s.kind == "stage" else tp.code(s.expr)
-        layer.append(_Assign(f"{var_name(s.var)}__s", code, f"{s.kind} {s.name}, over the values of {rv.name}"))
-        if s.var in needed:
-            layer.append(_Assign(var_name(s.var), f"_gather({var_name(s.var)}__s, {var_name(rv)}__ix)", "per trial"))
-    stage_attrs = {s.var: s.attrs for s in all_stage_steps}
-    designs = []
-    for d in plan.designs:
-        pre = [step_code(s) for s in d.pre]
-        timeline = []
-        for t in d.timeline:
-            if isinstance(t, Timing):
-                timeline.append(_Assign(var_name(time_var(d.name, t.stage, "start")), var_name(t.start), ""))
-                timeline.append(_Assign(var_name(t.end), f"{var_name(t.start)} + {var_name(t.stage_var)}",
-                                        f"{t.stage}"))
-            else:
-                out = var_name(t.parts[0])
-                for part in t.parts[1:]:
-                    out = f"np.maximum({out}, {var_name(part)})"
-                timeline.append(_Assign(var_name(t.var), out, "parallel join"))
-        post = [step_code(s) for s in d.post]
-        accs = []
-        for a in d.accumulators:
-            rv = _table_rv(a.arg, tab_of, random)
-            code = as_code(f"_gather({tp.code(a.arg)}, {var_name(rv)}__ix)") if rv else p.code(a.arg)
-            accs.append({"var": var_name(a.var), "kind": a.kind, "code": code})
-        metrics = []
-        for mt in d.metrics:
-            reduce_names = {}
-            for a in d.accumulators:
-                if a.metric == mt.name:
-                    slot = int(a.var.part)
-                    reduce_names[slot] = _final(a)
-            mp = NumpySimPrinter(reduce_names=reduce_names, program=prog)
-            metrics.append({"name": mt.name, "code": mp.code(mt.expr)})
-        recorded = [{"stage": t.stage, "start": as_code(var_name(t.start)), "end": as_code(var_name(t.end)),
-                     "kind": stage_attrs[t.stage_var].gantt or "stage"}
-                    for t in d.timeline if isinstance(t, Timing)]
-        shows = [{"stage": sh.name, "start": p.code(sh.start), "end": p.code(sh.end),
-                  "kind": sh.attrs.gantt or "overlay"} for sh in d.shows]
-        designs.append({"name": d.name, "py": py_name(d.name), "pre": pre, "timeline": timeline,
-                        "end": var_name(d.end_var) if d.end_var else None,
-                        "start": var_name(time_var(d.name, None, "start")),
-                        "post": post, "accs": accs, "metrics": metrics, "recorded": recorded, "shows": shows})
     states = [{"name": var_name(Key("state", s.name)), "init": p.code(s.init), "next": p.code(s.next),
                "int": prog.types.get(Key("state", s.name)) == "int"} for s in plan.states]
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
@@ -489,8 +566,8 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         "sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
         trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
-        stage_funcs=stage_funcs, layer=layer, designs=designs, states=states, compares=compares,
-        count=p.code(plan.layer_count), index=py_name(plan.index),
+        stage_funcs=w.stage_funcs, layer=w.layer(), designs=[w.design(d) for d in plan.designs],
+        states=states, compares=compares, count=p.code(plan.layer_count), index=py_name(plan.index),
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
         loops=_loops(plan), **_extras(plan, p),
     )
@@ -615,13 +692,17 @@ def render_table_sim(plan: Plan, spec_path: str, command: str) -> str:
     for d in plan.designs:
         designs.append({"name": d.name, "metrics": [{"name": mt.name, "code": p.code(mt.expr)} for mt in d.metrics]})
     compares = [{"name": c.name, "code": p.code(c.expr)} for c in plan.compares]
+    refs = [n for e in _all_exprs(plan) for n in walk(e) if isinstance(n, ir.Ref) and n.scope != "local"]
+    read = {var_of(n) for n in refs} | {Key("column", k) for g in plan.groups if g.source is None for k in g.keys}
     columns = [{"name": col.name, "py": var_name(Key("column", col.name)), "type": col.type,
-                "doc": col.attrs.doc, "bound": column_bound(col)} for col in plan.table.columns]
+                "doc": col.attrs.doc, "bound": column_bound(col), "read": Key("column", col.name) in read}
+               for col in plan.table.columns]
+    index_read = any(n.name == plan.index and n.scope not in ("param", "const") for n in refs)
     return render(
         "table_sim.py.j2",
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
         trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
         stage_funcs=stage_funcs, rows=rows, groups=groups, designs=designs, compares=compares,
-        table=plan.table.name, columns=columns, index=py_name(plan.index),
+        table=plan.table.name, columns=columns, index=py_name(plan.index), index_read=index_read,
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), loops=_loops(plan), **_extras(plan, p),
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from spattenc.backends import naming
+from spattenc.backends import layout, naming
 from spattenc.backends import simlib
 
 
@@ -111,7 +111,7 @@ def _v_ident(name) -> str:
 #: jinja's `tojson`, a JSON string literal, which is also a valid Python literal), or
 #: prints a constant (tests/test_hostile_specs.py walks every template to check).
 FILTERS = {
-    "py": naming.py_lit, "py_str": naming.py_str, "py_comment": naming.py_comment,
+    "py": naming.py_lit, "py_str": naming.py_str, "py_doc": naming.py_doc, "py_comment": naming.py_comment,
     "ident": _ident, "idents": _idents, "name": _name, "file": _file, "code": _code, "num": _num, "spaces": _spaces,
     "v_comment": naming.v_comment, "v_str": naming.v_str,
     "v_ident": _v_ident,
@@ -143,5 +143,11 @@ def _visible(value):
 
 
 def render(name: str, **context) -> str:
-    """The text of template `name` with `context`."""
-    return environment().get_template(name).render(**context)
+    """The text of template `name` with `context`; Python files are laid out so that no
+    line is longer than `layout.WIDTH` (printers and templates write one statement a
+    line, `layout.wrap_python` breaks the long ones); in Verilog, a trailing comment that
+    makes a line too long moves above it."""
+    text = environment().get_template(name).render(**context)
+    if name.endswith(".py.j2"):
+        return layout.wrap_python(text)
+    return layout.wrap_verilog_comments(text) if name.endswith(".v.j2") else text

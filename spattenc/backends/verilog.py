@@ -181,7 +181,7 @@ class Wire:
 class _Writer:
     """Flattens fixed-point assignments into wires (shared subexpressions once)."""
 
-    def __init__(self, fp: fx.FixedPlan, namer: Namer, var_names: dict[str, str]):
+    def __init__(self, fp: fx.FixedPlan, namer: Namer, var_names: dict[Key, str]):
         self.fp = fp
         self.namer = namer
         self.var_names = var_names
@@ -253,10 +253,10 @@ class _Writer:
         return [Wire(name, w, signed, self.printer.code(x), comment)]
 
 
-def verilog_names(fp: fx.FixedPlan) -> tuple[Namer, dict[str, str]]:
+def verilog_names(fp: fx.FixedPlan) -> tuple[Namer, dict[Key, str]]:
     """Identifiers of every variable: ports p_*, r_*, m_*; everything else after the spec."""
     namer = Namer(INTERNAL)
-    names: dict[str, str] = {}
+    names: dict[Key, str] = {}
     for p in fp.params:
         names[p.var] = namer(f"p_{p.name}")
     for d in fp.layer:
@@ -308,15 +308,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
     spec = fp.name
     namer, names = verilog_names(fp)
     w = _Writer(fp, namer, names)
-
-    # Ports
-    params = [{"name": names[p.var], "spec": p.name, "width": fp.width(p.var), "kind": p.kind,
-               "signed": p.kind != "bool", "note": _comment_range(fp, p.kind, p.lo, p.hi)} for p in fp.params]
-    draws = [{"bus": names[Key("bus", d.name)], "wire": names[d.var], "spec": d.name, "width": fp.width(d.var),
-              "kind": d.kind, "dist": d.dist, "signed": d.kind != "bool"}
-             for d in fp.layer if isinstance(d, fx.Draw)]
-    metrics = []
-    final_wires: list[Wire] = []
+    params, draws = _ports(fp, names)
     # Constants, the layer count and the initial states depend on params only.
     const_wires: list[Wire] = []
     for a in fp.consts:
@@ -337,28 +329,7 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         layer_wires += w.wires(item.var, names[item.var], item.node,
                                f"{item.name}: {_comment_range(fp, fp.kinds[item.var], *fp.ranges[item.var])}",
                                fp.width(item.var))
-    designs = []
-    for d in fp.designs:
-        dw: list[Wire] = []
-        for a in d.steps:
-            dw += w.wires(a.var, names[a.var], a.node, a.name, fp.width(a.var))
-        accs = []
-        for a in d.accs:
-            nxt = namer(f"{names[a.var]}__next")
-            dw += w.wires(None, nxt, a.update, f"{a.reduction}() in {fp.names[a.var].split(' in ')[-1]}",
-                          fp.width(a.var))
-            accs.append({"name": names[a.var], "width": fp.width(a.var), "next": nxt, "kind": a.reduction})
-        designs.append({"name": d.name, "wires": dw, "t": names[d.t_var], "t_width": fp.width(d.t_var),
-                        "end": names[d.end_var], "accs": accs})
-        for m in d.metrics:
-            port = names[Key("metric", m.name, d.name)]
-            val = namer(f"{port}__value")
-            mw = fp.node_width(m.node)
-            final_wires += w.wires(None, val, m.node, f"{d.name}.{m.name}", mw)
-            lo, hi = fp.node_ranges.get(m.node) or fp.ranges[m.node.var]
-            metrics.append({"port": port, "value": val, "width": mw, "design": d.name, "metric": m.name,
-                            "kind": m.node.kind, "note": _comment_range(fp, m.node.kind, lo, hi),
-                            "label": m.attrs.label or m.name})
+    designs, metrics, final_wires = _designs(fp, w, namer, names)
     next_wires: list[Wire] = []
     for s, state in zip(fp.states, states):
         nxt = namer(f"{names[s.var]}__next")
@@ -382,6 +353,44 @@ def render_rtl(fp: fx.FixedPlan, spec_path: str, command: str, depth: int = 1 <<
         f"rtl/test_{stem}.py": render("test_cocotb.py.j2", **dict(ctx, hardware=hardware)),
     }
     return files
+
+
+def _ports(fp: fx.FixedPlan, names: dict) -> tuple[list[dict], list[dict]]:
+    """Template context of the model's param inputs and draw buses."""
+    params = [{"name": names[p.var], "spec": p.name, "width": fp.width(p.var), "kind": p.kind,
+               "signed": p.kind != "bool", "note": _comment_range(fp, p.kind, p.lo, p.hi)} for p in fp.params]
+    draws = [{"bus": names[Key("bus", d.name)], "wire": names[d.var], "spec": d.name, "width": fp.width(d.var),
+              "kind": d.kind, "dist": d.dist, "signed": d.kind != "bool"}
+             for d in fp.layer if isinstance(d, fx.Draw)]
+    return params, draws
+
+
+def _designs(fp: fx.FixedPlan, w: "_Writer", namer: Namer, names: dict) -> tuple[list[dict], list[dict], list]:
+    """Template context of each design's per-layer wires and accumulators, the metric
+    output ports, and the wires computing the metrics after the last layer."""
+    designs, metrics, final_wires = [], [], []
+    for d in fp.designs:
+        dw: list[Wire] = []
+        for a in d.steps:
+            dw += w.wires(a.var, names[a.var], a.node, a.name, fp.width(a.var))
+        accs = []
+        for a in d.accs:
+            nxt = namer(f"{names[a.var]}__next")
+            dw += w.wires(None, nxt, a.update, f"{a.reduction}() in {fp.names[a.var].split(' in ')[-1]}",
+                          fp.width(a.var))
+            accs.append({"name": names[a.var], "width": fp.width(a.var), "next": nxt, "kind": a.reduction})
+        designs.append({"name": d.name, "wires": dw, "t": names[d.t_var], "t_width": fp.width(d.t_var),
+                        "end": names[d.end_var], "accs": accs})
+        for m in d.metrics:
+            port = names[Key("metric", m.name, d.name)]
+            val = namer(f"{port}__value")
+            mw = fp.node_width(m.node)
+            final_wires += w.wires(None, val, m.node, f"{d.name}.{m.name}", mw)
+            lo, hi = fp.node_ranges.get(m.node) or fp.ranges[m.node.var]
+            metrics.append({"port": port, "value": val, "width": mw, "design": d.name, "metric": m.name,
+                            "kind": m.node.kind, "note": _comment_range(fp, m.node.kind, lo, hi),
+                            "label": m.attrs.label or m.name})
+    return designs, metrics, final_wires
 
 
 def _hardware_ctx(fp: fx.FixedPlan, namer: Namer) -> list[dict]:

@@ -114,9 +114,11 @@ module cv_demo_harness;
     wire signed [51:0] spatten_lookahead__total_cycles;  // run output total_cycles
     wire signed [54:0] spatten_lookahead__dram_bytes;  // run output dram_bytes
     wire signed [40:0] spatten_lookahead__hidden_cycles;  // layer output hidden_cycles
-    reg [10495:0] spatten_lookahead__cap_hidden_cycles = 0;  // hidden_cycles of each layer, captured at layer_done
+    // hidden_cycles of each layer, captured at layer_done
+    reg [10495:0] spatten_lookahead__cap_hidden_cycles = 0;
     wire spatten_lookahead__finished;  // layer output finished
-    reg [255:0] spatten_lookahead__cap_finished = 0;  // finished of each layer, captured at layer_done
+    // finished of each layer, captured at layer_done
+    reg [255:0] spatten_lookahead__cap_finished = 0;
 
     spatten_lookahead spatten_lookahead__dut (
         .clk(clk),

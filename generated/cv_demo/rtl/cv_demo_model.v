@@ -30,49 +30,65 @@ module cv_demo_model (
     input  wire signed [11:0] p_initial_heads,  // initial_heads: int in [1, 1024]
     input  wire signed [33:0] p_token_pruning_rate,  // token_pruning_rate: real in [0, 1], x 2^32
     input  wire signed [52:0] p_score_comp_factor,  // score_comp_factor: real in [0, 1e+06], x 2^32
-    input  wire signed [52:0] p_proxy_col_sum_factor,  // proxy_col_sum_factor: real in [0, 1e+06], x 2^32
+    // proxy_col_sum_factor: real in [0, 1e+06], x 2^32
+    input  wire signed [52:0] p_proxy_col_sum_factor,
     input  wire signed [52:0] p_top_k_factor,  // top_k_factor: real in [0, 1e+06], x 2^32
     input  wire signed [52:0] p_qk_mult_factor,  // qk_mult_factor: real in [0, 1e+06], x 2^32
     input  wire signed [52:0] p_softmax_factor,  // softmax_factor: real in [0, 1e+06], x 2^32
     input  wire signed [52:0] p_av_mult_factor,  // av_mult_factor: real in [0, 1e+06], x 2^32
-    input  wire signed [52:0] p_predictor_compute_factor,  // predictor_compute_factor: real in [0, 1e+06], x 2^32
+    // predictor_compute_factor: real in [0, 1e+06], x 2^32
+    input  wire signed [52:0] p_predictor_compute_factor,
     input  wire signed [52:0] p_mem_latency,  // mem_latency: real in [0, 1e+06], x 2^32
     input  wire signed [5:0] p_bytes_per_token_vecs,  // bytes_per_token_vecs: int in [1, 16]
     input  wire signed [17:0] p_embedding_dim,  // embedding_dim: int in [1, 65536]
     input  wire signed [5:0] p_bytes_per_element,  // bytes_per_element: int in [1, 16]
-    input  wire signed [52:0] p_bandwidth_Gb_per_s,  // bandwidth_Gb_per_s: real in [0.001, 1e+06], x 2^32
+    // bandwidth_Gb_per_s: real in [0.001, 1e+06], x 2^32
+    input  wire signed [52:0] p_bandwidth_Gb_per_s,
     input  wire signed [39:0] p_clock_speed_ghz,  // clock_speed_ghz: real in [0.001, 100], x 2^32
-    input  wire signed [42:0] p_saturation_window_multiplier,  // saturation_window_multiplier: real in [0, 1000], x 2^32
-    input  wire signed [33:0] p_predictor_precision,  // predictor_precision: real in [0.001, 1], x 2^32
+    // saturation_window_multiplier: real in [0, 1000], x 2^32
+    input  wire signed [42:0] p_saturation_window_multiplier,
+    // predictor_precision: real in [0.001, 1], x 2^32
+    input  wire signed [33:0] p_predictor_precision,
     input  wire signed [33:0] p_predictor_recall,  // predictor_recall: real in [0, 1], x 2^32
     input  wire signed [5:0] p_speculative_fetch_vecs,  // speculative_fetch_vecs: int in [0, 16]
     input  wire signed [5:0] p_corrective_fetch_vecs,  // corrective_fetch_vecs: int in [0, 16]
     // random draws: layer l's value in bits [l*W +: W], layers 0 .. 255
     input  wire [5631:0] r_tp,  // tp ~ binomial, W = 22
     // metrics, valid while done (raw: reals scaled by 2^32)
-    output reg  signed [51:0] m_baseline_total_cycles,  // baseline.total_cycles: int in [0, 1536000000000000]
-    output reg  signed [65:0] m_baseline_dram_mb,  // baseline.dram_mb: real in [0, 4.5036e+09], x 2^32
-    output reg  signed [51:0] m_lookahead_total_cycles,  // lookahead.total_cycles: int in [0, 1792000000000000]
-    output reg  signed [66:0] m_lookahead_dram_mb,  // lookahead.dram_mb: real in [0, 9.0072e+09], x 2^32
-    output reg  signed [65:0] m_lookahead_wasted_mb,  // lookahead.wasted_mb: real in [0, 4.5036e+09], x 2^32
-    output reg  signed [80:0] m_lookahead_avg_hidden_cycles,  // lookahead.avg_hidden_cycles: real in [0, 2.56e+14], x 2^32
-    output reg  signed [41:0] m_lookahead_lookahead_finish_rate  // lookahead.lookahead_finish_rate: real in [0, 256], x 2^32
+    // baseline.total_cycles: int in [0, 1536000000000000]
+    output reg  signed [51:0] m_baseline_total_cycles,
+    // baseline.dram_mb: real in [0, 4.5036e+09], x 2^32
+    output reg  signed [65:0] m_baseline_dram_mb,
+    // lookahead.total_cycles: int in [0, 1792000000000000]
+    output reg  signed [51:0] m_lookahead_total_cycles,
+    // lookahead.dram_mb: real in [0, 9.0072e+09], x 2^32
+    output reg  signed [66:0] m_lookahead_dram_mb,
+    // lookahead.wasted_mb: real in [0, 4.5036e+09], x 2^32
+    output reg  signed [65:0] m_lookahead_wasted_mb,
+    // lookahead.avg_hidden_cycles: real in [0, 2.56e+14], x 2^32
+    output reg  signed [80:0] m_lookahead_avg_hidden_cycles,
+    // lookahead.lookahead_finish_rate: real in [0, 256], x 2^32
+    output reg  signed [41:0] m_lookahead_lookahead_finish_rate
 );
 
     // ---- derived constants, layer count, initial states (params only)
-    wire signed [21:0] bytes_per_vec = p_embedding_dim * p_bytes_per_element;  // bytes_per_vec: int in [1, 1048576]
-    wire signed [25:0] qkv_bytes = bytes_per_vec * p_bytes_per_token_vecs;  // qkv_bytes: int in [1, 16777216]
+    // bytes_per_vec: int in [1, 1048576]
+    wire signed [21:0] bytes_per_vec = p_embedding_dim * p_bytes_per_element;
+    // qkv_bytes: int in [1, 16777216]
+    wire signed [25:0] qkv_bytes = bytes_per_vec * p_bytes_per_token_vecs;
     wire signed [114:0] bytes_per_cycle__1 = p_bandwidth_Gb_per_s * 63'sd4294967296000000000;
     wire signed [82:0] bytes_per_cycle__2 = (bytes_per_cycle__1 + 116'sd2147483648) >>> 32;
     wire signed [79:0] bytes_per_cycle__3 = bytes_per_cycle__2 / 5'sd8;
     wire signed [111:0] bytes_per_cycle__4 = bytes_per_cycle__3 <<< 32;
     wire signed [101:0] bytes_per_cycle__5 = p_clock_speed_ghz * 63'sd4294967296000000000;
     wire signed [69:0] bytes_per_cycle__6 = (bytes_per_cycle__5 + 103'sd2147483648) >>> 32;
-    wire signed [59:0] bytes_per_cycle = bytes_per_cycle__4 / bytes_per_cycle__6;  // bytes_per_cycle: real in [1.24983e-06, 1.25e+08], x 2^32
+    // bytes_per_cycle: real in [1.24983e-06, 1.25e+08], x 2^32
+    wire signed [59:0] bytes_per_cycle = bytes_per_cycle__4 / bytes_per_cycle__6;
     wire signed [111:0] window__1 = bytes_per_cycle * p_mem_latency;
     wire signed [79:0] window__2 = (window__1 + 113'sd2147483648) >>> 32;
     wire signed [121:0] window__3 = window__2 * p_saturation_window_multiplier;
-    wire signed [89:0] window = (window__3 + 123'sd2147483648) >>> 32;  // window: real in [0, 1.25e+17], x 2^32
+    // window: real in [0, 1.25e+17], x 2^32
+    wire signed [89:0] window = (window__3 + 123'sd2147483648) >>> 32;
     wire signed [9:0] layer_count = p_num_layers;  // layer count
     wire signed [21:0] N__init = p_initial_seq_len;  // initial N
 
@@ -97,15 +113,19 @@ module cv_demo_model (
     wire signed [33:0] N_next__1 = 34'sd4294967296 - p_token_pruning_rate;
     wire signed [53:0] N_next__2 = N * N_next__1;
     wire signed [53:0] N_next__3 = (34'sd4294967296 > N_next__2) ? 34'sd4294967296 : N_next__2;
-    wire signed [21:0] N_next = (N_next__3 < 0) ? ((N_next__3 + 55'sd4294967295) >>> 32) : (N_next__3 >>> 32);  // N_next: int in [1, 1048576]
+    // N_next: int in [1, 1048576]
+    wire signed [21:0] N_next = (N_next__3 < 0) ? ((N_next__3 + 55'sd4294967295) >>> 32) : (N_next__3 >>> 32);
     wire signed [85:0] predicted__1 = tp <<< 64;
     wire signed [62:0] predicted__2 = predicted__1 / p_predictor_precision;
     wire signed [30:0] predicted__3 = (predicted__2 >>> 32) + (((predicted__2[31:0] > 32'd2147483648) || ((predicted__2[31:0] == 32'd2147483648) && predicted__2[32])) ? 1 : 0);
-    wire signed [21:0] predicted = (predicted__3 < N) ? predicted__3 : N;  // predicted: int in [0, 1048576]
+    // predicted: int in [0, 1048576]
+    wire signed [21:0] predicted = (predicted__3 < N) ? predicted__3 : N;
     wire signed [21:0] false_pos__1 = predicted - tp;
-    wire signed [21:0] false_pos = (2'sd0 > false_pos__1) ? 2'sd0 : false_pos__1;  // false_pos: int in [0, 1048576]
+    // false_pos: int in [0, 1048576]
+    wire signed [21:0] false_pos = (2'sd0 > false_pos__1) ? 2'sd0 : false_pos__1;
     wire signed [21:0] false_neg__1 = N_next - tp;
-    wire signed [21:0] false_neg = (2'sd0 > false_neg__1) ? 2'sd0 : false_neg__1;  // false_neg: int in [0, 1048576]
+    // false_neg: int in [0, 1048576]
+    wire signed [21:0] false_neg = (2'sd0 > false_neg__1) ? 2'sd0 : false_neg__1;
     wire fetch_qkv__1 = N <= 2'sd0;
     wire signed [41:0] fetch_qkv__2 = N * bytes_per_vec;
     wire signed [45:0] fetch_qkv__3 = fetch_qkv__2 * p_bytes_per_token_vecs;
@@ -124,7 +144,8 @@ module cv_demo_model (
     wire signed [109:0] fetch_qkv__16 = (73'sd4294967296000000000000 < fetch_qkv__15) ? 73'sd4294967296000000000000 : fetch_qkv__15;
     wire signed [72:0] fetch_qkv__17 = (34'sd4294967296 > fetch_qkv__16) ? 34'sd4294967296 : fetch_qkv__16;
     wire signed [72:0] fetch_qkv__18 = fetch_qkv__1 ? 34'sd4294967296 : fetch_qkv__17;
-    wire signed [40:0] fetch_qkv = (fetch_qkv__18 + 74'sd4294967295) >>> 32;  // fetch_qkv: int in [1, 1000000000000]
+    // fetch_qkv: int in [1, 1000000000000]
+    wire signed [40:0] fetch_qkv = (fetch_qkv__18 + 74'sd4294967295) >>> 32;
     wire qk__1 = H <= 2'sd0;
     wire qk__2 = fetch_qkv__1 || qk__1;
     wire signed [41:0] qk__3 = N * N;
@@ -138,7 +159,8 @@ module cv_demo_model (
     wire signed [72:0] softmax__2 = (73'sd4294967296000000000000 < softmax__1) ? 73'sd4294967296000000000000 : softmax__1;
     wire signed [72:0] softmax__3 = (34'sd4294967296 > softmax__2) ? 34'sd4294967296 : softmax__2;
     wire signed [72:0] softmax__4 = qk__2 ? 34'sd4294967296 : softmax__3;
-    wire signed [40:0] softmax = (softmax__4 + 74'sd4294967295) >>> 32;  // softmax: int in [1, 1000000000000]
+    // softmax: int in [1, 1000000000000]
+    wire signed [40:0] softmax = (softmax__4 + 74'sd4294967295) >>> 32;
     wire signed [102:0] av__1 = p_av_mult_factor * qk__4;
     wire signed [72:0] av__2 = (73'sd4294967296000000000000 < av__1) ? 73'sd4294967296000000000000 : av__1;
     wire signed [72:0] av__3 = (34'sd4294967296 > av__2) ? 34'sd4294967296 : av__2;
@@ -148,24 +170,29 @@ module cv_demo_model (
     wire signed [72:0] score__2 = (73'sd4294967296000000000000 < score__1) ? 73'sd4294967296000000000000 : score__1;
     wire signed [72:0] score__3 = (34'sd4294967296 > score__2) ? 34'sd4294967296 : score__2;
     wire signed [72:0] score__4 = qk__2 ? 34'sd4294967296 : score__3;
-    wire signed [40:0] score = (score__4 + 74'sd4294967295) >>> 32;  // score: int in [1, 1000000000000]
+    // score: int in [1, 1000000000000]
+    wire signed [40:0] score = (score__4 + 74'sd4294967295) >>> 32;
     wire signed [72:0] top_k__1 = p_top_k_factor * N;
     wire signed [72:0] top_k__2 = (73'sd4294967296000000000000 < top_k__1) ? 73'sd4294967296000000000000 : top_k__1;
     wire signed [72:0] top_k__3 = (34'sd4294967296 > top_k__2) ? 34'sd4294967296 : top_k__2;
     wire signed [72:0] top_k__4 = qk__2 ? 34'sd4294967296 : top_k__3;
-    wire signed [40:0] top_k = (top_k__4 + 74'sd4294967295) >>> 32;  // top_k: int in [1, 1000000000000]
+    // top_k: int in [1, 1000000000000]
+    wire signed [40:0] top_k = (top_k__4 + 74'sd4294967295) >>> 32;
     wire signed [72:0] predictor__1 = p_predictor_compute_factor * N;
     wire signed [72:0] predictor__2 = (73'sd4294967296000000000000 < predictor__1) ? 73'sd4294967296000000000000 : predictor__1;
     wire signed [72:0] predictor__3 = (34'sd4294967296 > predictor__2) ? 34'sd4294967296 : predictor__2;
     wire signed [72:0] predictor__4 = qk__2 ? 34'sd4294967296 : predictor__3;
-    wire signed [40:0] predictor = (predictor__4 + 74'sd4294967295) >>> 32;  // predictor: int in [1, 1000000000000]
+    // predictor: int in [1, 1000000000000]
+    wire signed [40:0] predictor = (predictor__4 + 74'sd4294967295) >>> 32;
     wire signed [92:0] proxy__1 = p_proxy_col_sum_factor * qk__3;
     wire signed [72:0] proxy__2 = (73'sd4294967296000000000000 < proxy__1) ? 73'sd4294967296000000000000 : proxy__1;
     wire signed [72:0] proxy__3 = (34'sd4294967296 > proxy__2) ? 34'sd4294967296 : proxy__2;
     wire signed [72:0] proxy__4 = qk__2 ? 34'sd4294967296 : proxy__3;
-    wire signed [40:0] proxy = (proxy__4 + 74'sd4294967295) >>> 32;  // proxy: int in [1, 1000000000000]
+    // proxy: int in [1, 1000000000000]
+    wire signed [40:0] proxy = (proxy__4 + 74'sd4294967295) >>> 32;
     wire signed [41:0] lookahead_path__1 = predictor + proxy;
-    wire signed [42:0] lookahead_path = lookahead_path__1 + top_k;  // lookahead_path: int in [3, 3000000000000]
+    // lookahead_path: int in [3, 3000000000000]
+    wire signed [42:0] lookahead_path = lookahead_path__1 + top_k;
     wire spec_fetch__1 = predicted <= 2'sd0;
     wire signed [41:0] spec_fetch__2 = predicted * bytes_per_vec;
     wire signed [45:0] spec_fetch__3 = spec_fetch__2 * p_speculative_fetch_vecs;
@@ -183,7 +210,8 @@ module cv_demo_model (
     wire signed [109:0] spec_fetch__15 = (73'sd4294967296000000000000 < spec_fetch__14) ? 73'sd4294967296000000000000 : spec_fetch__14;
     wire signed [72:0] spec_fetch__16 = (34'sd4294967296 > spec_fetch__15) ? 34'sd4294967296 : spec_fetch__15;
     wire signed [72:0] spec_fetch__17 = spec_fetch__1 ? 34'sd4294967296 : spec_fetch__16;
-    wire signed [40:0] spec_fetch = (spec_fetch__17 + 74'sd4294967295) >>> 32;  // spec_fetch: int in [1, 1000000000000]
+    // spec_fetch: int in [1, 1000000000000]
+    wire signed [40:0] spec_fetch = (spec_fetch__17 + 74'sd4294967295) >>> 32;
     wire corrective__1 = false_neg <= 2'sd0;
     wire signed [41:0] corrective__2 = false_neg * bytes_per_vec;
     wire signed [45:0] corrective__3 = corrective__2 * p_corrective_fetch_vecs;
@@ -201,7 +229,8 @@ module cv_demo_model (
     wire signed [109:0] corrective__15 = (73'sd4294967296000000000000 < corrective__14) ? 73'sd4294967296000000000000 : corrective__14;
     wire signed [72:0] corrective__16 = (34'sd4294967296 > corrective__15) ? 34'sd4294967296 : corrective__15;
     wire signed [72:0] corrective__17 = corrective__1 ? 34'sd4294967296 : corrective__16;
-    wire signed [40:0] corrective = (corrective__17 + 74'sd4294967295) >>> 32;  // corrective: int in [1, 1000000000000]
+    // corrective: int in [1, 1000000000000]
+    wire signed [40:0] corrective = (corrective__17 + 74'sd4294967295) >>> 32;
 
     // ---- design baseline
     wire signed [51:0] baseline__start = baseline__t;  // baseline layer start
@@ -218,14 +247,18 @@ module cv_demo_model (
     wire signed [51:0] baseline__top_k__start = baseline__score__end;  // top_k.start
     wire signed [51:0] baseline__top_k__end = baseline__score__end + top_k;  // top_k.end
     wire signed [51:0] baseline__end = baseline__top_k__end;  // baseline layer end
-    wire signed [51:0] acc_baseline__total_cycles__0__next = baseline__end;  // last() in total_cycles
+    // last() in total_cycles
+    wire signed [51:0] acc_baseline__total_cycles__0__next = baseline__end;
     wire signed [45:0] acc_baseline__dram_mb__0__next__1 = N * qkv_bytes;
-    wire signed [53:0] acc_baseline__dram_mb__0__next = acc_baseline__dram_mb__0 + acc_baseline__dram_mb__0__next__1;  // sum() in dram_mb
+    // sum() in dram_mb
+    wire signed [53:0] acc_baseline__dram_mb__0__next = acc_baseline__dram_mb__0 + acc_baseline__dram_mb__0__next__1;
 
     // ---- design lookahead
-    wire signed [46:0] lookahead__dram_bytes = acc_baseline__dram_mb__0__next__1 + spec_fetch__3;  // dram_bytes
+    // dram_bytes
+    wire signed [46:0] lookahead__dram_bytes = acc_baseline__dram_mb__0__next__1 + spec_fetch__3;
     wire signed [42:0] lookahead__hidden__1 = lookahead_path + spec_fetch;
-    wire signed [40:0] lookahead__hidden = (av < lookahead__hidden__1) ? av : lookahead__hidden__1;  // hidden
+    // hidden
+    wire signed [40:0] lookahead__hidden = (av < lookahead__hidden__1) ? av : lookahead__hidden__1;
     wire signed [51:0] lookahead__start = lookahead__t;  // lookahead layer start
     wire signed [51:0] lookahead__fetch_qkv__start = lookahead__start;  // fetch_qkv.start
     wire signed [51:0] lookahead__fetch_qkv__end = lookahead__start + fetch_qkv;  // fetch_qkv.end
@@ -236,39 +269,57 @@ module cv_demo_model (
     wire signed [51:0] lookahead__av__start = lookahead__softmax__end;  // av.start
     wire signed [51:0] lookahead__av__end = lookahead__softmax__end + av;  // av.end
     wire signed [51:0] lookahead__corrective__start = lookahead__av__end;  // corrective.start
-    wire signed [51:0] lookahead__corrective__end = lookahead__av__end + corrective;  // corrective.end
-    wire signed [51:0] lookahead__lookahead_path__start = lookahead__softmax__end;  // lookahead_path.start
-    wire signed [51:0] lookahead__lookahead_path__end = lookahead__softmax__end + lookahead_path;  // lookahead_path.end
-    wire signed [51:0] lookahead__spec_fetch__start = lookahead__lookahead_path__end;  // spec_fetch.start
-    wire signed [51:0] lookahead__spec_fetch__end = lookahead__lookahead_path__end + spec_fetch;  // spec_fetch.end
-    wire signed [51:0] lookahead__join1 = (lookahead__corrective__end > lookahead__spec_fetch__end) ? lookahead__corrective__end : lookahead__spec_fetch__end;  // parallel join
+    // corrective.end
+    wire signed [51:0] lookahead__corrective__end = lookahead__av__end + corrective;
+    // lookahead_path.start
+    wire signed [51:0] lookahead__lookahead_path__start = lookahead__softmax__end;
+    // lookahead_path.end
+    wire signed [51:0] lookahead__lookahead_path__end = lookahead__softmax__end + lookahead_path;
+    // spec_fetch.start
+    wire signed [51:0] lookahead__spec_fetch__start = lookahead__lookahead_path__end;
+    // spec_fetch.end
+    wire signed [51:0] lookahead__spec_fetch__end = lookahead__lookahead_path__end + spec_fetch;
+    // parallel join
+    wire signed [51:0] lookahead__join1 = (lookahead__corrective__end > lookahead__spec_fetch__end) ? lookahead__corrective__end : lookahead__spec_fetch__end;
     wire signed [51:0] lookahead__end = lookahead__join1;  // lookahead layer end
     wire lookahead__finished = lookahead__spec_fetch__end <= lookahead__av__end;  // finished
-    wire signed [51:0] acc_lookahead__total_cycles__0__next = lookahead__end;  // last() in total_cycles
-    wire signed [54:0] acc_lookahead__dram_mb__0__next = acc_lookahead__dram_mb__0 + lookahead__dram_bytes;  // sum() in dram_mb
+    // last() in total_cycles
+    wire signed [51:0] acc_lookahead__total_cycles__0__next = lookahead__end;
+    // sum() in dram_mb
+    wire signed [54:0] acc_lookahead__dram_mb__0__next = acc_lookahead__dram_mb__0 + lookahead__dram_bytes;
     wire signed [41:0] acc_lookahead__wasted_mb__0__next__1 = false_pos * bytes_per_vec;
     wire signed [45:0] acc_lookahead__wasted_mb__0__next__2 = acc_lookahead__wasted_mb__0__next__1 * p_speculative_fetch_vecs;
-    wire signed [53:0] acc_lookahead__wasted_mb__0__next = acc_lookahead__wasted_mb__0 + acc_lookahead__wasted_mb__0__next__2;  // sum() in wasted_mb
-    wire signed [48:0] acc_lookahead__avg_hidden_cycles__0__next = acc_lookahead__avg_hidden_cycles__0 + lookahead__hidden;  // mean() in avg_hidden_cycles
+    // sum() in wasted_mb
+    wire signed [53:0] acc_lookahead__wasted_mb__0__next = acc_lookahead__wasted_mb__0 + acc_lookahead__wasted_mb__0__next__2;
+    // mean() in avg_hidden_cycles
+    wire signed [48:0] acc_lookahead__avg_hidden_cycles__0__next = acc_lookahead__avg_hidden_cycles__0 + lookahead__hidden;
     wire signed [1:0] acc_lookahead__lookahead_finish_rate__0__next__1 = lookahead__finished ? 2'sd1 : 2'sd0;
-    wire signed [9:0] acc_lookahead__lookahead_finish_rate__0__next = acc_lookahead__lookahead_finish_rate__0 + acc_lookahead__lookahead_finish_rate__0__next__1;  // count() in lookahead_finish_rate
+    // count() in lookahead_finish_rate
+    wire signed [9:0] acc_lookahead__lookahead_finish_rate__0__next = acc_lookahead__lookahead_finish_rate__0 + acc_lookahead__lookahead_finish_rate__0__next__1;
 
     // ---- next states
     wire signed [21:0] N__next = N_next;  // next N
 
     // ---- metrics (from the accumulators, after the last layer)
-    wire signed [51:0] m_baseline_total_cycles__value = acc_baseline__total_cycles__0;  // baseline.total_cycles
+    // baseline.total_cycles
+    wire signed [51:0] m_baseline_total_cycles__value = acc_baseline__total_cycles__0;
     wire signed [117:0] m_baseline_dram_mb__value__1 = acc_baseline__dram_mb__0 <<< 64;
-    wire signed [65:0] m_baseline_dram_mb__value = m_baseline_dram_mb__value__1 / 53'sd4294967296000000;  // baseline.dram_mb
-    wire signed [51:0] m_lookahead_total_cycles__value = acc_lookahead__total_cycles__0;  // lookahead.total_cycles
+    // baseline.dram_mb
+    wire signed [65:0] m_baseline_dram_mb__value = m_baseline_dram_mb__value__1 / 53'sd4294967296000000;
+    // lookahead.total_cycles
+    wire signed [51:0] m_lookahead_total_cycles__value = acc_lookahead__total_cycles__0;
     wire signed [118:0] m_lookahead_dram_mb__value__1 = acc_lookahead__dram_mb__0 <<< 64;
-    wire signed [66:0] m_lookahead_dram_mb__value = m_lookahead_dram_mb__value__1 / 53'sd4294967296000000;  // lookahead.dram_mb
+    // lookahead.dram_mb
+    wire signed [66:0] m_lookahead_dram_mb__value = m_lookahead_dram_mb__value__1 / 53'sd4294967296000000;
     wire signed [117:0] m_lookahead_wasted_mb__value__1 = acc_lookahead__wasted_mb__0 <<< 64;
-    wire signed [65:0] m_lookahead_wasted_mb__value = m_lookahead_wasted_mb__value__1 / 53'sd4294967296000000;  // lookahead.wasted_mb
+    // lookahead.wasted_mb
+    wire signed [65:0] m_lookahead_wasted_mb__value = m_lookahead_wasted_mb__value__1 / 53'sd4294967296000000;
     wire signed [80:0] m_lookahead_avg_hidden_cycles__value__1 = acc_lookahead__avg_hidden_cycles__0 <<< 32;
-    wire signed [80:0] m_lookahead_avg_hidden_cycles__value = m_lookahead_avg_hidden_cycles__value__1 / layer_count;  // lookahead.avg_hidden_cycles
+    // lookahead.avg_hidden_cycles
+    wire signed [80:0] m_lookahead_avg_hidden_cycles__value = m_lookahead_avg_hidden_cycles__value__1 / layer_count;
     wire signed [41:0] m_lookahead_lookahead_finish_rate__value__1 = acc_lookahead__lookahead_finish_rate__0 <<< 32;
-    wire signed [41:0] m_lookahead_lookahead_finish_rate__value = m_lookahead_lookahead_finish_rate__value__1 / p_num_layers;  // lookahead.lookahead_finish_rate
+    // lookahead.lookahead_finish_rate
+    wire signed [41:0] m_lookahead_lookahead_finish_rate__value = m_lookahead_lookahead_finish_rate__value__1 / p_num_layers;
 
     // ---- control: idle -> one layer per cycle -> done
     always @(posedge clk) begin

@@ -31,8 +31,14 @@ def _segments(text: str) -> tuple[list[str], list[tuple[list[str], int, int]], i
     stmts: list[tuple[list[str], int, int]] = []
     body_start = 0
     for stmt in tree.body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)) or (
-                isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt is tree.body[0]):
+        if (
+            isinstance(stmt, (ast.Import, ast.ImportFrom))
+            or (
+                isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Constant)
+                and stmt is tree.body[0]
+            )
+        ):
             body_start = stmt.end_lineno
             continue
         first = stmt.lineno - 1
@@ -58,12 +64,17 @@ def source(module: str, *names: str) -> Code:
     between two that are neighbours there and two blank lines between others.  No final
     newline: the template line that pastes the text ends it."""
     if module not in MODULES:
-        raise ValueError(f"no runtime helper module {module!r}; expected one of {', '.join(MODULES)}")
+        raise ValueError(
+            f"no runtime helper module {module!r}; expected one of {', '.join(MODULES)}"
+        )
     lines, stmts, body_start = _segments((_HERE / f"{module}.py").read_text(encoding="utf-8"))
     if not names:
         return Code("\n".join(lines[body_start:]).strip("\n"))
     picked = [i for i, (bound, _, _) in enumerate(stmts) if set(bound) & set(names)]
-    if sorted({n for i in picked for n in stmts[i][0]} & set(names)) != sorted(set(names)) or len(names) != len(set(names)):
+    if (
+        sorted({n for i in picked for n in stmts[i][0]} & set(names)) != sorted(set(names))
+        or len(names) != len(set(names))
+    ):
         raise ValueError(f"simlib/{module}.py does not define each of {', '.join(names)} once")
     if [n for i in picked for n in stmts[i][0] if n in names] != list(names):
         raise ValueError(f"simlib/{module}.py: ask for {', '.join(names)} in the module's order")

@@ -24,7 +24,11 @@ def _trial_std(x, per_trial=False):
     if isinstance(x, TrialStats):
         return x.std
     x = np.asarray(x)
-    return np.zeros_like(x, dtype=np.float64) if per_trial or x.shape[-1] == 1 else x.std(axis=-1, keepdims=True)
+    return (
+        np.zeros_like(x, dtype=np.float64)
+        if per_trial or x.shape[-1] == 1
+        else x.std(axis=-1, keepdims=True)
+    )
 
 
 def _uniform_of(rng):
@@ -58,11 +62,15 @@ class _Distributions:
 
     def binomial(self, n, p, name="?"):
         _require(np.asarray(n) >= 0, name, "binomial n must be >= 0", n)
-        _require((np.asarray(p) >= 0) & (np.asarray(p) <= 1), name, "binomial p must be in [0, 1]", p)
+        _require(
+            (np.asarray(p) >= 0) & (np.asarray(p) <= 1), name, "binomial p must be in [0, 1]", p
+        )
         return self._draw("binomial", n, p)
 
     def bernoulli(self, p, name="?"):
-        _require((np.asarray(p) >= 0) & (np.asarray(p) <= 1), name, "bernoulli p must be in [0, 1]", p)
+        _require(
+            (np.asarray(p) >= 0) & (np.asarray(p) <= 1), name, "bernoulli p must be in [0, 1]", p
+        )
         return self._uniform01() < np.asarray(p)
 
     def uniform(self, low, high, name="?"):
@@ -85,7 +93,9 @@ class _Distributions:
         """Failures before the first success (0, 1, 2, ...): numpy's geometric (the number
         of the first successful trial) minus 1; with a declared max `high`, a draw above
         it is `high`."""
-        _require((np.asarray(p) > 0) & (np.asarray(p) <= 1), name, "geometric p must be in (0, 1]", p)
+        _require(
+            (np.asarray(p) > 0) & (np.asarray(p) <= 1), name, "geometric p must be in (0, 1]", p
+        )
         k = self._draw("geometric", p) - 1
         return np.minimum(k, np.asarray(high[0], dtype=np.int64)) if high else k
 

@@ -10,7 +10,9 @@ def _lookup(table, *index):
         i = np.asarray(i)
         n = table.shape[axis]
         if np.any((i < 0) | (i >= n)):
-            raise IndexError(f"index {np.min(i) if np.any(i < 0) else np.max(i)} is outside a table axis "
-                             f"of {n} entries")
+            raise IndexError(
+                f"index {np.min(i) if np.any(i < 0) else np.max(i)} is outside a table axis "
+                f"of {n} entries"
+            )
         flat = flat * n + i
     return table.reshape(-1)[flat]

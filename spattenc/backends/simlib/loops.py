@@ -40,7 +40,11 @@ class _LoopDraws(_Distributions):
             self.parts = [(rngs[0], slice(None), at.size)]
         else:
             point = (at // shape[-1]) % shape[-2]
-            self.parts = [(rngs[p], idx, idx.size) for p in np.unique(point) for idx in [np.flatnonzero(point == p)]]
+            self.parts = [
+                (rngs[p], idx, idx.size)
+                for p in np.unique(point)
+                for idx in [np.flatnonzero(point == p)]
+            ]
 
     def _draw(self, method, *args):
         args = [np.broadcast_to(a, (self.size,)) for a in args]

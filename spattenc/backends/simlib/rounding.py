@@ -1,4 +1,5 @@
-"""Runtime helpers of sim.py: float to integer conversions, as Python's int() and round() do them."""
+"""Runtime helpers of sim.py: float to integer conversions, as Python's int() and round()
+do them."""
 
 import numpy as np
 

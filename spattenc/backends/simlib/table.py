@@ -12,7 +12,9 @@ class TableError(ValueError):
     `column` names the column involved (empty when none)."""
 
     def __init__(self, path, line, column, message):
-        super().__init__(f"{path}:{line}: {column}: {message}" if column else f"{path}:{line}: {message}")
+        super().__init__(
+            f"{path}:{line}: {column}: {message}" if column else f"{path}:{line}: {message}"
+        )
         self.path, self.line, self.column, self.message = path, line, column, message
 
 
@@ -33,7 +35,9 @@ def _is_note(fields):
 
 
 #: A column bound (op, lo, hi) -> its words in messages.
-_BOUND_WORDS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
+_BOUND_WORDS = {
+    ">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"
+}
 _BOUND_OK = {">=": lambda v, lo: v >= lo, ">": lambda v, lo: v > lo, "<=": lambda v, lo: v <= lo,
              "<": lambda v, lo: v < lo, "!=": lambda v, lo: v != lo}
 
@@ -70,7 +74,8 @@ def _value(text, kind, bound=None):
     try:
         v = float(t)
     except ValueError:
-        raise ValueError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {_shown(text)}") from None
+        wanted = "an integer" if kind == "int" else "a number"
+        raise ValueError(f"expected {wanted}, got {_shown(text)}") from None
     if not np.isfinite(v):
         raise ValueError(f"expected a finite number, got {_shown(text)}")
     if kind == "int":
@@ -104,7 +109,9 @@ class Draws(_Distributions):
         rows, points, trials = self.shape
         out = None
         for i, rng in enumerate(self.rngs):
-            part = getattr(rng, method)(*(np.broadcast_to(a, self.shape)[:, i, :] for a in args), size=(rows, trials))
+            part = getattr(rng, method)(
+                *(np.broadcast_to(a, self.shape)[:, i, :] for a in args), size=(rows, trials)
+            )
             if out is None:
                 out = np.empty(self.shape, dtype=part.dtype)
             out[:, i, :] = part
@@ -151,7 +158,9 @@ def _greduce(kind, x, g):
         return x[g.last]
     xs = x[g.order]
     if kind in ("sum", "count", "mean"):
-        total = np.add.reduceat(xs.astype(np.int64) if xs.dtype == np.bool_ else xs, g.starts, axis=0)
+        total = np.add.reduceat(
+            xs.astype(np.int64) if xs.dtype == np.bool_ else xs, g.starts, axis=0
+        )
         return total / g.count.reshape(-1, 1, 1) if kind == "mean" else total
     if kind == "max_over":
         return np.maximum.reduceat(xs, g.starts, axis=0)
