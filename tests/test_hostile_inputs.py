@@ -420,3 +420,19 @@ def test_cache_key_changes_with_package_and_name():
 def test_cli_runs_as_a_subprocess_without_traceback_on_bad_out(a_file):
     r = run_subprocess("eval", CV, "--out", str(a_file))
     assert_clean(r, f"error: --out {a_file}: exists and is a file")
+
+
+def test_package_digest_follows_the_templates(tmp_path, monkeypatch):
+    """A template edited in a source checkout (templates/ beside the package) gives a new
+    cache key, so no simulator rendered by the old template is reused."""
+    import shutil
+
+    from spattenc import driver
+    from spattenc.backends.templates_env import template_dir
+
+    copy = tmp_path / "templates"
+    shutil.copytree(template_dir(), copy)
+    monkeypatch.setattr(driver, "template_dir", lambda: copy)
+    before = driver.package_digest()
+    (copy / "sim.py.j2").write_text((copy / "sim.py.j2").read_text() + "\n# edited\n")
+    assert driver.package_digest() != before
