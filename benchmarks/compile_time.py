@@ -20,7 +20,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import lark, jinja2, numpy, sympy
 t1 = time.perf_counter()
-from spattenc.compiler import read_spec, front_end, outputs
+from spattenc.driver import read_spec, front_end, outputs
 from spattenc.backends.numpy_sim import render_sim
 t2 = time.perf_counter()
 text = read_spec(sys.argv[1])

@@ -1,0 +1,1 @@
+"""Back ends: printers and templates that turn a Plan or FixedPlan into generated files."""

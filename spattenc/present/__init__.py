@@ -1,0 +1,1 @@
+"""Presentation: text tables, CSV/JSON/Parquet writers, the HTML report, plots and the inspect text."""

@@ -1,0 +1,1 @@
+"""Running generated simulators: loading, metadata, sweeps and schedulers, inputs, measurements, fits, verify."""
