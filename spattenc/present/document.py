@@ -9,6 +9,8 @@ entries are solved exactly with sympy on the closed forms (see interp.py).
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ import sympy
 
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import SpecError, did_you_mean
+from spattenc.middle.interp import Unsupported, exact, symbolic_interpreter
 from spattenc.middle.symbolic import real_roots
 
 def to_json_value(x, type_: str | None = None, program: ir.Program | None = None):
@@ -129,8 +132,6 @@ def solve_entry(compiled, it: ir.ReportItem, swept: list[str], params: dict, inp
 def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Solution:
     """Solve `solve p where A == B` exactly (sympy, exact decimal inputs) for the real p in
     p's declared range; None with the reason when there is no such p."""
-    from spattenc.middle.interp import Unsupported, exact, symbolic_interpreter
-
     prog = compiled.program
     target = it.expr.name
     param = prog.param(target)
@@ -165,8 +166,6 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
 def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = False) -> str:
     """Closed forms of a deterministic spec's metrics and comparisons in its params (those
     not fixed with --set), inputs bound; then the report's solve entries."""
-    from spattenc.middle.interp import Unsupported, symbolic_interpreter
-
     prog = compiled.program
     params = {p.name: p.value for p in prog.params}
     params.update(overrides)
@@ -357,9 +356,6 @@ def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
 
 def report_csv(doc: dict) -> str:
     """One row per point: the point's flattened keys, then the report's other entries."""
-    import csv
-    import io
-
     top = flatten({k: v for k, v in doc.items() if k != "points"})
     rows = [{**flatten(p), **top} for p in doc.get("points", [{}])]
     columns: list[str] = []
