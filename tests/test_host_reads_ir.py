@@ -69,6 +69,7 @@ def test_spec_info_says_what_the_generated_tables_say(spec):
     designs = {d: (di.title, {m: q(x) for m, x in di.metrics.items()}) for d, di in info.designs.items()}
     assert list(designs.items()) == list(sim.DESIGNS.items())
     assert [list(ms) for _, ms in designs.values()] == [list(ms) for _, ms in sim.DESIGNS.values()]
+    assert {d: di.gantt for d, di in info.designs.items()} == getattr(sim, "GANTT", {d: {} for d in info.designs})
     assert list({k: q(x) for k, x in info.compares.items()}.items()) == list(sim.COMPARES.items())
     groups = {g: (gi.title, list(gi.keys), gi.source, {k: q(x) for k, x in gi.values.items()})
               for g, gi in info.groups.items()}

@@ -123,13 +123,12 @@ def param_label(info: SpecInfo, name: str) -> str:
 # ---------------------------------------------------------------- single point
 
 
-def gantt_bars(sim, events, shows=()) -> list[plots.GanttBar]:
+def gantt_bars(info: SpecInfo, events, shows=()) -> list[plots.GanttBar]:
     """Gantt bars of a recorded trial: its scheduled stages (events: design, layer, stage,
     start, end), drawn as the spec's `gantt` attribute says, then its show intervals
     (design, layer, name, start, end, kind).  Kind 'none' is recorded but not drawn."""
     bars = []
-    kinds = getattr(sim, "GANTT", {})
-    rows = [(d, l, n, s, e, kinds.get(d, {}).get(n, "stage")) for d, l, n, s, e in events] + list(shows)
+    rows = [(d, l, n, s, e, info.designs[d].gantt.get(n, "stage")) for d, l, n, s, e in events] + list(shows)
     for design, layer, name, start, end, kind in rows:
         if kind == "none":
             continue
@@ -160,7 +159,7 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
     which = f": trial {run.settings.trial} of {res.trials}" if random and res.trials > 1 else ""
     name = f"gantt.{fmt}"
     labels = {d: di.title for d, di in run.info.designs.items() if di.title}
-    g = plots.gantt(gantt_bars(run.sim, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
+    g = plots.gantt(gantt_bars(run.info, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
                     title=f"{spec_title(run.compiled)}: schedule{which}{_where(run)}", design_labels=labels,
                     layered=layered)
     zoom = "; below, " + " and ".join(f"{z.design} layer {z.layer}" for z in g.zooms) + \

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from spattenc.driver import Compiled
 from spattenc.ir import nodes as ir
+from spattenc.middle.lower import Plan, Timing
 
 #: The format of a quantity that declares none.
 DEFAULT_FMT = ".2f"
@@ -49,10 +50,13 @@ class ParamInfo:
 
 @dataclass(frozen=True, slots=True)
 class DesignInfo:
-    """A design: its title (None when it declares none) and its metrics, in order."""
+    """A design: its title (None when it declares none), its metrics, in order, and how a
+    Gantt chart draws each of its scheduled stages (the stage's `gantt` attribute: stage,
+    overlay, wasted, corrective or none; a stage not listed is drawn as a stage)."""
 
     title: str | None
     metrics: dict[str, QuantityInfo]
+    gantt: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +108,9 @@ def spec_info(compiled: Compiled) -> SpecInfo:
     prog, plan = compiled.program, compiled.plan
     params = {p.name: ParamInfo(p.type, p.value, p.lo_value, p.hi_value, p.attrs.unit, p.attrs.doc)
               for p in prog.params}
+    gantt = _gantt_kinds(plan)
     designs = {d.name: DesignInfo(d.title, {m.name: QuantityInfo.of(m.name, m.attrs, m.name in d.random_metrics)
-                                            for m in d.metrics})
+                                            for m in d.metrics}, gantt.get(d.name, {}))
                for d in plan.designs}
     compares = {c.name: QuantityInfo.of(c.name, c.attrs, c.name in plan.random_compares) for c in plan.compares}
     groups = {g.name: GroupInfo(g.title, tuple(g.keys), g.source,
@@ -113,3 +118,14 @@ def spec_info(compiled: Compiled) -> SpecInfo:
               for g in plan.groups}
     table = plan.table.name if plan.mode == "rows" and plan.table is not None else None
     return SpecInfo(prog.name, table, params, designs, compares, groups)
+
+
+def _gantt_kinds(plan: Plan) -> dict[str, dict[str, str]]:
+    """{design: {scheduled stage: how a Gantt chart draws it}} of a per-layer spec (a table
+    spec records no schedule kinds: its stages are drawn as stages)."""
+    if plan.mode != "layers":
+        return {}
+    steps = [*plan.layer_steps, *(s for d in plan.designs for s in d.pre)]
+    attrs = {s.var: s.attrs for s in steps if s.kind == "stage"}
+    return {d.name: {t.stage: attrs[t.stage_var].gantt or "stage" for t in d.timeline if isinstance(t, Timing)}
+            for d in plan.designs}
