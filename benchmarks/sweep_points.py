@@ -52,7 +52,7 @@ def evaluation_only(label: str, spec: str, axes: dict, inputs=()) -> None:
     """Points per second through the engine: every chunk evaluated, nothing kept."""
     run = api.Run(load(spec), input_items=list(inputs))
     sw = sweeps.SweepSpec("bench", label, tuple((sweeps.Axis(k, tuple(v)),) for k, v in axes.items()))
-    ev = sweeps.evaluation(run.sim, {}, sw, run.settings.trials, run.settings.seed, "pcg64", sweeps.DEFAULT_MEM_BUDGET, run.tables)
+    ev = sweeps.evaluation(run.info, run.sim, {}, sw, run.settings.trials, run.settings.seed, "pcg64", sweeps.DEFAULT_MEM_BUDGET, run.tables)
     next(ev.chunks(0, min(ev.points, 1000)))  # warm up (imports, first allocation)
     start = time.perf_counter()
     for _ in ev.chunks(0, ev.points):

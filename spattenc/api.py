@@ -25,18 +25,18 @@ from pathlib import Path
 import numpy as np
 
 from spattenc.ir.keys import Key
-from spattenc.run import schedule
-from spattenc.present import writers
-from spattenc.run import sweep as sweeps
 from spattenc.driver import Compiled
 from spattenc.driver import load as _load
 from spattenc.ir.errors import SpecError
+from spattenc.middle import symbolic
+from spattenc.present import writers
+from spattenc.present.document import report_document
+from spattenc.run import schedule
+from spattenc.run import sweep as sweeps
 from spattenc.run.inputs import bind, parse_input_options
-from spattenc.run.progress import Progress
 from spattenc.run.loader import parse_value, read_tables, simulator
-
-# symbolic and results import sympy (about a second): they are imported where a closed form
-# or a report document is asked for, so `spattenc eval` and `import spattenc` start fast.
+from spattenc.run.meta import spec_info
+from spattenc.run.progress import Progress
 
 
 def parse_sets(compiled: Compiled, items: list[str]) -> dict:
@@ -103,6 +103,7 @@ class Run:
                  mem_budget: int = sweeps.DEFAULT_MEM_BUDGET, scheduler: str = "inline", quiet: bool = False,
                  trial: int | None = None):
         self.compiled = c = compiled
+        self.info = spec_info(c)  # the spec's params and quantities
         self.overrides = parse_sets(c, list(set_items))
         self.bound, table_files = bind_inputs(c, list(input_items), tables=True)
         self.inputs = self.bound.values if self.bound is not None else None
@@ -138,7 +139,7 @@ class Run:
     @property
     def params(self) -> dict:
         """Every param's value at the operating point: its default, or its --set value."""
-        return {name: self.overrides.get(name, spec[1]) for name, spec in self.sim.PARAMS.items()}
+        return {name: self.overrides.get(name, p.default) for name, p in self.info.params.items()}
 
     def point(self, quiet: bool, samples: bool = False) -> sweeps.Results:
         """The base point, with per-trial samples and the Gantt trial's events when asked."""
@@ -151,8 +152,8 @@ class Run:
     def evaluation(self) -> sweeps.Evaluation:
         """The sweep (or single point) as an Evaluation a scheduler can run."""
         st = self.settings
-        return sweeps.evaluation(self.sim, self.base, self.sweep, st.trials, st.seed, st.rng, st.mem_budget,
-                                 self.tables)
+        return sweeps.evaluation(self.info, self.sim, self.base, self.sweep, st.trials, st.seed, st.rng,
+                                 st.mem_budget, self.tables)
 
     def stream(self, quiet: bool):
         """The sweep's chunks in point order, evaluated where the scheduler says."""
@@ -166,16 +167,14 @@ class Run:
 
     def swept(self, quiet: bool, what: str = "the report") -> sweeps.Results:
         """Every point of the sweep in memory (refused up front when they would not fit)."""
-        sweeps.in_memory(self.sweep, self.sim, self.settings.mem_budget, what)
+        sweeps.in_memory(self.sweep, self.info, self.settings.mem_budget, what)
         return self.results(list(self.stream(quiet)))
 
     def document(self, res: sweeps.Results) -> dict:
         """The `eval --json` document of evaluated results (a report spec's report)."""
         if self.compiled.program.report is not None:
-            from spattenc.present.document import report_document
-
             return report_document(self.compiled, res, self.params, self.inputs)[0]
-        doc = writers.to_doc(self.compiled, self.sim, res, self.overrides)
+        doc = writers.to_doc(self.compiled, res, self.overrides)
         return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
@@ -267,8 +266,6 @@ class Spec:
         """A sympy expression: a constant, per-layer quantity or stage (in the names it
         reads, as `spattenc inspect` prints it), or a metric 'design.metric' or a
         comparison in the params (reductions over layers summed at the `set` values)."""
-        from spattenc.middle import symbolic
-
         program = self.program
         f = symbolic.forms(program)
         for kind in ("const", "stage", "layer", "row"):
@@ -280,17 +277,17 @@ class Spec:
         for d in program.designs:
             for m in d.metrics if d.name == design else ():
                 if m.name == metric:
-                    return _form(symbolic, lambda: symbolic.expand_all(
+                    return _form(lambda: symbolic.expand_all(
                         symbolic.metric_form(program, f, d, m.expr, values)[0], program, f), name)
         for c in program.compares:
             if c.name == name:
-                return _form(symbolic, lambda: symbolic.expand_all(
+                return _form(lambda: symbolic.expand_all(
                     symbolic.compare_form(program, f, c, values), program, f), name)
         raise SpecError(f"closed_form: '{name}' is not a constant, per-layer quantity, stage, metric "
                         f"(design.metric) or comparison of spec '{program.name}'")
 
 
-def _form(symbolic, make, name: str):
+def _form(make, name: str):
     """make()'s closed form, or a SpecError saying there is none."""
     try:
         return make()
@@ -334,7 +331,7 @@ class SweepResult:
 
     def to_arrow(self):
         """A pyarrow.Table: one row per point, the columns of the sweep's CSV."""
-        layout = writers.Layout(self.res.sweep, sweeps.meta(self.run.sim))
+        layout = writers.Layout(self.res.sweep, self.run.info)
         return writers.arrow_table(layout, writers.results_chunk(self.res), layout.csv_columns())
 
     def to_pandas(self):

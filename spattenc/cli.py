@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import json
 import math
 import os
@@ -11,16 +13,27 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from spattenc._version import __version__
+import numpy as np
+
 from spattenc import api
-from spattenc.run import schedule
-from spattenc.present import writers
+from spattenc._version import __version__
 from spattenc.api import bind_inputs, parse_sets
-from spattenc.run import sweep as sweeps
-from spattenc.driver import write_files
-from spattenc.ir.errors import SpecError
+from spattenc.driver import load, output_dir, outputs, write_files, write_tree
 from spattenc.files import check_out_dir, human_size, parse_size, staged_dir
-from spattenc.run.progress import Progress
+from spattenc.ir import nodes as ir
+from spattenc.ir.errors import SpecError
+from spattenc.present import plotset, writers
+from spattenc.present.inspect import default_inputs, inspect_spec
+from spattenc.present.document import report_csv, report_document, report_text
+from spattenc.present.plots import write_index
+from spattenc.present.report import write_report
+from spattenc.run import fit as ft
+from spattenc.run import measured as ms
+from spattenc.run import schedule
+from spattenc.run import sweep as sweeps
+from spattenc.run.loader import fixed_simulator, run_fixed, simulator, summarize
+from spattenc.run.meta import SpecInfo
+from spattenc.run.verify import parse_dut_options, verify
 
 EPILOG = """\
 exit codes: 0 success; 2 user error (bad spec, input or option), reported as
@@ -308,8 +321,6 @@ def _nonneg_int(text: str) -> int:
 
 
 def cmd_check(args) -> int:
-    from spattenc.driver import load
-
     c = load(args.spec)
     prog = c.program
     n_stages = sum(1 for s in c.plan.layer_steps + c.plan.row_steps if s.kind == "stage")
@@ -329,9 +340,6 @@ def cmd_check(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from spattenc.driver import load
-    from spattenc.present.inspect import inspect_spec
-
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
     print(inspect_spec(c, bind_inputs(c, args.input), names=args.names, latex=args.latex, overrides=overrides),
@@ -340,9 +348,6 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from spattenc.driver import load, output_dir, outputs, write_tree
-    from spattenc.present.inspect import default_inputs
-
     check_out_dir(args.out, "-o")
     c = load(args.spec)
     generated = outputs(c, default_inputs(c))
@@ -357,11 +362,9 @@ def evaluate(compiled, overrides: dict, trials: int, seed: int, rng: str, inputs
              tables: dict | None = None) -> dict:
     """Run a spec at one point; return the JSON document of DESIGN.md §5 (a table spec's
     with its "inputs" and "groups").  `inputs`: bound input leaves; `tables`: read tables."""
-    from spattenc.run.loader import simulator
-
     sim = simulator(compiled, inputs)
     res = sweeps.evaluate(compiled, sim, overrides, None, trials, seed, rng, tables=tables)
-    return writers.to_doc(compiled, sim, res, overrides)
+    return writers.to_doc(compiled, res, overrides)
 
 
 def _fmt(value: float, fmt: str, group: bool) -> str:
@@ -371,65 +374,60 @@ def _fmt(value: float, fmt: str, group: bool) -> str:
     return format(value, spec)
 
 
-def _over_trials(meta: dict, trials: int, words: str) -> str:
+def _over_trials(info: SpecInfo, trials: int, words: str) -> str:
     """A results title's "Mean ± Std over 50 trials", or "exact: no random draws" for a
     spec none of whose metrics or comparisons depends on a random draw."""
-    random = any(info[4] for _, ms in meta["designs"].values() for info in ms.values()) or \
-        any(info[4] for info in meta["compares"].values())
-    if not random:
+    if not info.random:
         return "exact: no random draws"
     return f"{words} {trials} trial{'s' if trials != 1 else ''}"
 
 
 def table(doc: dict) -> str:
     """The results table: a row per metric, a column per design, then the comparisons."""
-    meta = doc["_meta"]
-    designs = list(meta["designs"])
+    info: SpecInfo = doc["_meta"]
+    designs = list(info.designs)
     rows: list[str] = []
     for d in designs:
-        for m in meta["designs"][d][1]:
+        for m in info.designs[d].metrics:
             if m not in rows:
                 rows.append(m)
     label_of = {}
     for d in designs:
-        for m, info in meta["designs"][d][1].items():
-            label_of.setdefault(m, info[0])
-    titles = [meta["designs"][d][0] for d in designs]
+        for m, q in info.designs[d].metrics.items():
+            label_of.setdefault(m, q.label)
+    titles = [info.designs[d].title for d in designs]
     widths = [max(21, len(t) + 4) for t in titles]
-    lines = [f"--- Results ({_over_trials(meta, doc['trials'], 'Mean ± Std over')}) ---"]
+    lines = [f"--- Results ({_over_trials(info, doc['trials'], 'Mean ± Std over')}) ---"]
     header = "  " + f"{'Metric':<29}" + "".join(f"| {t:<{w}}" for t, w in zip(titles, widths))
     lines += [header, "-" * (len(header) - 1)]
     for m in rows:
         cells = []
         for d in designs:
-            info = meta["designs"][d][1].get(m)
-            if info is None:
+            q = info.designs[d].metrics.get(m)
+            if q is None:
                 cells.append("N/A")
                 continue
-            _, unit, fmt, scale, random = info
             s = doc["designs"][d][m]
-            if random:
-                cells.append(f"{_fmt(s['mean'] * scale, fmt, False)} ± {_fmt(s['std'] * scale, fmt, False)}")
+            if q.random:
+                cells.append(f"{_fmt(s['mean'] * q.scale, q.fmt, False)} ± {_fmt(s['std'] * q.scale, q.fmt, False)}")
             else:
-                cells.append(_fmt(s["mean"] * scale, fmt, True))
+                cells.append(_fmt(s["mean"] * q.scale, q.fmt, True))
         lines.append("  " + f"{label_of[m]:<29}" + "".join(f"| {c:<{w}}" for c, w in zip(cells, widths)))
     if doc["compare"]:
         lines.append("")
-    for name, (label, unit, fmt, scale, random) in meta["compares"].items():
+    for name, q in info.compares.items():
         v = doc["compare"][name]
-        suffix = "%" if unit == "%" else (f" {unit}" if unit else "")
-        if random:
-            lines.append(f"{label}: {_fmt(v['mean'] * scale, fmt, False)}{suffix} ± {_fmt(v['std'] * scale, fmt, False)}")
+        suffix = "%" if q.unit == "%" else (f" {q.unit}" if q.unit else "")
+        if q.random:
+            lines.append(f"{q.label}: {_fmt(v['mean'] * q.scale, q.fmt, False)}{suffix} ± "
+                         f"{_fmt(v['std'] * q.scale, q.fmt, False)}")
         else:
-            lines.append(f"{label}: {_fmt(v * scale, fmt, False)}{suffix}")
+            lines.append(f"{q.label}: {_fmt(v * q.scale, q.fmt, False)}{suffix}")
     return "\n".join(lines) + "\n"
 
 
 def csv_text(doc: dict) -> str:
     """One row per (design, metric) and per comparison: mean, std, min, max."""
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["kind", "design", "metric", "mean", "std", "min", "max"])
@@ -447,18 +445,18 @@ def csv_text(doc: dict) -> str:
 def group_table(doc: dict, name: str, limit: int | None = 24) -> str:
     """One group's records as a text table (the first and last rows when there are many)."""
     g = doc["groups"][name]
-    meta = doc["_meta"]["groups"][name]
-    cols = list(g["by"]) + list(meta)
-    heads = [meta[c][0] if c in meta else c for c in cols]
+    values = doc["_meta"].groups[name].values
+    cols = list(g["by"]) + list(values)
+    heads = [values[c].label if c in values else c for c in cols]
     random = set(g["random"])
 
     def cell(rec, col):
-        if col not in meta:
+        if col not in values:
             return str(rec[col])
-        _, unit, fmt, scale, _ = meta[col]
-        text = _fmt(rec[col] * scale, fmt, True)
+        q = values[col]
+        text = _fmt(rec[col] * q.scale, q.fmt, True)
         spread = rec["std"][col] if col in random else 0.0
-        return text + (f" ± {_fmt(spread * scale, fmt, False)}" if spread else "")
+        return text + (f" ± {_fmt(spread * q.scale, q.fmt, False)}" if spread else "")
 
     rows = g["rows"]
     shown = rows if limit is None or len(rows) <= limit else rows[: limit - 4] + [None] + rows[-3:]
@@ -474,14 +472,11 @@ def group_table(doc: dict, name: str, limit: int | None = 24) -> str:
 
 
 def group_csv(doc: dict, name: str) -> str:
-    import csv
-    import io
-
     g = doc["groups"][name]
-    meta = doc["_meta"]["groups"][name]
+    values = doc["_meta"].groups[name].values
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    cols = list(g["by"]) + list(meta)
+    cols = list(g["by"]) + list(values)
     w.writerow(cols + [f"{c}_std" for c in g["random"]])
     for rec in g["rows"]:
         w.writerow([repr(rec[c]) if isinstance(rec[c], float) else rec[c] for c in cols]
@@ -491,21 +486,21 @@ def group_csv(doc: dict, name: str) -> str:
 
 def cases_table(doc: dict) -> str:
     """A row per metric and comparison, a column per case."""
-    meta = doc["_meta"]
+    info: SpecInfo = doc["_meta"]
     labels = [p["case"] for p in doc["points"]]
     rows: list[tuple[str, list[str]]] = []
-    for d, (title, metrics) in meta["designs"].items():
-        for m, (label, unit, fmt, scale, random) in metrics.items():
-            rows.append((f"{title}: {label.strip()}",
-                         [_fmt(p["designs"][d][m]["mean"] * scale, fmt, True) for p in doc["points"]]))
-    for name, (label, unit, fmt, scale, random) in meta["compares"].items():
+    for d, di in info.designs.items():
+        for m, q in di.metrics.items():
+            rows.append((f"{di.title}: {q.label.strip()}",
+                         [_fmt(p["designs"][d][m]["mean"] * q.scale, q.fmt, True) for p in doc["points"]]))
+    for name, q in info.compares.items():
         vals = [p["compare"][name]["mean"] if isinstance(p["compare"][name], dict) else p["compare"][name]
                 for p in doc["points"]]
-        suffix = "%" if unit == "%" else ""
-        rows.append((label, [_fmt(v * scale, fmt, False) + suffix for v in vals]))
+        suffix = "%" if q.unit == "%" else ""
+        rows.append((q.label, [_fmt(v * q.scale, q.fmt, False) + suffix for v in vals]))
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(lab), *(len(r[1][i]) for r in rows)) for i, lab in enumerate(labels)]
-    lines = [f"--- {doc['cases']['title']} ({_over_trials(meta, doc['trials'], 'mean over')}) ---",
+    lines = [f"--- {doc['cases']['title']} ({_over_trials(info, doc['trials'], 'mean over')}) ---",
              "  " + " " * w0 + " | " + " | ".join(lab.rjust(w) for lab, w in zip(labels, widths)),
              "  " + "-" * w0 + "-+-" + "-+-".join("-" * w for w in widths)]
     lines += ["  " + name.ljust(w0) + " | " + " | ".join(v.rjust(w) for v, w in zip(vals, widths))
@@ -518,27 +513,25 @@ def evaluate_fixed(compiled, overrides: dict, trials: int, seed: int, rng: str) 
     the fixed-point semantics (comparisons computed in float64 from them), "numeric":
     "fixed", and `float_rel_diff`: each figure's relative difference from the float run
     with the same trials, seed and RNG (so the same draws)."""
-    from spattenc.run.loader import run_fixed, simulator, summarize
-
     float_doc = evaluate(compiled, overrides, trials, seed, rng)
     sim = simulator(compiled)
     R, _, _ = run_fixed(compiled, overrides, trials, seed, rng)
     C = sim.compare(sim.param_arrays(overrides), R)
-    meta = float_doc["_meta"]
+    info: SpecInfo = float_doc["_meta"]
     doc = {k: v for k, v in float_doc.items() if k != "_meta"}
     doc.update(numeric="fixed", designs={}, compare={})
-    for design, (_, metrics) in meta["designs"].items():
-        doc["designs"][design] = {m: summarize(R[design][m], info[4])[0].as_dict() for m, info in metrics.items()}
-    for name, info in meta["compares"].items():
-        stats = summarize(C[name], info[4])[0]
-        doc["compare"][name] = stats.as_dict() if info[4] else stats.mean
+    for design, di in info.designs.items():
+        doc["designs"][design] = {m: summarize(R[design][m], q.random)[0].as_dict() for m, q in di.metrics.items()}
+    for name, q in info.compares.items():
+        stats = summarize(C[name], q.random)[0]
+        doc["compare"][name] = stats.as_dict() if q.random else stats.mean
     doc["float_rel_diff"] = {
         "designs": {d: {m: _rel_diff(s["mean"], float_doc["designs"][d][m]["mean"]) for m, s in ms.items()}
                     for d, ms in doc["designs"].items()},
         "compare": {k: _rel_diff(v["mean"] if isinstance(v, dict) else v,
                                  float_doc["compare"][k]["mean"] if isinstance(v, dict) else float_doc["compare"][k])
                     for k, v in doc["compare"].items()}}
-    doc["_meta"] = meta
+    doc["_meta"] = info
     return doc
 
 
@@ -553,8 +546,8 @@ def rel_diff_text(doc: dict) -> str:
     """The relative differences of a fixed-point run from float, one line per design."""
     rd = doc["float_rel_diff"]
     lines = ["", "Fixed point vs float64 (relative difference of the means, same draws):"]
-    for d, ms in rd["designs"].items():
-        lines.append(f"  {d}: " + ", ".join(f"{m} {v:.3g}" for m, v in ms.items()))
+    for d, metrics in rd["designs"].items():
+        lines.append(f"  {d}: " + ", ".join(f"{m} {v:.3g}" for m, v in metrics.items()))
     if rd["compare"]:
         lines.append("  compare: " + ", ".join(f"{k} {v:.3g}" for k, v in rd["compare"].items()))
     return "\n".join(lines) + "\n"
@@ -562,9 +555,6 @@ def rel_diff_text(doc: dict) -> str:
 
 def eval_fixed(args) -> int:
     """`eval --numeric fixed`: one point, as a table / JSON / CSV with the relative differences."""
-    from spattenc.driver import load, write_files
-    from spattenc.run.loader import fixed_simulator
-
     for flag, given in (("--sweep", args.sweep), ("--measured", args.measured), ("--plots", args.plots)):
         if given:
             raise SpecError(f"--numeric fixed evaluates one point; it cannot be combined with {flag}")
@@ -664,19 +654,20 @@ def eval_in_memory(args, run: Run) -> int:
         if args.parquet:
             raise SpecError("--parquet writes the columns of a sweep's points: give --sweep or --cases")
         res = run.point(quiet, samples=args.plots)
-        doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
+        doc = writers.to_doc(run.compiled, res, run.overrides)
         text_csv = csv_text(doc)
         for g in doc.get("groups", {}):
             files[f"groups_{g}.csv"] = group_csv(doc, g)
     else:
         res = run.swept(quiet, "a declared CSV layout" if args.cases is None else "a cases table")
-        doc = writers.to_doc(run.compiled, run.sim, res, run.overrides)
-        text_csv = writers.csv_text(res, run.sim)
+        doc = writers.to_doc(run.compiled, res, run.overrides)
+        text_csv = writers.csv_text(res, run.info)
     layout = sweeps.declared_layout(run.compiled, res.sweep)
     if layout is not None:  # the sweep declares its CSV's columns (and an aggregation)
-        text_csv = sweeps.table_csv(res, run.sim, layout, run.overrides)
+        text_csv = sweeps.table_csv(res, run.info, layout, run.overrides)
         if layout.aggregate is not None:
-            files[f"results_by_{layout.aggregate.name}.csv"] = sweeps.aggregated_csv(res, run.sim, layout, run.overrides)
+            files[f"results_by_{layout.aggregate.name}.csv"] = sweeps.aggregated_csv(res, run.info, layout,
+                                                                                    run.overrides)
     text_json = json.dumps(public(doc), indent=1) + "\n"
     if args.out:
         outputs = _out_files(args)
@@ -705,7 +696,7 @@ def eval_in_memory(args, run: Run) -> int:
         print_params(run.overrides)
         sys.stdout.write(cases_table(doc))
     else:
-        sys.stdout.write(writers.table_text(sweeps.meta(run.sim), res.sweep, res.trials, _preview(res)))
+        sys.stdout.write(writers.table_text(run.info, res.sweep, res.trials, _preview(res)))
     if args.plots:
         write_plots(args, run, res, quiet)
     return 0
@@ -719,7 +710,7 @@ def _preview(res) -> writers.Preview:
 
 def _write_parquet(path: Path, run: Run, res, head: dict) -> None:
     """results.parquet of in-memory results (a cases block, a declared layout)."""
-    w = writers.ParquetWriter(writers.Layout(res.sweep, sweeps.meta(run.sim)), head,
+    w = writers.ParquetWriter(writers.Layout(res.sweep, run.info), head,
                               writers.Target(path=path, binary=True))
     w.write(writers.results_chunk(res))
     w.close()
@@ -753,9 +744,10 @@ def eval_stream(args, run: Run) -> int:
     after another to stdout (CSV, JSON or the table's preview rows) and the --out files,
     so memory is bounded by --mem-budget, not by the number of points."""
     if args.plots:
-        sweeps.in_memory(run.sweep, run.sim, run.settings.mem_budget, "--plots")
-    layout = writers.Layout(run.sweep, sweeps.meta(run.sim))
-    head = sweeps.doc_head(run.compiled, run.sim, run.overrides, run.settings.trials, run.settings.seed, run.settings.rng, run.sweep, run.tables)
+        sweeps.in_memory(run.sweep, run.info, run.settings.mem_budget, "--plots")
+    layout = writers.Layout(run.sweep, run.info)
+    st = run.settings
+    head = sweeps.doc_head(run.compiled, run.overrides, st.trials, st.seed, st.rng, run.sweep, run.tables)
     sinks: list = []
     preview = None
     collector = writers.Collector() if args.plots else None
@@ -776,7 +768,7 @@ def eval_stream(args, run: Run) -> int:
     for sink in sinks:
         sink.close()
     if preview is not None:
-        sys.stdout.write(writers.table_text(layout.meta, run.sweep, run.settings.trials, preview))
+        sys.stdout.write(writers.table_text(layout.info, run.sweep, run.settings.trials, preview))
     if collector is not None:
         write_plots(args, run, run.results(collector.parts), args.json or args.quiet)
     return 0
@@ -811,8 +803,6 @@ def _stream_writers(args, layout: writers.Layout, head: dict) -> list:
 def eval_report(args, run: Run) -> int:
     """eval of a spec with a report block: the document its report lays out (one object per
     point of the sweep, or of the single point), as JSON, CSV or readable text."""
-    from spattenc.present.document import report_csv, report_document, report_text
-
     if args.parquet:
         raise SpecError(f"--parquet writes a sweep's columns; spec '{run.compiled.name}' lays out its own report "
                         "(write it with --json or --csv and --out DIR)")
@@ -841,8 +831,6 @@ def eval_report(args, run: Run) -> int:
 def write_plots(args, run: Run, res, quiet: bool) -> None:
     """--plots: the operating point's plots (Gantt, histograms) and, for a sweep, its line
     plots, heatmaps and contours, into --out with an index.md."""
-    from spattenc.present import plotset
-
     point = res if run.sweep is None else run.point(quiet, samples=True)
     entries = plotset.write_plots(args.stage, args.format, run, point, res if run.sweep else None)
     print(f"wrote {len(entries)} plots and {Path(args.out) / 'index.md'}", file=sys.stderr)
@@ -850,10 +838,6 @@ def write_plots(args, run: Run, res, quiet: bool) -> None:
 
 def eval_measured(args) -> int:
     """`eval --measured`: the model against measured tables (report, JSON, figures)."""
-    from spattenc.run import measured as ms
-    from spattenc.driver import load
-    from spattenc.run.loader import simulator
-
     if args.sweep or args.cases:
         option = "--sweep" if args.sweep else "--cases"
         raise SpecError(f"--measured evaluates the model at each measured row; it cannot be combined with {option}")
@@ -877,20 +861,12 @@ def eval_measured(args) -> int:
     if args.out:
         write_files(args.stage, {"measured.json": text_json, "measured.csv": text_csv})
     if args.plots:
-        from spattenc.present.plots import write_index
-        write_index(args.stage, ms.plot(c, comps, args.stage, args.format, overrides))
+        write_index(args.stage, plotset.measured_plots(c, comps, args.stage, args.format, overrides))
     sys.stdout.write(text_json if args.json else text_csv if args.csv else text)
     return 0
 
 
 def cmd_fit(args) -> int:
-    import numpy as np
-
-    from spattenc.run import fit as ft
-    from spattenc.run import measured as ms
-    from spattenc.driver import load
-    from spattenc.run.loader import simulator
-
     c = load(args.spec)
     overrides = parse_sets(c, args.set)
     names = [n.strip() for n in args.params.split(",") if n.strip()]
@@ -931,19 +907,14 @@ def cmd_fit(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from spattenc.present.report import write_report
-
     run = Run(args)
-    sweeps.in_memory(run.sweep, run.sim, run.settings.mem_budget, "the report")  # before the folder is made
+    sweeps.in_memory(run.sweep, run.info, run.settings.mem_budget, "the report")  # before the folder is made
     path = write_report(args.stage, run)
     print(Path(args.out) / path.name)
     return 0
 
 
 def cmd_verify(args) -> int:
-    from spattenc.driver import load
-    from spattenc.run.verify import parse_dut_options, verify
-
     c = load(args.spec)
 
     def echo(line: str) -> None:
@@ -958,9 +929,6 @@ def cmd_verify(args) -> int:
 def draw_error(args, e) -> SpecError:
     """A simulator's DrawError as a spec error at the random variable's declaration: the
     params (defaults or --set) give a draw arguments outside its distribution's domain."""
-    from spattenc.ir import nodes as ir
-    from spattenc.driver import load
-
     program = load(args.spec).program
     items = list(program.layer_items) + list(program.row_items) + [i for lp in program.loops for i in lp.items]
     loc = next((i.loc for i in items if isinstance(i, ir.Random) and i.name == e.var), None)

@@ -21,7 +21,6 @@ from spattenc.ir.catalog import round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.middle.eval import SymbolEval, const_value
 from spattenc.middle.interp import Env, Interpreter
-from spattenc.middle.lower import Join, Timing
 
 
 @dataclass(frozen=True)

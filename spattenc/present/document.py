@@ -9,12 +9,12 @@ entries are solved exactly with sympy on the closed forms (see interp.py).
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sympy
 
 from spattenc.ir.keys import Key
 from spattenc.backends.closed_forms import closed_forms_text
@@ -216,9 +216,6 @@ def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
 
 def report_csv(doc: dict) -> str:
     """One row per point: the point's flattened keys, then the report's other entries."""
-    import csv
-    import io
-
     top = flatten({k: v for k, v in doc.items() if k != "points"})
     rows = [{**flatten(p), **top} for p in doc.get("points", [{}])]
     columns: list[str] = []

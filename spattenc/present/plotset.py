@@ -16,9 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from spattenc.driver import Compiled
 from spattenc.ir import nodes as ir
+from spattenc.middle.symbolic import _numeric_subs, _values, expand_all, forms, to_sympy
 from spattenc.present import plots
-from spattenc.run.sweep import Results, declared_layout, meta
+from spattenc.run.measured import Comparison, mean_by
+from spattenc.run.meta import QuantityInfo, SpecInfo
+from spattenc.run.sweep import Results, declared_layout
 
 
 @dataclass(frozen=True)
@@ -68,21 +72,21 @@ def reference_line(compare, unit: str | None) -> tuple[float, str] | None:
     return None
 
 
-def quantities(sim, program=None) -> tuple[dict[str, dict[str, Quantity]], dict[str, Quantity]]:
-    """Display attributes of every metric and comparison (from the simulator's tables;
-    with the program also the reference line of each comparison)."""
-    m = meta(sim)
+def quantities(info: SpecInfo, program=None) -> tuple[dict[str, dict[str, Quantity]], dict[str, Quantity]]:
+    """Display attributes of every metric and comparison (from the spec's SpecInfo; with
+    the program also the reference line of each comparison)."""
     designs = {}
-    for d, (dtitle, ms) in m["designs"].items():
-        designs[d] = {name: Quantity(f"{d}.{name}", axis_label(info[0], info[1], info[3]),
-                                     f"{dtitle}: {title_text(info[0])}" if dtitle else title_text(info[0]),
-                                     float(info[3]), bool(info[4]), _fmt_of(info[2]))
-                      for name, info in ms.items()}
+    for d, di in info.designs.items():
+        designs[d] = {name: _quantity(f"{d}.{name}", q, f"{di.title}: {title_text(q.label)}" if di.title else None)
+                      for name, q in di.metrics.items()}
     decl = {c.name: c for c in program.compares} if program is not None else {}
-    compares = {c: Quantity(c, axis_label(info[0], info[1], info[3]), title_text(info[0]), float(info[3]),
-                            bool(info[4]), _fmt_of(info[2]), reference_line(decl.get(c), info[1]))
-                for c, info in m["compares"].items()}
+    compares = {c: _quantity(c, q, None, reference_line(decl.get(c), q.unit)) for c, q in info.compares.items()}
     return designs, compares
+
+
+def _quantity(key: str, q: QuantityInfo, title: str | None, reference=None) -> Quantity:
+    return Quantity(key, axis_label(q.label, q.unit, q.scale), title or title_text(q.label), float(q.scale),
+                    bool(q.random), _fmt_of(q.fmt), reference)
 
 
 def _fmt_of(fmt: str | None) -> str | None:
@@ -111,21 +115,20 @@ def attrs_label(attrs, name: str) -> str:
     return (attrs.label or name) + (f" ({attrs.unit})" if attrs.unit else "")
 
 
-def param_label(sim, name: str) -> str:
-    unit = sim.PARAMS[name][4]
+def param_label(info: SpecInfo, name: str) -> str:
+    unit = info.params[name].unit
     return f"{name} ({unit})" if unit else name
 
 
 # ---------------------------------------------------------------- single point
 
 
-def gantt_bars(sim, events, shows=()) -> list[plots.GanttBar]:
+def gantt_bars(info: SpecInfo, events, shows=()) -> list[plots.GanttBar]:
     """Gantt bars of a recorded trial: its scheduled stages (events: design, layer, stage,
     start, end), drawn as the spec's `gantt` attribute says, then its show intervals
     (design, layer, name, start, end, kind).  Kind 'none' is recorded but not drawn."""
     bars = []
-    kinds = getattr(sim, "GANTT", {})
-    rows = [(d, l, n, s, e, kinds.get(d, {}).get(n, "stage")) for d, l, n, s, e in events] + list(shows)
+    rows = [(d, l, n, s, e, info.designs[d].gantt.get(n, "stage")) for d, l, n, s, e in events] + list(shows)
     for design, layer, name, start, end, kind in rows:
         if kind == "none":
             continue
@@ -155,8 +158,8 @@ def gantt_plot(out: Path, fmt: str, run, res: Results, designs: dict, compares: 
     layered = prog.rows is None and not prog.implicit_layers
     which = f": trial {run.settings.trial} of {res.trials}" if random and res.trials > 1 else ""
     name = f"gantt.{fmt}"
-    labels = {d: t for d, (t, _) in run.sim.DESIGNS.items() if t}
-    g = plots.gantt(gantt_bars(run.sim, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
+    labels = {d: di.title for d, di in run.info.designs.items() if di.title}
+    g = plots.gantt(gantt_bars(run.info, res.events, res.shows), out / name, time_unit=stage_time_unit(prog),
                     title=f"{spec_title(run.compiled)}: schedule{which}{_where(run)}", design_labels=labels,
                     layered=layered)
     zoom = "; below, " + " and ".join(f"{z.design} layer {z.layer}" for z in g.zooms) + \
@@ -173,10 +176,9 @@ def point_plots(out: Path, fmt: str, run, res: Results, notes: list[str] | None 
     """Gantt chart of the chosen trial and histograms of the per-trial samples; a
     quantity with the same value in every trial gets a note (appended to `notes`)
     instead of a histogram."""
-    sim = run.sim
     notes = [] if notes is None else notes
     entries = []
-    designs, compares = quantities(sim, run.compiled.program)
+    designs, compares = quantities(run.info, run.compiled.program)
     where = _where(run)
     if res.events:
         entries.append(gantt_plot(out, fmt, run, res, designs, compares))
@@ -188,7 +190,7 @@ def point_plots(out: Path, fmt: str, run, res: Results, notes: list[str] | None 
                 notes.append(f"{q.title} ({c}) has the same value in every trial: no histogram")
             continue
         name = f"hist_{c}.{fmt}"
-        xlabel = axis_label(f"{q.title} of one trial", sim.COMPARES[c][1], q.scale)
+        xlabel = axis_label(f"{q.title} of one trial", run.info.compares[c].unit, q.scale)
         h = plots.histograms([(c, x * q.scale, xlabel)], out / name,
                              title=f"{q.title}: each trial alone ({_n(kept, res.trials)}){where}")
         entries.append((name, f"Histogram of {q.title} ({c}) computed from each trial alone.", h))
@@ -253,15 +255,15 @@ def _numeric_axis(values) -> np.ndarray | None:
 def _aggregate_axis(run, res: Results, table) -> LineAxis:
     """Zipped sweeps with a declared `aggregate` column: its values on the x axis."""
     name = table.aggregate.name
-    designs, _ = quantities(run.sim)
+    designs, _ = quantities(run.info)
     d = table.design.name
     if name in res.designs.get(d, {}):
         q = designs[d][name]
         values, label, title = res.designs[d][name].mean * q.scale, q.label, title_text(q.label)
     elif name in res.columns:
-        values, label, title = np.asarray(res.columns[name], float), param_label(run.sim, name), name
+        values, label, title = np.asarray(res.columns[name], float), param_label(run.info, name), name
     else:
-        values, label, title = np.full(res.points, float(run.params[name])), param_label(run.sim, name), name
+        values, label, title = np.full(res.points, float(run.params[name])), param_label(run.info, name), name
     x, key = np.unique(values, return_inverse=True)
     return LineAxis(x, key, label, title, geometric(x) or _wide(x), name=name)
 
@@ -286,7 +288,7 @@ def line_axis(run, res: Results) -> LineAxis:
         x = _numeric_axis(axis.values)
         if x is not None and np.unique(x).size == n:
             others = [a.param for a in group if a is not axis]
-            label = param_label(run.sim, axis.param) + (f" (zipped with {', '.join(others)})" if others else "")
+            label = param_label(run.info, axis.param) + (f" (zipped with {', '.join(others)})" if others else "")
             xs, key = np.unique(x, return_inverse=True)
             return LineAxis(xs, key, label, over or axis.param, geometric(xs) or _wide(xs))
     ticks = tuple(", ".join(f"{a.param}={_value_text(a.values[i])}" for a in group) for i in range(n))
@@ -328,7 +330,7 @@ def _per_trials(res: Results, random: bool) -> str:
 
 def line_plots(out: Path, fmt: str, run, res: Results, notes: list[str]) -> list[tuple[str, str, object]]:
     """A line plot per metric (a line per design) and per comparison over a one-group sweep."""
-    designs, compares = quantities(run.sim, run.compiled.program)
+    designs, compares = quantities(run.info, run.compiled.program)
     ax = line_axis(run, res)
     tag = _tag(res.sweep.name)
     entries = []
@@ -342,10 +344,10 @@ def line_plots(out: Path, fmt: str, run, res: Results, notes: list[str]) -> list
         q = designs[series[0][0]][m]
         means = {d: ax.reduce(st.mean * designs[d][m].scale) for d, st in series}
         if all(_constant(v) for v in means.values()):
-            notes.append(_const_note(title_text(q.label), m, {run.sim.DESIGNS[d][0] or d: v[0] for d, v in means.items()},
+            notes.append(_const_note(title_text(q.label), m, {run.info.design_title(d): v[0] for d, v in means.items()},
                                      q.fmt, f"'{res.sweep.name}'"))
             continue
-        lines = [(run.sim.DESIGNS[d][0] or d, means[d], ax.reduce(st.std * designs[d][m].scale)) for d, st in series]
+        lines = [(run.info.design_title(d), means[d], ax.reduce(st.std * designs[d][m].scale)) for d, st in series]
         random = any(designs[d][m].random for d, _ in series)
         name = f"sweep_{tag}_{m}.{fmt}"
         p = plots.sweep_lines(ax.x, lines, out / name, xlabel=ax.label, ylabel=q.label, logx=ax.log,
@@ -371,8 +373,8 @@ def line_plots(out: Path, fmt: str, run, res: Results, notes: list[str]) -> list
 
 def grid_plots(out: Path, fmt: str, run, res: Results, notes: list[str]) -> list[tuple[str, str, object]]:
     """Heatmaps of every quantity and contours of the comparisons over a two-factor sweep."""
-    sim = run.sim
-    designs, compares = quantities(sim, run.compiled.program)
+    info = run.info
+    designs, compares = quantities(info, run.compiled.program)
     ax_x, ax_y = res.sweep.groups[0][0], res.sweep.groups[1][0]
     nx, ny = len(ax_x.values), len(ax_y.values)
     tag, where = _tag(res.sweep.name), f"'{res.sweep.name}'"
@@ -382,9 +384,9 @@ def grid_plots(out: Path, fmt: str, run, res: Results, notes: list[str]) -> list
 
     xv, yv = _numeric_axis(ax_x.values), _numeric_axis(ax_y.values)
     numeric = xv is not None and yv is not None
-    contour_ok = numeric and nx >= 2 and ny >= 2 and all(sim.PARAMS[a.param][0] == "real" for a in (ax_x, ax_y))
+    contour_ok = numeric and nx >= 2 and ny >= 2 and all(info.params[a.param].type == "real" for a in (ax_x, ax_y))
     op = (float(run.params[ax_x.param]), float(run.params[ax_y.param])) if numeric else None
-    xl, yl = param_label(sim, ax_x.param), param_label(sim, ax_y.param)
+    xl, yl = param_label(info, ax_x.param), param_label(info, ax_y.param)
     over = f"{ax_x.param} × {ax_y.param}"
     entries = []
     for c, st in res.compares.items():
@@ -441,7 +443,7 @@ def cases_plots(out: Path, fmt: str, run, res: Results, notes: list[str] | None 
     a quantity equal in every case gets a note instead."""
     sw = res.sweep
     notes = [] if notes is None else notes
-    designs, compares = quantities(run.sim, run.compiled.program)
+    designs, compares = quantities(run.info, run.compiled.program)
     labels = list(sw.labels)
     tag = _tag(sw.name)
     entries = []
@@ -482,8 +484,6 @@ def swept_plots(out: Path, fmt: str, run, res: Results) -> tuple[list[tuple[str,
 
 def roof_values(compiled, overrides: dict) -> tuple[list[float], list[float]]:
     """The roofline's compute and memory roofs at the given params."""
-    from spattenc.middle.symbolic import _numeric_subs, _values, expand_all, forms, to_sympy
-
     prog = compiled.program
     f = forms(prog)
     subs = _numeric_subs(prog, f, _values(compiled, overrides))
@@ -521,6 +521,52 @@ def roofline_plots(out: Path, fmt: str, run, point: Results | None, swept: Resul
         ms = res.designs[d.name]
         groups.append((d.title or d.name, ms[roof.intensity.name].mean, ms[roof.throughput.name].mean, "model"))
     return [roofline_plot(run.compiled, groups, out, run.overrides, fmt)]
+
+
+# ---------------------------------------------------------------- measured tables
+
+
+def measured_plots(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str = "png",
+                   overrides: dict | None = None) -> list[tuple[str, str]]:
+    """Model against measured values of every compared metric, tables overlaid, rows with
+    equal axis values averaged; and the roofline with the rows placed, when declared."""
+    written: list[tuple[str, str]] = []
+    first = comparisons[0]
+    b = first.rows.block
+    design = compiled.program.design(first.rows.design)
+    meta = {m.name: m for m in design.metrics}
+    if b.axis is not None:
+        axis_name = b.axis.name
+        names = [m for m in first.rows.compared if m != axis_name and all(m in c.rows.compared for c in comparisons)]
+        panels = []
+        for m in names:
+            series = []
+            for c in comparisons:
+                x, meas = mean_by(c.axis, c.measured[m])
+                _, mod = mean_by(c.axis, c.model[m])
+                series.append((Path(c.rows.table.path).stem, x, meas, mod))
+            panels.append((meta[m].attrs.label or m, attrs_label(meta[m].attrs, m), series))
+        if panels:
+            axis_label = attrs_label(meta[axis_name].attrs, axis_name) if axis_name in meta else axis_name
+            name = f"measured_{b.name}.{fmt}"
+            plots.measured_overlay(panels, out / name, xlabel=axis_label,
+                                   title=f"{compiled.program.title or compiled.name}: model of "
+                                         f"{design.title or design.name} vs measured, mean per {axis_name}")
+            written.append((name, f"model vs measured ({', '.join(Path(c.rows.table.path).name for c in comparisons)}) "
+                                  f"against {axis_name}"))
+    roof = compiled.program.roofline
+    if roof is not None and roof.intensity.name in meta and roof.throughput.name in meta:
+        groups = []
+        for c in comparisons:
+            stem = Path(c.rows.table.path).stem
+            ai = c.model[roof.intensity.name]
+            y_meas = c.recomputed[roof.throughput.name] if roof.throughput.name in c.recomputed else None
+            if y_meas is not None:
+                groups.append((stem, ai, y_meas, "measured"))
+            groups.append((stem, ai, c.model[roof.throughput.name], "model"))
+        name, caption, _ = roofline_plot(compiled, groups, out, overrides or {}, fmt)
+        written.append((name, caption))
+    return written
 
 
 # ---------------------------------------------------------------- writing

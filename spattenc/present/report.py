@@ -17,9 +17,11 @@ import numpy as np
 
 from spattenc.ir import nodes as ir
 from spattenc.present import plotset
-from spattenc.run import sweep as sweeps
-from spattenc.present.html import Image, Note, Num, Preformatted, Section, Table, render_html, write_html
 from spattenc.present.document import flatten, report_document
+from spattenc.present.inspect import inspect_spec
+from spattenc.present.html import Image, Note, Num, Preformatted, Section, Table, render_html, write_html
+from spattenc.run import sweep as sweeps
+from spattenc.run.meta import QuantityInfo
 
 #: Rows of a sweep shown in the report's tables; the rest are summarized.
 MAX_TABLE_ROWS = 200
@@ -27,15 +29,8 @@ MAX_TABLE_ROWS = 200
 MAX_POINT_COLUMNS = 12
 
 
-def closed_forms(run) -> str | None:
-    """The closed forms as `spattenc inspect` prints them, or None when this installation
-    has no symbolic layer (the module is absent)."""
-    try:
-        from spattenc.present.inspect import inspect_spec
-    except ModuleNotFoundError as e:
-        if e.name == "spattenc.middle.symbolic":
-            return None
-        raise
+def closed_forms(run) -> str:
+    """The closed forms as `spattenc inspect` prints them."""
     return inspect_spec(run.compiled, run.bound, overrides=run.overrides)
 
 
@@ -77,33 +72,29 @@ def _significant(v: float, digits: int) -> Num:
     return Num(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
-def _stat_cells(st: sweeps.Stats, i: int, info, spread: bool) -> list[Num]:
+def _stat_cells(st: sweeps.Stats, i: int, q: QuantityInfo, spread: bool) -> list[Num]:
     """Mean (and std, min, max when `spread`) of point i of a quantity, in its fmt."""
-    _, _, fmt, scale, random = info
-    cells = [number(st.mean[i], fmt, scale)]
+    cells = [number(st.mean[i], q.fmt, q.scale)]
     if spread:
-        cells += [number(st.std[i], fmt, scale), number(st.min[i], fmt, scale),
-                  number(st.max[i], fmt, scale)] if random else [Num("")] * 3
+        cells += [number(st.std[i], q.fmt, q.scale), number(st.min[i], q.fmt, q.scale),
+                  number(st.max[i], q.fmt, q.scale)] if q.random else [Num("")] * 3
     return cells
 
 
-def _mean_cell(st: sweeps.Stats, i: int, info) -> Num:
+def _mean_cell(st: sweeps.Stats, i: int, q: QuantityInfo) -> Num:
     """Point i's mean in the quantity's fmt, with ± its std when it is random."""
-    _, _, fmt, scale, random = info
-    text = number(st.mean[i], fmt, scale)
-    return Num(f"{text} ± {number(st.std[i], fmt, scale)}") if random else text
+    text = number(st.mean[i], q.fmt, q.scale)
+    return Num(f"{text} ± {number(st.std[i], q.fmt, q.scale)}") if q.random else text
 
 
-def _label(info) -> str:
+def _label(q: QuantityInfo) -> str:
     """A quantity's column header: its label with its unit."""
-    return plotset.axis_label(info[0], info[1], info[3])
+    return plotset.axis_label(q.label, q.unit, q.scale)
 
 
 def _random(run) -> bool:
     """Whether any metric or comparison of the spec depends on a random draw."""
-    m = sweeps.meta(run.sim)
-    return any(info[4] for _, ms in m["designs"].values() for info in ms.values()) or \
-        any(info[4] for info in m["compares"].values())
+    return run.info.random
 
 
 # ---------------------------------------------------------------- the spec and its operating point
@@ -126,14 +117,14 @@ def _params_table(run) -> Table:
     """Every param at the operating point: value, unit, type, range, and where it comes from."""
     rows = []
     swept_params = {a.param for a in run.sweep.axes} if run.sweep is not None else set()
-    for name, (ptype, default, lo, hi, unit, doc) in run.sim.PARAMS.items():
-        value = run.overrides.get(name, default)
+    for name, p in run.info.params.items():
+        value = run.overrides.get(name, p.default)
         if name in swept_params:
             source = "varied by the cases" if run.sweep.labels is not None else "swept"
         else:
             source = "--set" if name in run.overrides else "default"
-        rng = "" if lo is None and hi is None else f"[{number(lo)}, {number(hi)}]"
-        rows.append([name, number(value), unit or "", ptype, rng, source, doc or ""])
+        rng = "" if p.lo is None and p.hi is None else f"[{number(p.lo)}, {number(p.hi)}]"
+        rows.append([name, number(value), p.unit or "", p.type, rng, source, p.doc or ""])
     return Table("Params (operating point)", ["param", "value", "unit", "type", "range", "source", "description"],
                  rows)
 
@@ -141,56 +132,56 @@ def _params_table(run) -> Table:
 def _results_tables(run, res: sweeps.Results) -> list[Table]:
     """The operating point's metrics (mean, and std/min/max over trials only for random
     ones) and comparisons, in the spec's fmt."""
-    m = sweeps.meta(run.sim)
-    metrics = [(m["designs"][d][0], st, m["designs"][d][1][name]) for d, ms in res.designs.items()
+    info = run.info
+    metrics = [(info.designs[d].title, st, info.designs[d].metrics[name]) for d, ms in res.designs.items()
                for name, st in ms.items()]
-    spread = any(info[4] for _, _, info in metrics)
+    spread = any(q.random for _, _, q in metrics)
     if spread:
-        rows = [[title, _label(info), *_stat_cells(st, 0, info, spread)] for title, st, info in metrics]
+        rows = [[title, _label(q), *_stat_cells(st, 0, q, spread)] for title, st, q in metrics]
         note = (f"Over {res.trials:,} trials (seed {res.seed}, {res.rng}); std is the population std. Metrics "
                 "that depend on no random draw are exact: their std, min and max are left empty.")
         out = [Table("Metrics", ["design", "metric", "mean", "std", "min", "max"], rows, note)]
     else:
-        out = [_metrics_by_design(m, res)]
+        out = [_metrics_by_design(info, res)]
     if res.compares:
-        compares = [(st, m["compares"][c]) for c, st in res.compares.items()]
-        spread = any(info[4] for _, info in compares)
+        compares = [(st, info.compares[c]) for c, st in res.compares.items()]
+        spread = any(q.random for _, q in compares)
         out.append(Table("Comparisons", ["comparison", *(["mean", "std", "min", "max"] if spread else ["value"])],
-                         [[_label(info), *_stat_cells(st, 0, info, spread)] for st, info in compares]))
+                         [[_label(q), *_stat_cells(st, 0, q, spread)] for st, q in compares]))
     return out
 
 
-def _metrics_by_design(m: dict, res: sweeps.Results) -> Table:
+def _metrics_by_design(info, res: sweeps.Results) -> Table:
     """Exact metrics as a row per metric and a column per design (as `eval` prints them)."""
     designs = list(res.designs)
     names = list(dict.fromkeys(name for d in designs for name in res.designs[d]))
     rows = []
     for name in names:
-        info = next(m["designs"][d][1][name] for d in designs if name in res.designs[d])
-        rows.append([_label(info), *(number(res.designs[d][name].mean[0], m["designs"][d][1][name][2],
-                                            m["designs"][d][1][name][3]) if name in res.designs[d] else "N/A"
-                                     for d in designs)])
-    return Table("Metrics", ["metric", *(m["designs"][d][0] for d in designs)], rows,
+        q = next(info.designs[d].metrics[name] for d in designs if name in res.designs[d])
+        rows.append([_label(q), *(number(res.designs[d][name].mean[0], info.designs[d].metrics[name].fmt,
+                                         info.designs[d].metrics[name].scale) if name in res.designs[d] else "N/A"
+                                  for d in designs)])
+    return Table("Metrics", ["metric", *(info.designs[d].title for d in designs)], rows,
                  "Exact values: no metric depends on a random draw.")
 
 
 # ---------------------------------------------------------------- the spec's report block
 
 
-def _report_formats(run) -> dict[str, tuple]:
+def _report_formats(run) -> dict[str, QuantityInfo]:
     """Display info of the report block's entries that name a metric or a comparison, by
     key path (inside `points`, relative to the point)."""
-    m = sweeps.meta(run.sim)
-    out: dict[str, tuple] = {}
+    info = run.info
+    out: dict[str, QuantityInfo] = {}
 
     def walk(items, prefix: str) -> None:
         for it in items:
             if it.kind in ("object", "points"):
                 walk(it.items, "" if it.kind == "points" else f"{prefix}{it.name}.")
             elif it.kind == "value" and isinstance(it.expr, ir.MetricRef):
-                out[f"{prefix}{it.name}"] = tuple(m["designs"][it.expr.design][1][it.expr.metric])
-            elif it.kind == "value" and isinstance(it.expr, ir.Ref) and it.expr.name in m["compares"]:
-                out[f"{prefix}{it.name}"] = tuple(m["compares"][it.expr.name])
+                out[f"{prefix}{it.name}"] = info.designs[it.expr.design].metrics[it.expr.metric]
+            elif it.kind == "value" and isinstance(it.expr, ir.Ref) and it.expr.name in info.compares:
+                out[f"{prefix}{it.name}"] = info.compares[it.expr.name]
 
     walk(run.compiled.program.report.items, "")
     return out
@@ -198,16 +189,16 @@ def _report_formats(run) -> dict[str, tuple]:
 
 def _entry(key: str, formats: dict) -> str:
     """A report entry's row label: its key path, with the unit of the quantity it names."""
-    info = formats.get(key)
-    return f"{key} ({info[1]})" if info and info[1] else key
+    q = formats.get(key)
+    return f"{key} ({q.unit})" if q and q.unit else key
 
 
 def _value(key: str, v, formats: dict) -> Num:
     """A report entry's value in the fmt of the quantity it names; null as "none"."""
     if v is None:
         return Num("none")
-    info = formats.get(key)
-    return number(v, info[2], info[3]) if info else number(v)
+    q = formats.get(key)
+    return number(v, q.fmt, q.scale) if q else number(v)
 
 
 def _points_table(points: list[dict], params: list[str], formats: dict) -> Table:
@@ -269,36 +260,36 @@ def _point_heads(run, res: sweeps.Results) -> tuple[list[str], list[list]]:
     their cells for each shown point."""
     labels = res.sweep.labels
     cols = list(res.columns)
-    heads = ["#", *(["case"] if labels is not None else []), *(plotset.param_label(run.sim, k) for k in cols)]
+    heads = ["#", *(["case"] if labels is not None else []), *(plotset.param_label(run.info, k) for k in cols)]
     rows = [[i, *([labels[i]] if labels is not None else []), *(number(res.columns[k][i].item()) for k in cols)]
             for i in range(min(res.points, MAX_TABLE_ROWS))]
     return heads, rows
 
 
-def _quantity_table(title: str, quantities: list[tuple[str, sweeps.Stats, tuple]], heads, lead) -> list:
+def _quantity_table(title: str, quantities: list[tuple[str, sweeps.Stats, QuantityInfo]], heads, lead) -> list:
     """One table of a sweep: a row per point, a column per quantity that varies; the
     quantities that do not vary are listed once, under it (or alone, as a note)."""
-    varying = [(k, st, info) for k, st, info in quantities if _varies(st)]
-    same = [f"{_label(info)} {_mean_cell(st, 0, info)}" for k, st, info in quantities if not _varies(st)]
+    varying = [(k, st, q) for k, st, q in quantities if _varies(st)]
+    same = [f"{_label(q)} {_mean_cell(st, 0, q)}" for k, st, q in quantities if not _varies(st)]
     note = ("Same at every point: " + "; ".join(same) + ".") if same else ""
     if not varying:
         return [Note(note, title)] if note else []
-    rows = [row + [_mean_cell(st, i, info) for _, st, info in varying] for i, row in enumerate(lead)]
-    return [Table(title, [*heads, *(_label(info) for _, _, info in varying)], rows, note)]
+    rows = [row + [_mean_cell(st, i, q) for _, st, q in varying] for i, row in enumerate(lead)]
+    return [Table(title, [*heads, *(_label(q) for _, _, q in varying)], rows, note)]
 
 
 def _sweep_tables(run, res: sweeps.Results) -> list:
     """A sweep's results: the comparisons, then one table per design, means (± std for
     random quantities) in the spec's fmt."""
-    m = sweeps.meta(run.sim)
+    info = run.info
     heads, lead = _point_heads(run, res)
     items = []
     if res.compares:
-        items += _quantity_table("Comparisons", [(c, st, tuple(m["compares"][c])) for c, st in res.compares.items()],
+        items += _quantity_table("Comparisons", [(c, st, info.compares[c]) for c, st in res.compares.items()],
                                  heads, lead)
     for d, ms in res.designs.items():
-        title, info = m["designs"][d]
-        items += _quantity_table(title, [(k, st, tuple(info[k])) for k, st in ms.items()], heads, lead)
+        di = info.designs[d]
+        items += _quantity_table(di.title, [(k, st, di.metrics[k]) for k, st in ms.items()], heads, lead)
     if res.points > MAX_TABLE_ROWS:
         items.append(Note(_more(res.points)))
     return items
@@ -308,7 +299,7 @@ def _axes_table(run) -> Table:
     sw = run.sweep
     kind = "Sweep" if sw.labels is None else "Cases"
     return Table(f"{kind} {sw.name}: {sw.title}", ["param", "values", "combined"],
-                 [[plotset.param_label(run.sim, a.param), ", ".join(number(v) for v in a.values),
+                 [[plotset.param_label(run.info, a.param), ", ".join(number(v) for v in a.values),
                    "zip" if len(g) > 1 else "product"] for g in sw.groups for a in g])
 
 
@@ -341,9 +332,7 @@ def build(run, folder: Path) -> str:
     if c.program.report is not None:
         doc, notes = report_document(c, swept if swept is not None else point, run.params, run.inputs)
         sections.append(Section("Report", _report_tables(doc, notes, _report_formats(run))))
-    forms = closed_forms(run)
-    if forms is not None:
-        sections.append(Section("Closed forms", [Preformatted("spattenc inspect " + c.path, forms)]))
+    sections.append(Section("Closed forms", [Preformatted("spattenc inspect " + c.path, closed_forms(run))]))
     entries, _ = plotset.render(folder, "png", run, point, None)
     sections.append(Section("Plots at the operating point", _images(folder, entries) or [
         Note("None: this spec's operating point has no schedule to draw and no random samples.")]))

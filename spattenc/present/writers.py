@@ -18,7 +18,6 @@ import shutil
 import tempfile
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +28,7 @@ from spattenc._version import __version__
 from spattenc.run import sweep
 from spattenc.driver import Compiled, file_mode
 from spattenc.run.loader import group_rows
+from spattenc.run.meta import SpecInfo, spec_info
 from spattenc.run.sweep import STATS, Chunk, SweepSpec, stat_key
 
 # The text table shows every point of sweeps up to this size, else the first and the last
@@ -39,15 +39,15 @@ TABLE_HEAD, TABLE_TAIL = 20, 5
 
 class Layout:
     """The columns of a sweep's outputs: CSV order (today's header) and the JSON fields,
-    from the simulator's metadata (`sweep.meta`)."""
+    from the spec's quantities (`meta.spec_info`)."""
 
-    def __init__(self, sweep: SweepSpec, meta: dict):
+    def __init__(self, sweep: SweepSpec, info: SpecInfo):
         self.sweep = sweep
-        self.meta = meta
+        self.info = info
         self.labels = sweep.labels
         self.params = sweep.params
-        self.random_compares = {c: bool(info[4]) for c, info in meta["compares"].items()}
-        self.designs = {d: list(ms) for d, (_, ms) in meta["designs"].items()}
+        self.random_compares = info.compare_random()
+        self.designs = {d: list(di.metrics) for d, di in info.designs.items()}
 
     def csv_columns(self) -> list[str]:
         """Column names of a sweep CSV (see docs/sweeps.md)."""
@@ -354,7 +354,7 @@ class Preview:
 TABLE_WIDTH = 120
 
 
-def table_text(meta: dict, sw: SweepSpec, trials: int, preview: Preview, width: int | None = None) -> str:
+def table_text(info: SpecInfo, sw: SweepSpec, trials: int, preview: Preview, width: int | None = None) -> str:
     """A text table of a sweep that fits `width` columns (default: the terminal's, else
     TABLE_WIDTH): a row per point, the swept values, then each comparison and the mean of
     each design's metrics (the spec's fmt and scale), headed by name and unit.  Quantities
@@ -365,21 +365,22 @@ def table_text(meta: dict, sw: SweepSpec, trials: int, preview: Preview, width: 
     parts = [sweep.concat_chunks(p) for p in (preview.head, preview.tail) if p]
     lead = [_TextColumn(name, sw_unit, [format(v, ".6g") if isinstance(v, float) else str(v)
                                        for cols in parts for v in cols[name].tolist()])
-            for name, sw_unit in ((n, meta.get("params", {}).get(n)) for n in sw.params)]
+            for name, sw_unit in ((n, info.params[n].unit if n in info.params else None) for n in sw.params)]
     columns = []
-    for c, (label, unit, fmt, scale, random) in meta["compares"].items():
-        columns.append(_TextColumn(c, unit, [_num(v * scale, fmt) + (f" ± {_num(e * scale, fmt)}" if random else "")
-                                             for cols in parts for v, e in zip(cols[c].tolist(),
-                                                                               cols[stat_key(None, c, "std")].tolist())]))
-    for d, (_, ms) in meta["designs"].items():
-        for name, (label, unit, fmt, scale, random) in ms.items():
-            columns.append(_TextColumn(f"{d}.{name}", unit, [_num(v * scale, fmt) for cols in parts
-                                                             for v in cols[stat_key(d, name, "mean")].tolist()],
-                                       scale))
+    for c, q in info.compares.items():
+        columns.append(_TextColumn(c, q.unit, [_num(v * q.scale, q.fmt) + (f" ± {_num(e * q.scale, q.fmt)}"
+                                                                          if q.random else "")
+                                               for cols in parts for v, e in zip(cols[c].tolist(),
+                                                                                 cols[stat_key(None, c, "std")].tolist())]))
+    for d, di in info.designs.items():
+        for name, q in di.metrics.items():
+            columns.append(_TextColumn(f"{d}.{name}", q.unit, [_num(v * q.scale, q.fmt) for cols in parts
+                                                               for v in cols[stat_key(d, name, "mean")].tolist()],
+                                       q.scale))
     same = [c for c in columns if len(set(c.cells)) == 1 and len(c.cells) > 1]
     columns = [c for c in columns if c not in same]
     gap = len(parts[0][sw.params[0]]) if len(parts) > 1 and sw.params else None  # rows before the "..."
-    exact = "; exact" if not _random(meta) else f" x {trials} trial{'s' if trials != 1 else ''}; means"
+    exact = "; exact" if not info.random else f" x {trials} trial{'s' if trials != 1 else ''}; means"
     lines = [f"--- Sweep {sw.name}: {sw.title} ({sw.size:,} points{exact}) ---"]
     for panel in _panels(lead, columns, width):
         lines += _panel_lines(panel, gap) + [""]
@@ -392,11 +393,6 @@ def table_text(meta: dict, sw: SweepSpec, trials: int, preview: Preview, width: 
         lines.append(textwrap.fill(f"({sw.size:,} points: the first {TABLE_HEAD} and the last {TABLE_TAIL} are "
                                    "shown; --csv, --json or --parquet with --out DIR write every point)", width))
     return "\n".join(lines) + "\n"
-
-
-def _random(meta: dict) -> bool:
-    return any(info[4] for _, ms in meta["designs"].values() for info in ms.values()) or \
-        any(info[4] for info in meta["compares"].values())
 
 
 class _TextColumn:
@@ -471,41 +467,41 @@ def results_chunk(res: sweep.Results) -> Chunk:
     return Chunk(0, res.points, {**res.columns, **res.stat_columns()})
 
 
-def json_text(res: sweep.Results, meta: dict, head: dict) -> str:
+def json_text(res: sweep.Results, info: SpecInfo, head: dict) -> str:
     """The JSON document of a swept Results (`head`: its fields but `points`)."""
     buf = io.StringIO()
-    w = JsonWriter(Layout(res.sweep, meta), head, Target(buf))
+    w = JsonWriter(Layout(res.sweep, info), head, Target(buf))
     w.write(results_chunk(res))
     w.close()
     return buf.getvalue()
 
 
-def csv_text(res: sweep.Results, sim: ModuleType) -> str:
+def csv_text(res: sweep.Results, info: SpecInfo) -> str:
     """The sweep CSV of in-memory Results."""
     buf = io.StringIO()
-    w = CsvWriter(Layout(res.sweep, sweep.meta(sim)), Target(buf))
+    w = CsvWriter(Layout(res.sweep, info), Target(buf))
     w.write(results_chunk(res))
     w.close()
     return buf.getvalue()
 
 
-def to_doc(compiled: Compiled, sim: ModuleType, res: sweep.Results, base: dict) -> dict:
+def to_doc(compiled: Compiled, res: sweep.Results, base: dict) -> dict:
     """The JSON document of a run: a single point's fields, or for a sweep a `points` list
-    with each point's swept values and fields (the text writers.JsonWriter streams)."""
-    doc = sweep.doc_head(compiled, sim, base, res.trials, res.seed, res.rng, res.sweep, res.tables)
-    m = sweep.meta(sim)
+    with each point's swept values and fields (the text writers.JsonWriter streams).
+    Under "_meta" (not part of the document) the spec's SpecInfo, for the text tables."""
+    doc = sweep.doc_head(compiled, base, res.trials, res.seed, res.rng, res.sweep, res.tables)
+    info = spec_info(compiled)
     if res.sweep is None:
-        doc.update(sweep.point_fields(res, 0, m["compares"]))
+        doc.update(sweep.point_fields(res, 0, info.compares))
     else:
-        doc["points"] = json.loads(json_text(res, m, doc))["points"]
+        doc["points"] = json.loads(json_text(res, info, doc))["points"]
     if res.groups:
         doc["groups"] = {}
-        for g, (title, keys, source, gmeta) in sim.GROUPS.items():
-            records, random = group_rows(res.groups[g], keys, gmeta)
-            doc["groups"][g] = {"title": title, "by": keys, "from": source, "count": len(records),
+        for g, gi in info.groups.items():
+            records, random = group_rows(res.groups[g], list(gi.keys), gi.values)
+            doc["groups"][g] = {"title": gi.title, "by": list(gi.keys), "from": gi.source, "count": len(records),
                                 "random": random, "rows": records}
-        m["groups"] = {g: {k: list(v) for k, v in gmeta.items()} for g, (_, _, _, gmeta) in sim.GROUPS.items()}
-    doc["_meta"] = m
+    doc["_meta"] = info
     return doc
 
 

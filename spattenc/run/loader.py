@@ -6,16 +6,17 @@ import functools
 import importlib.util
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
-from spattenc.driver import Compiled, cached_sim
+from spattenc.driver import Compiled, cached_fixed_sim, cached_sim
 from spattenc.ir.errors import InputError, SpecError, did_you_mean
 from spattenc.files import check_readable
+from spattenc.middle.fixed import lower_fixed
+from spattenc.run.meta import QuantityInfo
 
 
 def load_module(path: Path) -> ModuleType:
@@ -52,7 +53,11 @@ def simulator(compiled: Compiled, inputs: dict | None = None):
     """The spec's generated simulator module; with `inputs` (bound input leaves, see
     inputs.bind), a BoundSimulator that passes them to every evaluation."""
     module = load_module(cached_sim(compiled))
-    return module if inputs is None else BoundSimulator(module, inputs)
+    if inputs is None:
+        return module
+    # Only the leaves the simulator reads (string leaves and their flags are not numbers).
+    read = {leaf.var for leaf in compiled.plan.leaves}
+    return BoundSimulator(module, {k: v for k, v in inputs.items() if k.rstrip("?") in read})
 
 
 class BoundSimulator:
@@ -65,8 +70,7 @@ class BoundSimulator:
 
     def __init__(self, module: ModuleType, inputs: dict):
         self.module = module
-        # Only the leaves the simulator reads (string leaves and their flags are not numbers).
-        self.inputs = {k: v for k, v in inputs.items() if k.rstrip("?") in module.INPUTS}
+        self.inputs = dict(inputs)  # the leaves the simulator reads (see `simulator`)
         for name in self._TAKE_INPUTS:
             if hasattr(module, name):
                 setattr(self, name, self._bound(getattr(module, name)))
@@ -175,17 +179,18 @@ def read_tables(sim: ModuleType, inputs: dict[str, str]) -> dict[str, TableData]
     return out
 
 
-def group_rows(values: dict, keys: list[str], meta: dict, point: int = 0) -> tuple[list[dict], list[str]]:
+def group_rows(values: dict, keys: list[str], meta: dict[str, QuantityInfo],
+               point: int = 0) -> tuple[list[dict], list[str]]:
     """Per-group records at one point: key values, then each value's mean over trials
     (and its population std under "std" for values that depend on a draw)."""
     n = len(values[keys[0]]) if keys else 0
-    random = [name for name, m in meta.items() if m[4]]
+    random = [name for name, q in meta.items() if q.random]
     records = []
     for i in range(n):
         rec: dict = {k: _plain(values[k][i]) for k in keys}
-        for name in meta:
-            v = np.asarray(values[name][i, point], dtype=np.float64 if meta[name][4] else None)
-            rec[name] = float(np.mean(v)) if meta[name][4] else _plain(v.reshape(-1)[0])
+        for name, q in meta.items():
+            v = np.asarray(values[name][i, point], dtype=np.float64 if q.random else None)
+            rec[name] = float(np.mean(v)) if q.random else _plain(v.reshape(-1)[0])
         if random:
             rec["std"] = {name: float(np.std(np.asarray(values[name][i, point], dtype=np.float64)))
                           for name in random}
@@ -200,15 +205,20 @@ def _plain(x):
 
 def fixed_simulator(compiled: Compiled) -> ModuleType:
     """The generated fixed-point simulator (fixed_sim.py) of a spec."""
-    from spattenc.driver import cached_fixed_sim
-
     return load_module(cached_fixed_sim(compiled))
+
+
+def fixed_kinds(compiled: Compiled) -> dict[str, dict[str, str]]:
+    """{design: {metric: kind of its raw fixed-point value}} ('fix': scaled by 2^frac_bits),
+    from the spec's fixed-point plan."""
+    return {d.name: {m.name: m.node.kind for m in d.metrics} for d in lower_fixed(compiled.plan).designs}
 
 
 def run_fixed(compiled: Compiled, overrides: dict, trials: int, seed: int, rng: str):
     """Run the fixed-point semantics: (metrics as float arrays, raw metrics, draws per layer)."""
-    sim = fixed_simulator(compiled)
+    sim = fixed_simulator(compiled)  # a spec without a fixed-point form fails here, with its source
+    kinds = fixed_kinds(compiled)
     raw, draws = sim.run(overrides, trials=trials, seed=seed, rng=rng)
-    real = {d: {m: np.vectorize(lambda x, k=sim.METRICS[d][m][0]: sim.real(k, int(x)), otypes=[np.float64])(v)
+    real = {d: {m: np.vectorize(lambda x, k=kinds[d][m]: sim.real(k, int(x)), otypes=[np.float64])(v)
                 for m, v in ms.items()} for d, ms in raw.items()}
     return real, raw, draws

@@ -12,7 +12,6 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -365,8 +364,6 @@ def report_json(compiled: Compiled, comparisons: list[Comparison]) -> dict:
 def report_csv(comparisons: list[Comparison]) -> str:
     """One row per measured row of every table: file, line, config, and for each compared
     column its measured, model and recomputed values and the model's error (%)."""
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     first = comparisons[0].rows
@@ -386,49 +383,3 @@ def report_csv(comparisons: list[Comparison]) -> str:
                         repr(float(errs[m][i]))]
             w.writerow(row)
     return buf.getvalue()
-
-
-def plot(compiled: Compiled, comparisons: list[Comparison], out: Path, fmt: str = "png",
-         overrides: dict | None = None) -> list[tuple[str, str]]:
-    """Model against measured values of every compared metric, tables overlaid, rows with
-    equal axis values averaged; and the roofline with the rows placed, when declared."""
-    from spattenc.present import plots
-    from spattenc.present.plotset import attrs_label, roofline_plot
-
-    written: list[tuple[str, str]] = []
-    first = comparisons[0]
-    b = first.rows.block
-    design = compiled.program.design(first.rows.design)
-    meta = {m.name: m for m in design.metrics}
-    if b.axis is not None:
-        axis_name = b.axis.name
-        names = [m for m in first.rows.compared if m != axis_name and all(m in c.rows.compared for c in comparisons)]
-        panels = []
-        for m in names:
-            series = []
-            for c in comparisons:
-                x, meas = mean_by(c.axis, c.measured[m])
-                _, mod = mean_by(c.axis, c.model[m])
-                series.append((Path(c.rows.table.path).stem, x, meas, mod))
-            panels.append((meta[m].attrs.label or m, attrs_label(meta[m].attrs, m), series))
-        if panels:
-            axis_label = attrs_label(meta[axis_name].attrs, axis_name) if axis_name in meta else axis_name
-            name = f"measured_{b.name}.{fmt}"
-            plots.measured_overlay(panels, out / name, xlabel=axis_label,
-                                   title=f"{compiled.program.title or compiled.name}: model of "
-                                         f"{design.title or design.name} vs measured, mean per {axis_name}")
-            written.append((name, f"model vs measured ({', '.join(Path(c.rows.table.path).name for c in comparisons)}) "
-                                  f"against {axis_name}"))
-    roof = compiled.program.roofline
-    if roof is not None and roof.intensity.name in meta and roof.throughput.name in meta:
-        groups = []
-        for c in comparisons:
-            stem = Path(c.rows.table.path).stem
-            ai = c.model[roof.intensity.name]
-            y_meas = c.recomputed[roof.throughput.name] if roof.throughput.name in c.recomputed else None
-            if y_meas is not None:
-                groups.append((stem, ai, y_meas, "measured"))
-            groups.append((stem, ai, c.model[roof.throughput.name], "model"))
-        name, caption, _ = roofline_plot(compiled, groups, out, overrides or {}, fmt)
-        written.append((name, caption))
-    return written

@@ -15,7 +15,9 @@ do not depend on the chunk size, the memory budget or the other points.
 from __future__ import annotations
 
 import contextlib
+import csv
 import functools
+import io
 import math
 import re
 import threading
@@ -32,8 +34,9 @@ from spattenc.driver import Compiled
 from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.ir.visit import const_value
 from spattenc.files import human_size as _bytes
-from spattenc.files import parse_size
+from spattenc.files import parse_size  # noqa: F401  (sweep.parse_size: the --mem-budget syntax)
 from spattenc.run.loader import check_range, parse_value, portable_sim, rebuild_sim
+from spattenc.run.meta import QuantityInfo, SpecInfo, spec_info
 
 DEFAULT_MEM_BUDGET = 2 * 1024**3
 
@@ -306,12 +309,6 @@ class Chunk:
         return self.hi - self.lo
 
 
-def _meta(sim: ModuleType):
-    designs = {d: {m: bool(info[4]) for m, info in metrics.items()} for d, (_, metrics) in sim.DESIGNS.items()}
-    compares = {c: bool(info[4]) for c, info in sim.COMPARES.items()}
-    return designs, compares
-
-
 def _stats_of(values: np.ndarray, random: bool, k: int) -> tuple[np.ndarray, ...]:
     """(mean, population std, min, max) per point of one chunk's samples."""
     x = np.asarray(values, dtype=np.float64)
@@ -352,9 +349,12 @@ class _Acc:
 class Evaluation:
     """What evaluating any range of a run's points needs: the simulator, the base params,
     the sweep and the run settings.  Every point draws from its own stream, so a range's
-    results do not depend on how the points are split (chunks, Dask tasks, workers)."""
+    results do not depend on how the points are split (chunks, Dask tasks, workers).
+    `info` says which metrics and comparisons depend on a draw (and names the table a
+    table spec reads)."""
 
     sim: ModuleType
+    info: SpecInfo
     base: dict
     sweep: SweepSpec | None
     trials: int
@@ -367,9 +367,18 @@ class Evaluation:
     element_bytes: float | None = None
 
     def __post_init__(self):
-        self.dmeta, self.cmeta = _meta(self.sim)
-        self.extra = table_input(self.sim, self.tables)
+        self.extra = table_input(self.info, self.tables)
         self.has_report = hasattr(self.sim, "report")
+
+    @property
+    def dmeta(self) -> dict[str, dict[str, bool]]:
+        """{design: {metric: depends on a draw}}."""
+        return self.info.metric_random()
+
+    @property
+    def cmeta(self) -> dict[str, bool]:
+        """{comparison: depends on a draw}."""
+        return self.info.compare_random()
 
     @property
     def points(self) -> int:
@@ -448,7 +457,7 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
     points (and blocks of trials) whose simulation fits `mem_budget` bytes, measured on
     the first chunk.  A table spec reads its table from `tables` (input name ->
     runtime.TableData); at a single point its per-group values are kept too."""
-    ev = evaluation(sim, base, sweep, trials, seed, rng, mem_budget, tables)
+    ev = evaluation(spec_info(compiled), sim, base, sweep, trials, seed, rng, mem_budget, tables)
     npoints = ev.points
     if keep_samples and npoints != 1:
         raise ValueError("keep_samples needs a single point")
@@ -464,13 +473,13 @@ def evaluate(compiled: Compiled, sim: ModuleType, base: dict, sweep: SweepSpec |
     return res
 
 
-def evaluation(sim, base, sweep, trials, seed, rng, mem_budget, tables) -> Evaluation:
+def evaluation(info: SpecInfo, sim, base, sweep, trials, seed, rng, mem_budget, tables) -> Evaluation:
     """An Evaluation, after checking that no --set value is also swept."""
     if sweep is not None:
         for name in sweep.params:
             if name in base:
                 raise SpecError(f"--set {name}=... conflicts with --sweep: '{name}' is swept")
-    return Evaluation(sim, dict(base), sweep, trials, seed, rng, mem_budget, dict(tables or {}))
+    return Evaluation(sim, info, dict(base), sweep, trials, seed, rng, mem_budget, dict(tables or {}))
 
 
 def results_of(ev: Evaluation, parts: list[Chunk]) -> Results:
@@ -566,13 +575,13 @@ def join_chunks(parts: list[Chunk]) -> Chunk:
     return Chunk(parts[0].lo, parts[-1].hi, concat_chunks(parts), report)
 
 
-def table_input(sim: ModuleType, tables: dict) -> dict:
+def table_input(info: SpecInfo, tables: dict) -> dict:
     """The keyword argument a table simulator reads its table from ({} for other specs)."""
-    name = getattr(sim, "TABLE", None)
+    name = info.table
     if name is None:
         return {}
     if name not in tables:
-        raise SpecError(f"spec '{sim.SPEC}' reads table '{name}': give it with --input {name}=FILE")
+        raise SpecError(f"spec '{info.name}' reads table '{name}': give it with --input {name}=FILE")
     return {"table": tables[name].columns}
 
 
@@ -741,17 +750,10 @@ def _summaries(ev: Evaluation, params: dict, dstats: dict, last_R: dict, multi: 
 # ---------------------------------------------------------------- output
 
 
-def meta(sim: ModuleType) -> dict:
-    """Display metadata of a simulator's designs and comparisons (labels, units, formats)."""
-    return {"designs": {d: (t, {m: list(v) for m, v in ms.items()}) for d, (t, ms) in sim.DESIGNS.items()},
-            "compares": {k: list(v) for k, v in sim.COMPARES.items()},
-            "params": {name: spec[4] for name, spec in sim.PARAMS.items()}}  # each param's unit
-
-
-def point_fields(res: Results, i: int, cmeta: dict) -> dict:
+def point_fields(res: Results, i: int, compares: dict[str, QuantityInfo]) -> dict:
     """The `designs` and `compare` fields of point i (DESIGN.md section 5)."""
     designs = {d: {m: st.point(i) for m, st in ms.items()} for d, ms in res.designs.items()}
-    compare = {c: (st.point(i) if cmeta[c][4] else float(st.mean[i])) for c, st in res.compares.items()}
+    compare = {c: (st.point(i) if compares[c].random else float(st.mean[i])) for c, st in res.compares.items()}
     return {"designs": designs, "compare": compare}
 
 
@@ -759,11 +761,12 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def doc_head(compiled: Compiled, sim: ModuleType, base: dict, trials: int, seed: int, rng: str,
+def doc_head(compiled: Compiled, base: dict, trials: int, seed: int, rng: str,
              sweep: SweepSpec | None, tables: dict | None = None) -> dict:
     """The JSON document's fields before the results: spec, run settings, params (base
     values: defaults and --set), input files, and the sweep or cases it covers."""
-    params = {name: _plain(base[name]) if name in base else spec[1] for name, spec in sim.PARAMS.items()}
+    params = {name: _plain(base[name]) if name in base else p.default
+              for name, p in spec_info(compiled).params.items()}
     doc = {"spec": compiled.name, "mode": "mc", "trials": trials, "seed": seed, "rng": rng,
            "numeric": "float", "params": params}
     if tables:
@@ -773,13 +776,13 @@ def doc_head(compiled: Compiled, sim: ModuleType, base: dict, trials: int, seed:
     return doc
 
 
-def in_memory(sweep: SweepSpec | None, sim: ModuleType, mem_budget: int, what: str) -> None:
+def in_memory(sweep: SweepSpec | None, info: SpecInfo, mem_budget: int, what: str) -> None:
     """Refuse, before any work, an output that holds every point's results in memory
     (`what`: plots, the report, a cases table) when they would not fit `mem_budget`."""
     if sweep is None:
         return
-    dmeta, cmeta = _meta(sim)
-    columns = len(sweep.axes) + len(STATS) * (sum(len(ms) for ms in dmeta.values()) + len(cmeta))
+    quantities = sum(len(d.metrics) for d in info.designs.values()) + len(info.compares)
+    columns = len(sweep.axes) + len(STATS) * quantities
     # Each value is a float64, and building the output holds about one more copy.
     need = sweep.size * columns * 8 * 2
     if need > mem_budget:
@@ -798,21 +801,21 @@ def declared_layout(compiled: Compiled, sweep: SweepSpec | None):
     return compiled.program.sweep(sweep.name).table
 
 
-def table_values(res: Results, sim: ModuleType, table, base: dict) -> list[tuple[str, np.ndarray, str | None]]:
+def table_values(res: Results, info: SpecInfo, table, base: dict) -> list[tuple[str, np.ndarray, str | None]]:
     """Each column of a declared layout at every point: (name, values, fmt); params are
     their swept or base values (fmt None), metrics the design's means shown as the table
     shows them (the metric's scale and fmt)."""
-    m = meta(sim)["designs"][table.design.name][1]
+    m = info.designs[table.design.name].metrics
     out = []
     for col in table.columns:
         name = col.name
         if name in m:
-            _, _, fmt, scale, _ = m[name]
-            out.append((name, res.designs[table.design.name][name].mean * scale, fmt.replace(",", "")))
+            q = m[name]
+            out.append((name, res.designs[table.design.name][name].mean * q.scale, q.fmt.replace(",", "")))
         elif name in res.columns:
             out.append((name, np.asarray(res.columns[name]), None))
         else:
-            value = base[name] if name in base else sim.PARAMS[name][1]
+            value = base[name] if name in base else info.params[name].default
             out.append((name, np.full(res.points, value), None))
     return out
 
@@ -828,9 +831,6 @@ def _cell(v, fmt: str | None) -> str:
 
 
 def _write(header: list[str], rows: list[list[str]]) -> str:
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -838,17 +838,17 @@ def _write(header: list[str], rows: list[list[str]]) -> str:
     return buf.getvalue()
 
 
-def table_csv(res: Results, sim: ModuleType, table, base: dict) -> str:
+def table_csv(res: Results, info: SpecInfo, table, base: dict) -> str:
     """One row per point with exactly the declared columns, metrics in their fmt."""
-    cols = table_values(res, sim, table, base)
+    cols = table_values(res, info, table, base)
     rows = [[_cell(values[i], fmt) for _, values, fmt in cols] for i in range(res.points)]
     return _write([name for name, _, _ in cols], rows)
 
 
-def aggregated_csv(res: Results, sim: ModuleType, table, base: dict) -> str:
+def aggregated_csv(res: Results, info: SpecInfo, table, base: dict) -> str:
     """Rows with equal values of the `aggregate` column averaged (every column's mean over
     the group), one row per value, ascending."""
-    cols = table_values(res, sim, table, base)
+    cols = table_values(res, info, table, base)
     key = next(values for name, values, _ in cols if name == table.aggregate.name)
     groups, inverse = np.unique(np.asarray(key, dtype=np.float64), return_inverse=True)
     arrays = [(np.asarray(values, dtype=np.float64), fmt) for _, values, fmt in cols]
