@@ -18,18 +18,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Normalize, TwoSlopeNorm, to_rgba
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.text import Text
-from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from spattenc.backends import naming
+
+# matplotlib is imported where a figure is drawn: a command that draws nothing does not pay
+# for it.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "GANTT_KINDS",
@@ -85,6 +83,8 @@ _MAX_ANNOTATED_CELLS = 12
 
 def _figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSIZE):
     """Create a Figure with an Agg canvas and a 2-D array of axes, avoiding pyplot state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -95,6 +95,9 @@ def _literal_text(fig: Figure) -> None:
     """Show every title, label, legend entry and fixed tick label literally: a `$` of a
     spec's text never starts mathtext (naming.plot_text).  Tick labels a formatter
     computes (log-scale powers of ten) keep their own mathtext."""
+    import matplotlib
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter
     computed = set()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
@@ -127,6 +130,7 @@ def _clip(s: str, n: int = _MAX_TICK_TEXT) -> str:
 
 def _clip_texts(fig: Figure) -> None:
     """Cut every over-long text of ``fig`` (titles, labels, tick labels, legend entries)."""
+    from matplotlib.text import Text
     for text in fig.findobj(Text):
         s = text.get_text()
         if len(s) > _MAX_TEXT:
@@ -135,6 +139,7 @@ def _clip_texts(fig: Figure) -> None:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     """Save ``fig`` to ``path`` in the format named by its suffix and return the path."""
+    import matplotlib
     _clip_texts(fig)
     p = Path(path)
     suffix = p.suffix.lower()
@@ -161,6 +166,8 @@ def _styled(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import matplotlib
+
         with matplotlib.rc_context(fname=str(STYLE)):
             return fn(*args, **kwargs)
 
@@ -199,24 +206,31 @@ def _fmt_scaled(value: float, e: int) -> str:
     return f"{float(value) / 10.0 ** e:.4g}"
 
 
-class _ScaledFormatter(Formatter):
-    """Tick labels divided by 10^e, with as many decimals as the tick spacing needs (so
-    ticks 1905100, 1905200 read 1.9051, 1.9052 on a ×10⁶ axis, never all "1.905")."""
+@functools.cache
+def _scaled_formatter_class() -> type:
+    """The tick formatter of scaled axes (a matplotlib Formatter, defined on first use)."""
+    from matplotlib.ticker import Formatter
 
-    def __init__(self, e: int):
-        self.e = e
-        self.ticks: np.ndarray = np.zeros(0)
+    class _ScaledFormatter(Formatter):
+        """Tick labels divided by 10^e, with as many decimals as the tick spacing needs (so
+        ticks 1905100, 1905200 read 1.9051, 1.9052 on a ×10⁶ axis, never all "1.905")."""
 
-    def set_locs(self, locs) -> None:
-        self.ticks = np.sort(np.asarray(locs, dtype=float))
+        def __init__(self, e: int):
+            self.e = e
+            self.ticks: np.ndarray = np.zeros(0)
 
-    def __call__(self, x, pos=None) -> str:
-        scale = 10.0 ** self.e
-        locs = self.ticks / scale
-        steps = np.diff(locs)
-        steps = steps[steps > 0]
-        decimals = max(0, -math.floor(math.log10(float(steps.min())) + 1e-9)) if steps.size else 3
-        return f"{x / scale:.{min(decimals, 9)}f}"
+        def set_locs(self, locs) -> None:
+            self.ticks = np.sort(np.asarray(locs, dtype=float))
+
+        def __call__(self, x, pos=None) -> str:
+            scale = 10.0 ** self.e
+            locs = self.ticks / scale
+            steps = np.diff(locs)
+            steps = steps[steps > 0]
+            decimals = max(0, -math.floor(math.log10(float(steps.min())) + 1e-9)) if steps.size else 3
+            return f"{x / scale:.{min(decimals, 9)}f}"
+
+    return _ScaledFormatter
 
 
 def _precise(v: float, digits: int = 6) -> str:
@@ -234,7 +248,7 @@ def _scaled_axis(ax, which: str, values, label: str) -> int:
     axis = ax.xaxis if which == "x" else ax.yaxis
     e = _exponent(values)
     if e:
-        axis.set_major_formatter(_ScaledFormatter(e))
+        axis.set_major_formatter(_scaled_formatter_class()(e))
     axis.set_label_text(_scaled_label(label, e))
     return e
 
@@ -248,6 +262,7 @@ def _tick_positions(n: int, max_ticks: int = 12) -> list[int]:
 def _value_ticks(axis, values, max_ticks: int = 10) -> None:
     """Ticks of a swept axis at the swept values (an evenly spaced subset when there are
     many), labelled plainly; minor ticks off."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
     v = np.asarray(values, dtype=float)
     v = np.unique(v[np.isfinite(v)])
     v = v[_tick_positions(v.size, max_ticks)]
@@ -260,6 +275,7 @@ def _plain_log(axis, values=None) -> None:
     """A log axis labelled in plain numbers (mathtext is off: user text is shown
     literally), ticked at 1, 2 and 5 times each decade over up to three decades of
     ``values``, at each decade over more."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
     v = np.asarray(values if values is not None else axis.get_view_interval(), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     decades = math.log10(v.max() / v.min()) if v.size else 0.0
@@ -292,6 +308,7 @@ def _as_1d(name: str, values: object) -> np.ndarray:
 
 def _qualitative_colors(names: Sequence[str]) -> dict[str, tuple[float, float, float, float]]:
     """Assign colors to sorted ``names`` from a qualitative colormap so a stage keeps its color across plots."""
+    import matplotlib
     ordered = sorted(set(names))
     # tab10 is the most distinguishable palette; tab20 only when needed.
     cmap = matplotlib.colormaps["tab10" if len(ordered) <= 10 else "tab20"]
@@ -451,6 +468,7 @@ def _gantt_rows(bars: tuple[GanttBar, ...]) -> tuple[list[tuple[str, int]], list
 
 def _draw_bar(ax, bar: GanttBar, y: float, color, scale: float = 1.0):
     """Draw one Gantt bar centred on ``y`` in the style of its kind; returns its patch."""
+    from matplotlib.colors import to_rgba
     style = _GANTT_STYLE[bar.kind]
     container = ax.barh(
         y, bar.end - bar.start, left=bar.start, height=style["height"] * scale,
@@ -492,6 +510,7 @@ def _zoom_candidates(keys, rows, lanes) -> list[int]:
 def _time_ticks(axis, times: np.ndarray, positions: np.ndarray, origin: float, min_gap: float = 0.07) -> None:
     """Ticks of a stretched time axis: a mark at every boundary, a label (time since
     ``origin``) where it does not collide with the previous one."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
     keep, last = [], -1.0
     for t, p in zip(times, positions):
         if p - last >= min_gap or t == times[-1] and p - last >= min_gap / 2:
@@ -622,6 +641,8 @@ def _patch_px(patch) -> float:
 def _gantt_legend(fig, ax, bars, patches, zoom_stages, colors) -> tuple[str, ...]:
     """A legend of the stages visible somewhere (≥ 1 px in the chart, or in a zoom
     panel) and of the kinds drawn; stages too short to see anywhere are left out."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
     _clip_texts(fig)
     fig.canvas.draw()
     seen = set(zoom_stages)
@@ -656,6 +677,8 @@ def gantt(
 
     ``design_labels`` maps a design to its row label; ``layered=False`` (a spec without
     layers) labels rows by design only."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     bars = tuple(rows)
     if not bars:
         raise ValueError("gantt: no bars to draw")
@@ -873,6 +896,7 @@ def contour(
     """Draw a filled contour of z(x, y) with its break-even (z = 0) line, to show where a
     design wins.  The axes span exactly the grid (log axes, ticked at the grid's values,
     for geometric grids); an operating point off the grid is named in the legend."""
+    from matplotlib.lines import Line2D
     xs, ys, zs = _sorted_grid(x, y, z)
     finite = zs[np.isfinite(zs)]
     if finite.size == 0:
@@ -938,6 +962,8 @@ def _sorted_grid(x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _contour_levels(zmin: float, zmax: float, sign_change: bool):
     """Filled-contour levels, norm and colormap: a diverging map centred on 0 when the
     grid changes sign (gain and loss at a glance), viridis otherwise."""
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+    from matplotlib.ticker import MaxNLocator
     if zmin == zmax:
         half = abs(zmin) * 0.01 if zmin != 0.0 else 0.5
         levels = np.array([zmin - half, zmin + half])
@@ -953,6 +979,7 @@ def _contour_levels(zmin: float, zmax: float, sign_change: bool):
 def _operating_point(ax, op: tuple[float, float], inside: bool):
     """Mark the operating point with a star (never clipped at the grid's edge); off the
     grid it is not drawn, and its legend entry says where it is."""
+    from matplotlib.lines import Line2D
     label = f"operating point ({_fmt(op[0])}, {_fmt(op[1])})"
     style = dict(linestyle="none", marker="*", markersize=18, markerfacecolor="gold", markeredgecolor="black")
     if inside:
@@ -1306,6 +1333,8 @@ def measured_overlay(
     ``panels`` holds (name, ylabel, series) with series (label, x, measured, model);
     axes are logarithmic where the values span two decades or more.
     """
+    import matplotlib
+    from matplotlib.lines import Line2D
     drawn: list[OverlayPanel] = []
     all_x = []
     for name, ylabel, series in panels:
