@@ -282,6 +282,19 @@ def test_zipped_sweep_is_drawn_against_its_aggregate_axis(tmp_path):
         assert np.all(np.diff(px) > 0)
     # Latency spans decades: a log axis, labelled in plain numbers.
     assert plot.log_y and all("$" not in t.get_text() for t in ax.get_yticklabels())
+    # FLOPs (3e7 to 1.4e11) on a log axis: the power of ten in the label, ticks in plain
+    # numbers that, times it, are where they stand (never "1e+11").
+    flops = entries["sweep_native_flops.png"]
+    fig = flops.figure
+    fig.canvas.draw()
+    fax = fig.axes[0]
+    assert flops.log_y and fax.get_ylabel() == "FLOPs (\u00d710\u2079)"
+    lo, hi = fax.get_ylim()
+    shown = [(t.get_position()[1], t.get_text()) for t in fax.yaxis.get_majorticklabels()
+             if lo <= t.get_position()[1] <= hi and t.get_text()]
+    assert len(shown) >= 3
+    for at, text in shown:
+        assert "e" not in text.lower() and float(text) * 1e9 == pytest.approx(at, rel=1e-9), (at, text)
 
 
 def test_deterministic_lines_have_no_std_and_ratios_a_line_at_one(tmp_path):

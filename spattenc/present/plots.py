@@ -256,15 +256,20 @@ def _value_ticks(axis, values, max_ticks: int = 10) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _plain_log(axis, values=None) -> None:
+def _plain_log(axis, values=None, label: str | None = None) -> None:
     """A log axis labelled in plain numbers (mathtext is off: user text is shown
     literally), ticked at 1, 2 and 5 times each decade over up to three decades of
-    ``values``, at each decade over more."""
+    ``values``, at each decade over more.  With ``label``, large or tiny values have
+    their power of 1000 moved into it, as on a linear axis (FLOPs (×10⁹), ticks
+    0.1 ... 100, never "1e+11")."""
     v = np.asarray(values if values is not None else axis.get_view_interval(), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     decades = math.log10(v.max() / v.min()) if v.size else 0.0
+    e = _exponent(v) if label is not None else 0
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _fmt(float(v))))
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: _fmt(float(x) / 10.0 ** e)))
+    if label is not None:
+        axis.set_label_text(_scaled_label(label, e))
     axis.set_minor_locator(LogLocator(base=10, subs="auto"))
     axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
 
@@ -1058,8 +1063,7 @@ def sweep_lines(
     log_y = _wide_range(ys) and not varies and reference is None
     if log_y:
         ax.set_yscale("log")
-        _plain_log(ax.yaxis, ys)
-        ax.set_ylabel(ylabel)
+        _plain_log(ax.yaxis, ys, ylabel)
     else:
         _scaled_axis(ax, "y", ys, ylabel)
     ax.set_title(title)
@@ -1283,8 +1287,8 @@ def _overlay_panel(ax, panel: OverlayPanel, colors, dashes, xlabel: str, log_x: 
         _plain_log(ax.xaxis, np.concatenate([s.x for s in panel.series]))
     if panel.log_y:
         ax.set_yscale("log")
-        _plain_log(ax.yaxis, np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]))
-        ax.set_ylabel(panel.ylabel)
+        _plain_log(ax.yaxis, np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]),
+                   panel.ylabel)
     else:
         _scaled_axis(ax, "y", np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]),
                      panel.ylabel)
