@@ -295,6 +295,19 @@ def test_zipped_sweep_is_drawn_against_its_aggregate_axis(tmp_path):
     assert len(shown) >= 3
     for at, text in shown:
         assert "e" not in text.lower() and float(text) * 1e9 == pytest.approx(at, rel=1e-9), (at, text)
+    # The three designs' FLOPs are equal: no line may hide another. Each design's color
+    # shows in the plot area (nested lines), and the legend says which lines coincide.
+    img = pixels(flops.path)
+    r0, r1, c0, c1 = box(fax, img.shape[0])
+    area = img[r0:r1, c0:c1]
+    lines = [ln for ln in fax.get_lines() if ln.get_label() and not ln.get_label().startswith("_")]
+    assert len(lines) == 3
+    for ln in lines:
+        want = np.asarray(to_rgba(ln.get_color())[:3])
+        seen = int(np.sum(np.all(np.abs(area - want) < 0.03, axis=-1)))
+        assert seen > 500, (ln.get_label(), seen)
+    first = lines[0].get_label()
+    assert [ln.get_label().endswith(f"(same as {first})") for ln in lines] == [False, True, True]
 
 
 def test_deterministic_lines_have_no_std_and_ratios_a_line_at_one(tmp_path):

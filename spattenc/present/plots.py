@@ -1045,11 +1045,18 @@ def sweep_lines(
 
     fig, axes = _figure()
     ax = axes[0, 0]
-    for s in drawn:
+    same = _coinciding(drawn)
+    for i, s in enumerate(drawn):
+        # A line on top of an earlier identical one is drawn thinner, so every color shows,
+        # and its legend entry says whose line it follows.
+        label = s.label if same[i] is None else f"{s.label} (same as {drawn[same[i]].label})"
+        width = 1.5 + 2.0 * sum(1 for j in range(i + 1, len(drawn)) if same[j] is not None and
+                                (same[j] == i or same[j] == same[i]))
         if varies:
-            ax.errorbar(xs, s.mean, yerr=s.std, marker="o", markersize=4, capsize=3, label=s.label)
+            ax.errorbar(xs, s.mean, yerr=s.std, marker="o", markersize=4 + width - 1.5, capsize=3, label=label,
+                        linewidth=width)
         else:
-            ax.plot(xs, s.mean, marker="o", markersize=4, label=s.label)
+            ax.plot(xs, s.mean, marker="o", markersize=4 + width - 1.5, label=label, linewidth=width)
     if reference is not None:
         ax.axhline(reference[0], color="black", linestyle="--", linewidth=1.0, zorder=1, label=reference[1])
     if log_x:
@@ -1071,6 +1078,17 @@ def sweep_lines(
 
     saved = _save(fig, path)
     return SweepPlot(figure=fig, path=saved, x=xs, series=tuple(drawn), log_x=bool(log_x), log_y=bool(log_y))
+
+
+def _coinciding(drawn: Sequence[SweepSeries]) -> list[int | None]:
+    """For each series, the index of the first earlier one with the same means and stds
+    (to 1e-12), else None: lines that would hide one another."""
+    out: list[int | None] = []
+    for i, s in enumerate(drawn):
+        out.append(next((j for j in range(i) if out[j] is None and
+                         np.allclose(s.mean, drawn[j].mean, rtol=1e-12, atol=0, equal_nan=True) and
+                         np.allclose(s.std, drawn[j].std, rtol=1e-12, atol=0, equal_nan=True)), None))
+    return out
 
 
 # --------------------------------------------------------------------------
