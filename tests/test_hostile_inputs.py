@@ -362,22 +362,49 @@ def _interrupt(tmp_path: Path, pause: str, *args: str):
             p.kill()
 
 
+#: A small spec for the interrupted commands: random draws (histograms), a schedule
+#: (Gantt), a fixed-point form (rtl/ in the compiled tree), and nothing slow to compute
+#: before the pause (cv_demo's closed forms and plots take seconds each time).
+SMALL = """spec interrupted "a small spec to interrupt"
+trials 20
+fixed(frac_bits=16)
+param p = 0.5 in [0, 1]
+param n: int = 4 in [1, 8]
+layers l in range(n) {
+  random k ~ binomial(8, p)
+  stage a = 1 + k
+  stage b = 2 + p
+}
+design d "D" {
+  schedule a -> b
+  metric total = last(end)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def small_spec(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("small") / "interrupted.spt"
+    path.write_text(SMALL, encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize("pause, args", [
-    ("compile", ("compile", CV, "-o", "gen/x")),
-    ("out", ("eval", CV, "--plots", "--out", "new/plots")),
-    ("out", ("report", CV, "--out", "new/report")),
+    ("compile", ("compile", "SPEC", "-o", "gen/x")),
+    ("out", ("eval", "SPEC", "--plots", "--out", "new/plots")),
+    ("out", ("report", "SPEC", "--out", "new/report")),
 ])
-def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, pause, args):
-    code, err = _interrupt(tmp_path, pause, *args)
+def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, pause, args, small_spec):
+    code, err = _interrupt(tmp_path, pause, *(small_spec if a == "SPEC" else a for a in args))
     assert (code, err) == (130, "spattenc: interrupted\n")
     assert list(tmp_path.iterdir()) == []  # no staging folder, no partial output, no parent made
 
 
-def test_ctrl_c_keeps_an_existing_out_folder_as_it_was(tmp_path):
+def test_ctrl_c_keeps_an_existing_out_folder_as_it_was(tmp_path, small_spec):
     out = tmp_path / "plots"
     out.mkdir()
     (out / "results.json").write_text("before")
-    code, err = _interrupt(tmp_path, "out", "eval", CV, "--plots", "--out", "plots")
+    code, err = _interrupt(tmp_path, "out", "eval", small_spec, "--plots", "--out", "plots")
     assert code == 130
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["plots", "results.json"]
     assert (out / "results.json").read_text() == "before"
