@@ -75,9 +75,12 @@ def cv_grid(tmp_path_factory):
     # ... and a geometric one over three decades.
     ("--sweep", "mem_latency=1:3000:5:log", "--sweep", "predictor_recall=0.8:1:3"),
 ])
-def test_contour_fills_its_axes_which_end_at_the_grid(tmp_path, grid):
-    entries, _, run, _ = swept(tmp_path, str(SPECS / "cv_demo.spt"), *grid, "--trials", "2",
-                               "--set", "num_layers=3")
+def test_contour_fills_its_axes_which_end_at_the_grid(tmp_path, grid, request):
+    if grid == ("--sweep", "pr_coarse"):
+        _, entries, _, run, _ = request.getfixturevalue("cv_grid")  # the same sweep, rendered once
+    else:
+        entries, _, run, _ = swept(tmp_path, str(SPECS / "cv_demo.spt"), *grid, "--trials", "2",
+                                   "--set", "num_layers=3")
     (name,) = [n for n in entries if n.startswith("contour_")]
     plot = entries[name]
     ax = plot.figure.axes[0]
@@ -137,9 +140,18 @@ def beneath(zoom, bar):
     return shown_color(host)
 
 
+@pytest.fixture(scope="module")
+def cv_gantt(tmp_path_factory):
+    """cv_demo's Gantt chart (2 trials), rendered once for the tests that only read it."""
+    return gantt_of(tmp_path_factory.mktemp("cv_gantt"), str(SPECS / "cv_demo.spt"), "--trials", "2")
+
+
 @pytest.mark.parametrize("spec", ["cv_demo", "spatten_cascade"])
-def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec):
-    g, _ = gantt_of(tmp_path, str(SPECS / f"{spec}.spt"), "--trials", "2")
+def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec, request):
+    if spec == "cv_demo":
+        g, _ = request.getfixturevalue("cv_gantt")
+    else:
+        g, _ = gantt_of(tmp_path, str(SPECS / f"{spec}.spt"), "--trials", "2")
     img = pixels(g.path)
     assert g.zooms, "parallel branches get a zoom panel"
     if spec == "spatten_cascade":
@@ -180,8 +192,8 @@ def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec):
     assert "cycles" in ax.get_xlabel()
 
 
-def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(tmp_path):
-    g, _ = gantt_of(tmp_path, str(SPECS / "cv_demo.spt"), "--trials", "2")
+def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(cv_gantt):
+    g, _ = cv_gantt
     (zoom,) = g.zooms
     assert zoom.design == "lookahead"
     stages = {b.stage for b in zoom.bars}
@@ -192,8 +204,8 @@ def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(tmp_path):
     assert max(p.get_window_extent().width for p in pred) < 1 and "predictor" in g.legend_stages
 
 
-def test_gantt_of_cv_demo_gives_every_layer_its_own_width(tmp_path):
-    g, _ = gantt_of(tmp_path, str(SPECS / "cv_demo.spt"), "--trials", "2")
+def test_gantt_of_cv_demo_gives_every_layer_its_own_width(cv_gantt):
+    g, _ = cv_gantt
     img = pixels(g.path)
     panel = g.layers
     assert panel is not None and panel.design == "lookahead" and panel.layers == tuple(range(12))
