@@ -413,7 +413,7 @@ def test_ctrl_c_keeps_an_existing_out_folder_as_it_was(tmp_path, small_spec):
 # ---------------------------------------------------------------- the compile cache
 
 
-def test_cache_keyed_on_the_spec_file_name(tmp_path):
+def test_cache_keyed_on_the_spec_file_name(tmp_path, cli, monkeypatch):
     """A hostile file name and an innocent one with the same text get separate simulators,
     each with its own name in the header."""
     text = (SPECS / "cv_demo.spt").read_text()
@@ -422,11 +422,11 @@ def test_cache_keyed_on_the_spec_file_name(tmp_path):
     hostile.write_text(text)
     plain.write_text(text)
     env_cache = tmp_path / "cache"
-    env = dict(os.environ, SPATTENC_CACHE=str(env_cache))
+    monkeypatch.setenv("SPATTENC_CACHE", str(env_cache))
+    monkeypatch.chdir(tmp_path)
     for f in (hostile, plain):
-        p = subprocess.run([sys.executable, "-m", "spattenc", "eval", str(f), "--json"], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, p.stderr
+        r = cli("eval", str(f), "--json", "--trials", "2")
+        assert r.code == 0, r.err
     sims = sorted(env_cache.glob("*/sim.py"))
     assert len(sims) == 2  # one simulator per file name: the second eval did not reuse the first's
     heads = [s.read_text(encoding="utf-8")[:1000] for s in sims]

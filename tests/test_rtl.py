@@ -123,13 +123,16 @@ def _verify(*args) -> tuple[int, str]:
 
 
 @needs_icarus
-def test_off_by_one_dut_is_caught(tmp_path):
-    """A copy of the DUT whose fetch timer runs one cycle too long fails the check."""
+def test_off_by_one_dut_is_caught(tmp_path, cli, monkeypatch):
+    """A copy of the DUT whose fetch timer runs one cycle too long fails the check
+    (in-process: test_verify_icarus runs verify from a fresh interpreter)."""
     text = DUT.read_text()
     assert text.count("FETCH: if (left == 1) begin") == 1
     broken = tmp_path / "spatten_lookahead.v"
     broken.write_text(text.replace("FETCH: if (left == 1) begin", "FETCH: if (left == 0) begin"))
-    code, out = _verify("specs/cv_demo.spt", "--vectors", "20", "--dut", str(broken))
+    monkeypatch.chdir(ROOT)
+    r = cli("verify", "specs/cv_demo.spt", "--vectors", "20", "--dut", str(broken))
+    code, out = r.code, r.out + r.err
     assert code == 1, out
     assert "model vs fixed_sim.py, 20 random vectors: PASS 20/20" in out
     assert f"DUT spatten_lookahead ({broken}) vs design lookahead: FAIL" in out
