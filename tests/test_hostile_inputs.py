@@ -343,8 +343,11 @@ def _interrupt(tmp_path: Path, pause: str, *args: str):
     """Run spattenc with the test hook pausing it at `pause` (output staged, not yet moved),
     send SIGINT there, and return (exit code, stderr after the pause)."""
     env = dict(os.environ, SPATTENC_TEST_PAUSE=pause)
+    # SIGINT as a terminal delivers it, even when the tests run where it is ignored (a
+    # background job of a script ignores it, and a child would inherit that and hang).
     p = subprocess.Popen([sys.executable, "-m", "spattenc", *args], cwd=tmp_path, env=env, text=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         before = []
         for line in p.stderr:
@@ -355,8 +358,8 @@ def _interrupt(tmp_path: Path, pause: str, *args: str):
             pytest.fail("the command ended before the pause point:\n" + "".join(before))
         assert any(n.name.startswith(".") for n in tmp_path.rglob("*")), "no staging folder while paused"
         p.send_signal(signal.SIGINT)
-        rest = p.stderr.read()
-        return p.wait(timeout=120), rest
+        _, rest = p.communicate(timeout=300)
+        return p.returncode, rest
     finally:
         if p.poll() is None:
             p.kill()
