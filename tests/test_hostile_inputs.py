@@ -343,8 +343,11 @@ def _interrupt(tmp_path: Path, pause: str, *args: str):
     """Run spattenc with the test hook pausing it at `pause` (output staged, not yet moved),
     send SIGINT there, and return (exit code, stderr after the pause)."""
     env = dict(os.environ, SPATTENC_TEST_PAUSE=pause)
+    # SIGINT as a terminal delivers it, even when the tests run where it is ignored (a
+    # background job of a script ignores it, and a child would inherit that and hang).
     p = subprocess.Popen([sys.executable, "-m", "spattenc", *args], cwd=tmp_path, env=env, text=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         before = []
         for line in p.stderr:
@@ -355,29 +358,56 @@ def _interrupt(tmp_path: Path, pause: str, *args: str):
             pytest.fail("the command ended before the pause point:\n" + "".join(before))
         assert any(n.name.startswith(".") for n in tmp_path.rglob("*")), "no staging folder while paused"
         p.send_signal(signal.SIGINT)
-        rest = p.stderr.read()
-        return p.wait(timeout=120), rest
+        _, rest = p.communicate(timeout=300)
+        return p.returncode, rest
     finally:
         if p.poll() is None:
             p.kill()
 
 
+#: A small spec for the interrupted commands: random draws (histograms), a schedule
+#: (Gantt), a fixed-point form (rtl/ in the compiled tree), and nothing slow to compute
+#: before the pause (cv_demo's closed forms and plots take seconds each time).
+SMALL = """spec interrupted "a small spec to interrupt"
+trials 20
+fixed(frac_bits=16)
+param p = 0.5 in [0, 1]
+param n: int = 4 in [1, 8]
+layers l in range(n) {
+  random k ~ binomial(8, p)
+  stage a = 1 + k
+  stage b = 2 + p
+}
+design d "D" {
+  schedule a -> b
+  metric total = last(end)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def small_spec(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("small") / "interrupted.spt"
+    path.write_text(SMALL, encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize("pause, args", [
-    ("compile", ("compile", CV, "-o", "gen/x")),
-    ("out", ("eval", CV, "--plots", "--out", "new/plots")),
-    ("out", ("report", CV, "--out", "new/report")),
+    ("compile", ("compile", "SPEC", "-o", "gen/x")),
+    ("out", ("eval", "SPEC", "--plots", "--out", "new/plots")),
+    ("out", ("report", "SPEC", "--out", "new/report")),
 ])
-def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, pause, args):
-    code, err = _interrupt(tmp_path, pause, *args)
+def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, pause, args, small_spec):
+    code, err = _interrupt(tmp_path, pause, *(small_spec if a == "SPEC" else a for a in args))
     assert (code, err) == (130, "spattenc: interrupted\n")
     assert list(tmp_path.iterdir()) == []  # no staging folder, no partial output, no parent made
 
 
-def test_ctrl_c_keeps_an_existing_out_folder_as_it_was(tmp_path):
+def test_ctrl_c_keeps_an_existing_out_folder_as_it_was(tmp_path, small_spec):
     out = tmp_path / "plots"
     out.mkdir()
     (out / "results.json").write_text("before")
-    code, err = _interrupt(tmp_path, "out", "eval", CV, "--plots", "--out", "plots")
+    code, err = _interrupt(tmp_path, "out", "eval", small_spec, "--plots", "--out", "plots")
     assert code == 130
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["plots", "results.json"]
     assert (out / "results.json").read_text() == "before"
@@ -386,7 +416,7 @@ def test_ctrl_c_keeps_an_existing_out_folder_as_it_was(tmp_path):
 # ---------------------------------------------------------------- the compile cache
 
 
-def test_cache_keyed_on_the_spec_file_name(tmp_path):
+def test_cache_keyed_on_the_spec_file_name(tmp_path, cli, monkeypatch):
     """A hostile file name and an innocent one with the same text get separate simulators,
     each with its own name in the header."""
     text = (SPECS / "cv_demo.spt").read_text()
@@ -395,11 +425,11 @@ def test_cache_keyed_on_the_spec_file_name(tmp_path):
     hostile.write_text(text)
     plain.write_text(text)
     env_cache = tmp_path / "cache"
-    env = dict(os.environ, SPATTENC_CACHE=str(env_cache))
+    monkeypatch.setenv("SPATTENC_CACHE", str(env_cache))
+    monkeypatch.chdir(tmp_path)
     for f in (hostile, plain):
-        p = subprocess.run([sys.executable, "-m", "spattenc", "eval", str(f), "--json"], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, p.stderr
+        r = cli("eval", str(f), "--json", "--trials", "2")
+        assert r.code == 0, r.err
     sims = sorted(env_cache.glob("*/sim.py"))
     assert len(sims) == 2  # one simulator per file name: the second eval did not reuse the first's
     heads = [s.read_text(encoding="utf-8")[:1000] for s in sims]

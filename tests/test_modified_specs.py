@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SPEC, SUBPROCESS_TIMEOUT, run_subprocess
+from conftest import ROOT, SPEC, SUBPROCESS_TIMEOUT
 
 CV = SPEC.read_text(encoding="utf-8")
 HAND = {"num_layers": 2, "initial_seq_len": 10, "initial_heads": 2, "token_pruning_rate": 0.5,
@@ -242,11 +242,19 @@ GENERATED = {"sim.py", "ir.json", "closed_forms.md", "fixed_sim.py", "rtl/cv_dem
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> Path:
-    """`spattenc compile specs/cv_demo.spt -o TMP` run once; returns TMP/cv_demo."""
+    """`spattenc compile specs/cv_demo.spt -o TMP` run once (in-process: the generated
+    sim.py is run from a fresh interpreter below); returns TMP/cv_demo."""
+    import contextlib
+    import io
+
+    from spattenc.cli import main
+
     out = tmp_path_factory.mktemp("compiled")
-    r = run_subprocess("compile", "specs/cv_demo.spt", "-o", str(out))
-    assert r.code == 0, r.err
-    assert r.out.splitlines() == [str(out / "cv_demo" / f) for f in sorted(GENERATED)]
+    printed = io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(printed):
+        code = main(["compile", "specs/cv_demo.spt", "-o", str(out)])
+    assert code == 0
+    assert printed.getvalue().splitlines() == [str(out / "cv_demo" / f) for f in sorted(GENERATED)]
     return out / "cv_demo"
 
 

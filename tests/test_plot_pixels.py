@@ -75,9 +75,12 @@ def cv_grid(tmp_path_factory):
     # ... and a geometric one over three decades.
     ("--sweep", "mem_latency=1:3000:5:log", "--sweep", "predictor_recall=0.8:1:3"),
 ])
-def test_contour_fills_its_axes_which_end_at_the_grid(tmp_path, grid):
-    entries, _, run, _ = swept(tmp_path, str(SPECS / "cv_demo.spt"), *grid, "--trials", "2",
-                               "--set", "num_layers=3")
+def test_contour_fills_its_axes_which_end_at_the_grid(tmp_path, grid, request):
+    if grid == ("--sweep", "pr_coarse"):
+        _, entries, _, run, _ = request.getfixturevalue("cv_grid")  # the same sweep, rendered once
+    else:
+        entries, _, run, _ = swept(tmp_path, str(SPECS / "cv_demo.spt"), *grid, "--trials", "2",
+                                   "--set", "num_layers=3")
     (name,) = [n for n in entries if n.startswith("contour_")]
     plot = entries[name]
     ax = plot.figure.axes[0]
@@ -137,9 +140,18 @@ def beneath(zoom, bar):
     return shown_color(host)
 
 
+@pytest.fixture(scope="module")
+def cv_gantt(tmp_path_factory):
+    """cv_demo's Gantt chart (2 trials), rendered once for the tests that only read it."""
+    return gantt_of(tmp_path_factory.mktemp("cv_gantt"), str(SPECS / "cv_demo.spt"), "--trials", "2")
+
+
 @pytest.mark.parametrize("spec", ["cv_demo", "spatten_cascade"])
-def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec):
-    g, _ = gantt_of(tmp_path, str(SPECS / f"{spec}.spt"), "--trials", "2")
+def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec, request):
+    if spec == "cv_demo":
+        g, _ = request.getfixturevalue("cv_gantt")
+    else:
+        g, _ = gantt_of(tmp_path, str(SPECS / f"{spec}.spt"), "--trials", "2")
     img = pixels(g.path)
     assert g.zooms, "parallel branches get a zoom panel"
     if spec == "spatten_cascade":
@@ -180,8 +192,8 @@ def test_gantt_zoom_shows_every_bar_of_the_parallel_branches(tmp_path, spec):
     assert "cycles" in ax.get_xlabel()
 
 
-def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(tmp_path):
-    g, _ = gantt_of(tmp_path, str(SPECS / "cv_demo.spt"), "--trials", "2")
+def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(cv_gantt):
+    g, _ = cv_gantt
     (zoom,) = g.zooms
     assert zoom.design == "lookahead"
     stages = {b.stage for b in zoom.bars}
@@ -192,8 +204,8 @@ def test_gantt_of_cv_demo_zooms_on_the_lookahead_path(tmp_path):
     assert max(p.get_window_extent().width for p in pred) < 1 and "predictor" in g.legend_stages
 
 
-def test_gantt_of_cv_demo_gives_every_layer_its_own_width(tmp_path):
-    g, _ = gantt_of(tmp_path, str(SPECS / "cv_demo.spt"), "--trials", "2")
+def test_gantt_of_cv_demo_gives_every_layer_its_own_width(cv_gantt):
+    g, _ = cv_gantt
     img = pixels(g.path)
     panel = g.layers
     assert panel is not None and panel.design == "lookahead" and panel.layers == tuple(range(12))
@@ -282,6 +294,32 @@ def test_zipped_sweep_is_drawn_against_its_aggregate_axis(tmp_path):
         assert np.all(np.diff(px) > 0)
     # Latency spans decades: a log axis, labelled in plain numbers.
     assert plot.log_y and all("$" not in t.get_text() for t in ax.get_yticklabels())
+    # FLOPs (3e7 to 1.4e11) on a log axis: the power of ten in the label, ticks in plain
+    # numbers that, times it, are where they stand (never "1e+11").
+    flops = entries["sweep_native_flops.png"]
+    fig = flops.figure
+    fig.canvas.draw()
+    fax = fig.axes[0]
+    assert flops.log_y and fax.get_ylabel() == "FLOPs (\u00d710\u2079)"
+    lo, hi = fax.get_ylim()
+    shown = [(t.get_position()[1], t.get_text()) for t in fax.yaxis.get_majorticklabels()
+             if lo <= t.get_position()[1] <= hi and t.get_text()]
+    assert len(shown) >= 3
+    for at, text in shown:
+        assert "e" not in text.lower() and float(text) * 1e9 == pytest.approx(at, rel=1e-9), (at, text)
+    # The three designs' FLOPs are equal: no line may hide another. Each design's color
+    # shows in the plot area (nested lines), and the legend says which lines coincide.
+    img = pixels(flops.path)
+    r0, r1, c0, c1 = box(fax, img.shape[0])
+    area = img[r0:r1, c0:c1]
+    lines = [ln for ln in fax.get_lines() if ln.get_label() and not ln.get_label().startswith("_")]
+    assert len(lines) == 3
+    for ln in lines:
+        want = np.asarray(to_rgba(ln.get_color())[:3])
+        seen = int(np.sum(np.all(np.abs(area - want) < 0.03, axis=-1)))
+        assert seen > 500, (ln.get_label(), seen)
+    first = lines[0].get_label()
+    assert [ln.get_label().endswith(f"(same as {first})") for ln in lines] == [False, True, True]
 
 
 def test_deterministic_lines_have_no_std_and_ratios_a_line_at_one(tmp_path):

@@ -156,9 +156,29 @@ def run_eval(capsys, tmp_path: Path, model: dict, hw: dict, stats: dict, lengths
 
 def exact_reason(text: str) -> str:
     """The note printed after a null exact break-even in the readable output."""
-    line = next(x for x in text.splitlines() if "tokens_per_joule_l_prompt_exact:" in x)
-    assert line.strip().startswith("tokens_per_joule_l_prompt_exact: null (")
-    return line.split("null (", 1)[1][:-1]
+    return note_of(text, "tokens_per_joule_l_prompt_exact: null")
+
+
+def note_of(text: str, entry: str) -> str:
+    """The `(note)` after `entry` in the readable output: on its line, or, when that line
+    would pass 120 columns, on the more indented lines below it (within 120 columns)."""
+    lines = text.splitlines()
+    i = next(i for i, x in enumerate(lines) if x.strip().startswith(entry))
+    line = lines[i]
+    if line.strip() != entry:
+        assert line.strip().startswith(entry + " (") and line.endswith(")"), line
+        return line.split(entry + " (", 1)[1][:-1]
+    indent = len(line) - len(line.lstrip())
+    more = []
+    for x in lines[i + 1:]:
+        if len(x) - len(x.lstrip()) <= indent:
+            break
+        more.append(x)
+    assert more and len(line) + len(" ".join(x.strip() for x in more)) + 1 > 120, (line, more)
+    assert all(len(x) <= 120 for x in more), more
+    note = " ".join(x.strip() for x in more)
+    assert note.startswith("(") and note.endswith(")"), note
+    return note[1:-1]
 
 
 def assert_close(got, want, path="report"):
@@ -378,8 +398,9 @@ def test_default_input_files_and_table(capsys):
     assert "=== l_prompt = 64 ===" in out and "=== l_prompt = 128 ===" in out
     assert "speculative" in out and "baseline" in out and "breakdown" in out
     assert "287.322" in out and "203.236" in out  # energy per token at L = 64
-    assert ("tokens_per_joule_l_prompt_exact: null (the equation holds only at l_prompt = -9426416/25155 "
-            "(≈ -374.733), outside [1, 1048576])") in out
+    assert note_of(out, "tokens_per_joule_l_prompt_exact: null") == (
+        "the equation holds only at l_prompt = -9426416/25155 (≈ -374.733), outside [1, 1048576]")
+    assert all(len(line) <= 120 for line in out.splitlines())
 
 
 def test_single_point_without_sweep(capsys):

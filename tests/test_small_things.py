@@ -86,7 +86,8 @@ def test_fit_says_a_param_pinned_at_its_bound_is_at_its_bound(cli):
 
 
 SWEEPS = [("cv_demo", "pr_coarse"), ("cv_demo", "bandwidth"), ("cv_demo", "scaling"),
-          ("chunk_attention", "native"), ("chunk_attention", "tk"), ("spatten_cascade", "seq_len=128,256,512")]
+          ("chunk_attention", "native"), ("chunk_attention", "tk"), ("spatten_cascade", "seq_len=128,256,512"),
+          ("selfspec", "l_prompt=64,128,256")]  # its report's break-even note once ran to 131 columns
 
 
 @pytest.mark.parametrize("spec,sweep", SWEEPS)

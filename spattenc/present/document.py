@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -152,6 +153,21 @@ def _table(title: str, columns: list[str], rows: list[tuple[str, list]]) -> list
     return out
 
 
+#: Columns of a terminal line of the report: a note that would run past them goes on lines of its own.
+WIDTH = 120
+
+
+def _entry(line: str, note: str | None, indent: str) -> list[str]:
+    """`key: value (note)`, the note wrapped onto indented lines below when the line is too wide."""
+    if not note:
+        return [line]
+    if len(line) + len(note) + 3 <= WIDTH:
+        return [f"{line} ({note})"]
+    pad = indent + "    "
+    return [line] + textwrap.wrap(f"({note})", WIDTH, initial_indent=pad, subsequent_indent=pad + " ",
+                                  break_on_hyphens=False)
+
+
 def render_object(obj: dict, indent: str = "", notes: dict | None = None, prefix: str = "") -> list[str]:
     """Readable text of a report object: side-by-side tables for sibling objects with the
     same keys, a table for an object of such objects, `key: value` lines otherwise (with
@@ -178,8 +194,7 @@ def render_object(obj: dict, indent: str = "", notes: dict | None = None, prefix
             lines.append(f"{indent}{key}:")
             lines += render_object(val, indent + "  ", notes, f"{prefix}{key}.")
         else:
-            note = notes.get(f"{prefix}{key}")
-            lines.append(f"{indent}{key}: {_fmt(val)}" + (f" ({note})" if note else ""))
+            lines += _entry(f"{indent}{key}: {_fmt(val)}", notes.get(f"{prefix}{key}"), indent)
         i += 1
     return lines
 
@@ -198,7 +213,7 @@ def report_text(doc: dict, spec_title: str, notes: dict | None = None) -> str:
             lines.append(f"{key}:")
             lines += render_object(val, "  ", notes, f"{key}.")
         else:
-            lines.append(f"{key}: {_fmt(val)}" + (f" ({notes[key]})" if key in notes else ""))
+            lines += _entry(f"{key}: {_fmt(val)}", notes.get(key), "")
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n"

@@ -271,16 +271,22 @@ def _value_ticks(axis, values, max_ticks: int = 10) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _plain_log(axis, values=None) -> None:
+def _plain_log(axis, values=None, label: str | None = None) -> None:
     """A log axis labelled in plain numbers (mathtext is off: user text is shown
     literally), ticked at 1, 2 and 5 times each decade over up to three decades of
-    ``values``, at each decade over more."""
+    ``values``, at each decade over more.  With ``label``, large or tiny values have
+    their power of 1000 moved into it, as on a linear axis (FLOPs (×10⁹), ticks
+    0.1 ... 100, never "1e+11")."""
     from matplotlib.ticker import FuncFormatter, LogLocator
+
     v = np.asarray(values if values is not None else axis.get_view_interval(), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     decades = math.log10(v.max() / v.min()) if v.size else 0.0
+    e = _exponent(v) if label is not None else 0
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _fmt(float(v))))
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: _fmt(float(x) / 10.0 ** e)))
+    if label is not None:
+        axis.set_label_text(_scaled_label(label, e))
     axis.set_minor_locator(LogLocator(base=10, subs="auto"))
     axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
 
@@ -1067,11 +1073,18 @@ def sweep_lines(
 
     fig, axes = _figure()
     ax = axes[0, 0]
-    for s in drawn:
+    same = _coinciding(drawn)
+    for i, s in enumerate(drawn):
+        # A line on top of an earlier identical one is drawn thinner, so every color shows,
+        # and its legend entry says whose line it follows.
+        label = s.label if same[i] is None else f"{s.label} (same as {drawn[same[i]].label})"
+        width = 1.5 + 2.0 * sum(1 for j in range(i + 1, len(drawn)) if same[j] is not None and
+                                (same[j] == i or same[j] == same[i]))
         if varies:
-            ax.errorbar(xs, s.mean, yerr=s.std, marker="o", markersize=4, capsize=3, label=s.label)
+            ax.errorbar(xs, s.mean, yerr=s.std, marker="o", markersize=4 + width - 1.5, capsize=3, label=label,
+                        linewidth=width)
         else:
-            ax.plot(xs, s.mean, marker="o", markersize=4, label=s.label)
+            ax.plot(xs, s.mean, marker="o", markersize=4 + width - 1.5, label=label, linewidth=width)
     if reference is not None:
         ax.axhline(reference[0], color="black", linestyle="--", linewidth=1.0, zorder=1, label=reference[1])
     if log_x:
@@ -1085,8 +1098,7 @@ def sweep_lines(
     log_y = _wide_range(ys) and not varies and reference is None
     if log_y:
         ax.set_yscale("log")
-        _plain_log(ax.yaxis, ys)
-        ax.set_ylabel(ylabel)
+        _plain_log(ax.yaxis, ys, ylabel)
     else:
         _scaled_axis(ax, "y", ys, ylabel)
     ax.set_title(title)
@@ -1094,6 +1106,17 @@ def sweep_lines(
 
     saved = _save(fig, path)
     return SweepPlot(figure=fig, path=saved, x=xs, series=tuple(drawn), log_x=bool(log_x), log_y=bool(log_y))
+
+
+def _coinciding(drawn: Sequence[SweepSeries]) -> list[int | None]:
+    """For each series, the index of the first earlier one with the same means and stds
+    (to 1e-12), else None: lines that would hide one another."""
+    out: list[int | None] = []
+    for i, s in enumerate(drawn):
+        out.append(next((j for j in range(i) if out[j] is None and
+                         np.allclose(s.mean, drawn[j].mean, rtol=1e-12, atol=0, equal_nan=True) and
+                         np.allclose(s.std, drawn[j].std, rtol=1e-12, atol=0, equal_nan=True)), None))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -1310,8 +1333,8 @@ def _overlay_panel(ax, panel: OverlayPanel, colors, dashes, xlabel: str, log_x: 
         _plain_log(ax.xaxis, np.concatenate([s.x for s in panel.series]))
     if panel.log_y:
         ax.set_yscale("log")
-        _plain_log(ax.yaxis, np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]))
-        ax.set_ylabel(panel.ylabel)
+        _plain_log(ax.yaxis, np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]),
+                   panel.ylabel)
     else:
         _scaled_axis(ax, "y", np.concatenate([np.concatenate([s.measured, s.model]) for s in panel.series]),
                      panel.ylabel)
