@@ -32,6 +32,8 @@ _TASKS_PER_WORKER = 4
 # How long a LocalCluster may take to start, and a remote scheduler to answer (seconds):
 # generous, since a loaded machine starts worker processes slowly.
 _CONNECT_TIMEOUT = 120
+# The workers of a LocalCluster are forked from this process where the platform forks.
+_FORK = sys.platform.startswith("linux")
 
 
 def parse_scheduler(text: str) -> str:
@@ -52,8 +54,10 @@ def parse_scheduler(text: str) -> str:
 def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None, overlap: bool = True) -> Iterator[Chunk]:
     """Every point of `ev`, as chunks in point order, evaluated where `scheduler` says;
     `on_done(n)` is told the trial-evaluations of each chunk as it arrives.  With a
-    distributed scheduler and `overlap`, this process evaluates chunks itself until the
-    cluster is up, so its start-up costs no wall time."""
+    distributed scheduler, this process evaluates the first chunk itself (it measures the
+    memory per element); with `overlap`, a remote cluster or one whose workers start as
+    fresh interpreters is started meanwhile and this process goes on evaluating chunks
+    until it is up, so its start-up costs no wall time."""
     if scheduler == "inline":
         yield from ev.chunks(0, ev.points, on_done)
         return
@@ -63,16 +67,25 @@ def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None, overlap: boo
         if start < ev.points:
             yield from _counted(_local(dask, ev, scheduler, start), ev, on_done)
         return
-    with _Starting(scheduler) as starting:
-        start = 0
-        if overlap:
+    if overlap and not _forks(scheduler):
+        with _Starting(scheduler) as starting:
             start = yield from _until(ev, starting.ready, on_done)
-        else:
-            starting.wait()
-        if start == 0:
-            start = yield from _calibrate(ev, on_done)
+            if start < ev.points:
+                yield from _counted(_distributed(ev, starting.wait(), start), ev, on_done)
+        return
+    start = yield from _calibrate(ev, on_done)
+    with _Starting(scheduler) as starting:
         if start < ev.points:
             yield from _counted(_distributed(ev, starting.wait(), start), ev, on_done)
+
+
+def _forks(scheduler: str) -> bool:
+    """Whether `scheduler` is a LocalCluster whose workers are forked from this process
+    (see _worker_config).  Such a cluster is up a fraction of a second after it starts,
+    most of it work on this process's event loop thread, which chunks evaluated here at
+    the same time would starve (the GIL) and delay several-fold; and a worker forked
+    while the first chunk has tracemalloc on would trace its allocations for good."""
+    return scheduler.startswith("local:") and _FORK
 
 
 def _calibrate(ev: Evaluation, on_done) -> Iterator[Chunk]:
@@ -231,7 +244,7 @@ def _worker_config():
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     settings = {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False}
-    if sys.platform.startswith("linux"):
+    if _FORK:
         settings["distributed.worker.multiprocessing-method"] = "fork"
     with dask.config.set(settings):
         yield
