@@ -17,7 +17,6 @@ import math
 import re
 import sys
 import threading
-from collections import deque
 from collections.abc import Iterator
 
 from spattenc.ir.errors import SpecError
@@ -27,8 +26,11 @@ SCHEDULERS = "inline, threads, processes, local:N or tcp://HOST:PORT"
 # Trial-evaluations per task: large enough that a task's overhead (shipping it, rebuilding
 # the simulator on a worker) is small against its work, small enough to spread a sweep.
 _TASK_ELEMENTS = 1 << 19
-# A sweep is cut into at least this many tasks per worker, so workers finish together.
+# A task takes at most this share (1 / (workers x this)) of the points still to hand out,
+# so tasks shrink towards the end of a sweep and the workers finish together.
 _TASKS_PER_WORKER = 4
+# Tasks out (running, queued or finished but not yet yielded) per worker.
+_WINDOW_PER_WORKER = 3
 # How long a LocalCluster may take to start, and a remote scheduler to answer (seconds):
 # generous, since a loaded machine starts worker processes slowly.
 _CONNECT_TIMEOUT = 120
@@ -130,11 +132,18 @@ def _import_dask(scheduler: str):
 
 
 def _ranges(ev: Evaluation, workers: int, start: int) -> list[tuple[int, int]]:
-    """The point ranges of the tasks, from point `start` on."""
+    """The point ranges of the tasks, from point `start` on: at most _TASK_ELEMENTS
+    trial-evaluations each, and shrinking towards the end (each a share of the points
+    left, down to an eighth of the largest), so the workers finish together."""
     n = ev.points
     size = max(1, _TASK_ELEMENTS // max(1, ev.trials))
-    size = min(size, max(1, math.ceil((n - start) / (workers * _TASKS_PER_WORKER))))
-    return [(lo, min(n, lo + size)) for lo in range(start, n, size)]
+    least = max(1, size // 8)
+    out, lo = [], start
+    while lo < n:
+        k = min(size, max(least, math.ceil((n - lo) / (workers * _TASKS_PER_WORKER))))
+        out.append((lo, min(n, lo + k)))
+        lo += k
+    return out
 
 
 def run_task(ev: Evaluation, lo: int, hi: int) -> Chunk:
@@ -164,23 +173,36 @@ def _local(dask, ev: Evaluation, scheduler: str, start: int) -> Iterator[Chunk]:
 
 
 def _distributed(ev: Evaluation, client, start: int) -> Iterator[Chunk]:
-    """Tasks on a dask.distributed cluster, at most two per worker in flight, results in
-    point order; the evaluation (with its simulator's source) is sent to each worker once."""
+    """Tasks on a dask.distributed cluster, results in point order; a new task goes out as
+    soon as any finishes, and at most three per worker are out or waiting to be yielded.
+    The evaluation (with its simulator's source) is sent to each worker once."""
+    from distributed import as_completed
+
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     shared = client.scatter(ev, broadcast=True, hash=False)
-    todo = iter(_ranges(ev, workers, start))
-    pending: deque = deque()
-    for lo, hi in todo:
-        pending.append(client.submit(run_task, shared, lo, hi, pure=False))
-        if len(pending) >= 2 * workers:
-            break
-    while pending:
-        future = pending.popleft()
-        yield future.result()
-        future.release()
-        nxt = next(todo, None)
-        if nxt is not None:
-            pending.append(client.submit(run_task, shared, *nxt, pure=False))
+    ranges = _ranges(ev, workers, start)
+    window = _WINDOW_PER_WORKER * workers
+    done: dict[int, Chunk] = {}
+    sent = given = 0
+    running = as_completed()
+
+    def send() -> None:
+        nonlocal sent
+        while sent < len(ranges) and sent - given < window:
+            running.add(client.submit(run_task, shared, *ranges[sent], pure=False))
+            sent += 1
+    try:
+        send()
+        for future in running:
+            chunk = future.result()
+            future.release()
+            done[chunk.lo] = chunk
+            while given < len(ranges) and ranges[given][0] in done:
+                yield done.pop(ranges[given][0])
+                given += 1
+            send()
+    finally:
+        running.clear()
 
 
 class _Starting:
