@@ -125,21 +125,36 @@ def test_schedulers_give_identical_csvs(capsys, monkeypatch):
 
 
 def test_a_cluster_takes_over_where_this_process_stopped(monkeypatch):
-    # local:N evaluates chunks here while its cluster starts, then hands the rest out:
-    # wherever the hand-over falls (here: right after the first chunk, or whenever the
-    # cluster is up), the chunks are the inline ones, in point order, value for value.
+    # local:N (forked workers) evaluates the first chunk here, then starts its cluster and
+    # hands the rest out; a cluster that starts elsewhere (tcp://, spawned workers: feigned
+    # here) is started while this process evaluates chunks, until it is up.  Wherever the
+    # hand-over falls, the chunks are the inline ones, in point order, value for value.
     monkeypatch.chdir(ROOT)
     run = api.Run(compiler.load("specs/cv_demo.spt"), sweep=["pr_coarse"], trials=3000)
     want = list(schedule.chunks(run.evaluation(), "inline"))
-    for overlap in (False, True):
+    for forks, overlap in ((True, True), (False, True), (False, False)):
+        monkeypatch.setattr(schedule, "_forks", lambda scheduler, forks=forks: forks)
         got = list(schedule.chunks(run.evaluation(), "local:2", overlap=overlap))
         assert [c.lo for c in got] == sorted(c.lo for c in got) and got[-1].hi == want[-1].hi == 100
         a, b = sweeps.join_chunks(want), sweeps.join_chunks(got)
         assert a.columns.keys() == b.columns.keys()
         for key, column in a.columns.items():
-            np.testing.assert_array_equal(b.columns[key], column, err_msg=f"{key} (overlap={overlap})")
-        if not overlap:
+            np.testing.assert_array_equal(b.columns[key], column, err_msg=f"{key} (forks={forks}, overlap={overlap})")
+        if forks or not overlap:
             assert len(got) > 2  # the first chunk here, the rest as tasks
+
+
+def test_tasks_cover_the_points_and_shrink_towards_the_end():
+    class Ev:  # the two fields _ranges reads
+        points, trials = 10_000, 1000
+    for start in (0, 32, 9_999):
+        ranges = schedule._ranges(Ev, 2, start)
+        sizes = [hi - lo for lo, hi in ranges]
+        assert ranges[0][0] == start and ranges[-1][1] == Ev.points
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        assert max(sizes) <= schedule._TASK_ELEMENTS // Ev.trials
+        assert sizes[:-1] == sorted(sizes[:-1], reverse=True)
+    assert sizes == [1]
 
 
 def test_a_scheduler_option_is_checked(capsys):

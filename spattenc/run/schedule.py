@@ -17,7 +17,6 @@ import math
 import re
 import sys
 import threading
-from collections import deque
 from collections.abc import Iterator
 
 from spattenc.ir.errors import SpecError
@@ -27,11 +26,16 @@ SCHEDULERS = "inline, threads, processes, local:N or tcp://HOST:PORT"
 # Trial-evaluations per task: large enough that a task's overhead (shipping it, rebuilding
 # the simulator on a worker) is small against its work, small enough to spread a sweep.
 _TASK_ELEMENTS = 1 << 19
-# A sweep is cut into at least this many tasks per worker, so workers finish together.
+# A task takes at most this share (1 / (workers x this)) of the points still to hand out,
+# so tasks shrink towards the end of a sweep and the workers finish together.
 _TASKS_PER_WORKER = 4
+# Tasks out (running, queued or finished but not yet yielded) per worker.
+_WINDOW_PER_WORKER = 3
 # How long a LocalCluster may take to start, and a remote scheduler to answer (seconds):
 # generous, since a loaded machine starts worker processes slowly.
 _CONNECT_TIMEOUT = 120
+# The workers of a LocalCluster are forked from this process where the platform forks.
+_FORK = sys.platform.startswith("linux")
 
 
 def parse_scheduler(text: str) -> str:
@@ -52,8 +56,10 @@ def parse_scheduler(text: str) -> str:
 def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None, overlap: bool = True) -> Iterator[Chunk]:
     """Every point of `ev`, as chunks in point order, evaluated where `scheduler` says;
     `on_done(n)` is told the trial-evaluations of each chunk as it arrives.  With a
-    distributed scheduler and `overlap`, this process evaluates chunks itself until the
-    cluster is up, so its start-up costs no wall time."""
+    distributed scheduler, this process evaluates the first chunk itself (it measures the
+    memory per element); with `overlap`, a remote cluster or one whose workers start as
+    fresh interpreters is started meanwhile and this process goes on evaluating chunks
+    until it is up, so its start-up costs no wall time."""
     if scheduler == "inline":
         yield from ev.chunks(0, ev.points, on_done)
         return
@@ -63,16 +69,25 @@ def chunks(ev: Evaluation, scheduler: str = "inline", on_done=None, overlap: boo
         if start < ev.points:
             yield from _counted(_local(dask, ev, scheduler, start), ev, on_done)
         return
-    with _Starting(scheduler) as starting:
-        start = 0
-        if overlap:
+    if overlap and not _forks(scheduler):
+        with _Starting(scheduler) as starting:
             start = yield from _until(ev, starting.ready, on_done)
-        else:
-            starting.wait()
-        if start == 0:
-            start = yield from _calibrate(ev, on_done)
+            if start < ev.points:
+                yield from _counted(_distributed(ev, starting.wait(), start), ev, on_done)
+        return
+    start = yield from _calibrate(ev, on_done)
+    with _Starting(scheduler) as starting:
         if start < ev.points:
             yield from _counted(_distributed(ev, starting.wait(), start), ev, on_done)
+
+
+def _forks(scheduler: str) -> bool:
+    """Whether `scheduler` is a LocalCluster whose workers are forked from this process
+    (see _worker_config).  Such a cluster is up a fraction of a second after it starts,
+    most of it work on this process's event loop thread, which chunks evaluated here at
+    the same time would starve (the GIL) and delay several-fold; and a worker forked
+    while the first chunk has tracemalloc on would trace its allocations for good."""
+    return scheduler.startswith("local:") and _FORK
 
 
 def _calibrate(ev: Evaluation, on_done) -> Iterator[Chunk]:
@@ -117,11 +132,18 @@ def _import_dask(scheduler: str):
 
 
 def _ranges(ev: Evaluation, workers: int, start: int) -> list[tuple[int, int]]:
-    """The point ranges of the tasks, from point `start` on."""
+    """The point ranges of the tasks, from point `start` on: at most _TASK_ELEMENTS
+    trial-evaluations each, and shrinking towards the end (each a share of the points
+    left, down to an eighth of the largest), so the workers finish together."""
     n = ev.points
     size = max(1, _TASK_ELEMENTS // max(1, ev.trials))
-    size = min(size, max(1, math.ceil((n - start) / (workers * _TASKS_PER_WORKER))))
-    return [(lo, min(n, lo + size)) for lo in range(start, n, size)]
+    least = max(1, size // 8)
+    out, lo = [], start
+    while lo < n:
+        k = min(size, max(least, math.ceil((n - lo) / (workers * _TASKS_PER_WORKER))))
+        out.append((lo, min(n, lo + k)))
+        lo += k
+    return out
 
 
 def run_task(ev: Evaluation, lo: int, hi: int) -> Chunk:
@@ -151,23 +173,36 @@ def _local(dask, ev: Evaluation, scheduler: str, start: int) -> Iterator[Chunk]:
 
 
 def _distributed(ev: Evaluation, client, start: int) -> Iterator[Chunk]:
-    """Tasks on a dask.distributed cluster, at most two per worker in flight, results in
-    point order; the evaluation (with its simulator's source) is sent to each worker once."""
+    """Tasks on a dask.distributed cluster, results in point order; a new task goes out as
+    soon as any finishes, and at most three per worker are out or waiting to be yielded.
+    The evaluation (with its simulator's source) is sent to each worker once."""
+    from distributed import as_completed
+
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     shared = client.scatter(ev, broadcast=True, hash=False)
-    todo = iter(_ranges(ev, workers, start))
-    pending: deque = deque()
-    for lo, hi in todo:
-        pending.append(client.submit(run_task, shared, lo, hi, pure=False))
-        if len(pending) >= 2 * workers:
-            break
-    while pending:
-        future = pending.popleft()
-        yield future.result()
-        future.release()
-        nxt = next(todo, None)
-        if nxt is not None:
-            pending.append(client.submit(run_task, shared, *nxt, pure=False))
+    ranges = _ranges(ev, workers, start)
+    window = _WINDOW_PER_WORKER * workers
+    done: dict[int, Chunk] = {}
+    sent = given = 0
+    running = as_completed()
+
+    def send() -> None:
+        nonlocal sent
+        while sent < len(ranges) and sent - given < window:
+            running.add(client.submit(run_task, shared, *ranges[sent], pure=False))
+            sent += 1
+    try:
+        send()
+        for future in running:
+            chunk = future.result()
+            future.release()
+            done[chunk.lo] = chunk
+            while given < len(ranges) and ranges[given][0] in done:
+                yield done.pop(ranges[given][0])
+                given += 1
+            send()
+    finally:
+        running.clear()
 
 
 class _Starting:
@@ -225,13 +260,19 @@ def _worker_config():
       and cost a worker about a second of CPU per four of work;
     - without Dask's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's adaptive mmap
       threshold, so each of a chunk's large arrays is mapped and unmapped afresh and page
-      faults cost a worker about as much as the work itself."""
+      faults cost a worker about as much as the work itself;
+    - with the event-loop health check, the memory monitors and the system monitor run
+      every 1 s, 1 s and 2 s instead of Dask's 20 ms, 100 ms and 500 ms: at those rates
+      they cost an idle two-worker cluster about 5% of a core, most of it in this process
+      (which runs the scheduler and the nannies) and all of it taken from the workers."""
     import dask.config
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    settings = {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False}
-    if sys.platform.startswith("linux"):
+    settings = {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False,
+                "distributed.admin.tick.interval": "1s", "distributed.worker.memory.monitor-interval": "1s",
+                "distributed.admin.system-monitor.interval": "2s"}
+    if _FORK:
         settings["distributed.worker.multiprocessing-method"] = "fork"
     with dask.config.set(settings):
         yield
