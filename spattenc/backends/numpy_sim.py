@@ -645,8 +645,8 @@ def _param_table(prog: ir.Program) -> list[dict]:
 
 def _meta(name: str, attrs: ir.Attrs, random: bool) -> dict:
     """Display attributes of a metric or comparison, as plain values (the template escapes them)."""
-    return {"name": name, "label": attrs.label or name, "unit": attrs.unit, "fmt": attrs.fmt or ".2f",
-            "scale": float(attrs.scale) if attrs.scale is not None else 1.0, "random": random}
+    return {"name": name, "label": attrs.shown_label(name), "unit": attrs.unit, "fmt": attrs.shown_fmt,
+            "scale": attrs.shown_scale, "random": random}
 
 
 def _metric_meta(plan: Plan) -> list[dict]:

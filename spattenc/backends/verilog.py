@@ -389,7 +389,7 @@ def _designs(fp: fx.FixedPlan, w: "_Writer", namer: Namer, names: dict) -> tuple
             lo, hi = fp.node_ranges.get(m.node) or fp.ranges[m.node.var]
             metrics.append({"port": port, "value": val, "width": mw, "design": d.name, "metric": m.name,
                             "kind": m.node.kind, "note": _comment_range(fp, m.node.kind, lo, hi),
-                            "label": m.attrs.label or m.name})
+                            "label": m.attrs.shown_label(m.name)})
     return designs, metrics, final_wires
 
 

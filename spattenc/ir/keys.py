@@ -47,20 +47,6 @@ class Key:
             parts.append(self.name)
         return ":".join(parts + ([self.part] if self.part is not None else []))
 
-    def sort_key(self) -> str:
-        """Keys sort by their text, as ir.json lists them."""
-        return str(self)
-
-
-def key(kind: str, name: str) -> Key:
-    """A global or per-layer name: key('param', 'x')."""
-    return Key(kind, name)
-
-
-def owned(kind: str, owner: str, name: str) -> Key:
-    """A name owned by a design, group or hardware block: owned('design', 'd', 'x')."""
-    return Key(kind, name, owner)
-
 
 def time(design: str, stage: str | None, part: str) -> Key:
     """A time of a design's schedule: a stage's start/end, or (stage None) the layer's

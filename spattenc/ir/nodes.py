@@ -270,6 +270,24 @@ class Attrs:
     scale: float | None = None
     gantt: str | None = None  # how a Gantt chart draws the stage or segment (GANTT_KINDS)
 
+    def shown_label(self, name: str) -> str:
+        """The label a quantity is shown with: the declared one, else its name."""
+        return self.label or name
+
+    @property
+    def shown_fmt(self) -> str:
+        """The format a quantity is shown with: the declared one, else DEFAULT_FMT."""
+        return self.fmt or DEFAULT_FMT
+
+    @property
+    def shown_scale(self) -> float:
+        """The factor a quantity is shown multiplied by: the declared one, else 1."""
+        return float(self.scale) if self.scale is not None else 1.0
+
+
+#: The format of a quantity that declares none.
+DEFAULT_FMT = ".2f"
+
 
 #: Values of the `gantt` attribute: a full-height stage bar, a thin overlay (work that runs
 #: alongside), a wasted or corrective segment, or none (recorded but not drawn).

@@ -112,7 +112,7 @@ def _tag(name: str) -> str:
 def attrs_label(attrs, name: str) -> str:
     """A metric's axis label from its attributes as declared: its label (else its name)
     and its unit."""
-    return (attrs.label or name) + (f" ({attrs.unit})" if attrs.unit else "")
+    return attrs.shown_label(name) + (f" ({attrs.unit})" if attrs.unit else "")
 
 
 def param_label(info: SpecInfo, name: str) -> str:
@@ -545,7 +545,7 @@ def measured_plots(compiled: Compiled, comparisons: list[Comparison], out: Path,
                 x, meas = mean_by(c.axis, c.measured[m])
                 _, mod = mean_by(c.axis, c.model[m])
                 series.append((Path(c.rows.table.path).stem, x, meas, mod))
-            panels.append((meta[m].attrs.label or m, attrs_label(meta[m].attrs, m), series))
+            panels.append((meta[m].attrs.shown_label(m), attrs_label(meta[m].attrs, m), series))
         if panels:
             axis_label = attrs_label(meta[axis_name].attrs, axis_name) if axis_name in meta else axis_name
             name = f"measured_{b.name}.{fmt}"

@@ -13,10 +13,6 @@ from spattenc.driver import Compiled
 from spattenc.ir import nodes as ir
 from spattenc.middle.lower import Plan, Timing
 
-#: The format of a quantity that declares none.
-DEFAULT_FMT = ".2f"
-
-
 @dataclass(frozen=True, slots=True)
 class QuantityInfo:
     """Display attributes of a metric, a comparison or a group value: `label` (its name
@@ -31,8 +27,7 @@ class QuantityInfo:
 
     @classmethod
     def of(cls, name: str, attrs: ir.Attrs, random: bool) -> QuantityInfo:
-        return cls(attrs.label or name, attrs.unit, attrs.fmt or DEFAULT_FMT,
-                   float(attrs.scale) if attrs.scale is not None else 1.0, bool(random))
+        return cls(attrs.shown_label(name), attrs.unit, attrs.shown_fmt, attrs.shown_scale, bool(random))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +81,6 @@ class SpecInfo:
         """Whether any metric or comparison depends on a random draw."""
         return any(q.random for d in self.designs.values() for q in d.metrics.values()) or \
             any(q.random for q in self.compares.values())
-
-    def param_unit(self, name: str) -> str | None:
-        return self.params[name].unit
 
     def design_title(self, design: str) -> str:
         """A design's title, else its name."""
