@@ -367,6 +367,16 @@ bad.spt:22:28: error: 'scale' takes a number
     metric total = last(end) scale "x"
                              ^~~~~~~~~
 '''),
+    Case('division_by_literal_zero', 'let twice = cost * 2', 'let twice = cost / 0', '''\
+bad.spt:9:20: error: division by zero: the divisor of '/' is always 0
+  let twice = cost / 0
+                     ^
+'''),
+    Case('remainder_by_folded_zero', 'stage b = twice + hits', 'stage b = twice % (1 - 1) + hits', '''\
+bad.spt:17:24: error: division by zero: the divisor of '%' is always 0
+    stage b = twice % (1 - 1) + hits
+                         ^
+'''),
 
 ]
 
@@ -504,3 +514,13 @@ def test_errors_in_shipped_spec_cite_its_lines(cli, tmp_path, monkeypatch):
         f"cv.spt:{def_line}:5: note: 'compute' is defined here\n"
         f"  {text.splitlines()[def_line - 1]}\n"
         "      ^~~~~~~\n")
+
+
+def test_a_spec_without_designs_or_layers_points_at_its_end(cli, tmp_path, monkeypatch):
+    """A roofline-style spec (no layers block) without a design: the error cites the
+    spec's last line, not a position outside the file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bare.spt").write_text("spec t\nparam x = 1\nlet y = x * 2\n")
+    r = cli("check", "bare.spt")
+    assert (r.code, r.out) == (2, "")
+    assert r.err == "bare.spt:3:1: error: a spec needs at least one 'design' block\n  let y = x * 2\n  ^~~~~~~~~~~~~\n"

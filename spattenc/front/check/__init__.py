@@ -155,7 +155,7 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
             m = dataclasses.replace(m, layers=ir.Layers(ir.NOWHERE, "_l", ir.Num(ir.NOWHERE, 1, True), ()))
             self.m = m
         if not m.designs:
-            fail("a spec needs at least one 'design' block", m.layers.loc)
+            fail("a spec needs at least one 'design' block", m.layers.loc if m.layers.loc != ir.NOWHERE else _end(m))
         self.declare_layers(m.layers)
 
     def check_compares(self, compares: tuple[ir.Compare, ...]) -> tuple[ir.Compare, ...]:
@@ -189,3 +189,9 @@ def check(module: ir.Module) -> ir.Program:
     except SpecError as e:
         e.source = module.source
         raise
+
+
+def _end(m: ir.Module) -> ir.Loc:
+    """The last line of a spec: where a missing block was expected."""
+    lines = m.source.splitlines() or [""]
+    return ir.Loc(m.file, len(lines), 1, len(lines), len(lines[-1]) + 1)

@@ -7,7 +7,8 @@ import dataclasses
 from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import BUILTINS, LAYER_REDUCTIONS, TRIAL_REDUCTIONS
-from spattenc.ir.errors import closest, fail
+from spattenc.ir.errors import SpecError, closest, fail
+from spattenc.ir.visit import const_value
 from spattenc.front.check.scope import RESERVED, Scope, NAME_CUTOFF, check_arity, tname
 
 
@@ -56,6 +57,8 @@ class Exprs:
                     if not (op in ("==", "!=") and ta == tb):
                         bad = a if ta == "bool" else b
                         fail(f"a condition cannot be used with '{op}'", bad.loc)
+                elif op in ("/", "%") and _always_zero(b):
+                    fail(f"division by zero: the divisor of '{op}' is always 0", b.loc)
                 return dataclasses.replace(e, left=a, right=b)
             case ir.Cond(test=c, then=x, else_=y):
                 c, x, y = self.expr(c, scope), self.expr(x, scope), self.expr(y, scope)
@@ -192,3 +195,11 @@ class Exprs:
         if t == "bool" or t.startswith("enum:"):
             fail(f"sum() adds numbers; the body is a {tname(t)} value", e.body.loc)
         return dataclasses.replace(e, lo=lo, hi=hi, body=body)
+
+
+def _always_zero(e: ir.Expr) -> bool:
+    """Whether `e` is made of literals only and folds to 0 (a divisor that always fails)."""
+    try:
+        return const_value(e) == 0
+    except SpecError:
+        return False
