@@ -40,10 +40,15 @@ class Interpreter(PythonEval):
     """Evaluates IR expressions over Python numbers (int, float, bool), reading names
     from an environment (the semantics itself is eval.Evaluator's)."""
 
-    def __init__(self, program: ir.Program, env: Env):
+    def __init__(self, program: ir.Program, env: Env, draws: dict[str, list] | None = None):
         super().__init__({f.name: f for f in program.funcs})
         self.program = program
         self.env = env
+        # Given draws: {random variable: its value at each layer} (one trial); a random
+        # step takes its layer's value instead of being unsupported, so a recorded run of
+        # the simulator can be replayed here.
+        self.draws = draws
+        self.plan_index = ""  # the layer index's name, once run_plan starts
         self.leaves = {leaf.var: leaf for leaf in program.leaves}
         self.reduce_values: dict[int, Any] = {}
 
@@ -103,6 +108,7 @@ class Interpreter(PythonEval):
         computed.  `stage_times`, when given, receives for each design with a computed
         schedule the (start, end) of each scheduled stage, a list per layer."""
         vals = self.env.values
+        self.plan_index = plan.index
         for k in plan.consts:
             vals[Key("const", k.name)] = self.eval(k.expr)
         count = self.eval(plan.layer_count)
@@ -140,7 +146,11 @@ class Interpreter(PythonEval):
         if step.var in skip:
             return
         if step.kind == "random":
-            raise Unsupported(f"'{step.name}' is a random draw")
+            if self.draws is None or step.name not in self.draws:
+                raise Unsupported(f"'{step.name}' is a random draw")
+            layer = self.env.values[Key("index", self.plan_index)]
+            self.env.values[step.var] = self.scalar(self.draws[step.name][layer])
+            return
         self.env.values[step.var] = self.eval(step.expr)
 
     def _design_layer(self, d, accs: dict[Key, Any], skip: frozenset[Key], stage_times) -> None:

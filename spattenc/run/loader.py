@@ -13,6 +13,7 @@ from types import ModuleType
 import numpy as np
 
 from spattenc.driver import Compiled, cached_fixed_sim, cached_sim
+from spattenc.ir.catalog import DISTRIBUTIONS
 from spattenc.ir.errors import InputError, SpecError, did_you_mean
 from spattenc.files import check_readable
 from spattenc.middle.fixed import lower_fixed
@@ -222,3 +223,61 @@ def run_fixed(compiled: Compiled, overrides: dict, trials: int, seed: int, rng: 
     real = {d: {m: np.vectorize(lambda x, k=kinds[d][m]: sim.real(k, int(x)), otypes=[np.float64])(v)
                 for m, v in ms.items()} for d, ms in raw.items()}
     return real, raw, draws
+
+
+# ---------------------------------------------------------------- recorded and given draws
+class RecordedDraws:
+    """A layer simulator's draw source that keeps what it draws: `values` maps each random
+    variable to its values at each layer (arrays (points, trials)), so the same numbers can
+    be replayed elsewhere (the reference interpreter, another run of a simulator)."""
+
+    def __init__(self, inner, shape: tuple[int, int]):
+        self.inner = inner
+        self.shape = shape
+        self.values: dict[str, list[np.ndarray]] = {}
+
+    def __getattr__(self, method: str):
+        fn = getattr(self.inner, method)
+        if method not in DISTRIBUTIONS:
+            return fn
+
+        def call(*args, name="?"):
+            x = fn(*args, name=name)
+            self.values.setdefault(name, []).append(np.array(np.broadcast_to(x, self.shape)))
+            return x
+        return call
+
+
+class GivenDraws:
+    """A layer simulator's draw source that replays `values` ({random variable: one array
+    per layer, in the order the simulator draws them}) instead of drawing."""
+
+    def __init__(self, values: dict[str, list]):
+        self.values = values
+        self.used: dict[str, int] = {}
+
+    def __getattr__(self, method: str):
+        if method not in DISTRIBUTIONS:
+            raise AttributeError(method)
+
+        def call(*args, name="?"):
+            i = self.used.get(name, 0)
+            self.used[name] = i + 1
+            return self.values[name][i]
+        return call
+
+
+def run_layers(sim: ModuleType, overrides: dict | None, trials: int, draws) -> tuple[dict, dict]:
+    """One point of a layer simulator with the draw source `draws` (RecordedDraws,
+    GivenDraws): the per-trial metrics and each trial's comparisons computed from it alone."""
+    params = sim.param_arrays(overrides)
+    R, _ = sim.simulate(params, trials, draws)
+    return R, sim.compare(params, R, per_trial=True)
+
+
+def recorded_run(sim: ModuleType, overrides: dict | None, trials: int, seed: int) -> tuple[dict, dict, dict]:
+    """A pcg64 run of one point that records its draws: (metrics, per-trial comparisons,
+    {random variable: [values (1, trials) per layer]})."""
+    rec = RecordedDraws(sim.Draws(sim.generators(seed, 1), trials), (1, trials))
+    R, C = run_layers(sim, overrides, trials, rec)
+    return R, C, rec.values
