@@ -131,7 +131,8 @@ class Gen:
                 makers += [self._call, self._call]
             if self.enum_fn:
                 makers += [self._enum_sum]
-        makers += [self._range_sum]
+        if not self.fixed:  # a sum over a range has no fixed-point form
+            makers += [self._range_sum]
         for _ in range(6):
             e = self.r.choice(makers)(scope, depth - 1, typ)
             if e is not None and e.mag <= LIM and (typ != "int" or e.type == "int"):
@@ -477,7 +478,8 @@ class Gen:
             e = self.metric(times, ms, nl_max)
             attrs = self.r.choice(("", " label \"A figure\" fmt \".3f\"", " unit \"cycles\"", " scale 100"))
             body.append(f"  metric {n} = {e.text}{attrs}")
-            ms.add(n, e)
+            if not self.fixed:  # a metric reading another has no fixed-point form
+                ms.add(n, e)
             metrics.append((n, e))
         out.append(f"design {name} \"Design {name}\" {{\n" + "\n".join(body) + "\n}")
         return name, metrics

@@ -78,7 +78,10 @@ class Interpreter(PythonEval):
         if e.axis == "layers":
             return self.reduce_values[e.slot]
         if e.axis == "trials":
-            return self.visit(e.arg, local)  # one deterministic trial: mean is the value, std 0
+            # One trial (a deterministic spec, or one replayed trial): the mean is the value,
+            # the population std 0 (the simulators' per-trial comparisons give the same).
+            value = self.visit(e.arg, local)
+            return value if e.kind == "mean" else value * 0
         return self.unsupported(e)
 
     def visit_InputRef(self, e: ir.InputRef, local):

@@ -1,0 +1,344 @@
+"""Differential testing of the back ends on random specs (benchmarks/specgen.py).
+
+    python benchmarks/difftest.py --specs N --seed S [--rtl] [--jobs J] [--keep DIR]
+
+Each generated spec is checked, then run through every back end that applies, and the
+results are compared:
+
+- numpy simulator vs reference interpreter (middle/interp), on the draws the simulator
+  made (recorded, then replayed trial by trial): equal to the last bit, or within 4 ulp
+  when the spec calls a function numpy computes with its own routine (the table names
+  them);
+- closed forms (sympy, every param a symbol, then the default values substituted) vs the
+  simulator, for specs without random draws: 1e-12 relative;
+- fixed point (the generated fixed_sim.py) vs float, the float simulator replaying the
+  fixed-point run's draws: within 2^(12 - frac_bits) relative (the width analysis states
+  no error bound, so this is the bound used);
+- with --rtl, the generated Verilog testbench on Icarus vs the golden vectors of
+  middle/golden, bit for bit;
+- specs with input tables or loops (which the interpreter does not run): the simulator
+  runs and gives numbers.
+
+Failing specs are shrunk (greedy deletion of declarations and lines while the same pair
+still fails) and written to --keep.  Exit status 1 when any comparison failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402,F401  (puts the repository on sys.path)
+import specgen  # noqa: E402
+
+import sympy  # noqa: E402
+
+from spattenc import api  # noqa: E402
+from spattenc.driver import fixed_outputs, front_end  # noqa: E402
+from spattenc.ir.errors import SpecError  # noqa: E402
+from spattenc.ir.keys import Key  # noqa: E402
+from spattenc.middle.interp import Env, Interpreter, Unsupported, symbolic_interpreter  # noqa: E402
+from spattenc.run import loader  # noqa: E402
+from spattenc.run.verify import Icarus  # noqa: E402
+
+PAIRS = ("check", "numpy sim vs interpreter", "closed form vs numpy sim", "fixed point vs float",
+         "rtl vs golden (icarus)", "tables/loops: sim runs")
+ULP_FUNCS = ("exp", "log", "log2", "log10", "sqrt", "pow")  # numpy routines that may differ from Python's
+
+
+class Mismatch(Exception):
+    """A comparison failed: which pair, and a line saying where."""
+
+    def __init__(self, pair: str, what: str):
+        super().__init__(f"{pair}: {what}")
+        self.pair = pair
+
+
+def ulps(a: float, b: float) -> float:
+    """Distance in units in the last place between two floats (0 for equal values, NaNs)."""
+    a, b = float(a), float(b)
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return 0
+    if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
+        return math.inf
+    ia, ib = (int(np.float64(x).view(np.int64)) for x in (a, b))
+    ia, ib = (i if i >= 0 else -(i & 0x7FFFFFFFFFFFFFFF) for i in (ia, ib))
+    return abs(ia - ib)
+
+
+def _param_env(compiled) -> Env:
+    env = Env()
+    for p in compiled.program.params:
+        env.values[Key("param", p.name)] = p.value
+    return env
+
+
+def _cell(arr, t: int) -> float:
+    a = np.asarray(arr)
+    return a.reshape(a.shape[0], -1)[0, min(t, a.reshape(a.shape[0], -1).shape[1] - 1)]
+
+
+def sim_vs_interp(compiled, sim, trials: int, seed: int, perturb: bool = False) -> set[str]:
+    """Compare the simulator's metrics and per-trial comparisons with the interpreter's on
+    the same draws; returns the functions for which a <= 4 ulp difference was accepted.
+    `perturb` changes one recorded draw before the interpreter sees it (to show that a
+    difference is caught)."""
+    R, C, draws = loader.recorded_run(sim, None, trials, seed)
+    if perturb and draws:
+        name = sorted(draws)[0]
+        draws[name][0] = draws[name][0] + (1 if draws[name][0].dtype != bool else ~draws[name][0])
+    used = {f for f in ULP_FUNCS if re.search(rf"\b{f}\(" if f != "pow" else r"\^", compiled.program.source)}
+    loose: set[str] = set()
+    for t in range(trials):
+        given = {n: [a[0, t] for a in v] for n, v in draws.items()}
+        out = Interpreter(compiled.program, _param_env(compiled), given).run_plan(compiled.plan)
+        for key, want in out.items():
+            if key.kind == "metric":
+                got = _cell(R[key.owner][key.name], t)
+            elif key.kind == "compare":
+                got = _cell(C[key.name], t)
+            else:
+                continue
+            d = ulps(got, want)
+            if d == 0:
+                continue
+            if d <= 4 and used:
+                loose |= used
+                continue
+            raise Mismatch(PAIRS[1], f"{key} trial {t}: simulator {got!r}, interpreter {want!r}")
+    return loose
+
+
+def closed_vs_sim(compiled, sim) -> None:
+    """Closed forms (every param a symbol) at the default values vs the simulator."""
+    params = {p.name: p.value for p in compiled.program.params}
+    try:
+        _, forms = symbolic_interpreter(compiled.plan, params, {}, tuple(params))
+    except Unsupported:
+        _, forms = symbolic_interpreter(compiled.plan, params, {}, ())  # exact values at the point
+    subs = {sympy.Symbol(n, real=True): sympy.nsimplify(v) if isinstance(v, float) else v for n, v in params.items()}
+    R, C, _ = sim.run(None, trials=1)
+    for key, form in forms.items():
+        if key.kind not in ("metric", "compare"):
+            continue
+        got = float(_cell(R[key.owner][key.name] if key.kind == "metric" else C[key.name], 0))
+        want = form.xreplace(subs) if isinstance(form, sympy.Basic) else sympy.Float(form)
+        if want.has(sympy.nan, sympy.zoo):
+            want = math.nan
+        else:
+            want = float(sympy.N(want, 30))
+        if not (got == want or (math.isnan(got) and math.isnan(want))
+                or abs(got - want) <= 1e-12 * max(abs(got), abs(want))):
+            raise Mismatch(PAIRS[2], f"{key}: simulator {got!r}, closed form {want!r}")
+
+
+def fixed_vs_float(compiled, sim, trials: int, seed: int) -> None:
+    """The fixed-point run against the float simulator on the fixed-point run's draws."""
+    real, _, draws = loader.run_fixed(compiled, {}, trials, seed, "pcg64")
+    fsim = loader.fixed_simulator(compiled)
+    given = {}
+    for name, arr in draws.items():
+        kind = fsim.DRAWS[name][1]
+        layers = [arr[:, :, i] for i in range(arr.shape[2])]
+        if kind == "fix":
+            layers = [np.array([[fsim.real("fix", int(x)) for x in row] for row in a]) for a in layers]
+        elif kind == "bool":
+            layers = [np.asarray(a, dtype=bool) for a in layers]
+        else:
+            layers = [np.asarray(a, dtype=np.int64) for a in layers]
+        given[name] = layers
+    R, _ = loader.run_layers(sim, None, trials, loader.GivenDraws(given))
+    tol = 2.0 ** (12 - compiled.program.fixed.frac_bits)
+    for d, ms in real.items():
+        for m, fx in ms.items():
+            fl = np.broadcast_to(np.asarray(R[d][m], dtype=np.float64), fx.shape)
+            bad = ~((fx == fl) | (np.abs(fx - fl) <= tol * np.maximum(1, np.abs(fl))) | (np.isnan(fx) & np.isnan(fl)))
+            if bad.any():
+                i = np.argwhere(bad)[0]
+                raise Mismatch(PAIRS[3], f"{d}.{m} trial {i[-1]}: fixed {fx[tuple(i)]!r}, float {fl[tuple(i)]!r} "
+                                         f"(bound {tol:g} relative)")
+
+
+def rtl_vs_golden(compiled, work: Path) -> None:
+    """The generated testbench on Icarus over the golden vectors shipped with the RTL."""
+    files, err = fixed_outputs(compiled)
+    if err is not None:
+        raise Mismatch(PAIRS[4], f"no fixed-point form: {err.message}")
+    for rel, text in files.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(text, encoding="utf-8")
+    tb = next(work / rel for rel in files if rel.endswith("_tb.v"))
+    model = next(work / rel for rel in files if rel.endswith("_model.v"))
+    vec = next(work / rel for rel in files if rel.endswith("_vectors.hex"))
+    top = tb.name[:-2]
+    sim = Icarus()
+    build = subprocess.run(sim.build_tb([tb, model], top, 1 << 14, work), capture_output=True, text=True)
+    if build.returncode != 0:
+        raise Mismatch(PAIRS[4], "testbench does not build: " + (build.stderr or build.stdout)[-400:])
+    run = subprocess.run(sim.run_tb(work, top, vec), capture_output=True, text=True, timeout=600)
+    n = golden_count(vec)
+    if f"PASS {n}/{n}" not in run.stdout:
+        lines = [ln for ln in run.stdout.splitlines() if "FAIL" in ln or "rror" in ln][:3]
+        raise Mismatch(PAIRS[4], "; ".join(lines) or run.stdout[-300:])
+
+
+def golden_count(vec: Path) -> int:
+    m = re.search(r"(\d+) vectors", vec.read_text(encoding="utf-8")[:400])
+    return int(m.group(1)) if m else 0
+
+
+def smoke(compiled, g: specgen.Generated, work: Path) -> None:
+    """Specs the interpreter does not run (tables, loops): the simulator gives numbers."""
+    path = work / f"{compiled.name}.spt"
+    path.write_text(g.text, encoding="utf-8")
+    inputs = None
+    if g.csv is not None:
+        (work / "table.csv").write_text(g.csv, encoding="utf-8")
+        inputs = {compiled.program.rows.table: str(work / "table.csv")}
+    try:
+        api.load(path).eval(inputs=inputs).to_dict()
+    except SpecError as e:
+        raise Mismatch(PAIRS[5], f"the simulator failed: {e.message}") from None
+
+
+def run_spec(g: specgen.Generated, rtl: bool = False) -> dict[str, tuple[str, str]]:
+    """Every comparison that applies to one generated spec: {pair: (pass|fail|ulp, detail)}."""
+    out: dict[str, tuple[str, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
+        work = Path(tmp)
+        try:
+            compiled = front_end(g.text, str(work / f"gen{g.seed}.spt"))
+        except Exception as e:  # a generated spec is well-typed: any error is a finding
+            return {PAIRS[0]: ("fail", f"{type(e).__name__}: {getattr(e, 'message', e)}")}
+        out[PAIRS[0]] = ("pass", "")
+        uses_loop = bool(compiled.plan.loops) or compiled.plan.mode != "layers"
+        checks = []
+        if uses_loop:
+            checks.append((PAIRS[5], lambda: smoke(compiled, g, work)))
+        else:
+            sim = loader.simulator(compiled)
+            trials, seed = compiled.program.trials, compiled.program.seed
+            checks.append((PAIRS[1], lambda: sim_vs_interp(compiled, sim, trials, seed)))
+            if not g.random:
+                checks.append((PAIRS[2], lambda: closed_vs_sim(compiled, sim)))
+            if g.fixed:
+                checks.append((PAIRS[3], lambda: fixed_vs_float(compiled, sim, trials, seed)))
+                if rtl:
+                    checks.append((PAIRS[4], lambda: rtl_vs_golden(compiled, work / "rtl-run")))
+        for pair, fn in checks:
+            try:
+                loose = fn()
+                out[pair] = ("ulp", ", ".join(sorted(loose))) if loose else ("pass", "")
+            except Mismatch as e:
+                out[pair] = ("fail", str(e))
+            except Exception as e:  # a crash in a back end is a failure of that pair
+                out[pair] = ("fail", f"{pair}: {type(e).__name__}: {getattr(e, 'message', e)}")
+    return out
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Deletable pieces of a spec: (first line, last line) of each block and each line."""
+    lines = text.splitlines()
+    units, stack = [], []
+    for i, ln in enumerate(lines):
+        if ln.rstrip().endswith("{"):
+            stack.append(i)
+        elif ln.strip() == "}" and stack:
+            units.append((stack.pop(), i))
+        elif i > 0:
+            units.append((i, i))
+    return sorted(units, key=lambda u: u[0] - u[1])  # whole blocks first
+
+
+def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200) -> str:
+    """Greedy: delete blocks and lines while `pair` still fails; returns the smallest text."""
+    text = g.text
+    tries = 0
+    changed = True
+    while changed and tries < budget:
+        changed = False
+        for a, b in _units(text):
+            lines = text.splitlines()
+            cand = "\n".join(lines[:a] + lines[b + 1:]) + "\n"
+            tries += 1
+            trial = specgen.Generated(g.seed, cand, g.csv, g.features, g.fixed, g.random)
+            if run_spec(trial, rtl).get(pair, ("", ""))[0] == "fail":
+                text, changed = cand, True
+                break
+            if tries >= budget:
+                break
+    return text
+
+
+def _one(args: tuple[int, bool]) -> tuple[int, dict]:
+    seed, rtl = args
+    g = specgen.generate(seed, fixed=True if rtl else None)
+    return seed, run_spec(g, rtl)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--specs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rtl", action="store_true", help="generate fixed-point specs and run their RTL on Icarus")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--keep", default=None, help="folder for the (shrunk) failing specs")
+    args = ap.parse_args(argv)
+    seeds = [args.seed * 1_000_003 + i for i in range(args.specs)]
+    t0 = time.perf_counter()
+    tried, passed, ulp = Counter(), Counter(), Counter()
+    funcs: Counter = Counter()
+    failures = []
+    work = [(s, args.rtl) for s in seeds]
+    pool = multiprocessing.get_context("fork").Pool(args.jobs) if args.jobs > 1 else None
+    results = pool.imap_unordered(_one, work, chunksize=4) if pool else map(_one, work)
+    for seed, res in results:
+        for pair, (status, detail) in res.items():
+            tried[pair] += 1
+            if status != "fail":
+                passed[pair] += 1
+            if status == "ulp":
+                ulp[pair] += 1
+                funcs.update(detail.split(", "))
+            if status == "fail":
+                failures.append((seed, pair, detail))
+    if pool:
+        pool.close()
+    print(f"difftest: {args.specs} specs from seed {args.seed}{' (fixed point, RTL on Icarus)' if args.rtl else ''}, "
+          f"{time.perf_counter() - t0:.1f} s")
+    print(f"{'back end pair':<28} {'tried':>7} {'passed':>7} {'failed':>7}")
+    for pair in PAIRS:
+        if tried[pair]:
+            note = f"  ({ulp[pair]} within 4 ulp)" if ulp[pair] else ""
+            print(f"{pair:<28} {tried[pair]:>7} {passed[pair]:>7} {tried[pair] - passed[pair]:>7}{note}")
+    total, ok = sum(tried.values()), sum(passed.values())
+    print(f"agreement: {100.0 * ok / max(1, total):.2f}% ({ok} of {total} comparisons)")
+    if funcs:
+        print("accepted within 4 ulp where the spec calls: " + ", ".join(f"{f} ({n})" for f, n in funcs.most_common()))
+    for seed, pair, detail in failures[:20]:
+        print(f"FAIL spec {seed}: {detail}")
+    if args.keep and failures:
+        keep = Path(args.keep)
+        keep.mkdir(parents=True, exist_ok=True)
+        for seed, pair, _ in failures[:20]:
+            g = specgen.generate(seed, fixed=True if args.rtl else None)
+            (keep / f"gen{seed}.spt").write_text(shrink(g, pair, args.rtl), encoding="utf-8")
+            if g.csv:
+                (keep / f"gen{seed}.csv").write_text(g.csv, encoding="utf-8")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
