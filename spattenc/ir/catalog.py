@@ -28,6 +28,11 @@ class round_half_even(sympy.Function):
     def eval(cls, x):
         if x.is_Number and x.is_finite:
             return sympy.Integer(round(sympy.Rational(x)) if x.is_Rational else round(float(x)))
+        if x.is_number and x.is_extended_real and x.is_finite:  # an exact constant: log(2), sqrt(30)/4
+            up = sympy.floor(x + sympy.S.Half)
+            tie = (x + sympy.S.Half - up).is_zero
+            if up.is_Integer and tie is not None:
+                return up - 1 if tie and up % 2 else up
         return None
 
 
@@ -40,6 +45,9 @@ class trunc(sympy.Function):
             return sympy.Integer(int(x) if x.is_Rational else int(float(x)))
         if x.is_integer:
             return x
+        if x.is_number and x.is_extended_real and x.is_finite:  # an exact constant: log(2), sqrt(30)/4
+            whole = sympy.floor(x) if x.is_nonnegative else sympy.ceiling(x)
+            return whole if whole.is_Integer else None
         return None
 
 
