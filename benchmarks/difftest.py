@@ -262,9 +262,17 @@ def _units(text: str) -> list[tuple[int, int]]:
     return sorted(units, key=lambda u: u[0] - u[1])  # whole blocks first
 
 
+def signature(detail: str) -> str:
+    """The kind of a failure: its first words with numbers and names left out."""
+    words = re.sub(r"[0-9]+", "#", detail.split(": ", 1)[-1]).split()[:3]
+    return " ".join(w for w in words if "_" not in w)
+
+
 def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200) -> str:
-    """Greedy: delete blocks and lines while `pair` still fails; returns the smallest text."""
+    """Greedy: delete blocks and lines while `pair` still fails the same way; returns the
+    smallest text."""
     text = g.text
+    kind = signature(run_spec(g, rtl).get(pair, ("", ""))[1])
     tries = 0
     changed = True
     while changed and tries < budget:
@@ -274,7 +282,8 @@ def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200
             cand = "\n".join(lines[:a] + lines[b + 1:]) + "\n"
             tries += 1
             trial = specgen.Generated(g.seed, cand, g.csv, g.features, g.fixed, g.random)
-            if run_spec(trial, rtl).get(pair, ("", ""))[0] == "fail":
+            status, detail = run_spec(trial, rtl).get(pair, ("", ""))
+            if status == "fail" and signature(detail) == kind:
                 text, changed = cand, True
                 break
             if tries >= budget:

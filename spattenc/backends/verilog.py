@@ -45,8 +45,11 @@ def literal(value: int, kind: str) -> str:
     """A sized literal: signed decimal for numbers, 1'b0/1'b1 for conditions."""
     if kind == "bool":
         return f"1'b{1 if value else 0}"
-    w = fx.width_of(kind, value, value)
-    return f"{w}'sd{value}" if value >= 0 else f"-{w}'sd{-value}"
+    # A negative value is the negation of its magnitude, sized to hold the magnitude as a
+    # signed number (-2 as -2'sd2 would negate 2'sd2, which is -2), in parentheses so a
+    # negation of it never reads as `--`.
+    w = fx.width_of(kind, abs(value), abs(value))
+    return f"{w}'sd{value}" if value >= 0 else f"(-{w}'sd{-value})"
 
 
 class VerilogPrinter(CodePrinter):
