@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import difftest  # noqa: E402
+from spattenc.driver import front_end  # noqa: E402
+from spattenc.run import loader  # noqa: E402
 from specgen import Generated  # noqa: E402
 from test_rtl import needs_icarus  # noqa: E402
 
@@ -86,3 +89,29 @@ design d {
 }
 """, rtl=True)
     assert out["rtl vs golden (icarus)"][0] == "pass"
+
+
+def test_integer_arguments_of_real_draw_parameters_in_fixed_point():
+    # uniform(p, p + 1) with an int p drew from [p / 2^F, p + 1) in the fixed-point
+    # semantics, and bernoulli(1) from probability 2^-F: int arguments were not scaled.
+    text = """spec s
+trials 20
+fixed(frac_bits=16)
+param p: int = 3 in [-2, 5]
+layers l in range(3) {
+  random u ~ uniform(p, p + 1)
+  random b ~ bernoulli(1)
+  stage a = 1 + u
+}
+design d {
+  schedule a
+  metric m = sum(u)
+  metric k = count(b)
+}
+"""
+    _agree(text)
+    real, _, draws = loader.run_fixed(front_end(text, "s.spt"), {"p": -2}, 20, 1, "pcg64")
+    assert (real["d"]["k"] == 3).all()
+    assert ((real["d"]["m"] >= -6) & (real["d"]["m"] <= -3)).all()
+    u = np.asarray(draws["u"], dtype=float) / 2 ** 16
+    assert ((u >= -2) & (u <= -1)).all()

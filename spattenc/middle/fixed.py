@@ -609,12 +609,20 @@ class _Lowerer(FixedEval):
             if rule == "max" and len(s.args) == len(dist.params):
                 fail(dist.no_fixed, s.loc)
             self.declare(s.var, kind, s.name)
-            return Draw(s.var, s.name, s.dist, kind, tuple(self.expr(a, {}) for a in s.args), s.loc)
+            return Draw(s.var, s.name, s.dist, kind, self.draw_args(dist, s.args), s.loc)
         n = self.expr(s.expr, {})
         if s.kind == "stage" and self.cycles is not None:
             n = self.to_int(n, self.cycles, s.loc)
         self.declare(s.var, n.kind, s.name)
         return Assign(s.var, s.name, n, s.loc)
+
+    def draw_args(self, dist: catalog.Distribution, args: tuple[ir.Expr, ...]) -> tuple[Node, ...]:
+        """A draw's arguments as the simulators pass them to numpy: a count (binomial's n)
+        and a declared max as ints, every other argument (probabilities, bounds) as a real,
+        so an int argument (`uniform(k, k + 1)`, `bernoulli(1)`) is scaled like a real one."""
+        names = dist.params + ("max",) * (len(args) - len(dist.params))
+        return tuple(n if name in ("n", "max") else self.fix(n)
+                     for name, n in zip(names, (self.expr(a, {}) for a in args)))
 
     def accumulators(self, accs: list[Accumulator]) -> list[Acc]:
         out = []
