@@ -49,7 +49,7 @@ from spattenc import api  # noqa: E402
 from spattenc.driver import fixed_outputs, front_end  # noqa: E402
 from spattenc.ir.errors import SpecError  # noqa: E402
 from spattenc.ir.keys import Key  # noqa: E402
-from spattenc.middle.interp import Env, Interpreter, Unsupported, symbolic_interpreter  # noqa: E402
+from spattenc.middle.interp import Env, Interpreter, Unsupported, exact, symbolic_interpreter  # noqa: E402
 from spattenc.run import loader  # noqa: E402
 from spattenc.run.verify import Icarus  # noqa: E402
 
@@ -78,10 +78,26 @@ def ulps(a: float, b: float) -> float:
     return abs(ia - ib)
 
 
-def _param_env(compiled) -> Env:
+def point(compiled, seed: int) -> dict:
+    """The params to run at: the defaults, or (every other seed) a point drawn inside the
+    declared ranges (reals on a grid of 1/8, exact in binary and in fixed point)."""
+    r = np.random.default_rng(seed)
+    values = {p.name: p.value for p in compiled.program.params}
+    if seed % 2:
+        for p in compiled.program.params:
+            if p.type == "bool":
+                values[p.name] = bool(r.integers(2))
+            elif p.lo_value is not None and p.hi_value is not None:
+                lo, hi = p.lo_value, p.hi_value
+                values[p.name] = int(r.integers(lo, hi + 1)) if p.type == "int" else \
+                    float(min(hi, lo + r.integers(0, int((hi - lo) * 8) + 1) / 8))
+    return values
+
+
+def _param_env(values: dict) -> Env:
     env = Env()
-    for p in compiled.program.params:
-        env.values[Key("param", p.name)] = p.value
+    for name, v in values.items():
+        env.values[Key("param", name)] = v
     return env
 
 
@@ -90,12 +106,12 @@ def _cell(arr, t: int) -> float:
     return a.reshape(a.shape[0], -1)[0, min(t, a.reshape(a.shape[0], -1).shape[1] - 1)]
 
 
-def sim_vs_interp(compiled, sim, trials: int, seed: int, perturb: bool = False) -> set[str]:
+def sim_vs_interp(compiled, sim, params: dict, trials: int, seed: int, perturb: bool = False) -> set[str]:
     """Compare the simulator's metrics and per-trial comparisons with the interpreter's on
     the same draws; returns the functions for which a <= 4 ulp difference was accepted.
     `perturb` changes one recorded draw before the interpreter sees it (to show that a
     difference is caught)."""
-    R, C, draws = loader.recorded_run(sim, None, trials, seed)
+    R, C, draws = loader.recorded_run(sim, params, trials, seed)
     if perturb and draws:
         name = sorted(draws)[0]
         draws[name][0] = draws[name][0] + (1 if draws[name][0].dtype != bool else ~draws[name][0])
@@ -103,7 +119,7 @@ def sim_vs_interp(compiled, sim, trials: int, seed: int, perturb: bool = False) 
     loose: set[str] = set()
     for t in range(trials):
         given = {n: [a[0, t] for a in v] for n, v in draws.items()}
-        out = Interpreter(compiled.program, _param_env(compiled), given).run_plan(compiled.plan)
+        out = Interpreter(compiled.program, _param_env(params), given).run_plan(compiled.plan)
         for key, want in out.items():
             if key.kind == "metric":
                 got = _cell(R[key.owner][key.name], t)
@@ -121,20 +137,20 @@ def sim_vs_interp(compiled, sim, trials: int, seed: int, perturb: bool = False) 
     return loose
 
 
-def closed_vs_sim(compiled, sim) -> None:
-    """Closed forms (every param a symbol) at the default values vs the simulator."""
-    params = {p.name: p.value for p in compiled.program.params}
+def closed_vs_sim(compiled, sim, params: dict) -> None:
+    """Closed forms (every param a symbol) at the point `params` vs the simulator."""
     try:
         _, forms = symbolic_interpreter(compiled.plan, params, {}, tuple(params))
     except Unsupported:
         _, forms = symbolic_interpreter(compiled.plan, params, {}, ())  # exact values at the point
-    subs = {sympy.Symbol(n, real=True): sympy.nsimplify(v) if isinstance(v, float) else v for n, v in params.items()}
-    R, C, _ = sim.run(None, trials=1)
+    subs = {sympy.Symbol(n, real=True): (sympy.true if v else sympy.false) if isinstance(v, bool) else
+            sympy.Rational(v) if isinstance(v, float) else sympy.Integer(v) for n, v in params.items()}
+    R, C, _ = sim.run(params, trials=1)
     for key, form in forms.items():
         if key.kind not in ("metric", "compare"):
             continue
         got = float(_cell(R[key.owner][key.name] if key.kind == "metric" else C[key.name], 0))
-        want = form.xreplace(subs) if isinstance(form, sympy.Basic) else sympy.Float(form)
+        want = form.xreplace(subs) if isinstance(form, sympy.Basic) else exact(form)
         if want.has(sympy.nan, sympy.zoo):
             want = math.nan
         else:
@@ -144,9 +160,10 @@ def closed_vs_sim(compiled, sim) -> None:
             raise Mismatch(PAIRS[2], f"{key}: simulator {got!r}, closed form {want!r}")
 
 
-def fixed_vs_float(compiled, sim, trials: int, seed: int) -> None:
-    """The fixed-point run against the float simulator on the fixed-point run's draws."""
-    real, _, draws = loader.run_fixed(compiled, {}, trials, seed, "pcg64")
+def fixed_vs_float(compiled, sim, params: dict, trials: int, seed: int, perturb: bool = False) -> None:
+    """The fixed-point run against the float simulator on the fixed-point run's draws;
+    `perturb` changes one draw before the float run replays it."""
+    real, _, draws = loader.run_fixed(compiled, params, trials, seed, "pcg64")
     fsim = loader.fixed_simulator(compiled)
     given = {}
     for name, arr in draws.items():
@@ -159,7 +176,10 @@ def fixed_vs_float(compiled, sim, trials: int, seed: int) -> None:
         else:
             layers = [np.asarray(a, dtype=np.int64) for a in layers]
         given[name] = layers
-    R, _ = loader.run_layers(sim, None, trials, loader.GivenDraws(given))
+    if perturb and given:
+        first = given[sorted(given)[0]]
+        first[0] = first[0] + 1 if first[0].dtype != bool else ~first[0]
+    R, _ = loader.run_layers(sim, params, trials, loader.GivenDraws(given))
     tol = 2.0 ** (12 - compiled.program.fixed.frac_bits)
     for d, ms in real.items():
         for m, fx in ms.items():
@@ -171,11 +191,18 @@ def fixed_vs_float(compiled, sim, trials: int, seed: int) -> None:
                                          f"(bound {tol:g} relative)")
 
 
-def rtl_vs_golden(compiled, work: Path) -> None:
-    """The generated testbench on Icarus over the golden vectors shipped with the RTL."""
+def rtl_vs_golden(compiled, work: Path, perturb: bool = False) -> None:
+    """The generated testbench on Icarus over the golden vectors shipped with the RTL;
+    `perturb` changes the last word of the golden vectors (an expected output)."""
     files, err = fixed_outputs(compiled)
     if err is not None:
         raise Mismatch(PAIRS[4], f"no fixed-point form: {err.message}")
+    if perturb:
+        rel = next(rel for rel in files if rel.endswith("_vectors.hex"))
+        lines = files[rel].rstrip("\n").split("\n")
+        word = lines[-1]
+        lines[-1] = word[:-1] + ("0" if word[-1] != "0" else "1")
+        files[rel] = "\n".join(lines) + "\n"
     for rel, text in files.items():
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_text(text, encoding="utf-8")
@@ -230,11 +257,12 @@ def run_spec(g: specgen.Generated, rtl: bool = False) -> dict[str, tuple[str, st
         else:
             sim = loader.simulator(compiled)
             trials, seed = compiled.program.trials, compiled.program.seed
-            checks.append((PAIRS[1], lambda: sim_vs_interp(compiled, sim, trials, seed)))
+            params = point(compiled, g.seed)
+            checks.append((PAIRS[1], lambda: sim_vs_interp(compiled, sim, params, trials, seed)))
             if not g.random:
-                checks.append((PAIRS[2], lambda: closed_vs_sim(compiled, sim)))
+                checks.append((PAIRS[2], lambda: closed_vs_sim(compiled, sim, params)))
             if g.fixed:
-                checks.append((PAIRS[3], lambda: fixed_vs_float(compiled, sim, trials, seed)))
+                checks.append((PAIRS[3], lambda: fixed_vs_float(compiled, sim, params, trials, seed)))
                 if rtl:
                     checks.append((PAIRS[4], lambda: rtl_vs_golden(compiled, work / "rtl-run")))
         for pair, fn in checks:
