@@ -774,11 +774,24 @@ def fmod(a: int, b: int) -> int:
 
 class _Ranges(Visitor):
     """The interval domain: interval arithmetic over the nodes the lowering produced, for
-    one assignment of variable intervals (a method per node class)."""
+    one assignment of variable intervals (a method per node class).
 
-    def __init__(self, env: dict[str, tuple[int, int]]):
+    Plain interval arithmetic forgets that two operands share terms: `end - start` of a
+    layer would range over [end_lo - start_hi, ...], negative and as wide as the whole run.
+    So differences and comparisons are also bounded through linear forms: each operand is
+    expanded, through the exact operations (+ - neg, shifts left, products with literals)
+    and the current layer's definitions `defs`, into a sum of atoms; shared atoms cancel,
+    and a max/min/if atom is split into its arms.  Both bounds are sound; the tighter wins.
+    """
+
+    #: How many max/min/if atoms one linear form may split (2**SPLITS arms at most).
+    SPLITS = 6
+
+    def __init__(self, env: dict[str, tuple[int, int]], defs: dict | None = None):
         self.env = env
+        self.defs = defs if defs is not None else {}
         self.memo: dict = {}
+        self.forms: dict = {}
 
     def of(self, n: Node) -> tuple[int, int]:
         r = self.memo.get(n)
@@ -787,6 +800,60 @@ class _Ranges(Visitor):
                 self.of(o)
             r = self.memo[n] = self.visit(n)
         return r
+
+    # -- linear forms: (atom -> coefficient, constant)
+    def form(self, n: Node) -> tuple[dict, int]:
+        f = self.forms.get(n)
+        if f is None:
+            f = self.forms[n] = self._build_form(n)
+        return f
+
+    def _build_form(self, n: Node) -> tuple[dict, int]:
+        match n:
+            case Lit(value=v):
+                return {}, v
+            case Var(var=v) if v in self.defs:
+                return self.form(self.defs[v])
+            case Add(a=a, b=b):
+                return _combine(self.form(a), 1, self.form(b), 1)
+            case Sub(a=a, b=b):
+                return _combine(self.form(a), 1, self.form(b), -1)
+            case Neg(a=a):
+                return _combine(self.form(a), -1, ({}, 0), 0)
+            case Shl(a=a, k=k):
+                return _combine(self.form(a), 1 << k, ({}, 0), 0)
+            case Mul(a=a, b=Lit(value=v)) | Mul(a=Lit(value=v), b=a):
+                return _combine(self.form(a), v, ({}, 0), 0)
+        return {n: 1}, 0
+
+    def form_range(self, terms: dict, const: int, splits: int = SPLITS) -> tuple[int, int]:
+        """The range of sum(c * atom) + const: exact when atoms are independent; a max,
+        min or if atom is replaced by each of its arms (c * max(x, y) + R is
+        max(c*x + R, c*y + R) for c > 0, the min for c < 0)."""
+        if splits > 0:
+            for atom, c in terms.items():
+                if isinstance(atom, (Max, Min, Mux)):
+                    arms = (atom.a, atom.b)
+                    if isinstance(atom, Mux):
+                        arms = {(1, 1): (atom.a,), (0, 0): (atom.b,)}.get(self.of(atom.c), arms)
+                    rest = ({k: v for k, v in terms.items() if k != atom}, const)
+                    rs = [self.form_range(*_combine(rest, 1, self.form(arm), c), splits - 1) for arm in arms]
+                    los, his = [r[0] for r in rs], [r[1] for r in rs]
+                    if isinstance(atom, Mux):
+                        return min(los), max(his)
+                    pick = max if isinstance(atom, Max) == (c > 0) else min
+                    return pick(los), pick(his)
+        lo = hi = const
+        for atom, c in terms.items():
+            al, ah = self.of(atom)
+            lo, hi = (lo + c * al, hi + c * ah) if c > 0 else (lo + c * ah, hi + c * al)
+        return lo, hi
+
+    def difference(self, a: Node, b: Node) -> tuple[int, int]:
+        """The range of a - b: interval arithmetic, tightened by the linear forms."""
+        (al, ah), (bl, bh) = self.of(a), self.of(b)
+        lo, hi = self.form_range(*_combine(self.form(a), 1, self.form(b), -1))
+        return max(al - bh, lo), min(ah - bl, hi)
 
     def visit_Lit(self, n: Lit):
         return n.value, n.value
@@ -799,11 +866,13 @@ class _Ranges(Visitor):
         return al + bl, ah + bh
 
     def visit_Sub(self, n: Sub):
-        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
-        return al - bh, ah - bl
+        return self.difference(n.a, n.b)
 
     def visit_Mul(self, n: Mul):
         (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        if n.a == n.b:  # a square is never negative
+            sq = (al * al, ah * ah)
+            return (0 if al <= 0 <= ah else min(sq)), max(sq)
         p = (al * bl, al * bh, ah * bl, ah * bh)
         return min(p), max(p)
 
@@ -835,14 +904,27 @@ class _Ranges(Visitor):
             return 0, min(ah, bh - 1)
         return min(0, bl + 1), max(0, bh - 1)
 
-    def _bit(self, n):
-        return 0, 1
+    def visit_Cmp(self, n: Cmp):
+        """1 or 0 when the operands' ranges decide the comparison, else either."""
+        lo, hi = self.difference(n.a, n.b)
+        always, never = {"<": (hi < 0, lo >= 0), "<=": (hi <= 0, lo > 0), ">": (lo > 0, hi <= 0),
+                         ">=": (lo >= 0, hi < 0), "==": (lo == hi == 0, lo > 0 or hi < 0),
+                         "!=": (lo > 0 or hi < 0, lo == hi == 0)}[n.op]
+        return (1, 1) if always else (0, 0) if never else (0, 1)
 
-    visit_Cmp = visit_Logic = visit_Not = _bit
+    def visit_Logic(self, n: Logic):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return (al & bl, ah & bh) if n.op == "and" else (al | bl, ah | bh)
+
+    def visit_Not(self, n: Not):
+        al, ah = self.of(n.a)
+        return 1 - ah, 1 - al
 
     def visit_Mux(self, n: Mux):
-        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
-        return min(al, bl), max(ah, bh)
+        """The union of the arms the condition can select."""
+        arms = {(1, 1): (n.a,), (0, 0): (n.b,)}.get(self.of(n.c), (n.a, n.b))
+        rs = [self.of(x) for x in arms]
+        return min(r[0] for r in rs), max(r[1] for r in rs)
 
     def visit_Min(self, n: Min):
         (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
@@ -859,6 +941,18 @@ class _Ranges(Visitor):
         if ah <= 0:
             return -ah, -al
         return 0, max(-al, ah)
+
+
+def _combine(f: tuple[dict, int], cf: int, g: tuple[dict, int], cg: int) -> tuple[dict, int]:
+    """The linear form cf * f + cg * g (atoms whose coefficients cancel are dropped)."""
+    terms = {k: cf * v for k, v in f[0].items()} if cf else {}
+    for k, v in g[0].items():
+        c = terms.get(k, 0) + cg * v
+        if c:
+            terms[k] = c
+        else:
+            terms.pop(k, None)
+    return {k: v for k, v in terms.items() if v}, cf * f[1] + cg * g[1]
 
 
 def _union(r: dict, key, lo: int, hi: int) -> None:
@@ -889,6 +983,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     def assign(r: _Ranges, a: Assign):
         lo, hi = r.of(a.node)
         env[a.var] = (lo, hi)
+        r.defs[a.var] = a.node
         _union(ranges, a.var, lo, hi)
 
     def record(r: _Ranges):
@@ -898,6 +993,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     r = _Ranges(env)
     for c in consts:
         assign(r, c)
+    const_defs = dict(r.defs)  # every layer's linear forms may expand the constants
     assign(r, count)
     record(r)
     count_lo, count_hi = env[keys.COUNT]
@@ -919,7 +1015,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         env[index_var] = (layer_no, layer_no)
         for s in states:
             _union(ranges, s.var, *env[s.var])
-        r = _Ranges(env)
+        r = _Ranges(env, dict(const_defs))
         for item in layer:
             if isinstance(item, Draw):
                 rng = env[item.var] = _draw_range(item, [r.of(x) for x in item.args])
@@ -944,7 +1040,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     final_env = dict(env)
     for a in all_accs:
         final_env[a.var] = ranges[a.var]
-    r = _Ranges(final_env)
+    r = _Ranges(final_env, dict(const_defs))
     for d in designs:
         for m in d.metrics:
             r.of(m.node)
