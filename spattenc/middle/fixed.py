@@ -870,9 +870,12 @@ class _Ranges(Visitor):
 
     def visit_Mul(self, n: Mul):
         (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
-        if n.a == n.b:  # a square is never negative
-            sq = (al * al, ah * ah)
-            return (0 if al <= 0 <= ah else min(sq)), max(sq)
+        if not isinstance(n.b, Lit) and _power_chain(n.a, n.b):
+            # x * x * ... * x (x ^ k): on each side of 0 the product, each step rounded,
+            # is monotone in x, so its extremes are at the ends of x's range and at 0.
+            xs = {bl, bh} | ({0} if bl < 0 < bh else set())
+            p = [_power_value(n, n.b, x) for x in xs]
+            return min(p), max(p)
         p = (al * bl, al * bh, ah * bl, ah * bh)
         return min(p), max(p)
 
@@ -941,6 +944,27 @@ class _Ranges(Visitor):
         if ah <= 0:
             return -ah, -al
         return 0, max(-al, ah)
+
+
+def _power_chain(n: Node, base: Node) -> bool:
+    """Whether `n` is `base`, or base * ... * base multiplied left to right (each real
+    product shifted back to nearest, as the lowering of x ^ k and of x * x * x does)."""
+    while n != base:
+        if isinstance(n, Shr) and n.mode == "nearest" and isinstance(n.a, Mul) and n.a.kind == "fix2":
+            n = n.a
+        if not (isinstance(n, Mul) and n.b == base):
+            return False
+        n = n.a
+    return True
+
+
+def _power_value(n: Node, base: Node, x: int) -> int:
+    """The value of the power chain `n` when `base` is x (the integer semantics)."""
+    if n == base:
+        return x
+    if isinstance(n, Shr):
+        return shift_right(_power_value(n.a, base, x), n.k, n.mode)
+    return _power_value(n.a, base, x) * x
 
 
 def _combine(f: tuple[dict, int], cf: int, g: tuple[dict, int], cg: int) -> tuple[dict, int]:
@@ -1082,13 +1106,75 @@ def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:
     return f"[{lo}, {hi}]"
 
 
+def _definitions(fp: FixedPlan) -> dict[Key, tuple[Node | None, ir.Loc]]:
+    """Each variable's defining node (None for params and draws) and its declaration."""
+    defs: dict[Key, tuple[Node | None, ir.Loc]] = {p.var: (None, p.loc) for p in fp.params}
+    for a in fp.consts + (fp.count,):
+        defs[a.var] = (a.node, a.loc)
+    for s in fp.states:
+        defs[s.var] = (Max(s.kind, s.init, s.next), s.loc)  # either value; Max only links both
+    for item in fp.layer:
+        defs[item.var] = (item.node if isinstance(item, Assign) else None, item.loc)
+    for d in list(fp.designs) + list(fp.hardware):
+        for a in d.steps:
+            defs[a.var] = (a.node, a.loc)
+        for c in d.accs:
+            defs[c.var] = (c.update, c.loc)
+    for d in fp.designs:
+        defs[d.t_var] = (Var(d.time_kind, d.end_var), defs[d.end_var][1])
+    return defs
+
+
+def _spread(lo: int, hi: int) -> int:
+    """Bits between a range's largest magnitude and its smallest nonzero one: how much a
+    quantity grew (as a divisor, its small end makes quotients wide)."""
+    big = max(abs(lo), abs(hi))
+    small = 1 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+    return big.bit_length() - small.bit_length()
+
+
+def growth_chain(fp: FixedPlan, n: Node) -> list[Key]:
+    """The quantities a too-wide node grew from: from `n`, repeatedly the variable it reads
+    whose range spreads over the most bits, through its definition, down to a param."""
+    defs, chain = _definitions(fp), []
+    while n is not None and len(chain) < 12:
+        seen = [x.var for x in postorder(n) if isinstance(x, Var) and x.var in defs and x.var not in chain]
+        if not seen:
+            break
+        var = max(seen, key=lambda v: _spread(*fp.ranges[v]))
+        chain.append(var)
+        n = defs[var][0]
+    return chain
+
+
+def _short_range(fp: FixedPlan, var: Key) -> str:
+    lo, hi = fp.ranges[var]
+    if fp.kinds[var] == "fix":
+        lo, hi = lo / (1 << fp.frac_bits), hi / (1 << fp.frac_bits)
+    return f"[{lo:.6g}, {hi:.6g}]"
+
+
+def _width_error(fp: FixedPlan, what: str, n: Node | None, loc: ir.Loc) -> None:
+    """Fail with `what`, the chain of quantities whose ranges made it wide (each cited at
+    its declaration) and what to do about it."""
+    chain = growth_chain(fp, n) if n is not None else []
+    defs = _definitions(fp)
+    links = [f"'{fp.names.get(v, v)}' {_short_range(fp, v)}" + (" (a param)" if v.kind == "param" else "")
+             for v in chain]
+    along = f"; it grows from {' <- '.join(links)}" if links else ""
+    notes = [(defs[v][1], f"'{fp.names.get(v, v)}' ranges over {_short_range(fp, v)}") for v in chain
+             if defs[v][1] is not ir.NOWHERE and defs[v][1].line]
+    fail(f"fixed point: {what}, and registers are at most {MAX_WIDTH} bits{along} "
+         "(narrow the declared ranges of the params it depends on, or lower frac_bits)", loc, *notes)
+
+
 def _check_widths(fp: FixedPlan) -> None:
     def check_var(var: Key, loc: ir.Loc):
         w = fp.width(var)
         if w > MAX_WIDTH:
-            fail(f"fixed point: '{fp.names.get(var, var)}' needs a {w}-bit register; its range is "
-                 f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}, and registers are at most {MAX_WIDTH} bits "
-                 "(narrow the declared ranges of the params it depends on, or lower frac_bits)", loc)
+            d = _definitions(fp).get(var, (None, loc))[0]
+            _width_error(fp, f"'{fp.names.get(var, var)}' needs a {w}-bit register; its range is "
+                             f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}", d, loc)
 
     def check_node(n: Node, name: str, loc: ir.Loc):
         for x in postorder(n):
@@ -1097,9 +1183,8 @@ def _check_widths(fp: FixedPlan) -> None:
             w = fp.node_width(x)
             if w > MAX_WIDTH:
                 where = x.loc if x.loc is not ir.NOWHERE and x.loc.line else loc
-                fail(f"fixed point: a step of '{name}' needs {w} bits; its range is "
-                     f"{_show_range(fp, x.kind, *fp.node_ranges[x])}, and registers are at most {MAX_WIDTH} bits "
-                     "(narrow the declared ranges of the params it depends on, or lower frac_bits)", where)
+                _width_error(fp, f"a step of '{name}' needs {w} bits; its range is "
+                                 f"{_show_range(fp, x.kind, *fp.node_ranges[x])}", x, where)
 
     for p in fp.params:
         check_var(p.var, p.loc)
