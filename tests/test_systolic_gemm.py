@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 
 import pytest
 
 from conftest import RTL_TIMEOUT, ROOT, run_subprocess
+
+from spattenc.run.verify import Verilator, _environ
 
 from test_rtl import needs_icarus, needs_verilator
 
@@ -108,3 +111,35 @@ def test_verify_icarus():
 @needs_verilator
 def test_verify_verilator():
     _verify("verilator", 200)
+
+
+@pytest.mark.rtl
+@needs_icarus
+def test_a_dut_that_prefetches_after_the_last_tile_is_caught(tmp_path, cli, monkeypatch):
+    """A copy of the DUT that also loads panels during the last tile (a memory-bound GEMM
+    then stalls once more) disagrees with the spec: verify reports the figures, exit 1."""
+    text = (ROOT / "hardware" / "systolic_gemm.v").read_text()
+    old = "dma_left <= (tile + 1 < tiles) ? dma_cycles : 0;"
+    assert text.count(old) == 1
+    broken = tmp_path / "systolic_gemm.v"
+    broken.write_text(text.replace(old, "dma_left <= dma_cycles;"))
+    monkeypatch.chdir(ROOT)
+    r = cli("verify", "specs/systolic_gemm.spt", "--vectors", "5", "--dut", str(broken))
+    out = r.out + r.err
+    assert r.code == 1, out
+    assert f"DUT systolic_gemm ({broken}) vs design array: FAIL" in out
+    assert re.search(r"stall_cycles: spec \d+, DUT \d+", out), out
+    assert re.search(r"gemm_cycles\[layer 0\]: spec \d+, DUT \d+", out), out
+
+
+@pytest.mark.rtl
+@needs_verilator
+def test_model_and_dut_are_lint_clean():
+    """`verilator --lint-only -Wall` has nothing to say about the model or the DUT."""
+    sim = Verilator()
+    sim.check()
+    for path in (ROOT / "generated" / "systolic_gemm" / "rtl" / "systolic_gemm_model.v",
+                 ROOT / "hardware" / "systolic_gemm.v"):
+        with _environ(sim.env()):
+            p = subprocess.run(["verilator", "--lint-only", "-Wall", str(path)], capture_output=True, text=True)
+        assert p.returncode == 0 and "%Warning" not in p.stderr and "%Error" not in p.stderr, p.stderr
