@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import NoReturn
 
 from spattenc.ir import keys
 from spattenc.ir.keys import Key
@@ -1106,22 +1107,23 @@ def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:
     return f"[{lo}, {hi}]"
 
 
-def _definitions(fp: FixedPlan) -> dict[Key, tuple[Node | None, ir.Loc]]:
-    """Each variable's defining node (None for params and draws) and its declaration."""
-    defs: dict[Key, tuple[Node | None, ir.Loc]] = {p.var: (None, p.loc) for p in fp.params}
+def _definitions(fp: FixedPlan) -> dict[Key, tuple[tuple[Node, ...], ir.Loc]]:
+    """Each variable's defining nodes (none for params and draws; a state's initial and
+    next values) and its declaration."""
+    defs: dict[Key, tuple[tuple[Node, ...], ir.Loc]] = {p.var: ((), p.loc) for p in fp.params}
     for a in fp.consts + (fp.count,):
-        defs[a.var] = (a.node, a.loc)
+        defs[a.var] = ((a.node,), a.loc)
     for s in fp.states:
-        defs[s.var] = (Max(s.kind, s.init, s.next), s.loc)  # either value; Max only links both
+        defs[s.var] = ((s.init, s.next), s.loc)
     for item in fp.layer:
-        defs[item.var] = (item.node if isinstance(item, Assign) else None, item.loc)
+        defs[item.var] = ((item.node,) if isinstance(item, Assign) else (), item.loc)
     for d in list(fp.designs) + list(fp.hardware):
         for a in d.steps:
-            defs[a.var] = (a.node, a.loc)
+            defs[a.var] = ((a.node,), a.loc)
         for c in d.accs:
-            defs[c.var] = (c.update, c.loc)
+            defs[c.var] = ((c.update,), c.loc)
     for d in fp.designs:
-        defs[d.t_var] = (Var(d.time_kind, d.end_var), defs[d.end_var][1])
+        defs[d.t_var] = ((Var(d.time_kind, d.end_var),), defs[d.end_var][1])
     return defs
 
 
@@ -1133,17 +1135,18 @@ def _spread(lo: int, hi: int) -> int:
     return big.bit_length() - small.bit_length()
 
 
-def growth_chain(fp: FixedPlan, n: Node) -> list[Key]:
-    """The quantities a too-wide node grew from: from `n`, repeatedly the variable it reads
-    whose range spreads over the most bits, through its definition, down to a param."""
-    defs, chain = _definitions(fp), []
-    while n is not None and len(chain) < 12:
-        seen = [x.var for x in postorder(n) if isinstance(x, Var) and x.var in defs and x.var not in chain]
-        if not seen:
+def _growth_chain(fp: FixedPlan, defs: dict, nodes: tuple[Node, ...]) -> list[Key]:
+    """The quantities too-wide `nodes` grew from: repeatedly the variable they read whose
+    range spreads over the most bits, then that variable's definition, down to a param."""
+    chain: list[Key] = []
+    while nodes and len(chain) < 12:
+        read = [x.var for n in nodes for x in postorder(n)
+                if isinstance(x, Var) and x.var in defs and x.var not in chain]
+        if not read:
             break
-        var = max(seen, key=lambda v: _spread(*fp.ranges[v]))
+        var = max(read, key=lambda v: _spread(*fp.ranges[v]))
         chain.append(var)
-        n = defs[var][0]
+        nodes = defs[var][0]
     return chain
 
 
@@ -1154,11 +1157,11 @@ def _short_range(fp: FixedPlan, var: Key) -> str:
     return f"[{lo:.6g}, {hi:.6g}]"
 
 
-def _width_error(fp: FixedPlan, what: str, n: Node | None, loc: ir.Loc) -> None:
+def _width_error(fp: FixedPlan, what: str, nodes: tuple[Node, ...], loc: ir.Loc) -> NoReturn:
     """Fail with `what`, the chain of quantities whose ranges made it wide (each cited at
     its declaration) and what to do about it."""
-    chain = growth_chain(fp, n) if n is not None else []
     defs = _definitions(fp)
+    chain = _growth_chain(fp, defs, nodes)
     links = [f"'{fp.names.get(v, v)}' {_short_range(fp, v)}" + (" (a param)" if v.kind == "param" else "")
              for v in chain]
     along = f"; it grows from {' <- '.join(links)}" if links else ""
@@ -1172,9 +1175,9 @@ def _check_widths(fp: FixedPlan) -> None:
     def check_var(var: Key, loc: ir.Loc):
         w = fp.width(var)
         if w > MAX_WIDTH:
-            d = _definitions(fp).get(var, (None, loc))[0]
+            nodes = _definitions(fp).get(var, ((), loc))[0]
             _width_error(fp, f"'{fp.names.get(var, var)}' needs a {w}-bit register; its range is "
-                             f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}", d, loc)
+                             f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}", nodes, loc)
 
     def check_node(n: Node, name: str, loc: ir.Loc):
         for x in postorder(n):
@@ -1184,7 +1187,7 @@ def _check_widths(fp: FixedPlan) -> None:
             if w > MAX_WIDTH:
                 where = x.loc if x.loc is not ir.NOWHERE and x.loc.line else loc
                 _width_error(fp, f"a step of '{name}' needs {w} bits; its range is "
-                                 f"{_show_range(fp, x.kind, *fp.node_ranges[x])}", x, where)
+                                 f"{_show_range(fp, x.kind, *fp.node_ranges[x])}", (x,), where)
 
     for p in fp.params:
         check_var(p.var, p.loc)
