@@ -239,11 +239,14 @@ def _eval(n, env):
     raise AssertionError(n)
 
 
-def test_every_value_lies_in_its_analyzed_range(fsim):
+@pytest.mark.parametrize("spec", ["cv_demo", "systolic_gemm"])
+def test_every_value_lies_in_its_analyzed_range(spec):
     """Running the lowered program on random configurations (declared ranges, corners
     included): every variable and every intermediate stays within its interval, so no
-    register of the computed width can overflow."""
-    fp = fx.lower_fixed(load(SPEC).plan)
+    register of the computed width can overflow (cv_demo: draws and parallel branches;
+    systolic_gemm: magnitudes up to 2^66 cycles and each layer's end - start)."""
+    compiled = load(ROOT / "specs" / f"{spec}.spt")
+    fp, fsim = fx.lower_fixed(compiled.plan), fixed_simulator(compiled)
     rng = np.random.Generator(np.random.PCG64(3))
     checked = 0
 
@@ -293,7 +296,7 @@ def test_every_value_lies_in_its_analyzed_range(fsim):
         for d in fp.designs:
             for m in d.metrics:
                 within(m.node, env)
-    assert checked > 250
+    assert checked > (250 if spec == "cv_demo" else 100)
 
 
 # ---------------------------------------------------------------- errors
@@ -396,3 +399,169 @@ def test_draws_without_a_fixed_point_form_are_named(dist):
     name = dist.split("(")[0]
     assert msg.splitlines()[0] == (f"t.spt:5:10: error: {name} draws have no fixed-point semantics; "
                                    "it draws binomial, bernoulli, uniform, geometric (random 'k')")
+
+
+# ---------------------------------------------------------------- interval arithmetic
+
+
+_PARAMS = {  # name: (declaration, low, high); ints and reals, signed and positive
+    "a": ("param a = 0.5 in [-3.5, 2.25]", -3.5, 2.25),
+    "b": ("param b: int = 2 in [-4, 7]", -4, 7),
+    "c": ("param c = 2.0 in [0.5, 8]", 0.5, 8),
+    "k": ("param k: int = 3 in [1, 20]", 1, 20),
+    "z": ("param z = 1.0 in [0, 3]", 0, 3),
+}
+
+
+def _random_expr(rnd: random.Random, names: list[str], depth: int) -> str:
+    """A random expression over `names` with every operator that has a fixed-point form."""
+    if depth == 0 or rnd.random() < 0.2:
+        return rnd.choice(names + ["1", "2", "3", "0.75", "1.5"])
+    x = lambda: _random_expr(rnd, names, depth - 1)  # noqa: E731
+    forms = [
+        lambda: f"({x()} + {x()})", lambda: f"({x()} - {x()})", lambda: f"({x()} * {x()})",
+        lambda: f"({x()} / {x()})", lambda: f"min({x()}, {x()})", lambda: f"max({x()}, {x()})",
+        lambda: f"clamp({x()}, {x()}, {x()})", lambda: f"-({x()})", lambda: f"abs({x()})",
+        lambda: f"{rnd.choice(['ceil', 'floor', 'round', 'trunc'])}({x()})",
+        lambda: f"({x()})^{rnd.choice([2, 3, 4])}",
+        lambda: f"(if {x()} {rnd.choice(['<', '<=', '>', '>=', '==', '!='])} {x()} then {x()} else {x()})",
+        lambda: (lambda s: f"({s} - {x()} - {s})")(x()),  # shared terms that cancel
+    ]
+    return rnd.choice(forms)()
+
+
+def _corner_or_random(rnd: random.Random, lo, hi, is_int: bool):
+    if rnd.random() < 0.3:
+        return rnd.choice([lo, hi] + ([0] if lo < 0 < hi else []))
+    return rnd.randint(lo, hi) if is_int else rnd.uniform(lo, hi)
+
+
+def test_random_expressions_stay_within_their_intervals():
+    """Random expressions over params of both signs (every operator with a fixed-point
+    form, shared terms, powers, comparisons): at random points in the params' ranges,
+    corners included, every intermediate's fixed-point value lies in its interval."""
+    rnd = random.Random(11)
+    specs = checked = 0
+    while specs < 40:
+        frac = rnd.choice([4, 32])
+        lets, names = [], list(_PARAMS)
+        for i in range(5):
+            lets.append(f"let q{i} = {_random_expr(rnd, names, 3)}")
+            names.append(f"q{i}")
+        text = (f"spec t\nfixed(frac_bits={frac})\n" + "\n".join(p[0] for p in _PARAMS.values()) + "\n"
+                + "\n".join(lets) + "\nlayers l in range(1) {\n  stage s = 1\n}\n"
+                + "design d {\n  schedule s\n  metric m = sum(s) + " + " + ".join(f"q{i}" for i in range(5))
+                + "\n}\n")
+        try:
+            fp = fx.lower_fixed(front_end(text, "t.spt").plan)
+        except SpecError:
+            continue  # a literal division by zero, or a register wider than 128 bits
+        specs += 1
+        params = {p.name: p for p in fp.params}
+        for _ in range(30):
+            env = {}
+            for name, (_, lo, hi) in _PARAMS.items():
+                p = params[name]
+                v = _corner_or_random(rnd, lo, hi, p.kind == "int")
+                env[p.var] = v if p.kind == "int" else fx.to_fixed(v, frac)
+            for a in fp.consts:
+                for x in fx.postorder(a.node):
+                    if not isinstance(x, (fx.Lit, fx.Var)):
+                        lo, hi = fp.node_ranges[x]
+                        assert lo <= _eval(x, env) <= hi, (text, x, env)
+                env[a.var] = _eval(a.node, env)
+                lo, hi = fp.ranges[a.var]
+                assert lo <= env[a.var] <= hi, (text, a.name, env)
+                checked += 1
+    assert checked == 40 * 30 * 5
+
+
+def _ranges_of(text: str) -> tuple[fx.FixedPlan, dict[str, tuple[float, float]]]:
+    fp = fx.lower_fixed(front_end(text, "t.spt").plan)
+    return fp, {fp.names[v]: (lo / ONE, hi / ONE) if fp.kinds[v] == "fix" else (lo, hi)
+                for v, (lo, hi) in fp.ranges.items() if v in fp.names}
+
+
+_CYCLES = """spec t
+fixed(frac_bits=32, stage_cycles=ceil)
+param num_gemms: int = 4 in [1, 64]
+param K: int = 4096 in [1, 65536]
+param tiles: int = 1024 in [1, 4294967296]
+param clock_ghz = 1.0 in [0.1, 4]
+layers g in range(num_gemms) {
+  stage load = K
+  stage run = tiles * K
+}
+design d {
+  schedule load -> run
+  let gemm_cycles = end - start
+  let gemm_us = gemm_cycles / (clock_ghz * 1000)
+  metric time_us = sum(gemm_us)
+}
+"""
+
+
+def test_ratio_of_positive_quantities_is_not_negative():
+    """A layer's cycles (end - start) over a positive clock: non-negative, and as narrow
+    as one layer's work, not the whole run's spread of start times (which made this spec
+    fail: 'a step of gemm_us needs 132 bits; its range is [-1.2e+20, 1.2e+20]')."""
+    fp, r = _ranges_of(_CYCLES)
+    assert r["gemm_cycles"] == (2, 65536 + 4294967296 * 65536)
+    lo, hi = r["gemm_us"]
+    assert lo == pytest.approx(2 / 4000, rel=1e-6) and hi == pytest.approx((65536 + 2**48) / 100, rel=1e-9)
+    assert fp.node_ranges[fp.designs[0].metrics[0].node][0] >= 0  # time_us
+
+
+def test_parallel_branches_and_decided_conditions_stay_narrow():
+    """end - start across a parallel join is the longer branch; a condition the ranges
+    decide selects one arm; squares and even powers are not negative."""
+    _, r = _ranges_of("""spec t
+param n: int = 4 in [1, 100]
+param x = 0.5 in [-2, 3]
+layers l in range(20) {
+  stage a = n
+  stage b = 2 * n
+  stage c = 1
+}
+design d {
+  schedule c -> (a | b)
+  let span = end - start
+  let guarded = if n >= 1 then n else -1000000
+  let sq = x ^ 2
+  let cube = x ^ 3
+  let four = x * x * x * x
+  metric m = sum(span + guarded + sq + cube + four)
+}
+""")
+    assert r["span"] == (3, 201)
+    assert r["guarded"] == (1, 100)
+    assert r["sq"] == (0, 9) and r["cube"] == (-8, 27) and r["four"] == (0, 81)
+
+
+def test_width_error_names_the_chain_of_quantities():
+    """A width error says which quantities the too-wide step grew from, down to a param,
+    and cites each at its declaration."""
+    text = """spec t
+param M: int = 4096 in [1, 65536]
+param clock_ghz = 1.0 in [0.1, 4]
+param bandwidth = 100.0 in [0.001, 10000]
+let bytes = M * M * 2
+let bytes_per_cycle = bandwidth / clock_ghz
+let cycles = bytes / bytes_per_cycle
+let time_s = cycles / (clock_ghz * 1e9)
+let tflops = 2 * M * M / time_s / 1e12
+layers l in range(1) {
+  stage s = 1
+}
+design d {
+  schedule s
+  metric m = sum(s) * tflops
+}
+"""
+    msg = _fixed_error(text)
+    first = msg.splitlines()[0]
+    assert first.startswith("t.spt:9:33: error: fixed point: a step of 'tflops' needs ")
+    assert ("it grows from 'time_s' [0, 343598] <- 'cycles' [1.99999e-05, 3.43598e+13] <- 'bytes' "
+            "[2, 8.58993e+09] <- 'M' [1, 65536] (a param)") in first
+    for line, name in ((8, "time_s"), (7, "cycles"), (5, "bytes"), (2, "M")):
+        assert f"t.spt:{line}:" in msg and f"note: '{name}' ranges over" in msg

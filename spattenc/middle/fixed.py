@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import NoReturn
 
 from spattenc.ir import keys
 from spattenc.ir.keys import Key
@@ -782,11 +783,24 @@ def fmod(a: int, b: int) -> int:
 
 class _Ranges(Visitor):
     """The interval domain: interval arithmetic over the nodes the lowering produced, for
-    one assignment of variable intervals (a method per node class)."""
+    one assignment of variable intervals (a method per node class).
 
-    def __init__(self, env: dict[str, tuple[int, int]]):
+    Plain interval arithmetic forgets that two operands share terms: `end - start` of a
+    layer would range over [end_lo - start_hi, ...], negative and as wide as the whole run.
+    So differences and comparisons are also bounded through linear forms: each operand is
+    expanded, through the exact operations (+ - neg, shifts left, products with literals)
+    and the current layer's definitions `defs`, into a sum of atoms; shared atoms cancel,
+    and a max/min/if atom is split into its arms.  Both bounds are sound; the tighter wins.
+    """
+
+    #: How many max/min/if atoms one linear form may split (2**SPLITS arms at most).
+    SPLITS = 6
+
+    def __init__(self, env: dict[str, tuple[int, int]], defs: dict | None = None):
         self.env = env
+        self.defs = defs if defs is not None else {}
         self.memo: dict = {}
+        self.forms: dict = {}
 
     def of(self, n: Node) -> tuple[int, int]:
         r = self.memo.get(n)
@@ -795,6 +809,60 @@ class _Ranges(Visitor):
                 self.of(o)
             r = self.memo[n] = self.visit(n)
         return r
+
+    # -- linear forms: (atom -> coefficient, constant)
+    def form(self, n: Node) -> tuple[dict, int]:
+        f = self.forms.get(n)
+        if f is None:
+            f = self.forms[n] = self._build_form(n)
+        return f
+
+    def _build_form(self, n: Node) -> tuple[dict, int]:
+        match n:
+            case Lit(value=v):
+                return {}, v
+            case Var(var=v) if v in self.defs:
+                return self.form(self.defs[v])
+            case Add(a=a, b=b):
+                return _combine(self.form(a), 1, self.form(b), 1)
+            case Sub(a=a, b=b):
+                return _combine(self.form(a), 1, self.form(b), -1)
+            case Neg(a=a):
+                return _combine(self.form(a), -1, ({}, 0), 0)
+            case Shl(a=a, k=k):
+                return _combine(self.form(a), 1 << k, ({}, 0), 0)
+            case Mul(a=a, b=Lit(value=v)) | Mul(a=Lit(value=v), b=a):
+                return _combine(self.form(a), v, ({}, 0), 0)
+        return {n: 1}, 0
+
+    def form_range(self, terms: dict, const: int, splits: int = SPLITS) -> tuple[int, int]:
+        """The range of sum(c * atom) + const: exact when atoms are independent; a max,
+        min or if atom is replaced by each of its arms (c * max(x, y) + R is
+        max(c*x + R, c*y + R) for c > 0, the min for c < 0)."""
+        if splits > 0:
+            for atom, c in terms.items():
+                if isinstance(atom, (Max, Min, Mux)):
+                    arms = (atom.a, atom.b)
+                    if isinstance(atom, Mux):
+                        arms = {(1, 1): (atom.a,), (0, 0): (atom.b,)}.get(self.of(atom.c), arms)
+                    rest = ({k: v for k, v in terms.items() if k != atom}, const)
+                    rs = [self.form_range(*_combine(rest, 1, self.form(arm), c), splits - 1) for arm in arms]
+                    los, his = [r[0] for r in rs], [r[1] for r in rs]
+                    if isinstance(atom, Mux):
+                        return min(los), max(his)
+                    pick = max if isinstance(atom, Max) == (c > 0) else min
+                    return pick(los), pick(his)
+        lo = hi = const
+        for atom, c in terms.items():
+            al, ah = self.of(atom)
+            lo, hi = (lo + c * al, hi + c * ah) if c > 0 else (lo + c * ah, hi + c * al)
+        return lo, hi
+
+    def difference(self, a: Node, b: Node) -> tuple[int, int]:
+        """The range of a - b: interval arithmetic, tightened by the linear forms."""
+        (al, ah), (bl, bh) = self.of(a), self.of(b)
+        lo, hi = self.form_range(*_combine(self.form(a), 1, self.form(b), -1))
+        return max(al - bh, lo), min(ah - bl, hi)
 
     def visit_Lit(self, n: Lit):
         return n.value, n.value
@@ -807,11 +875,16 @@ class _Ranges(Visitor):
         return al + bl, ah + bh
 
     def visit_Sub(self, n: Sub):
-        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
-        return al - bh, ah - bl
+        return self.difference(n.a, n.b)
 
     def visit_Mul(self, n: Mul):
         (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        if not isinstance(n.b, Lit) and _power_chain(n.a, n.b):
+            # x * x * ... * x (x ^ k): on each side of 0 the product, each step rounded,
+            # is monotone in x, so its extremes are at the ends of x's range and at 0.
+            xs = {bl, bh} | ({0} if bl < 0 < bh else set())
+            p = [_power_value(n, n.b, x) for x in xs]
+            return min(p), max(p)
         p = (al * bl, al * bh, ah * bl, ah * bh)
         return min(p), max(p)
 
@@ -843,14 +916,27 @@ class _Ranges(Visitor):
             return 0, min(ah, bh - 1)
         return min(0, bl + 1), max(0, bh - 1)
 
-    def _bit(self, n):
-        return 0, 1
+    def visit_Cmp(self, n: Cmp):
+        """1 or 0 when the operands' ranges decide the comparison, else either."""
+        lo, hi = self.difference(n.a, n.b)
+        always, never = {"<": (hi < 0, lo >= 0), "<=": (hi <= 0, lo > 0), ">": (lo > 0, hi <= 0),
+                         ">=": (lo >= 0, hi < 0), "==": (lo == hi == 0, lo > 0 or hi < 0),
+                         "!=": (lo > 0 or hi < 0, lo == hi == 0)}[n.op]
+        return (1, 1) if always else (0, 0) if never else (0, 1)
 
-    visit_Cmp = visit_Logic = visit_Not = _bit
+    def visit_Logic(self, n: Logic):
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        return (al & bl, ah & bh) if n.op == "and" else (al | bl, ah | bh)
+
+    def visit_Not(self, n: Not):
+        al, ah = self.of(n.a)
+        return 1 - ah, 1 - al
 
     def visit_Mux(self, n: Mux):
-        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
-        return min(al, bl), max(ah, bh)
+        """The union of the arms the condition can select."""
+        arms = {(1, 1): (n.a,), (0, 0): (n.b,)}.get(self.of(n.c), (n.a, n.b))
+        rs = [self.of(x) for x in arms]
+        return min(r[0] for r in rs), max(r[1] for r in rs)
 
     def visit_Min(self, n: Min):
         (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
@@ -867,6 +953,39 @@ class _Ranges(Visitor):
         if ah <= 0:
             return -ah, -al
         return 0, max(-al, ah)
+
+
+def _power_chain(n: Node, base: Node) -> bool:
+    """Whether `n` is `base`, or base * ... * base multiplied left to right (each real
+    product shifted back to nearest, as the lowering of x ^ k and of x * x * x does)."""
+    while n != base:
+        if isinstance(n, Shr) and n.mode == "nearest" and isinstance(n.a, Mul) and n.a.kind == "fix2":
+            n = n.a
+        if not (isinstance(n, Mul) and n.b == base):
+            return False
+        n = n.a
+    return True
+
+
+def _power_value(n: Node, base: Node, x: int) -> int:
+    """The value of the power chain `n` when `base` is x (the integer semantics)."""
+    if n == base:
+        return x
+    if isinstance(n, Shr):
+        return shift_right(_power_value(n.a, base, x), n.k, n.mode)
+    return _power_value(n.a, base, x) * x
+
+
+def _combine(f: tuple[dict, int], cf: int, g: tuple[dict, int], cg: int) -> tuple[dict, int]:
+    """The linear form cf * f + cg * g (atoms whose coefficients cancel are dropped)."""
+    terms = {k: cf * v for k, v in f[0].items()} if cf else {}
+    for k, v in g[0].items():
+        c = terms.get(k, 0) + cg * v
+        if c:
+            terms[k] = c
+        else:
+            terms.pop(k, None)
+    return {k: v for k, v in terms.items() if v}, cf * f[1] + cg * g[1]
 
 
 def _union(r: dict, key, lo: int, hi: int) -> None:
@@ -897,6 +1016,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     def assign(r: _Ranges, a: Assign):
         lo, hi = r.of(a.node)
         env[a.var] = (lo, hi)
+        r.defs[a.var] = a.node
         _union(ranges, a.var, lo, hi)
 
     def record(r: _Ranges):
@@ -906,6 +1026,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     r = _Ranges(env)
     for c in consts:
         assign(r, c)
+    const_defs = dict(r.defs)  # every layer's linear forms may expand the constants
     assign(r, count)
     record(r)
     count_lo, count_hi = env[keys.COUNT]
@@ -927,7 +1048,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         env[index_var] = (layer_no, layer_no)
         for s in states:
             _union(ranges, s.var, *env[s.var])
-        r = _Ranges(env)
+        r = _Ranges(env, dict(const_defs))
         for item in layer:
             if isinstance(item, Draw):
                 rng = env[item.var] = _draw_range(item, [r.of(x) for x in item.args])
@@ -952,7 +1073,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     final_env = dict(env)
     for a in all_accs:
         final_env[a.var] = ranges[a.var]
-    r = _Ranges(final_env)
+    r = _Ranges(final_env, dict(const_defs))
     for d in designs:
         for m in d.metrics:
             r.of(m.node)
@@ -994,13 +1115,77 @@ def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:
     return f"[{lo}, {hi}]"
 
 
+def _definitions(fp: FixedPlan) -> dict[Key, tuple[tuple[Node, ...], ir.Loc]]:
+    """Each variable's defining nodes (none for params and draws; a state's initial and
+    next values) and its declaration."""
+    defs: dict[Key, tuple[tuple[Node, ...], ir.Loc]] = {p.var: ((), p.loc) for p in fp.params}
+    for a in fp.consts + (fp.count,):
+        defs[a.var] = ((a.node,), a.loc)
+    for s in fp.states:
+        defs[s.var] = ((s.init, s.next), s.loc)
+    for item in fp.layer:
+        defs[item.var] = ((item.node,) if isinstance(item, Assign) else (), item.loc)
+    for d in list(fp.designs) + list(fp.hardware):
+        for a in d.steps:
+            defs[a.var] = ((a.node,), a.loc)
+        for c in d.accs:
+            defs[c.var] = ((c.update,), c.loc)
+    for d in fp.designs:
+        defs[d.t_var] = ((Var(d.time_kind, d.end_var),), defs[d.end_var][1])
+    return defs
+
+
+def _spread(lo: int, hi: int) -> int:
+    """Bits between a range's largest magnitude and its smallest nonzero one: how much a
+    quantity grew (as a divisor, its small end makes quotients wide)."""
+    big = max(abs(lo), abs(hi))
+    small = 1 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+    return big.bit_length() - small.bit_length()
+
+
+def _growth_chain(fp: FixedPlan, defs: dict, nodes: tuple[Node, ...]) -> list[Key]:
+    """The quantities too-wide `nodes` grew from: repeatedly the variable they read whose
+    range spreads over the most bits, then that variable's definition, down to a param."""
+    chain: list[Key] = []
+    while nodes and len(chain) < 12:
+        read = [x.var for n in nodes for x in postorder(n)
+                if isinstance(x, Var) and x.var in defs and x.var not in chain]
+        if not read:
+            break
+        var = max(read, key=lambda v: _spread(*fp.ranges[v]))
+        chain.append(var)
+        nodes = defs[var][0]
+    return chain
+
+
+def _short_range(fp: FixedPlan, var: Key) -> str:
+    lo, hi = fp.ranges[var]
+    if fp.kinds[var] == "fix":
+        lo, hi = lo / (1 << fp.frac_bits), hi / (1 << fp.frac_bits)
+    return f"[{lo:.6g}, {hi:.6g}]"
+
+
+def _width_error(fp: FixedPlan, what: str, nodes: tuple[Node, ...], loc: ir.Loc) -> NoReturn:
+    """Fail with `what`, the chain of quantities whose ranges made it wide (each cited at
+    its declaration) and what to do about it."""
+    defs = _definitions(fp)
+    chain = _growth_chain(fp, defs, nodes)
+    links = [f"'{fp.names.get(v, v)}' {_short_range(fp, v)}" + (" (a param)" if v.kind == "param" else "")
+             for v in chain]
+    along = f"; it grows from {' <- '.join(links)}" if links else ""
+    notes = [(defs[v][1], f"'{fp.names.get(v, v)}' ranges over {_short_range(fp, v)}") for v in chain
+             if defs[v][1] is not ir.NOWHERE and defs[v][1].line]
+    fail(f"fixed point: {what}, and registers are at most {MAX_WIDTH} bits{along} "
+         "(narrow the declared ranges of the params it depends on, or lower frac_bits)", loc, *notes)
+
+
 def _check_widths(fp: FixedPlan) -> None:
     def check_var(var: Key, loc: ir.Loc):
         w = fp.width(var)
         if w > MAX_WIDTH:
-            fail(f"fixed point: '{fp.names.get(var, var)}' needs a {w}-bit register; its range is "
-                 f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}, and registers are at most {MAX_WIDTH} bits "
-                 "(narrow the declared ranges of the params it depends on, or lower frac_bits)", loc)
+            nodes = _definitions(fp).get(var, ((), loc))[0]
+            _width_error(fp, f"'{fp.names.get(var, var)}' needs a {w}-bit register; its range is "
+                             f"{_show_range(fp, fp.kinds[var], *fp.ranges[var])}", nodes, loc)
 
     def check_node(n: Node, name: str, loc: ir.Loc):
         for x in postorder(n):
@@ -1009,9 +1194,8 @@ def _check_widths(fp: FixedPlan) -> None:
             w = fp.node_width(x)
             if w > MAX_WIDTH:
                 where = x.loc if x.loc is not ir.NOWHERE and x.loc.line else loc
-                fail(f"fixed point: a step of '{name}' needs {w} bits; its range is "
-                     f"{_show_range(fp, x.kind, *fp.node_ranges[x])}, and registers are at most {MAX_WIDTH} bits "
-                     "(narrow the declared ranges of the params it depends on, or lower frac_bits)", where)
+                _width_error(fp, f"a step of '{name}' needs {w} bits; its range is "
+                                 f"{_show_range(fp, x.kind, *fp.node_ranges[x])}", (x,), where)
 
     for p in fp.params:
         check_var(p.var, p.loc)
