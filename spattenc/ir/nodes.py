@@ -367,7 +367,7 @@ class Random:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """A named latency (cycles) evaluated per layer."""
+    """A named latency evaluated per layer (cycles unless `attrs.unit` says otherwise: ir.units)."""
 
     loc: Loc
     name: str
