@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from spattenc import cli
 from spattenc.driver import front_end, outputs
 from spattenc.present import plotset
@@ -112,3 +114,18 @@ def test_html_report_in_the_declared_units(tmp_path, capsys):
     assert "## Stages (s per layer)" in page
     assert "Latency (ms)" in page and "Energy (pJ)" in page
     assert "cycles" not in page
+
+
+def test_parquet_columns_carry_their_units(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    assert cli.main(["eval", _spec(tmp_path), "--sweep", "size", "--parquet", "--out", str(out)]) == 0
+    path = out / "results.parquet"
+    units = {f.name: (f.metadata or {}).get(b"unit", b"").decode() for f in pq.read_schema(path)}
+    assert units["n"] == "tokens" and units["speedup"] == "x"
+    assert units["serial.latency_ms.mean"] == units["overlap.latency_ms.std"] == "ms"
+    assert units["serial.energy_pj.mean"] == "pJ" and units["point"] == ""
+    # The values are the spec's, unscaled: 3 layers of 3 * N * 2 ms for N = n, n + 1, n + 2.
+    assert pq.read_table(path).column("serial.latency_ms.mean").to_pylist() == pytest.approx(
+        [3 * 2 * (n + n + 1 + n + 2) for n in (2, 4, 8)], rel=1e-12)
