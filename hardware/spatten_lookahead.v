@@ -83,6 +83,7 @@ module spatten_lookahead (
 
     // A DRAM fetch of `vecs` vectors per token: latency plus transfer, plus the bytes
     // beyond the bandwidth-saturation window transferred once more.  Quotients truncate.
+    // Nothing to move (no tokens, or no bytes per token) takes one cycle, not the latency.
     // (Every input is an argument: a continuous assignment re-evaluates a function only
     // when its arguments change.)
     function automatic [63:0] fetch_cycles(input signed [127:0] tokens, input signed [127:0] vecs,
@@ -96,7 +97,7 @@ module spatten_lookahead (
                 over = (((bytes <<< 32) - win) <<< 32) / per_cycle;
             else
                 over = 0;
-            fetch_cycles = (tokens <= 0) ? 64'd1 : whole_cycles(latency + transfer + over);
+            fetch_cycles = (tokens <= 0 || vec_bytes * vecs <= 0) ? 64'd1 : whole_cycles(latency + transfer + over);
         end
     endfunction
 

@@ -394,11 +394,12 @@ def table(doc: dict) -> str:
     label_of = {}
     for d in designs:
         for m, q in info.designs[d].metrics.items():
-            label_of.setdefault(m, q.label)
+            label_of.setdefault(m, plotset.row_label(q.label, q.unit, q.scale))
     titles = [info.designs[d].title for d in designs]
     widths = [max(21, len(t) + 4) for t in titles]
+    w0 = max([29] + [len(label) + 1 for label in label_of.values()])  # the seed's 29, wider for a long label
     lines = [f"--- Results ({_over_trials(info, doc['trials'], 'Mean ± Std over')}) ---"]
-    header = "  " + f"{'Metric':<29}" + "".join(f"| {t:<{w}}" for t, w in zip(titles, widths))
+    header = "  " + f"{'Metric':<{w0}}" + "".join(f"| {t:<{w}}" for t, w in zip(titles, widths))
     lines += [header, "-" * (len(header) - 1)]
     for m in rows:
         cells = []
@@ -412,7 +413,7 @@ def table(doc: dict) -> str:
                 cells.append(f"{_fmt(s['mean'] * q.scale, q.fmt, False)} ± {_fmt(s['std'] * q.scale, q.fmt, False)}")
             else:
                 cells.append(_fmt(s["mean"] * q.scale, q.fmt, True))
-        lines.append("  " + f"{label_of[m]:<29}" + "".join(f"| {c:<{w}}" for c, w in zip(cells, widths)))
+        lines.append("  " + f"{label_of[m]:<{w0}}" + "".join(f"| {c:<{w}}" for c, w in zip(cells, widths)))
     if doc["compare"]:
         lines.append("")
     for name, q in info.compares.items():
@@ -447,7 +448,7 @@ def group_table(doc: dict, name: str, limit: int | None = 24) -> str:
     g = doc["groups"][name]
     values = doc["_meta"].groups[name].values
     cols = list(g["by"]) + list(values)
-    heads = [values[c].label if c in values else c for c in cols]
+    heads = [plotset.row_label(values[c].label, values[c].unit, values[c].scale) if c in values else c for c in cols]
     random = set(g["random"])
 
     def cell(rec, col):
@@ -491,12 +492,12 @@ def cases_table(doc: dict) -> str:
     rows: list[tuple[str, list[str]]] = []
     for d, di in info.designs.items():
         for m, q in di.metrics.items():
-            rows.append((f"{di.title}: {q.label.strip()}",
+            rows.append((f"{di.title}: {plotset.row_label(q.label.strip(), q.unit, q.scale)}",
                          [_fmt(p["designs"][d][m]["mean"] * q.scale, q.fmt, True) for p in doc["points"]]))
     for name, q in info.compares.items():
         vals = [p["compare"][name]["mean"] if isinstance(p["compare"][name], dict) else p["compare"][name]
                 for p in doc["points"]]
-        suffix = "%" if q.unit == "%" else ""
+        suffix = "%" if q.unit == "%" else (f" {q.unit}" if q.unit else "")
         rows.append((q.label, [_fmt(v * q.scale, q.fmt, False) + suffix for v in vals]))
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(lab), *(len(r[1][i]) for r in rows)) for i, lab in enumerate(labels)]

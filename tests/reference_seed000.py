@@ -82,7 +82,9 @@ class Model:
         return self._stage(self.p["predictor_compute_factor"], n, n, h)
 
     def fetch(self, tokens, vecs):
-        if tokens <= 0:
+        # The seed charges one cycle when there is nothing to fetch: no tokens, or no bytes
+        # per token (`vecs` = 0), whatever the DRAM latency.
+        if tokens <= 0 or self.bytes_per_vec * vecs <= 0:
             return 1
         nbytes = tokens * self.bytes_per_vec * vecs
         over = (nbytes - self.window) / self.bytes_per_cycle if (self.window > 0 and nbytes > self.window) else 0

@@ -102,9 +102,11 @@ def reference_report(model: dict, hw: dict, stats: dict, prompt_lengths: list[in
             "ffn_mm2": (3 if model.get("ffn_type", "mlp") == "swiglu" else 2) * d_model * d_ff * per_weight * n,
             "digital_mm2": hw["costs"]["digital_overhead_area_mm2_per_layer"] * n}
     area["total_mm2"] = sum(area.values())
-    grid = next((pt["l_prompt"] for pt in points
-                 if pt["delta"]["tokens_per_joule_ratio"] is not None and pt["delta"]["tokens_per_joule_ratio"] > 1),
-                None)
+    # Break-even on the grid: the smallest prompt length whose ratio is above 1, in whatever
+    # order the lengths were given.
+    grid = min((pt["l_prompt"] for pt in points
+                if pt["delta"]["tokens_per_joule_ratio"] is not None and pt["delta"]["tokens_per_joule_ratio"] > 1),
+               default=None)
     return {"points": points, "area": area, "break_even": {"tokens_per_joule_l_prompt_grid": grid},
             "expected_committed_tokens": committed, "expected_wasted_verify_steps": wasted, "k": k}
 
@@ -335,15 +337,20 @@ def test_break_even_inside_the_range(capsys, tmp_path):
     assert_close(got, reference_report(model, hw, stats, lengths))
     ratios = [p["delta"]["tokens_per_joule_ratio"] for p in got["points"]]
     assert ratios[0] > 1 > ratios[-1]
-    assert got["break_even"]["tokens_per_joule_l_prompt_grid"] == 64  # the seed's rule: first swept L with ratio > 1
+    assert got["break_even"]["tokens_per_joule_l_prompt_grid"] == 64  # the smallest swept L with ratio > 1
     crossing = exact_break_even(model, hw, stats)
     assert 1024 < crossing < 2048
     assert got["break_even"]["tokens_per_joule_l_prompt_exact"] == pytest.approx(float(crossing), rel=1e-12)
     assert "tokens_per_joule_l_prompt_exact: " + f"{float(crossing):.6g}" in run_eval(capsys, tmp_path, model, hw, stats,
                                                                             lengths, text=True)
-    # Grid order is the sweep order.
-    again = run_eval(capsys, tmp_path, model, hw, stats, [4096, 2048, 64])
-    assert again["break_even"]["tokens_per_joule_l_prompt_grid"] == 64
+    # The grid break-even is the smallest length whose ratio is above 1, whatever order the
+    # sweep lists them in (1024 is above 1 too, and comes first in these two orders).
+    for order in ([4096, 2048, 1024, 64], [1024, 4096, 64, 2048]):
+        again = run_eval(capsys, tmp_path, model, hw, stats, order)
+        assert [p["l_prompt"] for p in again["points"]] == order  # the points keep the sweep's order
+        assert again["break_even"]["tokens_per_joule_l_prompt_grid"] == 64
+        assert again["break_even"] == got["break_even"]
+        assert reference_report(model, hw, stats, order)["break_even"]["tokens_per_joule_l_prompt_grid"] == 64
     none = run_eval(capsys, tmp_path, model, hw, stats, [2048, 4096])
     assert none["break_even"]["tokens_per_joule_l_prompt_grid"] is None
 

@@ -320,7 +320,7 @@ def test_text_table_and_out_folder(cli, tmp_path):
     r = cli("eval", str(SPEC), "--input", f"trace={GPT2_SMALL}", "--trials", "4", "--out", str(tmp_path / "o"))
     assert r.code == 0, r.err
     assert "Per (iteration, layer) (384 groups by iteration_id, layer_id)" in r.out
-    assert "DRAM Reduction vs Dense      | 12.083" in r.out
+    assert "DRAM Reduction vs Dense (x)  | 12.083" in r.out  # a ratio: its unit, x
     with open(tmp_path / "o" / "groups_layer.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 384 and "topk_cycles_std" in rows[0]

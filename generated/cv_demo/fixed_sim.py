@@ -402,7 +402,10 @@ def simulate(raw, trials, draw):
         _fetch_qkv_2 = (_o(_fetch_qkv_1) << 32)
         fetch_qkv = _shr_ceil(
             _where(
-                _b(_o(N) <= _o(0)),
+                np.logical_or(
+                    _b(_o(N) <= _o(0)),
+                    _b(_o((c.bytes_per_vec * _o(c.bytes_per_token_vecs))) <= _o(0)),
+                ),
                 4294967296,
                 np.maximum(
                     _o(4294967296),
@@ -536,7 +539,10 @@ def simulate(raw, trials, draw):
         _spec_fetch_2 = (_o(_spec_fetch_1) << 32)
         spec_fetch = _shr_ceil(
             _where(
-                _b(_o(predicted) <= _o(0)),
+                np.logical_or(
+                    _b(_o(predicted) <= _o(0)),
+                    _b(_o((c.bytes_per_vec * _o(c.speculative_fetch_vecs))) <= _o(0)),
+                ),
                 4294967296,
                 np.maximum(
                     _o(4294967296),
@@ -565,7 +571,10 @@ def simulate(raw, trials, draw):
         _corrective_2 = (_o(_corrective_1) << 32)
         corrective = _shr_ceil(
             _where(
-                _b(_o(false_neg) <= _o(0)),
+                np.logical_or(
+                    _b(_o(false_neg) <= _o(0)),
+                    _b(_o((c.bytes_per_vec * _o(c.corrective_fetch_vecs))) <= _o(0)),
+                ),
                 4294967296,
                 np.maximum(
                     _o(4294967296),

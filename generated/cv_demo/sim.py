@@ -315,7 +315,7 @@ def fn_fetch(c, tokens, vecs):
         0,
     )
     return np.where(
-        (tokens <= 0),
+        np.logical_or((tokens <= 0), (c.bytes_per_vec * vecs <= 0)),
         1,
         np.maximum(
             1, np.minimum(1000000000000.0, c.mem_latency + _0bytes / c.bytes_per_cycle + over)

@@ -18,6 +18,7 @@ from spattenc.ir import nodes as ir
 from spattenc.front.check import column_bound
 from spattenc.ir.nodes import walk
 from spattenc.ir.visit import const_value
+from spattenc.ir.units import STAGE_UNIT
 from spattenc.middle.lower import Accumulator, Plan, Step, Timing, report_exprs, time_var, var_of
 from spattenc.backends.templates_env import render
 from spattenc.backends.naming import Code, py_ident, py_join, py_part, py_str
@@ -357,7 +358,7 @@ def _stage_func(s: Step, program: ir.Program, per_row: bool = False) -> tuple[di
     local = {v: _func_arg(v) for v in free}
     fp = NumpySimPrinter(names=lambda v, local=local: local[v], program=program)
     extra = ["draw"] if _calls_loop(s.expr) else []
-    unit = s.attrs.unit or "cycles"
+    unit = s.attrs.unit or STAGE_UNIT
     doc = (f"Stage {s.name}: {unit} per row." if per_row else
            f"Stage {s.name}{f' (design {s.design})' if s.design else ''}: duration in {unit}.")
     func = {"name": stage_func_name(s.design, s.name), "spec_name": s.name,

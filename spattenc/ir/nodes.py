@@ -367,7 +367,7 @@ class Random:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """A named latency (cycles) evaluated per layer."""
+    """A named latency evaluated per layer (cycles unless `attrs.unit` says otherwise: ir.units)."""
 
     loc: Loc
     name: str
@@ -568,8 +568,8 @@ class ReportItem:
 
     kind 'value' (`name = expr`), 'object' (`name { items }`), 'points' (`points p, q
     { items }`: one object per evaluated point, starting with the values of the params
-    `params`), 'first' (`name = first expr where cond`: expr at the first point, in
-    sweep order, where cond holds; null if none), 'solve' (`name = solve p where a == b`:
+    `params`), 'first' (`name = first expr where cond`: the least value of expr over
+    the points where cond holds; null if none), 'solve' (`name = solve p where a == b`:
     the real p in p's declared range where the equation holds, solved exactly).
     """
 

@@ -19,6 +19,7 @@ from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
+from spattenc.ir.units import per
 from spattenc.middle.eval import SymbolEval, const_value
 from spattenc.middle.interp import Env, Interpreter
 
@@ -467,7 +468,7 @@ def _layer_lines(program: ir.Program, f: Forms, layer_named: list, latex: bool) 
     stages = [i for i in layer_named if isinstance(i, ir.Stage)]
     if stages:
         out.append("")
-        out.append("## Stages (cycles per layer)")
+        out.append(f"## Stages ({per(stages, 'layer')})")
         stage_subs = {f.syms[Key("stage", i.name)]: f.direct[Key("stage", i.name)]
                       for i in program.layer_items if isinstance(i, ir.Stage)}
         for s in stages:
@@ -949,7 +950,7 @@ def _inspect_rows(compiled, names, latex: bool, overrides: dict) -> str:
         stages = [i for i in rows if isinstance(i, ir.Stage)]
         if stages:
             out.append("")
-            out.append("## Stages (cycles per row)")
+            out.append(f"## Stages ({per(stages, 'row')})")
             out += [f"{s.name} = {_show(f.direct[Key('stage', s.name)], latex)}" for s in stages]
         out.append("")
     for g in program.groups:

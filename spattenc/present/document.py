@@ -3,8 +3,9 @@
 
 A report's layout comes from the spec's `report` block; this module only walks it:
 `points` entries become one object per point (swept values first), other entries are
-evaluated once (they must not vary across points), `first` picks a point, and `solve`
-entries are solved exactly with sympy on the closed forms (see interp.py).
+evaluated once (they must not vary across points), `first` picks the point with the least
+value where its condition holds, and `solve` entries are solved exactly with sympy on the
+closed forms (see interp.py).
 """
 
 from __future__ import annotations
@@ -92,12 +93,8 @@ def report_document(compiled, res, params: dict, inputs: dict | None) -> tuple[d
                         rows.append(head)
                     out["points"] = rows
                 case "first":
-                    found = None
-                    for j in range(n):
-                        if bool(res.report[path + "?"][j]):
-                            found = value(path, j)
-                            break
-                    out[it.name] = found
+                    j = _least_where(res.report[path], res.report[path + "?"])
+                    out[it.name] = None if j is None else value(path, j)
                 case "solve":
                     result = solve_entry(compiled, it, swept, params, inputs)
                     out[it.name] = result.value
@@ -106,6 +103,21 @@ def report_document(compiled, res, params: dict, inputs: dict | None) -> tuple[d
         return out
 
     return build(report.items, "", None), notes
+
+
+def _least_where(values, holds) -> int | None:
+    """The point of a report's `first X where C`: among the points where C holds, the one
+    with the least X (the earlier point on a tie), so `first l_prompt where ...` is the
+    smallest such length whatever order the sweep lists the lengths in; None if C never
+    holds.  A value that is not a number (NaN) is taken only when no other point has one."""
+    best = None
+    for j in range(len(values)):
+        if not bool(holds[j]):
+            continue
+        x = float(values[j])
+        if best is None or (not math.isnan(x) and (math.isnan(best[1]) or x < best[1])):
+            best = (j, x)
+    return None if best is None else best[0]
 
 
 def _same(a, b) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from spattenc.driver import Compiled
-from spattenc.ir import nodes as ir
+from spattenc.ir.units import schedule_stages, time_unit
 from spattenc.middle.symbolic import _numeric_subs, _values, expand_all, forms, to_sympy
 from spattenc.present import plots
 from spattenc.run.measured import Comparison, mean_by
@@ -50,8 +50,27 @@ def axis_label(label: str, unit: str | None, scale: float = 1.0) -> str:
     text = _undecorated(label)
     if not unit:
         return text
-    shown = "%" if scale == 100 and unit == "fraction" else unit
+    shown = shown_unit(unit, scale)
     return text if f"({shown})" in text else f"{text} ({shown})"
+
+
+def shown_unit(unit: str, scale: float = 1.0) -> str:
+    """The unit a value is shown in: its declared unit, or "%" for a fraction shown times
+    100 (`unit "fraction" scale 100`)."""
+    return "%" if scale == 100 and unit == "fraction" else unit
+
+
+def row_label(label: str, unit: str | None, scale: float = 1.0) -> str:
+    """A text table's row label: the spec's label as written, plus " (unit)" unless the
+    label already states a unit: the unit as a word in any case ("Total Cycles" for
+    cycles), or a trailing "(...)" ("Traffic (MB)", "MACs (G)"), so labels written like
+    the seed's tables read unchanged."""
+    if not unit:
+        return label
+    shown = shown_unit(unit, scale)
+    if re.search(rf"(?<!\w){re.escape(shown)}(?!\w)", label, re.IGNORECASE) or re.search(r"\([^()]*\)\s*$", label):
+        return label
+    return f"{label} ({shown})"
 
 
 def title_text(label: str) -> str:
@@ -137,12 +156,9 @@ def gantt_bars(info: SpecInfo, events, shows=()) -> list[plots.GanttBar]:
 
 
 def stage_time_unit(program) -> str:
-    """The unit of a Gantt chart's time axis: the one declared on the spec's stages
-    (`unit "s"`), else the language's default for a stage, cycles."""
-    stages = [x for x in (*program.layer_items, *program.row_items, *(i for d in program.designs for i in d.lets))
-              if isinstance(x, ir.Stage)]
-    units = [s.attrs.unit for s in stages if s.attrs.unit]
-    return max(set(units), key=units.count) if units else "cycles"
+    """The unit of a Gantt chart's time axis: the unit of the stages the designs schedule
+    (`unit "s"`; cycles when a stage declares none; every unit when they disagree)."""
+    return time_unit(schedule_stages(program))
 
 
 def spec_title(compiled) -> str:

@@ -59,6 +59,19 @@ class Layout:
             cols += [c] + ([stat_key(None, c, "std")] if random else [])
         return cols
 
+    def csv_units(self) -> dict[str, str]:
+        """The declared unit of each CSV column that has one: a swept param's, a metric's
+        or a comparison's (its mean and std alike; values are written unscaled)."""
+        units = {p: self.info.params[p].unit for p in self.params if p in self.info.params}
+        for d, ms in self.designs.items():
+            for m in ms:
+                u = self.info.designs[d].metrics[m].unit
+                units |= {stat_key(d, m, "mean"): u, stat_key(d, m, "std"): u}
+        for c in self.random_compares:
+            u = self.info.compares[c].unit
+            units |= {c: u, stat_key(None, c, "std"): u}
+        return {k: u for k, u in units.items() if u}
+
 
 # ---------------------------------------------------------------- value text
 
@@ -289,7 +302,8 @@ def parquet_metadata(head: dict) -> dict[bytes, bytes]:
 
 class ParquetWriter:
     """The CSV's columns as a Parquet file (float64, int64, bool, string), a row group per
-    chunk, with the run's settings in the file's key-value metadata."""
+    chunk, with the run's settings in the file's key-value metadata and each column's
+    declared unit in its field metadata (`unit`)."""
 
     def __init__(self, layout: Layout, head: dict, target: Target):
         self.layout, self.target = layout, target
@@ -300,9 +314,12 @@ class ParquetWriter:
     def write(self, chunk: Chunk) -> None:
         table = arrow_table(self.layout, chunk, self.columns)
         if self.out is None:
-            schema = table.schema.with_metadata(parquet_metadata(self.head))
+            units = self.layout.csv_units()
+            fields = [f.with_metadata({b"unit": units[f.name].encode()}) if f.name in units else f
+                      for f in table.schema]
+            schema = pa.schema(fields, metadata=parquet_metadata(self.head))
             self.out = pq.ParquetWriter(self.target.stream, schema)
-        self.out.write_table(table.replace_schema_metadata(self.out.schema.metadata))
+        self.out.write_table(pa.Table.from_arrays(table.columns, schema=self.out.schema))
 
     def close(self) -> None:
         if self.out is not None:

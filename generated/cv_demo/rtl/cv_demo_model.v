@@ -127,25 +127,27 @@ module cv_demo_model (
     // false_neg: int in [0, 1048576]
     wire signed [21:0] false_neg = (2'sd0 > false_neg__1) ? 2'sd0 : false_neg__1;
     wire fetch_qkv__1 = N <= 2'sd0;
-    wire signed [41:0] fetch_qkv__2 = N * bytes_per_vec;
-    wire signed [45:0] fetch_qkv__3 = fetch_qkv__2 * p_bytes_per_token_vecs;
-    wire signed [109:0] fetch_qkv__4 = fetch_qkv__3 <<< 64;
-    wire signed [96:0] fetch_qkv__5 = fetch_qkv__4 / bytes_per_cycle;
-    wire signed [96:0] fetch_qkv__6 = p_mem_latency + fetch_qkv__5;
-    wire fetch_qkv__7 = window > 2'sd0;
-    wire signed [77:0] fetch_qkv__8 = fetch_qkv__3 <<< 32;
-    wire fetch_qkv__9 = fetch_qkv__8 > window;
-    wire fetch_qkv__10 = fetch_qkv__7 && fetch_qkv__9;
-    wire signed [89:0] fetch_qkv__11 = fetch_qkv__8 - window;
-    wire signed [121:0] fetch_qkv__12 = fetch_qkv__11 <<< 32;
-    wire signed [109:0] fetch_qkv__13 = fetch_qkv__12 / bytes_per_cycle;
-    wire signed [109:0] fetch_qkv__14 = fetch_qkv__10 ? fetch_qkv__13 : 2'sd0;
-    wire signed [109:0] fetch_qkv__15 = fetch_qkv__6 + fetch_qkv__14;
-    wire signed [109:0] fetch_qkv__16 = (73'sd4294967296000000000000 < fetch_qkv__15) ? 73'sd4294967296000000000000 : fetch_qkv__15;
-    wire signed [72:0] fetch_qkv__17 = (34'sd4294967296 > fetch_qkv__16) ? 34'sd4294967296 : fetch_qkv__16;
-    wire signed [72:0] fetch_qkv__18 = fetch_qkv__1 ? 34'sd4294967296 : fetch_qkv__17;
+    wire fetch_qkv__2 = qkv_bytes <= 2'sd0;
+    wire fetch_qkv__3 = fetch_qkv__1 || fetch_qkv__2;
+    wire signed [41:0] fetch_qkv__4 = N * bytes_per_vec;
+    wire signed [45:0] fetch_qkv__5 = fetch_qkv__4 * p_bytes_per_token_vecs;
+    wire signed [109:0] fetch_qkv__6 = fetch_qkv__5 <<< 64;
+    wire signed [96:0] fetch_qkv__7 = fetch_qkv__6 / bytes_per_cycle;
+    wire signed [96:0] fetch_qkv__8 = p_mem_latency + fetch_qkv__7;
+    wire fetch_qkv__9 = window > 2'sd0;
+    wire signed [77:0] fetch_qkv__10 = fetch_qkv__5 <<< 32;
+    wire fetch_qkv__11 = fetch_qkv__10 > window;
+    wire fetch_qkv__12 = fetch_qkv__9 && fetch_qkv__11;
+    wire signed [89:0] fetch_qkv__13 = fetch_qkv__10 - window;
+    wire signed [121:0] fetch_qkv__14 = fetch_qkv__13 <<< 32;
+    wire signed [109:0] fetch_qkv__15 = fetch_qkv__14 / bytes_per_cycle;
+    wire signed [109:0] fetch_qkv__16 = fetch_qkv__12 ? fetch_qkv__15 : 2'sd0;
+    wire signed [109:0] fetch_qkv__17 = fetch_qkv__8 + fetch_qkv__16;
+    wire signed [109:0] fetch_qkv__18 = (73'sd4294967296000000000000 < fetch_qkv__17) ? 73'sd4294967296000000000000 : fetch_qkv__17;
+    wire signed [72:0] fetch_qkv__19 = (34'sd4294967296 > fetch_qkv__18) ? 34'sd4294967296 : fetch_qkv__18;
+    wire signed [72:0] fetch_qkv__20 = fetch_qkv__3 ? 34'sd4294967296 : fetch_qkv__19;
     // fetch_qkv: int in [1, 1000000000000]
-    wire signed [40:0] fetch_qkv = (fetch_qkv__18 + 74'sd4294967295) >>> 32;
+    wire signed [40:0] fetch_qkv = (fetch_qkv__20 + 74'sd4294967295) >>> 32;
     wire qk__1 = H <= 2'sd0;
     wire qk__2 = fetch_qkv__1 || qk__1;
     wire signed [41:0] qk__3 = N * N;
@@ -194,43 +196,49 @@ module cv_demo_model (
     // lookahead_path: int in [3, 3000000000000]
     wire signed [42:0] lookahead_path = lookahead_path__1 + top_k;
     wire spec_fetch__1 = predicted <= 2'sd0;
-    wire signed [41:0] spec_fetch__2 = predicted * bytes_per_vec;
-    wire signed [45:0] spec_fetch__3 = spec_fetch__2 * p_speculative_fetch_vecs;
-    wire signed [109:0] spec_fetch__4 = spec_fetch__3 <<< 64;
-    wire signed [96:0] spec_fetch__5 = spec_fetch__4 / bytes_per_cycle;
-    wire signed [96:0] spec_fetch__6 = p_mem_latency + spec_fetch__5;
-    wire signed [77:0] spec_fetch__7 = spec_fetch__3 <<< 32;
-    wire spec_fetch__8 = spec_fetch__7 > window;
-    wire spec_fetch__9 = fetch_qkv__7 && spec_fetch__8;
-    wire signed [89:0] spec_fetch__10 = spec_fetch__7 - window;
-    wire signed [121:0] spec_fetch__11 = spec_fetch__10 <<< 32;
-    wire signed [109:0] spec_fetch__12 = spec_fetch__11 / bytes_per_cycle;
-    wire signed [109:0] spec_fetch__13 = spec_fetch__9 ? spec_fetch__12 : 2'sd0;
-    wire signed [109:0] spec_fetch__14 = spec_fetch__6 + spec_fetch__13;
-    wire signed [109:0] spec_fetch__15 = (73'sd4294967296000000000000 < spec_fetch__14) ? 73'sd4294967296000000000000 : spec_fetch__14;
-    wire signed [72:0] spec_fetch__16 = (34'sd4294967296 > spec_fetch__15) ? 34'sd4294967296 : spec_fetch__15;
-    wire signed [72:0] spec_fetch__17 = spec_fetch__1 ? 34'sd4294967296 : spec_fetch__16;
+    wire signed [25:0] spec_fetch__2 = bytes_per_vec * p_speculative_fetch_vecs;
+    wire spec_fetch__3 = spec_fetch__2 <= 2'sd0;
+    wire spec_fetch__4 = spec_fetch__1 || spec_fetch__3;
+    wire signed [41:0] spec_fetch__5 = predicted * bytes_per_vec;
+    wire signed [45:0] spec_fetch__6 = spec_fetch__5 * p_speculative_fetch_vecs;
+    wire signed [109:0] spec_fetch__7 = spec_fetch__6 <<< 64;
+    wire signed [96:0] spec_fetch__8 = spec_fetch__7 / bytes_per_cycle;
+    wire signed [96:0] spec_fetch__9 = p_mem_latency + spec_fetch__8;
+    wire signed [77:0] spec_fetch__10 = spec_fetch__6 <<< 32;
+    wire spec_fetch__11 = spec_fetch__10 > window;
+    wire spec_fetch__12 = fetch_qkv__9 && spec_fetch__11;
+    wire signed [89:0] spec_fetch__13 = spec_fetch__10 - window;
+    wire signed [121:0] spec_fetch__14 = spec_fetch__13 <<< 32;
+    wire signed [109:0] spec_fetch__15 = spec_fetch__14 / bytes_per_cycle;
+    wire signed [109:0] spec_fetch__16 = spec_fetch__12 ? spec_fetch__15 : 2'sd0;
+    wire signed [109:0] spec_fetch__17 = spec_fetch__9 + spec_fetch__16;
+    wire signed [109:0] spec_fetch__18 = (73'sd4294967296000000000000 < spec_fetch__17) ? 73'sd4294967296000000000000 : spec_fetch__17;
+    wire signed [72:0] spec_fetch__19 = (34'sd4294967296 > spec_fetch__18) ? 34'sd4294967296 : spec_fetch__18;
+    wire signed [72:0] spec_fetch__20 = spec_fetch__4 ? 34'sd4294967296 : spec_fetch__19;
     // spec_fetch: int in [1, 1000000000000]
-    wire signed [40:0] spec_fetch = (spec_fetch__17 + 74'sd4294967295) >>> 32;
+    wire signed [40:0] spec_fetch = (spec_fetch__20 + 74'sd4294967295) >>> 32;
     wire corrective__1 = false_neg <= 2'sd0;
-    wire signed [41:0] corrective__2 = false_neg * bytes_per_vec;
-    wire signed [45:0] corrective__3 = corrective__2 * p_corrective_fetch_vecs;
-    wire signed [109:0] corrective__4 = corrective__3 <<< 64;
-    wire signed [96:0] corrective__5 = corrective__4 / bytes_per_cycle;
-    wire signed [96:0] corrective__6 = p_mem_latency + corrective__5;
-    wire signed [77:0] corrective__7 = corrective__3 <<< 32;
-    wire corrective__8 = corrective__7 > window;
-    wire corrective__9 = fetch_qkv__7 && corrective__8;
-    wire signed [89:0] corrective__10 = corrective__7 - window;
-    wire signed [121:0] corrective__11 = corrective__10 <<< 32;
-    wire signed [109:0] corrective__12 = corrective__11 / bytes_per_cycle;
-    wire signed [109:0] corrective__13 = corrective__9 ? corrective__12 : 2'sd0;
-    wire signed [109:0] corrective__14 = corrective__6 + corrective__13;
-    wire signed [109:0] corrective__15 = (73'sd4294967296000000000000 < corrective__14) ? 73'sd4294967296000000000000 : corrective__14;
-    wire signed [72:0] corrective__16 = (34'sd4294967296 > corrective__15) ? 34'sd4294967296 : corrective__15;
-    wire signed [72:0] corrective__17 = corrective__1 ? 34'sd4294967296 : corrective__16;
+    wire signed [25:0] corrective__2 = bytes_per_vec * p_corrective_fetch_vecs;
+    wire corrective__3 = corrective__2 <= 2'sd0;
+    wire corrective__4 = corrective__1 || corrective__3;
+    wire signed [41:0] corrective__5 = false_neg * bytes_per_vec;
+    wire signed [45:0] corrective__6 = corrective__5 * p_corrective_fetch_vecs;
+    wire signed [109:0] corrective__7 = corrective__6 <<< 64;
+    wire signed [96:0] corrective__8 = corrective__7 / bytes_per_cycle;
+    wire signed [96:0] corrective__9 = p_mem_latency + corrective__8;
+    wire signed [77:0] corrective__10 = corrective__6 <<< 32;
+    wire corrective__11 = corrective__10 > window;
+    wire corrective__12 = fetch_qkv__9 && corrective__11;
+    wire signed [89:0] corrective__13 = corrective__10 - window;
+    wire signed [121:0] corrective__14 = corrective__13 <<< 32;
+    wire signed [109:0] corrective__15 = corrective__14 / bytes_per_cycle;
+    wire signed [109:0] corrective__16 = corrective__12 ? corrective__15 : 2'sd0;
+    wire signed [109:0] corrective__17 = corrective__9 + corrective__16;
+    wire signed [109:0] corrective__18 = (73'sd4294967296000000000000 < corrective__17) ? 73'sd4294967296000000000000 : corrective__17;
+    wire signed [72:0] corrective__19 = (34'sd4294967296 > corrective__18) ? 34'sd4294967296 : corrective__18;
+    wire signed [72:0] corrective__20 = corrective__4 ? 34'sd4294967296 : corrective__19;
     // corrective: int in [1, 1000000000000]
-    wire signed [40:0] corrective = (corrective__17 + 74'sd4294967295) >>> 32;
+    wire signed [40:0] corrective = (corrective__20 + 74'sd4294967295) >>> 32;
 
     // ---- design baseline
     wire signed [51:0] baseline__start = baseline__t;  // baseline layer start
@@ -255,7 +263,7 @@ module cv_demo_model (
 
     // ---- design lookahead
     // dram_bytes
-    wire signed [46:0] lookahead__dram_bytes = acc_baseline__dram_mb__0__next__1 + spec_fetch__3;
+    wire signed [46:0] lookahead__dram_bytes = acc_baseline__dram_mb__0__next__1 + spec_fetch__6;
     wire signed [42:0] lookahead__hidden__1 = lookahead_path + spec_fetch;
     // hidden
     wire signed [40:0] lookahead__hidden = (av < lookahead__hidden__1) ? av : lookahead__hidden__1;
