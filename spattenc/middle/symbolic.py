@@ -328,13 +328,19 @@ def _resolve_branches(e: sp.Expr, values: dict) -> tuple[sp.Expr, tuple]:
     def go(x):
         if isinstance(x, (sp.Max, sp.Min)):
             args = [go(a) for a in x.args]
-            vals = [float(num(a)) for a in args]
+            vals = [number_value(num(a)) for a in args]
+            if None in vals:
+                raise _NoForm("a clamp is undefined (a division by zero) at the current params")
             pick = vals.index(max(vals) if isinstance(x, sp.Max) else min(vals))
             sig.append(pick)
             return args[pick]
         if isinstance(x, sp.Piecewise):
             for i, (expr, cond) in enumerate(x.args):
-                if bool(num(cond)):
+                try:
+                    holds = bool(num(cond))
+                except TypeError:  # a comparison with nan or zoo: the branch is undefined here
+                    raise _NoForm("a condition is undefined (a division by zero) at the current params") from None
+                if holds:
                     sig.append(i)
                     return go(expr)
             sig.append(-1)
@@ -371,8 +377,8 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
     l = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
     nxt = _strip_discrete(f.expanded[Key("state_next", st.name)])
     init = f.expanded[Key("state_init", st.name)]
-    poly = sp.Poly(sp.expand(nxt), N) if nxt.has(N) else None
-    if poly is None or poly.degree() != 1:
+    poly = _linear_in(nxt, N)
+    if poly is None:
         return Total(exact, unrolled, None, None, None, f"the relaxed recurrence of {st.name} is not linear")
     a, b = poly.all_coeffs()
     if a.has(l) or b.has(l):
@@ -403,10 +409,39 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
             part = next((e for e, c in part.args if c == sp.true), part.args[-1][0])
         total += part
     total = sp.piecewise_fold(total)
-    relaxed_value = float(total.xreplace(sub_num).evalf())
+    relaxed_value = number_value(total.xreplace(sub_num))
     note = ("one branch of every clamp/conditional holds on all layers at these parameters"
             if len(segments) == 1 else f"clamps/conditionals change branch: {len(segments)} segments summed")
     return Total(exact, unrolled, sp.Eq(sp.Function(st.name)(l), law), total, relaxed_value, note)
+
+
+def number_value(e) -> float | None:
+    """A sympy number as a float; None when it is undefined (nan, a complex infinity from
+    x/0, or a complex value), which inspect shows as `undefined`."""
+    try:
+        v = sp.sympify(e).evalf()
+    except (TypeError, ValueError, sp.SympifyError):
+        return None
+    if v is sp.nan or v is sp.zoo or v.is_extended_real is not True or v.free_symbols:
+        return None
+    return float(v)
+
+
+def value_text(v) -> str:
+    """A value for inspect: repr of a float, `undefined` for None or nan."""
+    return "undefined" if v is None or v != v else repr(v)
+
+
+def _linear_in(e: sp.Expr, n: sp.Symbol) -> sp.Poly | None:
+    """`e` as a degree-1 polynomial in `n`, or None (n absent, of higher degree, or inside a
+    conditional or rounding, which sympy cannot treat as a polynomial)."""
+    if not e.has(n):
+        return None
+    try:
+        poly = sp.Poly(sp.expand(e), n)
+    except sp.PolynomialError:
+        return None
+    return poly if poly.degree() == 1 else None
 
 
 def _numeric_subs(program: ir.Program, f: Forms, values: dict[str, float]) -> dict:
@@ -510,7 +545,11 @@ def _design_lines(compiled, f: Forms, d: ir.Design, values: dict, overrides: dic
         if not totals:
             totals.append(_exact_totals(compiled, overrides))
         exact, unrolled = totals[0][d.name]
-        out += _total_lines(total_time(program, f, d, values, exact, unrolled), latex)
+        try:
+            tot = total_time(program, f, d, values, exact, unrolled)
+        except _NoForm as e:
+            tot = Total(exact, unrolled, None, None, None, str(e))
+        out += _total_lines(tot, latex)
     out += _metric_lines(compiled, f, d, values, overrides, latex)
     out.append("")
     return out
@@ -519,15 +558,18 @@ def _design_lines(compiled, f: Forms, d: ir.Design, values: dict, overrides: dic
 def _total_lines(tot: Total, latex: bool) -> list[str]:
     """A design's total over layers: exact (unrolled) and its continuous relaxation."""
     exact = tot.exact_value
-    out = [f"total over layers, exact (unrolled at the current params) = {exact!r}",
+    out = [f"total over layers, exact (unrolled at the current params) = {value_text(exact)}",
            "  per layer: " + ", ".join(f"{x:.6g}" for x in tot.unrolled)]
     if tot.relaxed is None:
         out.append(f"continuous relaxation: none ({tot.note})")
     else:
         out.append(f"continuous relaxation: {_show(tot.state_law, latex)}")
         out.append(f"  total = {_show(tot.relaxed, latex)}")
-        err = (tot.relaxed_value - exact) / exact if exact else float("nan")
-        out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
+        if tot.relaxed_value is None or exact != exact:
+            out.append(f"  value = undefined ({tot.note})")
+        else:
+            err = (tot.relaxed_value - exact) / exact if exact else float("nan")
+            out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
     return out
 
 
@@ -624,6 +666,8 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
     state_syms = {f.syms[Key("state", s.name)] for s in states}
     laws, exact = {}, True
     for st in states:
+        if Key("state", st.name) in program.random:
+            continue  # a state that follows draws has no law; what reads it is random too
         n = f.syms[Key("state", st.name)]
         raw = f.expanded[Key("state_next", st.name)]
         nxt = _strip_discrete(raw)
@@ -631,9 +675,10 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
         init = f.expanded[Key("state_init", st.name)]
         if (nxt.free_symbols | init.free_symbols) & (state_syms - {n}) or l in nxt.free_symbols:
             raise _NoForm(f"the recurrence of state {st.name} reads other states or the layer index")
-        if not nxt.has(n) or sp.Poly(sp.expand(nxt), n).degree() != 1:
+        poly = _linear_in(nxt, n)
+        if poly is None:
             raise _NoForm(f"the relaxed recurrence of state {st.name} is not linear")
-        a, b = sp.Poly(sp.expand(nxt), n).all_coeffs()
+        a, b = poly.all_coeffs()
         laws[n] = init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0)
     return laws, exact
 
@@ -778,10 +823,9 @@ def _sim_metrics(compiled, overrides: dict) -> dict:
 
 
 def _check_value(form: sp.Expr, sub_num: dict, sim_value: float | None) -> str:
-    try:
-        value = float(form.xreplace(sub_num).evalf())
-    except (TypeError, ValueError):
-        return "  (no numeric value at the current params)"
+    value = number_value(form.xreplace(sub_num))
+    if value is None:
+        return "  = undefined at the current params (a division by zero or a complex value)"
     text = f"  = {value!r} at the current params"
     if sim_value is not None:
         err = (value - sim_value) / sim_value if sim_value else value - sim_value
