@@ -1,6 +1,7 @@
 """Middle layer: exact solves of a report's `solve p where A == B` entries, on the closed
 forms of a deterministic plan (sympy, inputs as exact decimals), with the solver of
-`inspect` (symbolic.real_roots)."""
+`inspect` (branches.branch_roots over symbolic.real_roots).  Only the values the equation
+reads are computed, so an unrelated metric, draw or loop never matters."""
 
 from __future__ import annotations
 
@@ -9,52 +10,72 @@ from dataclasses import dataclass
 import sympy
 
 from spattenc.ir import nodes as ir
-from spattenc.middle.interp import Unsupported, exact, symbolic_interpreter
-from spattenc.middle.symbolic import real_roots
+from spattenc.ir.keys import Key
+from spattenc.middle.branches import Root, branch_roots
+from spattenc.middle.interp import Unsupported, reads, symbolic_interpreter, unneeded
+from spattenc.middle.symbolic import declared_range, real_roots
 
 
 @dataclass(frozen=True)
 class Solution:
-    """A solved report entry: `value` (float or None); `reason` says why it is None."""
+    """A solved report entry: `value` (float or None); `reason` says why it is None.
+    `roots`: every root found (in or outside the range, each with its branch)."""
 
     value: float | None
     reason: str | None
     exact: str | None = None
+    roots: tuple[Root, ...] = ()
+    where: str = ""
 
 
 def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Solution:
     """Solve `solve p where A == B` exactly (sympy, exact decimal inputs) for the real p in
-    p's declared range; None with the reason when there is no such p."""
+    p's declared range: the smallest root there, or None with the reason."""
     prog = compiled.program
     target = it.expr.name
-    param = prog.param(target)
+    sides = [it.cond.left, it.cond.right]
+    drawn = sorted(_show_key(k) for side in sides for k in reads(side)
+                   if k in prog.random or (k.kind == "compare" and k.name in compiled.plan.random_compares))
+    if drawn:
+        return Solution(None, f"the equation reads {', '.join(drawn)}, which depends on random draws "
+                              "(no exact solve; see eval's trials)")
     try:
-        interp, _ = symbolic_interpreter(compiled.plan, params, inputs or {}, (target,))
+        interp, _ = symbolic_interpreter(compiled.plan, params, inputs or {}, (target,), unneeded(compiled.plan, sides))
         left, right = interp.eval(it.cond.left), interp.eval(it.cond.right)
     except Unsupported as e:
         return Solution(None, f"no closed form in {target}: {e}")
     x = sympy.Symbol(target, real=True)
-    lo, hi = param.lo_value, param.hi_value
-    domain = sympy.Interval(exact(lo) if lo is not None else -sympy.oo, exact(hi) if hi is not None else sympy.oo)
     eq = sympy.together(left - right)
-    # The solver is inspect's (symbolic.real_roots); roots are then kept in p's range.
     if x not in eq.free_symbols:
         holds = sympy.simplify(eq) == 0
         return Solution(None, f"the equation does not depend on {target}" +
                         ("; it holds for every value" if holds else "; it never holds"))
-    found = real_roots(eq, x)
-    where = f"[{_num(lo)}, {_num(hi)}]" if param.lo is not None else "the reals"
-    roots = sorted((r for r in found.roots if r.is_real is not False), key=float)
-    inside = [r for r in roots if domain.contains(r) == sympy.true]
+    lo, hi, where = declared_range(prog.param(target))
+    found = branch_roots(eq, x, lo, hi, {}, real_roots)
+    inside = [r for r in found.roots if r.inside and r.value is not None]
     if inside:
-        return Solution(float(inside[0]), None, str(inside[0]))
-    if roots:
-        shown = ", ".join(f"{v} (≈ {float(v):.6g})" if not v.is_Integer else str(v) for v in roots)
-        return Solution(None, f"the equation holds only at {target} = {shown}, outside {where}")
+        return Solution(float(inside[0].value), None, str(inside[0].value), found.roots, where)
+    if found.roots:
+        return Solution(None, f"no root in {where}: {target} = " + root_text(found.roots, where), None,
+                        found.roots, where)
     if not found.closed:
-        return Solution(None, f"sympy could not solve the equation for {target} (no closed form)")
+        return Solution(None, f"sympy could not solve the equation for {target} ({found.note})")
     return Solution(None, f"no real {target} satisfies the equation")
 
 
-def _num(v) -> str:
-    return "inf" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+def root_text(roots: tuple[Root, ...], where: str) -> str:
+    """The roots as one line: value, branch, and whether outside the declared range."""
+    parts = []
+    for r in roots:
+        if r.whole:
+            parts.append(f"any value where {r.branch}")
+            continue
+        v = r.value
+        text = str(v) if v.is_Integer or v.is_Rational and len(str(v)) < 12 else f"{v} (≈ {float(v):.6g})"
+        text += f" (where {r.branch})" if r.branch else ""
+        parts.append(text + (f", outside {where}" if r.inside is False else ""))
+    return "; ".join(parts)
+
+
+def _show_key(k: Key) -> str:
+    return f"{k.owner}.{k.name}" if k.owner else k.name

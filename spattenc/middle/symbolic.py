@@ -19,7 +19,8 @@ from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
-from spattenc.middle.eval import SymbolEval, const_value
+from spattenc.middle.branches import ROUNDINGS, Root, branch_roots
+from spattenc.middle.eval import SymbolEval, const_value, exact
 from spattenc.middle.interp import Env, Interpreter
 
 
@@ -234,9 +235,9 @@ class Solution:
     name: str
     unknown: str
     equation: sp.Expr
-    solutions: tuple[sp.Expr, ...]
-    values: tuple[float | complex, ...]
+    roots: tuple[Root, ...]  # every real root, in or outside the range, with its branch
     note: str
+    where: str  # the declared range, as text
 
 
 @dataclass(frozen=True)
@@ -249,35 +250,71 @@ class Roots:
 
 
 def real_roots(e: sp.Expr, x: sp.Symbol) -> Roots:
-    """THE solver (solve declarations, inspect and report `solve` entries): every root of
-    e == 0 in x, in closed form, over x's assumptions (real, or positive)."""
+    """THE solver of one branch (branches.branch_roots calls it for each): every root of
+    e == 0 in x, in closed form, over x's assumptions.  An equation in x alone that is a
+    ratio of polynomials gets its exact real roots (radicals, or CRootOf for a degree
+    sympy has no usable radicals for) so a quartic never ends in sympy's set algebra."""
+    rational = _rational_roots(e, x)
+    if rational is not None:
+        return rational
     try:
         sols = tuple(sp.solve(e, x, rational=False))
-    except NotImplementedError:
-        return Roots((), "sympy found no closed form", closed=False)
+    except (NotImplementedError, sp.PolynomialError, TypeError, ValueError) as err:
+        return Roots((), f"sympy found no closed form ({type(err).__name__})", closed=False)
     if not sols:
         return Roots((), "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}")
     return Roots(sols, "")
 
 
+def _rational_roots(e: sp.Expr, x: sp.Symbol) -> Roots | None:
+    """The exact real roots of a ratio of polynomials in x alone (numeric coefficients),
+    or None when `e` is not one."""
+    if e.free_symbols != {x} or e.has(sp.Piecewise, *ROUNDINGS):
+        return None
+    try:
+        num, den = sp.fraction(sp.cancel(sp.together(e)))
+        pn, pd = sp.Poly(num, x), sp.Poly(den, x)
+        if pn.degree() < 1 or not pn.domain.is_Exact:
+            return None
+        roots = [r for r in dict.fromkeys(sp.real_roots(pn)) if pd.eval(r) != 0]
+    except (sp.PolynomialError, sp.GeneratorsNeeded, NotImplementedError, TypeError, ValueError):
+        return None
+    return Roots(tuple(roots), "" if roots else "no solution (the two sides never meet)")
+
+
+def declared_range(param: ir.Param) -> tuple[sp.Expr | None, sp.Expr | None, str]:
+    """A param's declared range as exact bounds (None: unbounded) and as text."""
+    lo = exact(param.lo_value) if param.lo is not None and param.lo_value is not None else None
+    hi = exact(param.hi_value) if param.hi is not None and param.hi_value is not None else None
+    text = f"[{_bound(param.lo_value, lo)}, {_bound(param.hi_value, hi)}]" if lo is not None or hi is not None \
+        else "the reals"
+    return lo, hi, text
+
+
+def _bound(v, b) -> str:
+    if b is None:
+        return "inf"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float]) -> Solution:
-    """Solve a `solve` declaration for its unknown param with sympy (expanded to params)."""
+    """Solve a `solve` declaration for its unknown param with sympy (expanded to params):
+    every real root, branch by branch (branches.branch_roots), with its value at the
+    current params and whether it lies in the param's declared range."""
     e = to_sympy(sv.expr, program, f.syms)
     if isinstance(e, sp.Eq):
         e = e.lhs - e.rhs
     e = exact_decimals(expand_all(e, program, f))
     unknown = f.syms[Key("param", sv.unknown.name)]
-    # Solve over the reals: an int param's integrality would make most crossovers "no solution".
-    x = sp.Symbol(sv.unknown.name, positive=True) if unknown.is_positive else sp.Symbol(sv.unknown.name, real=True)
+    # Solve over the reals (an int param's integrality would make most crossovers "no
+    # solution"); roots outside the declared range are reported as such.
+    x = sp.Symbol(sv.unknown.name, real=True)
     e = e.xreplace({unknown: x})
-    found = real_roots(e, x)
-    sols, note = tuple(tidy(s_) for s_ in found.roots), found.note
-    sub = _numeric_subs(program, f, values)
-    nums = []
-    for s_ in sols:
-        v = sp.N(s_.xreplace(sub))
-        nums.append(float(v) if v.is_real else complex(v))
-    return Solution(sv.name, sv.unknown.name, e, sols, tuple(nums), note)
+    lo, hi, where = declared_range(program.param(sv.unknown.name))
+    point = {f.syms[Key("param", p.name)]: exact(values[p.name]) for p in program.params if p.name != sv.unknown.name}
+    found = branch_roots(e, x, lo, hi, point, real_roots)
+    roots = tuple(dataclasses.replace(r, form=tidy(r.form)) if r.form is not None else r for r in found.roots)
+    return Solution(sv.name, sv.unknown.name, e, roots, found.note, where)
 
 
 def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: bool = True) -> sp.Expr | None:
@@ -588,12 +625,30 @@ def solutions_lines(compiled, solves, latex: bool = False, overrides: dict | Non
         where = f" in design {sv.design.name}" if sv.design is not None else ""
         out.append(f"{sv.name}: {sv.unknown.name} such that {_show(sol.equation, latex)} = 0{where}"
                    + (f"  ({sv.attrs.doc})" if sv.attrs.doc else ""))
-        if not sol.solutions:
-            out.append(f"  {sol.note}")
-        for form, value in zip(sol.solutions, sol.values):
-            out.append(f"  {sv.unknown.name} = {_show(form, latex)}")
-            out.append(f"    = {value!r} at the current params")
+        out += root_lines(sv.unknown.name, sol, latex)
     out.append("")
+    return out
+
+
+def root_lines(unknown: str, sol: Solution, latex: bool) -> list[str]:
+    """Each root of a solve declaration: its closed form, its branch, its value at the
+    current params and, when outside, that it is outside the declared range."""
+    out = []
+    if not sol.roots:
+        out.append(f"  {sol.note}")
+    for r in sol.roots:
+        branch = f"  (where {r.branch})" if r.branch else ""
+        if r.whole:
+            out.append(f"  the equation holds for every {unknown} where {r.branch}")
+            continue
+        out.append(f"  {unknown} = {_show(r.form, latex)}{branch}")
+        if r.value is None:
+            out.append("    (no value at the current params)")
+            continue
+        out.append(f"    = {value_text(number_value(r.value))} at the current params"
+                   + (f": outside the declared range {sol.where}" if r.inside is False else ""))
+    if sol.roots and all(r.inside is False for r in sol.roots):
+        out.append(f"  no root in the declared range {sol.where}")
     return out
 
 
