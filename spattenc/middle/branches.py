@@ -31,13 +31,15 @@ class Root:
     """A root: its closed form (in the other params), its value at the current params
     (None when it has none), the branch it lies in ('' without branches), and whether it
     is inside the declared range (None: not decided).  `whole`: the equation holds on the
-    whole branch (no single root)."""
+    whole branch (no single root): `region` is where, within the declared range (None
+    when sympy cannot tell), and `value` its least point when it has one."""
 
     form: sp.Expr | None
     value: sp.Expr | None
     branch: str
     inside: bool | None
     whole: bool = False
+    region: sp.Set | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _branch_roots(expr, found, guard, x, values: dict, rounds, lo, hi, point: di
     if found is None:  # the branch does not depend on x: it holds everywhere on it, or nowhere
         if expr.xreplace(values).xreplace(point) != 0:
             return []
-        return [Root(None, None, text, None, whole=True)]
+        return _whole(guard.xreplace(values), values, rounds, x, lo, hi, point, text)
     out = []
     for form in found.roots:
         form = form.xreplace(values)
@@ -165,6 +167,48 @@ def _branch_roots(expr, found, guard, x, values: dict, rounds, lo, hi, point: di
         inside = None if holds != sp.true else _inside(value, lo, hi)
         out.append(Root(form, value, text, inside))
     return out
+
+
+def _whole(guard, values: dict, rounds, x, lo, hi, point: dict, text: str) -> list[Root]:
+    """A branch on which the equation holds for every x: the set of such x in the declared
+    range (empty: no root), its least point as the value when it has one."""
+    conds = [c.xreplace(point) for c in sp.And.make_args(guard) if c != sp.true]
+    for n, r in rounds:
+        u = r.args[0].xreplace(point)
+        if r.func is sp.ceiling:
+            conds += [u > values[n] - 1, u <= values[n]]
+        elif r.func is sp.floor:
+            conds += [u >= values[n], u < values[n] + 1]
+        else:
+            return [Root(None, None, text, None, whole=True)]
+    region = sp.Interval(lo if lo is not None else -sp.oo, hi if hi is not None else sp.oo)
+    try:
+        for c in conds:
+            region = region.intersect(sp.solveset(c, x, sp.S.Reals))
+    except (NotImplementedError, TypeError, ValueError):
+        return [Root(None, None, text, None, whole=True)]
+    if region is sp.S.EmptySet:
+        return []
+    least = region.inf if region.contains(region.inf) == sp.true else None
+    return [Root(None, least, text, True, whole=True, region=region)]
+
+
+def set_text(region: sp.Set) -> str:
+    """An interval as a reader writes it: (128, 256], [1, inf); other sets as sympy prints."""
+    if not isinstance(region, sp.Interval):
+        return sp.sstr(region)
+    left = "(" if region.left_open else "["
+    right = ")" if region.right_open else "]"
+    return f"{left}{sp.sstr(region.start)}, {sp.sstr(region.end)}{right}".replace("oo", "inf")
+
+
+def least_integer(region: sp.Set) -> sp.Integer | None:
+    """The least integer of a set (an int param's smallest value there), or None."""
+    if region.inf in (-sp.oo, sp.oo) or not region.inf.is_number:
+        return None
+    n = sp.ceiling(region.inf)
+    n = n + 1 if region.contains(n) != sp.true else n
+    return n if region.contains(n) == sp.true else None
 
 
 def _inside(value: sp.Expr, lo, hi) -> bool | None:

@@ -5,13 +5,14 @@ reads are computed, so an unrelated metric, draw or loop never matters."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import sympy
 
 from spattenc.ir import nodes as ir
 from spattenc.ir.keys import Key
-from spattenc.middle.branches import Root, branch_roots
+from spattenc.middle.branches import Root, branch_roots, least_integer, set_text
 from spattenc.middle.interp import Unsupported, reads, symbolic_interpreter, unneeded
 from spattenc.middle.symbolic import declared_range, real_roots
 
@@ -52,11 +53,21 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
                         ("; it holds for every value" if holds else "; it never holds"))
     lo, hi, where = declared_range(prog.param(target))
     found = branch_roots(eq, x, lo, hi, {}, real_roots)
-    inside = [r for r in found.roots if r.inside and r.value is not None]
+    if prog.param(target).type == "int":  # an int param: the least integer of a region
+        found = dataclasses.replace(found, roots=tuple(
+            dataclasses.replace(r, value=least_integer(r.region)) if r.region is not None else r for r in found.roots))
+    inside = sorted((r for r in found.roots if r.inside and r.value is not None), key=lambda r: float(r.value))
     if inside:
         return Solution(float(inside[0].value), None, str(inside[0].value), found.roots, where)
+    if found.roots and all(r.inside is False for r in found.roots):
+        shown = ", ".join(_value_text(r) for r in found.roots)
+        return Solution(None, f"the equation holds only at {target} = {shown}, outside {where}", None,
+                        found.roots, where)
+    if found.roots and all(r.whole for r in found.roots):
+        return Solution(None, f"the equation holds for {target} = " + root_text(found.roots, where)
+                        + ": a set without a least value", None, found.roots, where)
     if found.roots:
-        return Solution(None, f"no root in {where}: {target} = " + root_text(found.roots, where), None,
+        return Solution(None, f"no root known to be in {where}: {target} = " + root_text(found.roots, where), None,
                         found.roots, where)
     if not found.closed:
         return Solution(None, f"sympy could not solve the equation for {target} ({found.note})")
@@ -65,16 +76,17 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
 
 def root_text(roots: tuple[Root, ...], where: str) -> str:
     """The roots as one line: value, branch, and whether outside the declared range."""
-    parts = []
-    for r in roots:
-        if r.whole:
-            parts.append(f"any value where {r.branch}")
-            continue
-        v = r.value
-        text = str(v) if v.is_Integer or v.is_Rational and len(str(v)) < 12 else f"{v} (≈ {float(v):.6g})"
-        text += f" (where {r.branch})" if r.branch else ""
-        parts.append(text + (f", outside {where}" if r.inside is False else ""))
-    return "; ".join(parts)
+    return "; ".join(_value_text(r) + (f", outside {where}" if r.inside is False else "") for r in roots)
+
+
+def _value_text(r: Root) -> str:
+    """A root's exact value (and its decimal unless an integer), with its branch."""
+    if r.whole:
+        return f"every value in {set_text(r.region)} (where {r.branch})" if r.region is not None else \
+            f"every value where {r.branch}"
+    v = r.value
+    text = str(v) if v.is_Integer else f"{v} (≈ {float(v):.6g})"
+    return text + (f" (where {r.branch})" if r.branch else "")
 
 
 def _show_key(k: Key) -> str:

@@ -19,7 +19,7 @@ from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
-from spattenc.middle.branches import ROUNDINGS, Root, branch_roots
+from spattenc.middle.branches import ROUNDINGS, Root, branch_roots, set_text
 from spattenc.middle.eval import SymbolEval, const_value, exact
 from spattenc.middle.interp import Env, Interpreter
 
@@ -238,6 +238,7 @@ class Solution:
     roots: tuple[Root, ...]  # every real root, in or outside the range, with its branch
     note: str
     where: str  # the declared range, as text
+    values: tuple[float | None, ...] = ()  # each root's value at the current params (float64)
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,10 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     point = {f.syms[Key("param", p.name)]: exact(values[p.name]) for p in program.params if p.name != sv.unknown.name}
     found = branch_roots(e, x, lo, hi, point, real_roots)
     roots = tuple(dataclasses.replace(r, form=tidy(r.form)) if r.form is not None else r for r in found.roots)
-    return Solution(sv.name, sv.unknown.name, e, roots, found.note, where)
+    # The value printed is the closed form evaluated in floats, as the simulators would.
+    sub = _numeric_subs(program, f, values)
+    nums = tuple(number_value(r.form.xreplace(sub)) if r.form is not None else None for r in roots)
+    return Solution(sv.name, sv.unknown.name, e, roots, found.note, where, nums)
 
 
 def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: bool = True) -> sp.Expr | None:
@@ -636,16 +640,17 @@ def root_lines(unknown: str, sol: Solution, latex: bool) -> list[str]:
     out = []
     if not sol.roots:
         out.append(f"  {sol.note}")
-    for r in sol.roots:
+    for r, value in zip(sol.roots, sol.values):
         branch = f"  (where {r.branch})" if r.branch else ""
         if r.whole:
-            out.append(f"  the equation holds for every {unknown} where {r.branch}")
+            within = f" in {set_text(r.region)}" if r.region is not None else ""
+            out.append(f"  the equation holds for every {unknown}{within} (where {r.branch})")
             continue
         out.append(f"  {unknown} = {_show(r.form, latex)}{branch}")
         if r.value is None:
             out.append("    (no value at the current params)")
             continue
-        out.append(f"    = {value_text(number_value(r.value))} at the current params"
+        out.append(f"    = {value_text(value)} at the current params"
                    + (f": outside the declared range {sol.where}" if r.inside is False else ""))
     if sol.roots and all(r.inside is False for r in sol.roots):
         out.append(f"  no root in the declared range {sol.where}")
