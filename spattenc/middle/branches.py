@@ -60,12 +60,14 @@ def branch_roots(e: sp.Expr, x: sp.Symbol, lo, hi, point: dict, solver) -> Found
     """Every real root of e == 0 in x, branch by branch.  `lo`, `hi`: x's declared range
     (exact numbers, or None for unbounded); `point`: the other symbols' values (exact);
     `solver(expr, x)` returns a symbolic.Roots."""
-    e = e.replace(lambda n: isinstance(n, (sp.Max, sp.Min)) and n.has(x), lambda n: n.rewrite(sp.Piecewise))
+    if not e.has(x):
+        return Found((), f"the equation does not depend on {x}")
     try:
         rounds, e = _roundings(e, x)
         combos = _combos(rounds, x, lo, hi, point)
     except NoBranches as err:
         return Found((), f"no closed form: {err}", closed=False)
+    e = _piecewise(e, x)
     folded = sp.piecewise_fold(e)
     branches = list(folded.args) if isinstance(folded, sp.Piecewise) else [(folded, sp.true)]
     if len(branches) > MAX_BRANCHES:
@@ -83,7 +85,12 @@ def branch_roots(e: sp.Expr, x: sp.Symbol, lo, hi, point: dict, solver) -> Found
             notes.append(found.note)
         for values in combos:
             roots += _branch_roots(expr, found, guard, x, values, rounds, lo, hi, point)
-    return Found(_unique(roots), "; ".join(dict.fromkeys(notes)) or ("" if roots else "no solution"), closed)
+    return Found(_unique(roots), "; ".join(dict.fromkeys(notes)) or ("" if roots else "no real solution (the two sides never meet)"), closed)
+
+
+def _piecewise(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """`e` with each max and min of x written as a Piecewise (one branch per argument)."""
+    return e.replace(lambda n: isinstance(n, (sp.Max, sp.Min)) and n.has(x), lambda n: n.rewrite(sp.Piecewise))
 
 
 def _roundings(e: sp.Expr, x: sp.Symbol) -> tuple[list[tuple[sp.Symbol, sp.Expr]], sp.Expr]:
@@ -118,6 +125,12 @@ def _extent(u: sp.Expr, x: sp.Symbol, lo, hi) -> tuple[sp.Expr, sp.Expr]:
     with numeric coefficients and no pole there)."""
     if u.free_symbols - {x}:
         raise NoBranches(f"{u} has no value at the current params")
+    u = sp.piecewise_fold(_piecewise(u, x))
+    if isinstance(u, sp.Piecewise):
+        # Every piece's extent over the whole range: a superset of u's values, which is
+        # enough (each assumed value is checked at the root).
+        ends = [_extent(piece, x, lo, hi) for piece, _ in u.args]
+        return min((a for a, _ in ends), key=float), max((b for _, b in ends), key=float)
     num, den = sp.fraction(sp.together(u))
     try:
         if sp.Poly(den, x).degree() > 0 and any(lo <= r <= hi for r in sp.real_roots(sp.Poly(den, x))):
@@ -174,7 +187,7 @@ def _whole(guard, values: dict, rounds, x, lo, hi, point: dict, text: str) -> li
     range (empty: no root), its least point as the value when it has one."""
     conds = [c.xreplace(point) for c in sp.And.make_args(guard) if c != sp.true]
     for n, r in rounds:
-        u = r.args[0].xreplace(point)
+        u = _piecewise(r.args[0].xreplace(point), x)
         if r.func is sp.ceiling:
             conds += [u > values[n] - 1, u <= values[n]]
         elif r.func is sp.floor:

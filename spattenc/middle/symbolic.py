@@ -302,9 +302,11 @@ def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float])
     """Solve a `solve` declaration for its unknown param with sympy (expanded to params):
     every real root, branch by branch (branches.branch_roots), with its value at the
     current params and whether it lies in the param's declared range."""
-    e = to_sympy(sv.expr, program, f.syms)
-    if isinstance(e, sp.Eq):
-        e = e.lhs - e.rhs
+    if isinstance(sv.expr, ir.Binary) and sv.expr.op == "==":
+        # Each side on its own: sympy would fold an equation it can decide (B*B == -1) to False.
+        e = to_sympy(sv.expr.left, program, f.syms) - to_sympy(sv.expr.right, program, f.syms)
+    else:
+        e = to_sympy(sv.expr, program, f.syms)
     e = exact_decimals(expand_all(e, program, f))
     unknown = f.syms[Key("param", sv.unknown.name)]
     # Solve over the reals (an int param's integrality would make most crossovers "no
