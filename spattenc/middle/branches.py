@@ -85,7 +85,8 @@ def branch_roots(e: sp.Expr, x: sp.Symbol, lo, hi, point: dict, solver) -> Found
             notes.append(found.note)
         for values in combos:
             roots += _branch_roots(expr, found, guard, x, values, rounds, lo, hi, point)
-    return Found(_unique(roots), "; ".join(dict.fromkeys(notes)) or ("" if roots else "no real solution (the two sides never meet)"), closed)
+    note = "; ".join(dict.fromkeys(notes)) or ("" if roots else "no real solution (the two sides never meet)")
+    return Found(_unique(roots), note, closed)
 
 
 def _piecewise(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -165,7 +166,7 @@ def _branch_roots(expr, found, guard, x, values: dict, rounds, lo, hi, point: di
     out = []
     for form in found.roots:
         form = form.xreplace(values)
-        value = sp.nsimplify(form.xreplace(point)) if form.xreplace(point).is_Float else form.xreplace(point)
+        value = form.xreplace(point)
         if value.free_symbols:
             out.append(Root(form, None, text, None))
             continue

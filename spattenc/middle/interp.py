@@ -24,7 +24,8 @@ from spattenc.ir.errors import fail
 from spattenc.middle.eval import PythonEval, SympyEval, Unsupported, exact
 from spattenc.middle.lower import Join, Plan, Timing, report_exprs, time_var, var_of
 
-__all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "reads", "symbolic_interpreter", "unneeded"]
+__all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "reads", "symbolic_interpreter",
+           "unneeded"]
 
 
 @dataclass
