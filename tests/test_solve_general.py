@@ -147,6 +147,7 @@ def test_unrelated_metric_and_draw_do_not_change_a_solve(cli, tmp_path):
     doc = _eval_json(cli, path)
     assert doc["x"] == 300 and doc["y"] is None
     text = cli("eval", path).out
+    assert "x: 300 (other roots: -300, outside [1, 65536])" in text
     assert "y: null (the equation reads d.drawn, which depends on random draws" in text
     out = cli("inspect", path).out
     assert "B = 300" in _block(out, "x: solve")

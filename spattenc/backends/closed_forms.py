@@ -113,9 +113,8 @@ def _solve_lines(path: str, it: ir.ReportItem, sol) -> list[str]:
         out.append(f"  {it.expr.name} = {sol.exact}  (≈ {sol.value:.10g})")
     else:
         out.append(f"  none: {sol.reason}")
-    others = [r for r in sol.roots if sol.value is None or r.value is None or str(r.value) != sol.exact]
-    if sol.value is not None and others:
-        out.append(f"  other roots: {it.expr.name} = {root_text(tuple(others), sol.where)}")
+    if sol.others() is not None:
+        out.append(f"  {sol.others()}")
     elif sol.value is not None and sol.roots and sol.roots[0].whole:
         out.append(f"  (the least of: {root_text(sol.roots[:1], sol.where)})")
     elif sol.value is not None and sol.roots and sol.roots[0].branch:

@@ -28,6 +28,14 @@ class Solution:
     roots: tuple[Root, ...] = ()
     where: str = ""
 
+    def others(self) -> str | None:
+        """The roots other than the value (outside the range, or larger), as a note; None
+        when the value is the only one."""
+        if self.value is None:
+            return None
+        rest = tuple(r for r in self.roots if r.value is None or str(r.value) != self.exact)
+        return f"other roots: {root_text(rest, self.where)}" if rest else None
+
 
 def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Solution:
     """Solve `solve p where A == B` exactly (sympy, exact decimal inputs) for the real p in
