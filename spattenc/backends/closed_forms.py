@@ -10,8 +10,8 @@ from spattenc.ir.keys import Key
 from spattenc.backends.naming import md_comment, md_fence
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import SpecError, did_you_mean
-from spattenc.middle.interp import Unsupported, symbolic_interpreter
-from spattenc.middle.report_solve import solve
+from spattenc.middle.interp import Unsupported, symbolic_interpreter, unneeded
+from spattenc.middle.report_solve import root_text, solve
 from spattenc.middle.symbolic import inspect_text, solutions_lines
 
 
@@ -47,21 +47,25 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
     prog = compiled.program
     params = {p.name: p.value for p in prog.params}
     params.update(overrides)
-    free = tuple(p.name for p in prog.params if p.name not in overrides)
+    counted = _count_params(prog)
+    free = tuple(p.name for p in prog.params if p.name not in overrides and p.name not in counted)
     inputs = bound.values if bound is not None else {}
+    fixed = [p for p in prog.params if p.name in counted and p.name not in overrides]
     lines = [f"Closed forms of '{prog.name}'" + (f" in {', '.join(free)}" if free else "")
              + (" (inputs: " + ", ".join(f"{k}={v}" for k, v in bound.files.items()) + ")" if bound and bound.files
                 else ""), ""]
-    try:
-        _, forms = symbolic_interpreter(compiled.plan, params, inputs, free)
-    except Unsupported as e:
-        return "\n".join(lines + [f"no closed form: {e}"]) + "\n"
+    if fixed:
+        lines[-1:-1] = [f"({', '.join(f'{p.name} = {params[p.name]}' for p in fixed)}: the layer count, at its value)"]
+    forms = _forms(compiled, params, inputs, free)
 
     def show(key: str, title: str, attrs: ir.Attrs):
-        e = forms[key]
         unit = f"  [{attrs.unit}]" if attrs.unit else ""
         label = f"  {attrs.label}" if attrs.label else ""
         lines.append(f"{title}{unit}{label}")
+        e = forms(key)
+        if isinstance(e, str):
+            lines.extend([f"  no closed form: {e}", ""])
+            return
         e = sympy.expand(e) if _polynomial(e, free) else sympy.cancel(sympy.together(e))
         if latex:
             lines.append(f"  = {sympy.latex(e)}")
@@ -95,16 +99,70 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
     if prog.report is not None:
         for path, it in _solve_items(prog.report.items, ""):
             if wanted(path, it.name):
-                sol = solve(compiled, it, params, inputs)
-                lines.append(f"{path}: solve {it.expr.name} where {_eq_text(it)}")
-                if sol.value is not None:
-                    lines.append(f"  {it.expr.name} = {sol.exact}  (≈ {sol.value:.10g})")
-                else:
-                    lines.append(f"  none: {sol.reason}")
-                lines.append("")
+                lines += _solve_lines(path, it, solve(compiled, it, params, inputs))
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _solve_lines(path: str, it: ir.ReportItem, sol) -> list[str]:
+    """A report solve entry in inspect: its value (the smallest root in range) or why there
+    is none, then any other root with its branch and whether it is in range."""
+    out = [f"{path}: solve {it.expr.name} where {_eq_text(it)}"]
+    if sol.value is not None:
+        out.append(f"  {it.expr.name} = {sol.exact}  (≈ {sol.value:.10g})")
+    else:
+        out.append(f"  none: {sol.reason}")
+    if sol.others() is not None:
+        out.append(f"  {sol.others()}")
+    elif sol.value is not None and sol.roots and sol.roots[0].whole:
+        out.append(f"  (the least of: {root_text(sol.roots[:1], sol.where)})")
+    elif sol.value is not None and sol.roots and sol.roots[0].branch:
+        out.append(f"  (where {sol.roots[0].branch})")
+    return out + [""]
+
+
+def _count_params(prog: ir.Program) -> set[str]:
+    """The params the layer count reads (through constants): a count must be a number, so
+    inspect keeps them at their values."""
+    if prog.layers is None or prog.layers.count is None:
+        return set()
+    consts = {c.name: c.expr for c in prog.consts}
+    out: set[str] = set()
+    todo, seen = [prog.layers.count], set()
+    while todo:
+        for node in ir.walk(todo.pop()):
+            if isinstance(node, ir.Ref) and node.scope == "param":
+                out.add(node.name)
+            elif isinstance(node, ir.Ref) and node.scope == "const" and node.name not in seen:
+                seen.add(node.name)
+                todo.append(consts[node.name])
+    return out
+
+
+def _forms(compiled, params: dict, inputs: dict, free: tuple[str, ...]):
+    """A function from a metric or comparison key to its closed form, or to the reason it
+    has none (a str): every form at once, or (when one has none) each on its own, so one
+    quantity without a form never hides the others."""
+    prog, plan = compiled.program, compiled.plan
+    drawn = frozenset(prog.random) | {Key("compare", c) for c in plan.random_compares}
+    skip = drawn | unneeded(plan, roots=[Key("metric", m.name, d.name) for d in prog.designs for m in d.metrics]
+                            + [Key("compare", c.name) for c in prog.compares])
+    try:
+        _, every = symbolic_interpreter(plan, params, inputs, free, skip)
+    except Unsupported:
+        every = None
+
+    def form(key: Key):
+        if key in drawn:
+            return "it depends on random draws (see `spattenc eval`)"
+        if every is not None:
+            return every[key]
+        try:
+            return symbolic_interpreter(plan, params, inputs, free, drawn | unneeded(plan, roots=[key]))[1][key]
+        except Unsupported as e:
+            return str(e)
+    return form
 
 
 def _polynomial(e, free) -> bool:

@@ -24,7 +24,8 @@ from spattenc.ir.errors import fail
 from spattenc.middle.eval import PythonEval, SympyEval, Unsupported, exact
 from spattenc.middle.lower import Join, Plan, Timing, report_exprs, time_var, var_of
 
-__all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "symbolic_interpreter"]
+__all__ = ["Env", "Interpreter", "SympyInterpreter", "Unsupported", "exact", "reads", "symbolic_interpreter",
+           "unneeded"]
 
 
 @dataclass
@@ -137,10 +138,10 @@ class Interpreter(PythonEval):
                     states[s.name] = self.eval(s.next)
         out = self._metrics(plan, accs, int(count), skip)
         for c in plan.compares:
-            if not _mentions(c.expr, skip):
+            if Key("compare", c.name) not in skip and not _mentions(c.expr, skip):
                 vals[Key("compare", c.name)] = out[Key("compare", c.name)] = self.eval(c.expr)
         for path, expr in report_exprs(plan.report):
-            if not _mentions(expr, skip):
+            if Key("report", path) not in skip and not _mentions(expr, skip):
                 out[Key("report", path)] = self.eval(expr)
         return out
 
@@ -250,6 +251,15 @@ def _mentions(e: ir.Expr, keys: frozenset[str]) -> bool:
 class SympyInterpreter(SympyEval, Interpreter):
     """Evaluates IR over exact sympy numbers, with some params as symbols."""
 
+    def _accumulate(self, kind: str, old, x):
+        # A count whose condition depends on a symbol counts a Piecewise 1 or 0.
+        if kind == "count" and self.is_symbolic(x):
+            return (old or 0) + sympy.Piecewise((1, x), (0, True))
+        return super()._accumulate(kind, old, x)
+
+    def visit_LoopCall(self, e: ir.LoopCall, local):
+        raise Unsupported(f"it reads the loop {e.loop}(...), whose steps are random")
+
     def scalar(self, x):
         return exact(super().scalar(x))
 
@@ -259,8 +269,55 @@ class SympyInterpreter(SympyEval, Interpreter):
         return super().index(int(x) if isinstance(x, sympy.Integer) else x)
 
 
-def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, Any], free: tuple[str, ...]
-                         ) -> tuple[SympyInterpreter, dict[str, sympy.Expr]]:
+def reads(e: ir.Expr | None) -> set[Key]:
+    """The plan variables, metrics, comparisons and schedules an expression reads."""
+    out: set[Key] = set()
+    for node in ir.walk(e) if e is not None else ():
+        if isinstance(node, ir.Ref) and node.scope not in ("local", "param", "const", "index"):
+            key = var_of(node)
+            out.add(keys.design_time(key.owner) if key.kind == "time" and key.owner else key)
+        elif isinstance(node, ir.MetricRef):
+            out.add(Key("metric", node.metric, node.design))
+        elif isinstance(node, ir.StageTime):
+            out.add(keys.design_time(node.design))
+    return out
+
+
+def _plan_reads(plan: Plan) -> dict[Key, set[Key]]:
+    """What each value of a layers plan reads: states, steps, schedules, metrics, comparisons."""
+    g: dict[Key, set[Key]] = {}
+    for s in plan.states:
+        g[Key("state", s.name)] = reads(s.init) | reads(s.next)
+    for st in plan.layer_steps + tuple(st for d in plan.designs for st in d.pre + d.post):
+        g[st.var] = reads(st.expr).union(*(reads(a) for a in st.args))
+    for d in plan.designs:
+        g[keys.design_time(d.name)] = {t.stage_var for t in d.timeline if isinstance(t, Timing)}
+        for mt in d.metrics:
+            g[Key("metric", mt.name, d.name)] = reads(mt.expr).union(
+                *(reads(a.arg) for a in d.accumulators if a.metric == mt.name))
+    for c in plan.compares:
+        g[Key("compare", c.name)] = reads(c.expr)
+    g.update({Key("report", path): reads(e) for path, e in report_exprs(plan.report)})
+    return g
+
+
+def unneeded(plan: Plan, exprs: list[ir.Expr] = (), roots: list[Key] = ()) -> frozenset[Key]:
+    """The values of a plan that `exprs` (and the values `roots`) do not read, directly or
+    through others: what a closed form of them skips, so an unrelated metric, draw or
+    loop never matters."""
+    g = _plan_reads(plan)
+    todo = [k for e in exprs for k in reads(e)] + list(roots)
+    seen: set[Key] = set()
+    while todo:
+        k = todo.pop()
+        if k not in seen:
+            seen.add(k)
+            todo.extend(g.get(k, ()))
+    return frozenset(g) - seen
+
+
+def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, Any], free: tuple[str, ...],
+                         skip: frozenset[Key] = frozenset()) -> tuple[SympyInterpreter, dict[str, sympy.Expr]]:
     """Closed forms of every metric, comparison and report value of a deterministic plan.
 
     Params named in `free` become real symbols; the others take their values from `params`
@@ -268,6 +325,7 @@ def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, A
     them).  Returns the interpreter (to evaluate further expressions in the same
     environment) and {Key of a metric, comparison or report entry: expression}.
     Raises Unsupported when a value has no closed form (random draws, rounding of a symbol).
+    `skip`: values left out (`unneeded`).
     """
     env = Env()
     for name, value in params.items():
@@ -276,4 +334,4 @@ def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, A
         # Tables stay numpy arrays (elements are made exact when read); scalars become exact now.
         env.values[Key("input", var)] = value if isinstance(value, np.ndarray) else exact(value)
     interp = SympyInterpreter(plan.program, env)
-    return interp, interp.run_plan(plan)
+    return interp, interp.run_plan(plan, skip)

@@ -20,7 +20,8 @@ from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.ir.units import per
-from spattenc.middle.eval import SymbolEval, const_value
+from spattenc.middle.branches import ROUNDINGS, Root, branch_roots, set_text
+from spattenc.middle.eval import SymbolEval, const_value, exact
 from spattenc.middle.interp import Env, Interpreter
 
 
@@ -235,9 +236,10 @@ class Solution:
     name: str
     unknown: str
     equation: sp.Expr
-    solutions: tuple[sp.Expr, ...]
-    values: tuple[float | complex, ...]
+    roots: tuple[Root, ...]  # every real root, in or outside the range, with its branch
     note: str
+    where: str  # the declared range, as text
+    values: tuple[float | None, ...] = ()  # each root's value at the current params (float64)
 
 
 @dataclass(frozen=True)
@@ -250,35 +252,76 @@ class Roots:
 
 
 def real_roots(e: sp.Expr, x: sp.Symbol) -> Roots:
-    """THE solver (solve declarations, inspect and report `solve` entries): every root of
-    e == 0 in x, in closed form, over x's assumptions (real, or positive)."""
+    """THE solver of one branch (branches.branch_roots calls it for each): every root of
+    e == 0 in x, in closed form, over x's assumptions.  An equation in x alone that is a
+    ratio of polynomials gets its exact real roots (radicals, or CRootOf for a degree
+    sympy has no usable radicals for) so a quartic never ends in sympy's set algebra."""
+    rational = _rational_roots(e, x)
+    if rational is not None:
+        return rational
     try:
         sols = tuple(sp.solve(e, x, rational=False))
-    except NotImplementedError:
-        return Roots((), "sympy found no closed form", closed=False)
+    except (NotImplementedError, sp.PolynomialError, TypeError, ValueError) as err:
+        return Roots((), f"sympy found no closed form ({type(err).__name__})", closed=False)
     if not sols:
         return Roots((), "no solution (the two sides never meet)" if e.has(x) else f"the equation does not depend on {x}")
     return Roots(sols, "")
 
 
+def _rational_roots(e: sp.Expr, x: sp.Symbol) -> Roots | None:
+    """The exact real roots of a ratio of polynomials in x alone (numeric coefficients),
+    or None when `e` is not one."""
+    if e.free_symbols != {x} or e.has(sp.Piecewise, *ROUNDINGS):
+        return None
+    try:
+        num, den = sp.fraction(sp.cancel(sp.together(e)))
+        pn, pd = sp.Poly(num, x), sp.Poly(den, x)
+        if pn.degree() < 1 or not pn.domain.is_Exact:
+            return None
+        roots = [r for r in dict.fromkeys(sp.real_roots(pn)) if pd.eval(r) != 0]
+    except (sp.PolynomialError, sp.GeneratorsNeeded, NotImplementedError, TypeError, ValueError):
+        return None
+    return Roots(tuple(roots), "" if roots else "no solution (the two sides never meet)")
+
+
+def declared_range(param: ir.Param) -> tuple[sp.Expr | None, sp.Expr | None, str]:
+    """A param's declared range as exact bounds (None: unbounded) and as text."""
+    lo = exact(param.lo_value) if param.lo is not None and param.lo_value is not None else None
+    hi = exact(param.hi_value) if param.hi is not None and param.hi_value is not None else None
+    text = f"[{_bound(param.lo_value, lo)}, {_bound(param.hi_value, hi)}]" if lo is not None or hi is not None \
+        else "the reals"
+    return lo, hi, text
+
+
+def _bound(v, b) -> str:
+    if b is None:
+        return "inf"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def solve(program: ir.Program, f: Forms, sv: ir.Solve, values: dict[str, float]) -> Solution:
-    """Solve a `solve` declaration for its unknown param with sympy (expanded to params)."""
-    e = to_sympy(sv.expr, program, f.syms)
-    if isinstance(e, sp.Eq):
-        e = e.lhs - e.rhs
+    """Solve a `solve` declaration for its unknown param with sympy (expanded to params):
+    every real root, branch by branch (branches.branch_roots), with its value at the
+    current params and whether it lies in the param's declared range."""
+    if isinstance(sv.expr, ir.Binary) and sv.expr.op == "==":
+        # Each side on its own: sympy would fold an equation it can decide (B*B == -1) to False.
+        e = to_sympy(sv.expr.left, program, f.syms) - to_sympy(sv.expr.right, program, f.syms)
+    else:
+        e = to_sympy(sv.expr, program, f.syms)
     e = exact_decimals(expand_all(e, program, f))
     unknown = f.syms[Key("param", sv.unknown.name)]
-    # Solve over the reals: an int param's integrality would make most crossovers "no solution".
-    x = sp.Symbol(sv.unknown.name, positive=True) if unknown.is_positive else sp.Symbol(sv.unknown.name, real=True)
+    # Solve over the reals (an int param's integrality would make most crossovers "no
+    # solution"); roots outside the declared range are reported as such.
+    x = sp.Symbol(sv.unknown.name, real=True)
     e = e.xreplace({unknown: x})
-    found = real_roots(e, x)
-    sols, note = tuple(tidy(s_) for s_ in found.roots), found.note
+    lo, hi, where = declared_range(program.param(sv.unknown.name))
+    point = {f.syms[Key("param", p.name)]: exact(values[p.name]) for p in program.params if p.name != sv.unknown.name}
+    found = branch_roots(e, x, lo, hi, point, real_roots)
+    roots = tuple(dataclasses.replace(r, form=tidy(r.form)) if r.form is not None else r for r in found.roots)
+    # The value printed is the closed form evaluated in floats, as the simulators would.
     sub = _numeric_subs(program, f, values)
-    nums = []
-    for s_ in sols:
-        v = sp.N(s_.xreplace(sub))
-        nums.append(float(v) if v.is_real else complex(v))
-    return Solution(sv.name, sv.unknown.name, e, sols, tuple(nums), note)
+    nums = tuple(number_value(r.form.xreplace(sub)) if r.form is not None else None for r in roots)
+    return Solution(sv.name, sv.unknown.name, e, roots, found.note, where, nums)
 
 
 def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: bool = True) -> sp.Expr | None:
@@ -329,13 +372,19 @@ def _resolve_branches(e: sp.Expr, values: dict) -> tuple[sp.Expr, tuple]:
     def go(x):
         if isinstance(x, (sp.Max, sp.Min)):
             args = [go(a) for a in x.args]
-            vals = [float(num(a)) for a in args]
+            vals = [number_value(num(a)) for a in args]
+            if None in vals:
+                raise _NoForm("a clamp is undefined (a division by zero) at the current params")
             pick = vals.index(max(vals) if isinstance(x, sp.Max) else min(vals))
             sig.append(pick)
             return args[pick]
         if isinstance(x, sp.Piecewise):
             for i, (expr, cond) in enumerate(x.args):
-                if bool(num(cond)):
+                try:
+                    holds = bool(num(cond))
+                except TypeError:  # a comparison with nan or zoo: the branch is undefined here
+                    raise _NoForm("a condition is undefined (a division by zero) at the current params") from None
+                if holds:
                     sig.append(i)
                     return go(expr)
             sig.append(-1)
@@ -372,8 +421,8 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
     l = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
     nxt = _strip_discrete(f.expanded[Key("state_next", st.name)])
     init = f.expanded[Key("state_init", st.name)]
-    poly = sp.Poly(sp.expand(nxt), N) if nxt.has(N) else None
-    if poly is None or poly.degree() != 1:
+    poly = _linear_in(nxt, N)
+    if poly is None:
         return Total(exact, unrolled, None, None, None, f"the relaxed recurrence of {st.name} is not linear")
     a, b = poly.all_coeffs()
     if a.has(l) or b.has(l):
@@ -404,10 +453,39 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
             part = next((e for e, c in part.args if c == sp.true), part.args[-1][0])
         total += part
     total = sp.piecewise_fold(total)
-    relaxed_value = float(total.xreplace(sub_num).evalf())
+    relaxed_value = number_value(total.xreplace(sub_num))
     note = ("one branch of every clamp/conditional holds on all layers at these parameters"
             if len(segments) == 1 else f"clamps/conditionals change branch: {len(segments)} segments summed")
     return Total(exact, unrolled, sp.Eq(sp.Function(st.name)(l), law), total, relaxed_value, note)
+
+
+def number_value(e) -> float | None:
+    """A sympy number as a float; None when it is undefined (nan, a complex infinity from
+    x/0, or a complex value), which inspect shows as `undefined`."""
+    try:
+        v = sp.sympify(e).evalf()
+    except (TypeError, ValueError, sp.SympifyError):
+        return None
+    if v is sp.nan or v is sp.zoo or v.is_extended_real is not True or v.free_symbols:
+        return None
+    return float(v)
+
+
+def value_text(v) -> str:
+    """A value for inspect: repr of a float, `undefined` for None or nan."""
+    return "undefined" if v is None or v != v else repr(v)
+
+
+def _linear_in(e: sp.Expr, n: sp.Symbol) -> sp.Poly | None:
+    """`e` as a degree-1 polynomial in `n`, or None (n absent, of higher degree, or inside a
+    conditional or rounding, which sympy cannot treat as a polynomial)."""
+    if not e.has(n):
+        return None
+    try:
+        poly = sp.Poly(sp.expand(e), n)
+    except sp.PolynomialError:
+        return None
+    return poly if poly.degree() == 1 else None
 
 
 def _numeric_subs(program: ir.Program, f: Forms, values: dict[str, float]) -> dict:
@@ -511,7 +589,11 @@ def _design_lines(compiled, f: Forms, d: ir.Design, values: dict, overrides: dic
         if not totals:
             totals.append(_exact_totals(compiled, overrides))
         exact, unrolled = totals[0][d.name]
-        out += _total_lines(total_time(program, f, d, values, exact, unrolled), latex)
+        try:
+            tot = total_time(program, f, d, values, exact, unrolled)
+        except _NoForm as e:
+            tot = Total(exact, unrolled, None, None, None, str(e))
+        out += _total_lines(tot, latex)
     out += _metric_lines(compiled, f, d, values, overrides, latex)
     out.append("")
     return out
@@ -520,15 +602,18 @@ def _design_lines(compiled, f: Forms, d: ir.Design, values: dict, overrides: dic
 def _total_lines(tot: Total, latex: bool) -> list[str]:
     """A design's total over layers: exact (unrolled) and its continuous relaxation."""
     exact = tot.exact_value
-    out = [f"total over layers, exact (unrolled at the current params) = {exact!r}",
+    out = [f"total over layers, exact (unrolled at the current params) = {value_text(exact)}",
            "  per layer: " + ", ".join(f"{x:.6g}" for x in tot.unrolled)]
     if tot.relaxed is None:
         out.append(f"continuous relaxation: none ({tot.note})")
     else:
         out.append(f"continuous relaxation: {_show(tot.state_law, latex)}")
         out.append(f"  total = {_show(tot.relaxed, latex)}")
-        err = (tot.relaxed_value - exact) / exact if exact else float("nan")
-        out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
+        if tot.relaxed_value is None or exact != exact:
+            out.append(f"  value = undefined ({tot.note})")
+        else:
+            err = (tot.relaxed_value - exact) / exact if exact else float("nan")
+            out.append(f"  value = {tot.relaxed_value!r}; relative error vs exact = {err:+.3e} ({tot.note})")
     return out
 
 
@@ -547,12 +632,31 @@ def solutions_lines(compiled, solves, latex: bool = False, overrides: dict | Non
         where = f" in design {sv.design.name}" if sv.design is not None else ""
         out.append(f"{sv.name}: {sv.unknown.name} such that {_show(sol.equation, latex)} = 0{where}"
                    + (f"  ({sv.attrs.doc})" if sv.attrs.doc else ""))
-        if not sol.solutions:
-            out.append(f"  {sol.note}")
-        for form, value in zip(sol.solutions, sol.values):
-            out.append(f"  {sv.unknown.name} = {_show(form, latex)}")
-            out.append(f"    = {value!r} at the current params")
+        out += root_lines(sv.unknown.name, sol, latex)
     out.append("")
+    return out
+
+
+def root_lines(unknown: str, sol: Solution, latex: bool) -> list[str]:
+    """Each root of a solve declaration: its closed form, its branch, its value at the
+    current params and, when outside, that it is outside the declared range."""
+    out = []
+    if not sol.roots:
+        out.append(f"  {sol.note}")
+    for r, value in zip(sol.roots, sol.values):
+        branch = f"  (where {r.branch})" if r.branch else ""
+        if r.whole:
+            within = f" in {set_text(r.region)}" if r.region is not None else ""
+            out.append(f"  the equation holds for every {unknown}{within} (where {r.branch})")
+            continue
+        out.append(f"  {unknown} = {_show(r.form, latex)}{branch}")
+        if r.value is None:
+            out.append("    (no value at the current params)")
+            continue
+        out.append(f"    = {value_text(value)} at the current params"
+                   + (f": outside the declared range {sol.where}" if r.inside is False else ""))
+    if sol.roots and all(r.inside is False for r in sol.roots):
+        out.append(f"  no root in the declared range {sol.where}")
     return out
 
 
@@ -625,6 +729,8 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
     state_syms = {f.syms[Key("state", s.name)] for s in states}
     laws, exact = {}, True
     for st in states:
+        if Key("state", st.name) in program.random:
+            continue  # a state that follows draws has no law; what reads it is random too
         n = f.syms[Key("state", st.name)]
         raw = f.expanded[Key("state_next", st.name)]
         nxt = _strip_discrete(raw)
@@ -632,9 +738,10 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
         init = f.expanded[Key("state_init", st.name)]
         if (nxt.free_symbols | init.free_symbols) & (state_syms - {n}) or l in nxt.free_symbols:
             raise _NoForm(f"the recurrence of state {st.name} reads other states or the layer index")
-        if not nxt.has(n) or sp.Poly(sp.expand(nxt), n).degree() != 1:
+        poly = _linear_in(nxt, n)
+        if poly is None:
             raise _NoForm(f"the relaxed recurrence of state {st.name} is not linear")
-        a, b = sp.Poly(sp.expand(nxt), n).all_coeffs()
+        a, b = poly.all_coeffs()
         laws[n] = init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0)
     return laws, exact
 
@@ -779,10 +886,9 @@ def _sim_metrics(compiled, overrides: dict) -> dict:
 
 
 def _check_value(form: sp.Expr, sub_num: dict, sim_value: float | None) -> str:
-    try:
-        value = float(form.xreplace(sub_num).evalf())
-    except (TypeError, ValueError):
-        return "  (no numeric value at the current params)"
+    value = number_value(form.xreplace(sub_num))
+    if value is None:
+        return "  = undefined at the current params (a division by zero or a complex value)"
     text = f"  = {value!r} at the current params"
     if sim_value is not None:
         err = (value - sim_value) / sim_value if sim_value else value - sim_value

@@ -98,8 +98,8 @@ def report_document(compiled, res, params: dict, inputs: dict | None) -> tuple[d
                 case "solve":
                     result = solve_entry(compiled, it, swept, params, inputs)
                     out[it.name] = result.value
-                    if result.reason is not None:
-                        notes[path] = result.reason
+                    if result.reason is not None or result.others() is not None:
+                        notes[path] = result.reason or result.others()
         return out
 
     return build(report.items, "", None), notes
