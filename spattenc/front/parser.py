@@ -10,7 +10,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from spattenc.ir import nodes as ir
-from spattenc.ir.catalog import DISTRIBUTIONS
+from spattenc.ir.catalog import COMPREHENSIONS, DISTRIBUTIONS
 from spattenc.ir.errors import SpecError, fail
 
 # Friendly names for terminals in "expected ..." messages.
@@ -131,9 +131,9 @@ class _Builder(Transformer):
 
     def comprehension(self, meta, c):
         kind, var, domain, body = str(c[0]), str(c[1]), c[2], c[3]
-        if kind != "sum":
-            fail(f"'{kind}(NAME in ...: expr)' is not a known comprehension; use sum(NAME in DOMAIN: expr)",
-                 self.L(c[0]))
+        if kind not in COMPREHENSIONS:
+            fail(f"'{kind}(NAME in ...: expr)' is not a known comprehension; use "
+                 f"{', '.join(COMPREHENSIONS)}(NAME in DOMAIN: expr)", self.L(c[0]))
         if domain[0] == "enum":
             return ir.Comprehension(self.L(c[0]), kind, var, domain[1], None, None, body)
         lo = domain[1] if domain[1] is not None else ir.Num(self.L(meta), 0, True)
