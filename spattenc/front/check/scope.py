@@ -14,7 +14,10 @@ from spattenc.ir.nodes import children
 # Builtins and reductions (names, arities, result types) are the catalog's.
 #: Ref scopes of per-row values in a table spec.
 ROW_SCOPES = ("column", "row", "stage", "random", "index")
-RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
+#: Names a spec cannot define: words that begin an expression (`if`, `not`, `true`, `false`:
+#: a name spelled so could be declared but never read), the layer's own times, `given`,
+#: the builtins and the reductions.  Every other word is free outside its own statements.
+RESERVED = {"start", "end", "true", "false", "if", "not", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
 SCALAR_TYPES = ("int", "real", "bool", "string")
 TIME_ATTRS = ("start", "end")
 #: Spec names are short, so a suggestion must be closer than for option values.
