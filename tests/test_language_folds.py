@@ -163,3 +163,13 @@ def test_a_fold_has_no_fixed_point_semantics(cli, tmp_path):
     r = cli("compile", write(tmp_path, text), "--out", str(tmp_path / "gen"))
     assert r.code == 2
     assert "has no fixed-point semantics" in r.err and ":3:9:" in r.err
+
+
+def test_inspect_shows_sums_and_folds_of_constants(cli, tmp_path):
+    """A constant summed or maximized over a range has a closed form (inspect used to stop
+    with a traceback on the sum)."""
+    r = cli("inspect", write(tmp_path, BEST_K.replace("let worst = ", "let total = sum(k in range(1, 9): cost(k, alpha))\n"
+                                                      "let worst = ")))
+    assert r.code == 0, r.err
+    assert "total = Sum(k + (-3*alpha + k)**2, (k, 1, 8))" in r.out
+    assert "worst = max(k in range(1, 9): k + (-3*alpha + k)**2)" in r.out
