@@ -930,7 +930,9 @@ def draw_error(args, e) -> SpecError:
     """A simulator's DrawError as a spec error at the random variable's declaration: the
     params (defaults or --set) give a draw arguments outside its distribution's domain."""
     program = load(args.spec).program
-    items = list(program.layer_items) + list(program.row_items) + [i for lp in program.loops for i in lp.items]
+    items = list(program.draws) + [r for d in program.designs for r in d.draws]
+    items += list(program.layer_items) + list(program.row_items)
+    items += [i for lp in program.loops for i in lp.items]
     loc = next((i.loc for i in items if isinstance(i, ir.Random) and i.name == e.var), None)
     return SpecError(f"random '{e.var}': {e.message}{_given(args)}", loc, source=program.source)
 

@@ -570,6 +570,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
         trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
         stage_funcs=w.stage_funcs, layer=w.layer(), designs=[w.design(d) for d in plan.designs],
+        draws=[_draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, p) for s in plan.draws],
         states=states, compares=compares, count=p.code(plan.layer_count), index=py_name(plan.index),
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
         loops=_loops(plan), **_extras(plan, p),

@@ -977,6 +977,10 @@ def _check_supported(prog: ir.Program) -> None:
                  "(it covers params, constants and per-layer recurrences)", decls[0].loc)
     if prog.rows is not None:
         fail("fixed point: a rows block has no fixed-point semantics", prog.rows.loc)
+    per_trial = prog.draws + tuple(r for d in prog.designs for r in d.draws)
+    if per_trial:
+        fail(f"fixed point: random '{per_trial[0].name}' is drawn once per trial (declared outside the layers "
+             "block); the fixed-point semantics and the RTL take per-layer draws only", per_trial[0].loc)
 
 
 def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:

@@ -56,7 +56,7 @@ class Exprs:
                 elif ta == "bool" or tb == "bool":
                     if not (op in ("==", "!=") and ta == tb):
                         bad = a if ta == "bool" else b
-                        fail(f"a condition cannot be used with '{op}'", bad.loc)
+                        fail(f"a condition cannot be used with '{op}' (as a number: if C then 1 else 0)", bad.loc)
                 elif op in ("/", "%") and _always_zero(b):
                     fail(f"division by zero: the divisor of '{op}' is always 0", b.loc)
                 return dataclasses.replace(e, left=a, right=b)
