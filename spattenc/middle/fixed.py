@@ -436,7 +436,8 @@ class FixedEval(Evaluator):
         return self.unsupported(e)
 
     def unsupported(self, e):
-        what = {"InputRef": "a value read from an input file"}.get(type(e).__name__,
+        what = {"InputRef": "a value read from an input file",
+                "Comprehension": f"{getattr(e, 'kind', '')}() over a range or an enum"}.get(type(e).__name__,
                                                                    f"this expression ({type(e).__name__})")
         fail(f"{what} has no fixed-point semantics here", getattr(e, "loc", None))
 
