@@ -931,12 +931,18 @@ def draw_error(args, e) -> SpecError:
     """A simulator's DrawError as a spec error at the random variable's declaration: the
     params (defaults or --set) give a draw arguments outside its distribution's domain."""
     program = load(args.spec).program
-    items = list(program.layer_items) + list(program.row_items) + [i for lp in program.loops for i in lp.items]
+    items = list(program.draws) + [r for d in program.designs for r in d.draws]
+    items += list(program.layer_items) + list(program.row_items)
+    items += [i for lp in program.loops for i in lp.items]
     loc = next((i.loc for i in items if isinstance(i, ir.Random) and i.name == e.var), None)
+    return SpecError(f"random '{e.var}': {e.message}{_given(args)}", loc, source=program.source)
+
+
+def _given(args) -> str:
+    """Where the failing params came from: the --set and --sweep options, or the defaults."""
     given = [f"--set {x}" for x in getattr(args, "set", None) or []]
     given += [f"--sweep {x}" for x in getattr(args, "sweep", None) or []]
-    where = " with " + " ".join(given) if given else " at the params' defaults"
-    return SpecError(f"random '{e.var}': {e.message}{where}", loc, source=program.source)
+    return " with " + " ".join(given) if given else " at the params' defaults"
 
 
 COMMANDS = {"check": cmd_check, "inspect": cmd_inspect, "compile": cmd_compile, "eval": cmd_eval,
@@ -977,6 +983,9 @@ def main(argv: list[str] | None = None) -> int:
         print(e.render(), file=sys.stderr)
         return 2
     except ValueError as e:
+        if type(e).__name__ == "EmptyRange":  # raised by a generated simulator
+            print(SpecError(f"evaluation failed: {e}{_given(args)}").render(), file=sys.stderr)
+            return 2
         if type(e).__name__ != "DrawError":  # raised by a generated simulator
             raise
         print(draw_error(args, e).render(), file=sys.stderr)

@@ -69,7 +69,7 @@ bad.spt:6:12: error: unexpected '0.5'; expected ':', '='
              ^~~
 '''),
     Case('unexpected_end_of_file', None, '\ndesign three {\n', '''\
-bad.spt:32:15: error: unexpected end of file; expected 'let', 'metric', 'schedule', 'show', 'stage', '}'
+bad.spt:32:15: error: unexpected end of file; expected 'let', 'metric', 'random', 'schedule', 'show', 'stage', '}'
   design three {
                 ^
 '''),
@@ -323,7 +323,7 @@ bad.spt:13:1: error: a spec needs at least one 'design' block
   ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 '''),
     Case('condition_in_arithmetic', 'let twice = cost * 2', 'let twice = (cost > 1) * 2', '''\
-bad.spt:9:19: error: a condition cannot be used with '*'
+bad.spt:9:19: error: a condition cannot be used with '*' (as a number: if C then 1 else 0)
   let twice = (cost > 1) * 2
                     ^
 '''),

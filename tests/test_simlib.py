@@ -65,8 +65,8 @@ def test_generated_simulators_hold_the_helpers_verbatim_and_import_only_numpy():
 def test_source_picks_definitions_in_module_order():
     text = simlib.source("sums", "_sum_range")
     assert text.startswith("def _sum_range(") and "_sum_members" not in text
-    both = simlib.source("sums", "_sum_members", "_sum_range")
-    assert both == simlib.source("sums")
+    every = simlib.source("sums", "_sum_members", "_sum_range", "_fold_members", "EmptyRange", "_fold_range")
+    assert every == simlib.source("sums")
     with pytest.raises(ValueError):
         simlib.source("sums", "_sum_range", "_sum_members")
     with pytest.raises(ValueError):

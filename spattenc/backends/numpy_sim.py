@@ -142,9 +142,12 @@ class NumpySimPrinter(NumPyPrinter):
 
     def _print_Comprehension(self, e: ir.Comprehension) -> str:
         var = py_name(e.var)
+        # A sum keeps its own helper; max, min, argmax and argmin share one.
+        kind = "" if e.kind == "sum" else f"{py_str(e.kind)}, "
+        helper = "_sum" if e.kind == "sum" else "_fold"
         if e.enum is not None:
-            return f"_sum_members(lambda {var}: {self._print(e.body)}, {len(self._enums[e.enum])})"
-        return f"_sum_range(lambda {var}: {self._print(e.body)}, {self._print(e.lo)}, {self._print(e.hi)})"
+            return f"{helper}_members({kind}lambda {var}: {self._print(e.body)}, {len(self._enums[e.enum])})"
+        return f"{helper}_range({kind}lambda {var}: {self._print(e.body)}, {self._print(e.lo)}, {self._print(e.hi)})"
 
     def _print_StageTime(self, e: ir.StageTime) -> str:
         return self._names(time_var(e.design, e.stage, e.which))
@@ -568,6 +571,7 @@ def render_sim(plan: Plan, spec_path: str, command: str) -> str:
         spec=prog.name, title=prog.title or prog.name, spec_path=spec_path, command=command,
         trials=prog.trials, seed=prog.seed, params=_param_table(prog), consts=consts, funcs=funcs,
         stage_funcs=w.stage_funcs, layer=w.layer(), designs=[w.design(d) for d in plan.designs],
+        draws=[_draw_step(var_name(s.var), "draw", s.dist, s.args, s.name, p) for s in plan.draws],
         states=states, compares=compares, count=p.code(plan.layer_count), index=py_name(plan.index),
         metric_meta=_metric_meta(plan), compare_meta=_compare_meta(plan), observed=[k for _, k in plan.observed],
         loops=_loops(plan), **_extras(plan, p),
@@ -584,8 +588,10 @@ def _extras(plan: Plan, p: NumpySimPrinter) -> dict:
               for leaf in plan.leaves]
     return {"report": report, "inputs": inputs, "attrs": attr_names(plan.program),
             "uses_lookup": any(leaf.axes for leaf in plan.leaves),
-            "uses_sum_members": any(c.enum is not None for c in comprehensions),
-            "uses_sum_range": any(c.enum is None for c in comprehensions)}
+            "uses_sum_members": any(c.enum is not None and c.kind == "sum" for c in comprehensions),
+            "uses_sum_range": any(c.enum is None and c.kind == "sum" for c in comprehensions),
+            "uses_fold_members": any(c.enum is not None and c.kind != "sum" for c in comprehensions),
+            "uses_fold_range": any(c.enum is None and c.kind != "sum" for c in comprehensions)}
 
 
 def attr_names(prog: ir.Program) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from spattenc.ir import nodes as ir
-from spattenc.ir.catalog import DISTRIBUTIONS
+from spattenc.ir.catalog import COMPREHENSIONS, DISTRIBUTIONS
 from spattenc.ir.errors import SpecError, fail
 
 # Friendly names for terminals in "expected ..." messages.
@@ -131,9 +131,9 @@ class _Builder(Transformer):
 
     def comprehension(self, meta, c):
         kind, var, domain, body = str(c[0]), str(c[1]), c[2], c[3]
-        if kind != "sum":
-            fail(f"'{kind}(NAME in ...: expr)' is not a known comprehension; use sum(NAME in DOMAIN: expr)",
-                 self.L(c[0]))
+        if kind not in COMPREHENSIONS:
+            fail(f"'{kind}(NAME in ...: expr)' is not a known comprehension; use "
+                 f"{', '.join(COMPREHENSIONS)}(NAME in DOMAIN: expr)", self.L(c[0]))
         if domain[0] == "enum":
             return ir.Comprehension(self.L(c[0]), kind, var, domain[1], None, None, body)
         lo = domain[1] if domain[1] is not None else ir.Num(self.L(meta), 0, True)
@@ -669,10 +669,12 @@ class _Builder(Transformer):
 
     def design_decl(self, meta, c):
         name, title, *items = c
-        lets, metrics, shows, schedule = [], [], [], None
+        lets, metrics, shows, draws, schedule = [], [], [], [], None
         for item in items:
             if isinstance(item, ir.Show):
                 shows.append(item)
+            elif isinstance(item, ir.Random):
+                draws.append(item)
             elif isinstance(item, tuple) and item[0] == "schedule":
                 if schedule is not None:
                     fail(f"design '{name}' has more than one schedule", item[1], (schedule.loc, "first schedule here"))
@@ -682,7 +684,7 @@ class _Builder(Transformer):
             else:
                 lets.append(item)
         return ir.Design(self.L(name), str(name), _unquote(title) if title is not None else None,
-                         tuple(lets), schedule, tuple(metrics), tuple(shows))
+                         tuple(lets), schedule, tuple(metrics), tuple(shows), tuple(draws))
 
     def start(self, meta, items):
         name = title = trials = seed = None
@@ -690,7 +692,7 @@ class _Builder(Transformer):
         many: dict[type, list] = {ir.Param: [], ir.Let: [], ir.Func: [], ir.Design: [], ir.Compare: [],
                                   ir.Sweep: [], ir.Measured: [], ir.Solve: [], ir.Enum: [], ir.Record: [],
                                   ir.Input: [], ir.TableInput: [], ir.Group: [], ir.Loop: [], ir.Cases: [],
-                                  ir.Hardware: []}
+                                  ir.Hardware: [], ir.Random: []}
         single: dict[type, tuple[str, object]] = {ir.Layers: ("layers", None), ir.Roofline: ("roofline", None),
                                                   ir.Report: ("report", None), ir.Rows: ("rows", None),
                                                   ir.FixedOpts: ("fixed", None)}
@@ -727,7 +729,7 @@ class _Builder(Transformer):
                          enums=got(ir.Enum), records=got(ir.Record), inputs=got(ir.Input),
                          report=single[ir.Report][1], tables=got(ir.TableInput), rows=single[ir.Rows][1],
                          groups=got(ir.Group), loops=got(ir.Loop), cases=got(ir.Cases),
-                         fixed=single[ir.FixedOpts][1], hardware=got(ir.Hardware))
+                         fixed=single[ir.FixedOpts][1], hardware=got(ir.Hardware), draws=got(ir.Random))
 
 
 def _extend(loc: ir.Loc, base, step) -> ir.Path:

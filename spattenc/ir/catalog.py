@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import sympy
+from sympy.concrete.expr_with_limits import ExprWithLimits
 
 
 # ---------------------------------------------------------------- sympy functions
@@ -224,6 +225,92 @@ def builtin_result(name: str, arg_types: list[str]) -> str:
     if rule in ("int", "real"):
         return rule
     return "int" if all(t == "int" for t in arg_types) else "real"
+
+
+# ---------------------------------------------------------------- comprehensions
+
+
+class _RangeFold(ExprWithLimits):
+    """`KIND(v in range(lo, hi): body)` over sympy, written as a Sum is, (body, (v, lo,
+    hi - 1)): the number once the bounds and every term are numbers (as the Python
+    meaning computes it), else kept as written, in the spec's own spelling."""
+
+    kind = ""
+
+    def __new__(cls, function, *symbols, **assumptions):
+        obj = super().__new__(cls, function, *symbols, **assumptions)
+        return obj._value() if isinstance(obj, _RangeFold) and obj._value() is not None else obj
+
+    def _value(self):
+        var, lo, last = self.limits[0]
+        if not (lo.is_Integer and last.is_Integer) or int(last) - int(lo) > 100_000:
+            return None
+        members = list(range(int(lo), int(last) + 1))
+        terms = [self.function.xreplace({var: sympy.Integer(i)}) for i in members]
+        if not terms or not all(t.is_number and t.is_extended_real for t in terms):
+            return None
+        return sympy.sympify(fold_values(COMPREHENSIONS[self.kind], members, terms))
+
+    def _eval_is_integer(self):
+        return True if self.kind.startswith("arg") else self.function.is_integer
+
+    def _sympystr(self, printer):
+        var, lo, last = self.limits[0]
+        return (f"{self.kind}({printer.doprint(var)} in range({printer.doprint(lo)}, {printer.doprint(last + 1)}): "
+                f"{printer.doprint(self.function)})")
+
+
+def _range_fold(kind: str) -> Callable[..., Any]:
+    """The sympy form of comprehension `kind` from (body, var, lo, hi), one class per kind."""
+    cls = type(kind, (_RangeFold,), {"kind": kind})
+    return lambda body, var, lo, hi: cls(body, (var, lo, hi - 1))
+
+
+def _sympy_sum(body, var, lo, hi):
+    return sympy.Sum(body, (var, lo, hi - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """A comprehension `KIND(v in DOMAIN: body)`: the body over the members of an enum or
+    the integers lo <= v < hi, in order.  `result`: 'number' (int when the body is int,
+    else real) or 'member' (the v whose value wins: an int, or the enum member).  `beats`
+    is the comparison a later term must pass to replace the best so far (strict, so ties
+    keep the first, smallest v), None for a sum.  `empty`: the value over no members, or
+    None (an error).  `sympy(body, var, lo, hi)` is its closed form over a range."""
+
+    name: str
+    result: str
+    beats: str | None
+    empty: int | None
+    sympy: Callable[..., Any]
+
+
+def fold_values(fold: Fold, members: list, terms: list):
+    """The Python meaning of a comprehension from its members and their terms (in order;
+    `terms` non-empty unless the fold has an `empty` value)."""
+    if not terms:
+        return fold.empty
+    if fold.beats is None:
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        return total
+    best, arg = terms[0], members[0]
+    for m, t in zip(members[1:], terms[1:]):
+        if BINARY[fold.beats].py(t, best):
+            best, arg = t, m
+    return arg if fold.result == "member" else best
+
+
+#: Comprehensions by name: `sum(v in range(lo, hi): ...)`, `max`, `min`, `argmax`, `argmin`.
+COMPREHENSIONS: dict[str, Fold] = {f.name: f for f in (
+    Fold("sum", "number", None, 0, _sympy_sum),
+    Fold("max", "number", ">", None, _range_fold("max")),
+    Fold("min", "number", "<", None, _range_fold("min")),
+    Fold("argmax", "member", ">", None, _range_fold("argmax")),
+    Fold("argmin", "member", "<", None, _range_fold("argmin")),
+)}
 
 
 # ---------------------------------------------------------------- distributions

@@ -355,7 +355,8 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Random:
-    """A random variable drawn once per layer per trial: `dist` names a distribution of
+    """A random variable drawn once per layer (row, loop step) per trial, or once per
+    trial when declared at spec level: `dist` names a distribution of
     catalog.DISTRIBUTIONS; a declared `max` cap is the last of `args`."""
 
     loc: Loc
@@ -423,7 +424,8 @@ class Metric:
 
 @dataclass(frozen=True, slots=True)
 class Design:
-    """A design: its own stages and lets (per layer), a per-layer schedule, metrics."""
+    """A design: its own stages and lets (per layer), a per-layer schedule, metrics, and
+    its own draws (one per trial)."""
 
     loc: Loc
     name: str
@@ -432,6 +434,7 @@ class Design:
     schedule: Sched | None
     metrics: tuple[Metric, ...]
     shows: tuple[Show, ...] = ()
+    draws: tuple[Random, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -874,6 +877,7 @@ class Module:
     cases: tuple[Cases, ...] = ()
     fixed: FixedOpts | None = None
     hardware: tuple[Hardware, ...] = ()
+    draws: tuple[Random, ...] = ()  # spec-level `random`: one draw per trial
 
 
 @dataclass(frozen=True, slots=True)
@@ -918,6 +922,7 @@ class Program:
     cases: tuple[Cases, ...] = ()
     fixed: FixedOpts = DEFAULT_FIXED
     hardware: tuple[Hardware, ...] = ()
+    draws: tuple[Random, ...] = ()  # spec-level `random`: one draw per trial, before the layers
 
     def sweep(self, name: str) -> Sweep:
         return next(s for s in self.sweeps if s.name == name)

@@ -129,12 +129,19 @@ class Evaluator(Visitor):
         else:
             a, b = self.visit(e.lo, local), self.visit(e.hi, local)
             if self.is_symbolic(a) or self.is_symbolic(b):
-                raise Unsupported("a sum whose range depends on a symbolic param")
+                raise Unsupported(f"a {e.kind}() whose range depends on a symbolic param")
             members = range(int(a), int(b))
-        total = 0
-        for i in members:
-            total = total + self.visit(e.body, {**local, e.var: i})
-        return total
+        fold = catalog.COMPREHENSIONS[e.kind]
+        if not members and fold.empty is None:
+            self.empty_domain(e, members)
+        terms = [self.visit(e.body, {**local, e.var: i}) for i in members]
+        if fold.beats is not None and any(self.is_symbolic(t) for t in terms):
+            raise Unsupported(f"a {e.kind}() of terms that depend on a symbolic param")
+        return catalog.fold_values(fold, list(members), terms)
+
+    def empty_domain(self, e: ir.Comprehension, members: range):
+        """A max, min, argmax or argmin over no members has no value: an error at the call."""
+        fail(f"{e.kind}() over an empty range({members.start}, {members.stop}) has no value", e.loc)
 
     def enum_members(self, enum: str) -> tuple[str, ...]:
         raise Unsupported(f"enum {enum}")

@@ -111,4 +111,10 @@ class SymbolEval(Evaluator):
         raise ValueError(f"no closed form for {type(e).__name__}")
 
     def visit_Comprehension(self, e, local):
-        return self.unsupported(e)
+        """Over a range: the catalog's sympy form (a Sum, or a max/min/argmax/argmin written
+        as one, a number once its bounds and terms are); over an enum: no closed form."""
+        if e.enum is not None:
+            return self.unsupported(e)
+        var = sympy.Symbol(e.var, integer=True)
+        body = self.visit(e.body, {**local, e.var: var})
+        return catalog.COMPREHENSIONS[e.kind].sympy(body, var, self.visit(e.lo, local), self.visit(e.hi, local))

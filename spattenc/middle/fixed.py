@@ -437,7 +437,8 @@ class FixedEval(Evaluator):
         return self.unsupported(e)
 
     def unsupported(self, e):
-        what = {"InputRef": "a value read from an input file"}.get(type(e).__name__,
+        what = {"InputRef": "a value read from an input file",
+                "Comprehension": f"{getattr(e, 'kind', '')}() over a range or an enum"}.get(type(e).__name__,
                                                                    f"this expression ({type(e).__name__})")
         fail(f"{what} has no fixed-point semantics here", getattr(e, "loc", None))
 
@@ -1106,6 +1107,10 @@ def _check_supported(prog: ir.Program) -> None:
                  "(it covers params, constants and per-layer recurrences)", decls[0].loc)
     if prog.rows is not None:
         fail("fixed point: a rows block has no fixed-point semantics", prog.rows.loc)
+    per_trial = prog.draws + tuple(r for d in prog.designs for r in d.draws)
+    if per_trial:
+        fail(f"fixed point: random '{per_trial[0].name}' is drawn once per trial (declared outside the layers "
+             "block); the fixed-point semantics and the RTL take per-layer draws only", per_trial[0].loc)
 
 
 def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:

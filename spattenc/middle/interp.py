@@ -109,12 +109,16 @@ class Interpreter(PythonEval):
         draw raises Unsupported, unless its key is in `skip`: then every value whose key is
         in `skip` (the program's `random` set: the values that depend on draws, and
         keys.design_time(d) for a design whose schedule does) is left out, and the others are
-        computed.  `stage_times`, when given, receives for each design with a computed
+        computed.  A per-trial draw (`plan.draws`) whose value the environment holds is
+        taken as drawn: a simulator's trial replayed.  `stage_times`, when given, receives for each design with a computed
         schedule the (start, end) of each scheduled stage, a list per layer."""
         vals = self.env.values
         self.plan_index = plan.index
         for k in plan.consts:
             vals[Key("const", k.name)] = self.eval(k.expr)
+        for step in plan.draws:
+            if step.var not in vals:  # a per-trial draw the caller gives is taken as drawn
+                self._step(step, skip)
         count = self.eval(plan.layer_count)
         if self.is_symbolic(count):
             raise Unsupported("the layer count depends on a symbolic param")

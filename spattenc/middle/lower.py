@@ -109,7 +109,7 @@ class GroupPlan:
 @dataclass(frozen=True, slots=True)
 class Plan:
     """`mode` 'layers': a loop over layers (`layer_count`, `index`, `states`,
-    `layer_steps`).  `mode` 'rows': all rows of `table` at once (`index` is the row
+    `layer_steps`), after the spec-level `draws` of the trial.  `mode` 'rows': all rows of `table` at once (`index` is the row
     number, `row_steps`, then `groups`).  `loops` are the spec's loops (either mode)."""
 
     program: ir.Program
@@ -130,6 +130,7 @@ class Plan:
     row_steps: tuple[Step, ...] = ()
     groups: tuple[GroupPlan, ...] = ()
     loops: tuple[ir.Loop, ...] = ()
+    draws: tuple[Step, ...] = ()  # spec-level draws: one per trial, before the first layer
 
 
 def var_of(ref: ir.Ref) -> Key:
@@ -177,6 +178,15 @@ def _item_steps(items, scope: str) -> list[Step]:
             case ir.Let():
                 steps.append(Step(Key(scope, item.name), item.name, "let", item.expr, item.loc, attrs=item.attrs))
     return steps
+
+
+def _draws(program: ir.Program) -> tuple[Step, ...]:
+    """The draws of a trial, made before its first layer: the spec's, in declaration
+    order, then each design's, designs in declaration order."""
+    steps = _item_steps(program.draws, "layer")
+    steps += [Step(Key("design", r.name, d.name), r.name, "random", None, r.loc, design=d.name, dist=r.dist,
+                   args=r.args, attrs=r.attrs) for d in program.designs for r in d.draws]
+    return tuple(steps)
 
 
 def lower_rows(program: ir.Program) -> Plan:
@@ -276,7 +286,7 @@ def lower(program: ir.Program) -> Plan:
     leaves = _numeric_leaves(program)
     return Plan(program, program.consts, program.funcs, program.layers.count, program.layers.index, states,
                 tuple(steps), tuple(designs), program.compares, rc, tuple(observed), leaves, program.report,
-                loops=program.loops)
+                loops=program.loops, draws=_draws(program))
 
 
 def _numeric_leaves(program: ir.Program) -> tuple[ir.Leaf, ...]:

@@ -52,12 +52,15 @@ def symbols(program: ir.Program) -> Symbols:
     if program.rows is not None:
         return _row_symbols(program, table)
     table[Key("index", program.layers.index)] = sp.Symbol(program.layers.index, integer=True, nonnegative=True)
+    for r in program.draws:
+        integer = program.types.get(Key("random", r.name)) == "int"
+        table[Key("random", r.name)] = sp.Symbol(r.name, real=True, **({"integer": True} if integer else {}))
     for item in program.layer_items:
         kind = {ir.State: "state", ir.Let: "layer", ir.Random: "random", ir.Stage: "stage"}[type(item)]
         integer = program.types.get(Key(kind, item.name)) == "int"
         table[Key(kind, item.name)] = sp.Symbol(item.name, real=True, **({"integer": True} if integer else {}))
     for d in program.designs:
-        for item in d.lets:
+        for item in d.lets + d.draws:
             table[Key("design", item.name, d.name)] = sp.Symbol(f"{d.name}.{item.name}", real=True)
     return Symbols(table)
 
@@ -525,6 +528,8 @@ def inspect_text(compiled, names: list[str] | tuple = (), latex: bool = False, o
     out: list[str] = [f"# {program.name}" + (f": {program.title}" if program.title else ""), ""]
     if not wanted:
         out += _const_lines(program, f, latex)
+        if program.draws:
+            out += ["## Draws (one per trial)", *_draw_lines(program, f, program.draws, latex), ""]
     out += _layer_lines(program, f, [i for i in program.layer_items if want(i.name)], latex)
     values = _values(compiled, overrides or {})
     totals: list = []  # the exact totals, computed once when a design needs them
@@ -564,6 +569,7 @@ def _design_lines(compiled, f: Forms, d: ir.Design, values: dict, overrides: dic
     relaxation, metrics.  `totals` caches the exact totals (_exact_totals) across designs."""
     program = compiled.program
     out = [f"## Design {d.name}" + (f" ({d.title})" if d.title else "")]
+    out += [f"{line} (one per trial)" for line in _draw_lines(program, f, d.draws, latex)]
     for item in d.lets:
         key = Key("design", item.name, d.name)
         if key in f.direct:
@@ -666,6 +672,12 @@ def _const_lines(program: ir.Program, f: Forms, latex: bool) -> list[str]:
     return ["## Constants"] + [f"{c.name} = {_show(f.direct[Key('const', c.name)], latex)}" for c in program.consts] + [""]
 
 
+def _draw_lines(program: ir.Program, f: Forms, draws, latex: bool) -> list[str]:
+    """`random NAME ~ DIST(args)` of each draw, its arguments in closed form."""
+    return [f"random {r.name} ~ {r.dist}({', '.join(_show(to_sympy(a, program, f.syms), latex) for a in r.args)})"
+            for r in draws]
+
+
 def _item_lines(program: ir.Program, f: Forms, items, scope: str, latex: bool) -> list[str]:
     """The states, draws and lets of a layers or rows block (`scope` 'layer' or 'row'), in
     order; stages are listed apart."""
@@ -675,8 +687,7 @@ def _item_lines(program: ir.Program, f: Forms, items, scope: str, latex: bool) -
             out.append(f"state {item.name}: {item.name}[0] = {_show(f.direct[Key('state_init', item.name)], latex)}; "
                        f"{item.name}[{program.layers.index}+1] = {_show(f.direct[Key('state_next', item.name)], latex)}")
         elif isinstance(item, ir.Random):
-            args = ", ".join(_show(to_sympy(a, program, f.syms), latex) for a in item.args)
-            out.append(f"random {item.name} ~ {item.dist}({args})")
+            out += _draw_lines(program, f, [item], latex)
         elif isinstance(item, ir.Let):
             out.append(f"{item.name} = {_show(f.direct[Key(scope, item.name)], latex)}")
     return out

@@ -83,6 +83,10 @@ class BoundSimulator:
                 return fn(*args, inputs=self.inputs, **kwargs)
             except IndexError as e:
                 raise SpecError(f"evaluation failed: {e}") from None
+            except ValueError as e:
+                if type(e).__name__ != "EmptyRange":  # raised by a generated simulator
+                    raise
+                raise SpecError(f"evaluation failed: {e}") from None
         return call
 
     def __getattr__(self, name: str):

@@ -417,10 +417,13 @@ class Evaluation:
     @contextlib.contextmanager
     def portable_errors(self):
         """A generated simulator's DrawError re-raised as sweep.DrawError, which a worker
-        can send back (the generated module does not exist where it is unpickled)."""
+        can send back (the generated module does not exist where it is unpickled); its
+        EmptyRange as a SpecError."""
         try:
             yield
         except ValueError as e:
+            if type(e).__name__ == "EmptyRange":
+                raise SpecError(f"evaluation failed: {e}") from None
             if type(e).__name__ != "DrawError" or isinstance(e, DrawError):
                 raise
             raise DrawError(e.var, e.message) from None

@@ -19,7 +19,7 @@ from spattenc.front.check.exprs import Exprs
 from spattenc.front.check.inputs import Inputs
 from spattenc.front.check.layers import Layers
 from spattenc.front.check.loops import Loops
-from spattenc.ir.catalog import BUILTINS
+from spattenc.ir.catalog import BUILTINS, DISTRIBUTIONS
 from spattenc.front.check.scope import Declared, Names, Scope, once
 from spattenc.front.check.tables import Tables, column_bound
 from spattenc.front.check.types import Facts, Types
@@ -57,6 +57,8 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
         params = tuple(self.check_param(p) for p in m.params)
         consts = tuple(self.resolve_key(Key("const", let.name)) for let in m.lets)
         funcs = tuple(self.check_func(f) for f in m.funcs)
+        draws = tuple(self.check_draw(r, Key("random", r.name), Scope("const", f"the arguments of random '{r.name}'"))
+                      for r in m.draws)
         trials = self.constant_int(m.trials, "trials", 50)
         seed = self.constant_int(m.seed, "seed", 0)
         if self.rows_mode:
@@ -85,7 +87,7 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
             enums=tuple(m.enums), inputs=tuple(facts.inputs.values()),
             leaves=tuple(facts.leaves.values()), report=report,
             tables=m.tables, rows=rows, row_items=row_items, groups=groups, loops=loops, cases=cases,
-            fixed=m.fixed or ir.DEFAULT_FIXED, hardware=hardware,
+            fixed=m.fixed or ir.DEFAULT_FIXED, hardware=hardware, draws=draws,
         )
 
     def declare_globals(self, m: ir.Module) -> None:
@@ -97,6 +99,13 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
         for let in m.lets:
             self.declare(let.name, Key("const", let.name), let.loc)
             self.globals.pending[Key("const", let.name)] = let
+        for r in m.draws:
+            if m.rows is not None:
+                fail(f"random '{r.name}': a spec-level draw (one per trial) is not available in a table spec; "
+                     "declare it in the rows block (one draw per row)", r.loc)
+            self.declare(r.name, Key("random", r.name), r.loc)
+            self.facts.types[Key("random", r.name)] = DISTRIBUTIONS[r.dist].value
+            self.facts.random.add(Key("random", r.name))
         for f in m.funcs:
             self.declare(f.name, Key("func", f.name), f.loc)
             if f.name in BUILTINS:

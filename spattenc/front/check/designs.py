@@ -23,15 +23,20 @@ class Designs:
 
     def check_design(self, d: ir.Design) -> ir.Design:
         """A design: its lets (per layer, in dependency order), schedule, metrics and shows."""
-        if self.rows_mode and (d.lets or d.schedule is not None or d.shows):
-            where = d.lets[0].loc if d.lets else d.schedule.loc if d.schedule is not None else d.shows[0].loc
+        if self.rows_mode and (d.lets or d.schedule is not None or d.shows or d.draws):
+            where = (d.lets or d.draws)[0].loc if d.lets or d.draws else \
+                d.schedule.loc if d.schedule is not None else d.shows[0].loc
             fail(f"design '{d.name}': in a table spec designs hold metrics only (per-row formulas go in the "
                  "rows block, per-group ones in a group)", where)
         table: dict[str, tuple[str, object]] = {}
         self.decl.design_defs[d.name] = table
-        for item in d.lets:
+        for item in d.lets + d.draws:
             self.declare(item.name, Key("design", item.name, d.name), item.loc, table)
             table[item.name] = (Key("design", item.name, d.name), item)
+        # The design's draws (one per trial): arguments in params and constants.
+        draws = tuple(self.check_draw(r, Key("design", r.name, d.name),
+                                      Scope("const", f"the arguments of random '{r.name}' in design '{d.name}'"))
+                      for r in d.draws)
         # Schedule: which stages run, each once.
         scheduled: dict[str, ir.Loc] = {}
 
@@ -56,6 +61,8 @@ class Designs:
             walk(d.schedule)
         self.facts.scheduled[d.name] = set(scheduled)
         def check(name: str, item):
+            if isinstance(item, ir.Random):
+                return item  # checked above; drawn before the first layer
             scope = Scope("design", f"'{name}' in design '{d.name}'", design=d.name)
             e = self.expr(item.expr, scope)
             self.facts.types[Key("design", name, d.name)] = self.type_of(e, None)
@@ -91,7 +98,7 @@ class Designs:
                     fail(f"'show {sh.name}' needs times (numbers), not a condition", x.loc)
             shows.append(dataclasses.replace(sh, start=start, end=end))
         return dataclasses.replace(d, lets=tuple(done[i.name] for i in d.lets), metrics=tuple(metrics),
-                                   shows=tuple(shows))
+                                   shows=tuple(shows), draws=draws)
 
     def known_design(self, ident: ir.Ident, designs: tuple[ir.Design, ...]) -> ir.Design:
         """The design `ident` names, or an error listing the designs."""

@@ -6,7 +6,7 @@ import dataclasses
 
 from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
-from spattenc.ir.catalog import BUILTINS, LAYER_REDUCTIONS, TRIAL_REDUCTIONS
+from spattenc.ir.catalog import BUILTINS, COMPREHENSIONS, LAYER_REDUCTIONS, TRIAL_REDUCTIONS
 from spattenc.ir.errors import SpecError, closest, fail
 from spattenc.ir.visit import const_value
 from spattenc.front.check.scope import RESERVED, Scope, NAME_CUTOFF, check_arity, tname
@@ -56,7 +56,7 @@ class Exprs:
                 elif ta == "bool" or tb == "bool":
                     if not (op in ("==", "!=") and ta == tb):
                         bad = a if ta == "bool" else b
-                        fail(f"a condition cannot be used with '{op}'", bad.loc)
+                        fail(f"a condition cannot be used with '{op}' (as a number: if C then 1 else 0)", bad.loc)
                 elif op in ("/", "%") and _always_zero(b):
                     fail(f"division by zero: the divisor of '{op}' is always 0", b.loc)
                 return dataclasses.replace(e, left=a, right=b)
@@ -172,13 +172,14 @@ class Exprs:
         return arg
 
     def comprehension(self, e: ir.Comprehension, scope: Scope) -> ir.Expr:
-        """sum(v in range(a, b): ...) or sum(v in Enum: ...): a number summed over a local variable."""
+        """sum/max/min/argmax/argmin(v in range(a, b): ...) or (v in Enum: ...): a number
+        combined over a local variable (argmax/argmin: the variable's winning value)."""
         if e.var in RESERVED or e.var in self.decl.enums:
             fail(f"'{e.var}' cannot name a comprehension variable", e.loc)
         lo = hi = None
         if e.enum is not None:
             if e.enum not in self.decl.enums:
-                fail(f"unknown enum '{e.enum}' in sum({e.var} in {e.enum}: ...); "
+                fail(f"unknown enum '{e.enum}' in {e.kind}({e.var} in {e.enum}: ...); "
                      f"enums: {', '.join(self.decl.enums) or 'none declared'}", e.loc)
             vtype = f"enum:{e.enum}"
         else:
@@ -186,6 +187,7 @@ class Exprs:
             for x in (lo, hi):
                 if self.type_of(x, scope) != "int":
                     fail("range() bounds must be integers (use trunc/round/floor/ceil)", x.loc)
+            _check_nonempty(e, lo, hi)
             vtype = "int"
         inner = dataclasses.replace(scope, locals={**scope.locals, e.var: vtype})
         self.local_types.append({e.var: vtype})
@@ -193,8 +195,23 @@ class Exprs:
         t = self.type_of(body, inner)
         self.local_types.pop()
         if t == "bool" or t.startswith("enum:"):
-            fail(f"sum() adds numbers; the body is a {tname(t)} value", e.body.loc)
+            what = "adds" if e.kind == "sum" else "compares"
+            fail(f"{e.kind}() {what} numbers; the body is a {tname(t)} value"
+                 + (" (use `if C then 1 else 0` to count)" if t == "bool" else ""), e.body.loc)
         return dataclasses.replace(e, lo=lo, hi=hi, body=body)
+
+
+def _check_nonempty(e: ir.Comprehension, lo: ir.Expr, hi: ir.Expr) -> None:
+    """A max/min/argmax/argmin over a range whose constant bounds leave it empty is an
+    error here (bounds known only at run time are checked when evaluated)."""
+    if COMPREHENSIONS[e.kind].empty is not None:
+        return
+    try:
+        a, b = const_value(lo), const_value(hi)
+    except SpecError:
+        return
+    if b <= a:
+        fail(f"{e.kind}() over range({a}, {b}) has no value: the range is empty", e.loc)
 
 
 def _always_zero(e: ir.Expr) -> bool:

@@ -72,6 +72,18 @@ class Layers:
             if self.type_of(args[-1], None) != "int":
                 fail(f"the max of a {item.dist} draw must be an integer (use trunc/round/floor/ceil)", args[-1].loc)
 
+    def check_draw(self, item: ir.Random, key: Key, scope: Scope) -> ir.Random:
+        """A `random` declaration: its arguments checked in `scope`, its value typed by its
+        distribution and random."""
+        args = tuple(self.expr(a, scope) for a in item.args)
+        if item.dist == "binomial" and self.type_of(args[0], None) != "int":
+            what = f"'{shown(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
+            fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)", item.args[0].loc)
+        self.check_cap(item, args)
+        self.facts.types[key] = DISTRIBUTIONS[item.dist].value
+        self.facts.random.add(key)
+        return dataclasses.replace(item, args=args)
+
     def check_items(self, items) -> tuple[dict[str, object], list[str]]:
         """Check per-layer or per-row lets, stages and randoms in dependency order: returns
         ({name: checked item}, names in evaluation order); a cycle is an error."""
@@ -79,15 +91,7 @@ class Layers:
             key = self.decl.layer_defs[name][0]
             scope = Scope("layer", f"'{name}'")
             if isinstance(item, ir.Random):
-                args = tuple(self.expr(a, scope) for a in item.args)
-                if item.dist == "binomial" and self.type_of(args[0], None) != "int":
-                    what = f"'{shown(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
-                    fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)",
-                         item.args[0].loc)
-                self.check_cap(item, args)
-                self.facts.types[key] = DISTRIBUTIONS[item.dist].value
-                self.facts.random.add(key)
-                return dataclasses.replace(item, args=args)
+                return self.check_draw(item, key, scope)
             e = self.expr(item.expr, scope)
             self.facts.types[key] = self.type_of(e, None)
             if self.is_random(e):

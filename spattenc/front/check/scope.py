@@ -14,11 +14,24 @@ from spattenc.ir.nodes import children
 # Builtins and reductions (names, arities, result types) are the catalog's.
 #: Ref scopes of per-row values in a table spec.
 ROW_SCOPES = ("column", "row", "stage", "random", "index")
-RESERVED = {"start", "end", "true", "false", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
+#: Names a spec cannot define: words that begin an expression (`if`, `not`, `true`, `false`:
+#: a name spelled so could be declared but never read), the layer's own times, `given`,
+#: the builtins and the reductions.  Every other word is free outside its own statements.
+RESERVED = {"start", "end", "true", "false", "if", "not", "given"} | set(BUILTINS) | set(LAYER_REDUCTIONS)
 SCALAR_TYPES = ("int", "real", "bool", "string")
 TIME_ATTRS = ("start", "end")
 #: Spec names are short, so a suggestion must be closer than for option values.
 NAME_CUTOFF = 0.75
+
+
+def _per_trial_use(name: str, scope: Scope) -> str:
+    """Why `scope` cannot read the spec-level draw `name` (one value per trial)."""
+    why = {"const": "must be the same in every trial (read the draw in the layers block or a design)",
+           "func": "cannot read it (pass it as an argument)", "loop": "cannot read it (pass it as an argument)",
+           "loop_return": "cannot read it (pass it as an argument)",
+           "compare": "combines design metrics (add a metric that reads the draw)",
+           "report": "combines design metrics (add a metric that reads the draw)"}
+    return f"'{name}' is a random draw (one per trial); {scope.what} {why.get(scope.level, 'cannot read it')}"
 
 
 @dataclass(frozen=True)
@@ -144,7 +157,8 @@ class Names:
             return node
         if lvl in ("design", "metric") and name in self.decl.design_defs.get(scope.design, {}):
             node = ir.Ref(loc, name, "design", scope.design)
-            if lvl == "metric" and not scope.in_reduction:
+            per_trial = isinstance(self.decl.design_defs[scope.design][name][1], ir.Random)
+            if lvl == "metric" and not scope.in_reduction and not per_trial:
                 return self.direct_value(node, f"'{name}' is a per-layer quantity; use it inside a reduction "
                                          "(sum, mean, last, ...)")
             return node
@@ -172,6 +186,8 @@ class Names:
                 fail(f"'{name}' is a design; refer to one of its metrics as {name}.METRIC", loc)
             if kind == "loop":
                 fail(f"'{name}' is a loop; call it with arguments", loc)
+            if kind == "random" and lvl not in ("layer", "design", "metric"):
+                fail(_per_trial_use(name, scope), loc)
             if kind == "const":
                 self.resolve_key(key)
             return ir.Ref(loc, name, kind)

@@ -8,7 +8,7 @@ from spattenc.ir import keys
 from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.nodes import children
-from spattenc.ir.catalog import binary_result, builtin_result, reduction_result
+from spattenc.ir.catalog import COMPREHENSIONS, binary_result, builtin_result, reduction_result
 from spattenc.front.check.scope import Scope
 
 
@@ -51,8 +51,11 @@ class Types:
                 return f"enum:{en}"
             case ir.InputRef(var=v, given=g):
                 return "bool" if g else self.facts.leaves[v].type
-            case ir.Comprehension(var=v, enum=en, body=body):
-                self.local_types.append({v: f"enum:{en}" if en is not None else "int"})
+            case ir.Comprehension(kind=k, var=v, enum=en, body=body):
+                vtype = f"enum:{en}" if en is not None else "int"
+                if COMPREHENSIONS[k].result == "member":
+                    return vtype
+                self.local_types.append({v: vtype})
                 t = self.type_of(body, scope)
                 self.local_types.pop()
                 return "int" if t == "int" else "real"
