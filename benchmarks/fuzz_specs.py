@@ -12,7 +12,7 @@ that passes through `eval --trials 3`, `inspect` and `compile -o TMPDIR`.
 
 Outcomes per command: ok (exit 0), located (exit 2 with `file:line:col: error:` or a
 file-level `FILE: error:` / `error:` form), and failures (a traceback, another exit code,
-more than --timeout seconds).  Failing mutants are written to --save (default
+more than --timeout seconds: CPU seconds in-process, wall seconds with --subprocess).  Failing mutants are written to --save (default
 fuzz_failures/) with the command and its output, to reproduce them.  By default the
 commands run in-process through `spattenc.cli.main` (a traceback escaping it is a
 failure); --subprocess runs each as `python -m spattenc ...`.
@@ -166,7 +166,7 @@ class Outcome:
 
 
 class Timeout(BaseException):
-    """Raised by the alarm in-process: the command ran over its time."""
+    """Raised by the timer in-process: the command ran over its CPU time."""
 
 
 def _alarm(signum, frame):
@@ -178,8 +178,9 @@ def run_inprocess(argv: list[str], timeout: int) -> tuple[object, str]:
     from spattenc import cli
 
     out, err = io.StringIO(), io.StringIO()
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(timeout)
+    # CPU seconds, not wall time: a shared, busy machine must not turn a slow run into a "hang".
+    old = signal.signal(signal.SIGPROF, _alarm)
+    signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -191,8 +192,8 @@ def run_inprocess(argv: list[str], timeout: int) -> tuple[object, str]:
     except BaseException:  # noqa: BLE001 - a traceback is what the fuzzer looks for
         return "traceback", err.getvalue() + traceback.format_exc()
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
     return code, err.getvalue()
 
 
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mutants", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--timeout", type=int, default=60, help="seconds per command (a hang is a failure)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per command (a hang is a failure): CPU seconds in-process, wall with --subprocess")
     p.add_argument("--subprocess", action="store_true", help="run each command as python -m spattenc")
     p.add_argument("--save", type=Path, default=Path("fuzz_failures"), help="folder for failing mutants")
     args = p.parse_args(argv)
