@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from importlib import resources
 
@@ -12,6 +13,7 @@ from lark import Token, Transformer, v_args
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import COMPREHENSIONS, DISTRIBUTIONS
 from spattenc.ir.errors import SpecError, fail
+from spattenc.ir.visit import INT64_MAX
 
 # Friendly names for terminals in "expected ..." messages.
 _TOKEN_NAMES = {
@@ -62,6 +64,7 @@ def parse(source: str, file: str = "<spec>") -> ir.Module:
         raise SpecError(f"unexpected {found}; expected {', '.join(expected)}", loc, source=source) from None
     except lark.UnexpectedEOF as e:  # pragma: no cover - LALR reports UnexpectedToken($END)
         raise SpecError(f"unexpected end of file; expected {', '.join(sorted(e.expected))}", None, source=source) from None
+    _check_depth(tree, file, source)
     try:
         return _Builder(file, source).transform(tree)
     except lark.exceptions.VisitError as e:
@@ -69,6 +72,23 @@ def parse(source: str, file: str = "<spec>") -> ir.Module:
             e.orig_exc.source = source
             raise e.orig_exc from None
         raise
+
+
+#: The deepest nesting of an expression: every pass walks expressions recursively, so a
+#: deeper one (a sum of thousands of terms, hundreds of minus signs) is refused up front.
+MAX_DEPTH = 100
+
+
+def _check_depth(tree: lark.Tree, file: str, source: str) -> None:
+    """Refuse a parse tree nested deeper than MAX_DEPTH (walked without recursion), citing
+    the first node beyond the limit."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecError(f"expression nested too deeply (more than {MAX_DEPTH} levels)",
+                            _loc(file, node.meta), source=source)
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
 
 
 def _loc(file: str, meta_or_token) -> ir.Loc:
@@ -80,11 +100,25 @@ def _loc(file: str, meta_or_token) -> ir.Loc:
     return ir.Loc(file, m.line, m.column, m.end_line, m.end_column)
 
 
-def _number(text: str) -> tuple[float | int, bool]:
+def _number(text: str, loc: ir.Loc) -> tuple[float | int, bool]:
+    """A literal's value: a finite float64, or an integer within 64 bits (located errors,
+    not an overflow in a simulator, or Python's refusal of a 4300-digit integer)."""
     clean = text.replace("_", "")
     if any(c in clean for c in ".eE"):
-        return float(clean), False
-    return int(clean), True
+        value = float(clean)
+        if not math.isfinite(value):
+            fail(f"number too large: {_short(text)} is beyond the float64 range (about 1.8e308)", loc)
+        return value, False
+    digits = clean.lstrip("0") or "0"
+    if len(digits) > len(str(INT64_MAX)) or int(digits) > INT64_MAX:
+        fail(f"number too large: the integer {_short(text)} is beyond the 64-bit range (at most "
+             f"{INT64_MAX})" + (f"; write a real instead, e.g. {digits[0]}.{digits[1:4] or '0'}e{len(digits) - 1}"
+                                  if len(digits) < 300 else ""), loc)
+    return int(digits), True
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:20] + "..." + text[-10:]
 
 
 @v_args(meta=True)
@@ -101,7 +135,7 @@ class _Builder(Transformer):
 
     # ---- expressions
     def number(self, meta, c):
-        value, is_int = _number(c[0])
+        value, is_int = _number(c[0], self.L(c[0]))
         return ir.Num(self.L(meta), value, is_int)
 
     def true(self, meta, c):
@@ -171,11 +205,11 @@ class _Builder(Transformer):
 
     # ---- attributes
     def neg_number(self, meta, c):
-        value, _ = _number(c[0])
+        value, _ = _number(c[0], self.L(c[0]))
         return -value
 
     def signed_number(self, meta, c):
-        return _number(c[0])[0]
+        return _number(c[0], self.L(c[0]))[0]
 
     def attr(self, meta, c):
         key, value = str(c[0]), c[1]

@@ -12,6 +12,7 @@ naming the pass and the node class the first time such a node is visited.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from spattenc.ir import catalog
@@ -162,10 +163,17 @@ class Folder(Evaluator):
         # Folding keeps Python's own 'and'/'or' values and rejects a zero divisor.
         if op in ("/", "%") and y == 0:
             fail("division by zero", e.loc)
+        if op == "^" and _huge_power(x, y):  # refused before Python builds a huge int
+            fail(f"number too large: {x}^{y} is beyond the 64-bit integer range", e.loc)
         try:
-            return catalog.BINARY[op].py(x, y)
+            return in_range(catalog.BINARY[op].py(x, y), e.loc)
         except ZeroDivisionError:
             fail("division by zero", e.loc)
+        except OverflowError:
+            fail("number too large: the value is beyond the float64 range", e.loc)
+
+    def unary(self, op: str, x, e: ir.Unary):
+        return in_range(super().unary(op, x, e), e.loc)
 
     #: The nodes a literal expression is made of.
     _FOLDABLE = frozenset({"Num", "Bool", "Unary", "Binary", "Cond"})
@@ -177,6 +185,30 @@ class Folder(Evaluator):
         if type(node).__name__ not in self._FOLDABLE:
             return self.unsupported(node)
         return super().visit(node, *args)
+
+
+#: The integers a spec computes with are 64-bit, as the simulators' are.
+INT64_MAX = 2**63 - 1
+
+
+def _huge_power(x, y) -> bool:
+    """Whether int x ^ int y is beyond the 64-bit range (judged without computing it)."""
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (x, y))
+    return ints and abs(x) > 1 and y > 0 and y * math.log2(abs(x)) > 64
+
+
+def in_range(value, loc: ir.Loc):
+    """A folded value, refused with a located error when a simulator cannot hold it: an
+    integer beyond 64 bits, a real beyond float64 (inf) or not a real number (nan, complex)."""
+    if isinstance(value, complex):
+        fail("not a real number: the value is complex (a negative number to a fractional power)", loc)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+        fail(f"number too large: {value if value.bit_length() < 128 else 'the value'} is beyond the 64-bit "
+             "integer range (write it as a real, e.g. 2.0^64)", loc)
+    if isinstance(value, float) and not math.isfinite(value):
+        fail("number too large: the value is beyond the float64 range" if not math.isnan(value)
+             else "not a number: the value is nan", loc)
+    return value
 
 
 def const_value(e: ir.Expr) -> float | int | bool:

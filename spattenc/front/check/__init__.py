@@ -55,7 +55,11 @@ class Checker(Names, Types, Exprs, Decls, Designs, Layers, Tables, Inputs, Loops
         self.declare_iteration(self.m)
         m = self.m
         params = tuple(self.check_param(p) for p in m.params)
-        consts = tuple(self.resolve_key(Key("const", let.name)) for let in m.lets)
+        for let in m.lets:
+            self.resolve_key(Key("const", let.name))
+        # In dependency order (the order resolution completed), not the written one: every
+        # back end evaluates the constants in this order.
+        consts = tuple(v for k, v in self.globals.resolved.items() if k.kind == "const")
         funcs = tuple(self.check_func(f) for f in m.funcs)
         draws = tuple(self.check_draw(r, Key("random", r.name), Scope("const", f"the arguments of random '{r.name}'"))
                       for r in m.draws)

@@ -70,7 +70,7 @@ class Designs:
                 self.facts.random.add(Key("design", name, d.name))
             return dataclasses.replace(item, expr=e)
 
-        done, _ = dependency_order([i.name for i in d.lets], lambda n: table[n][1],
+        done, order = dependency_order([i.name for i in d.lets], lambda n: table[n][1],
                                     lambda item: layer_deps(item, table), check)
         metrics = []
         seen: dict[str, ir.Loc] = {}
@@ -97,7 +97,8 @@ class Designs:
                 if self.type_of(x, scope) == "bool":
                     fail(f"'show {sh.name}' needs times (numbers), not a condition", x.loc)
             shows.append(dataclasses.replace(sh, start=start, end=end))
-        return dataclasses.replace(d, lets=tuple(done[i.name] for i in d.lets), metrics=tuple(metrics),
+        # Lets and stages in dependency order (not the written one): the order every back end follows.
+        return dataclasses.replace(d, lets=tuple(done[n] for n in order), metrics=tuple(metrics),
                                    shows=tuple(shows), draws=draws)
 
     def known_design(self, ident: ir.Ident, designs: tuple[ir.Design, ...]) -> ir.Design:

@@ -37,7 +37,7 @@ class Exprs:
                     fail("cannot negate a condition (use 'not')", e.loc)
                 if op == "-" and t.startswith("enum:"):
                     fail(f"cannot negate a {tname(t)} value", e.loc)
-                return dataclasses.replace(e, operand=x)
+                return _in_range(dataclasses.replace(e, operand=x))
             case ir.Binary(op=op, left=a, right=b):
                 a, b = self.expr(a, scope), self.expr(b, scope)
                 ta, tb = self.type_of(a, scope), self.type_of(b, scope)
@@ -59,7 +59,7 @@ class Exprs:
                         fail(f"a condition cannot be used with '{op}' (as a number: if C then 1 else 0)", bad.loc)
                 elif op in ("/", "%") and _always_zero(b):
                     fail(f"division by zero: the divisor of '{op}' is always 0", b.loc)
-                return dataclasses.replace(e, left=a, right=b)
+                return _in_range(dataclasses.replace(e, left=a, right=b))
             case ir.Cond(test=c, then=x, else_=y):
                 c, x, y = self.expr(c, scope), self.expr(x, scope), self.expr(y, scope)
                 if self.type_of(c, scope) != "bool":
@@ -220,3 +220,26 @@ def _always_zero(e: ir.Expr) -> bool:
         return const_value(e) == 0
     except SpecError:
         return False
+
+
+def _literal(e: ir.Expr) -> bool:
+    """Whether `e` is made of literals, operators and conditionals only (it folds)."""
+    match e:
+        case ir.Num() | ir.Bool():
+            return True
+        case ir.Unary(operand=x):
+            return _literal(x)
+        case ir.Binary(left=a, right=b):
+            return _literal(a) and _literal(b)
+        case ir.Cond(test=c, then=x, else_=y):
+            return _literal(c) and _literal(x) and _literal(y)
+    return False
+
+
+def _in_range(e: ir.Expr) -> ir.Expr:
+    """`e`, checked when made of literals only: its value must be one the simulators can hold
+    (a 64-bit integer, a finite real), so 10^400 or 2^64 is a located error, not an overflow
+    in a generated simulator."""
+    if _literal(e):
+        const_value(e)
+    return e
