@@ -222,6 +222,9 @@ def test_expected_report_every_field(capsys, tmp_path):
     assert got["area"]["total_mm2"] == pytest.approx(sum(expected["area"].values()), rel=1e-9)
     assert got["break_even"]["tokens_per_joule_l_prompt_grid"] == expected["break_even_tokens_per_joule_l_prompt"]
     assert checked == 3 * 16 + 4
+    # The seed's break-even whatever order the lengths are swept in.
+    lengths = expected["inputs"]["prompt_lengths"]
+    assert run_eval(capsys, tmp_path, model, hw, stats, lengths[::-1])["break_even"] == got["break_even"]
     # The exact break-even: the lines cross only at a negative prompt length.
     assert got["break_even"]["tokens_per_joule_l_prompt_exact"] is None
     crossing = exact_break_even(model, hw, stats)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from spattenc.backends import naming
+from spattenc.ir.units import STAGE_UNIT
 
 # matplotlib is imported where a figure is drawn: a command that draws nothing does not pay
 # for it.
@@ -673,7 +674,7 @@ def gantt(
     path: str | Path,
     *,
     title: str,
-    time_unit: str = "cycles",
+    time_unit: str = STAGE_UNIT,
     design_labels: Mapping[str, str] | None = None,
     layered: bool = True,
 ) -> GanttPlot:
