@@ -146,6 +146,12 @@ def test_an_empty_range_is_an_error(cli, tmp_path):
     assert cli("eval", spec, "--set", "n=2").code == 0
 
 
+def test_argmax_without_a_variable_says_how_to_write_it(cli, tmp_path):
+    r = cli("check", write(tmp_path, "spec x\nlet m = argmax(1, 2)\ndesign d { metric m = m }\n"))
+    assert r.code == 2
+    assert ":2:9: error: argmax() takes a variable over a range or an enum: argmax(k in range(lo, hi): EXPR)" in r.err
+
+
 @pytest.mark.parametrize("body, message", [
     ("i > 2", "max() compares numbers; the body is a bool value (use `if C then 1 else 0` to count)"),
     ("i", None),
