@@ -146,6 +146,12 @@ def test_an_empty_range_is_an_error(cli, tmp_path):
     assert cli("eval", spec, "--set", "n=2").code == 0
 
 
+def test_argmax_without_a_variable_says_how_to_write_it(cli, tmp_path):
+    r = cli("check", write(tmp_path, "spec x\nlet m = argmax(1, 2)\ndesign d { metric m = m }\n"))
+    assert r.code == 2
+    assert ":2:9: error: argmax() takes a variable over a range or an enum: argmax(k in range(lo, hi): EXPR)" in r.err
+
+
 @pytest.mark.parametrize("body, message", [
     ("i > 2", "max() compares numbers; the body is a bool value (use `if C then 1 else 0` to count)"),
     ("i", None),
@@ -173,3 +179,25 @@ def test_inspect_shows_sums_and_folds_of_constants(cli, tmp_path):
     assert r.code == 0, r.err
     assert "total = Sum(k + (-3*alpha + k)**2, (k, 1, 8))" in r.out
     assert "worst = max(k in range(1, 9): k + (-3*alpha + k)**2)" in r.out
+
+
+def test_inspect_unrolls_folds_over_an_enum(cli, tmp_path):
+    """argmax over {attn: p, ffn: 7}: attn while p >= 7 (a tie keeps the first member).
+    inspect used to stop with a traceback on any sum over an enum."""
+    text = """
+spec e2
+enum Block { attn, ffn }
+param p = 5.0 in [0, 10]
+def w(b: Block) = if b == Block.attn then p else 7
+let heavy = argmax(b in Block: w(b))
+let top = max(b in Block: w(b))
+let total = sum(b in Block: w(b))
+design d {
+  metric h = if heavy == Block.ffn then 1 else 0
+  metric t = top
+}
+"""
+    r = cli("inspect", write(tmp_path, text))
+    assert r.code == 0, r.err
+    assert "heavy = Piecewise((Block.attn, p >= 7), (Block.ffn, True))" in r.out
+    assert "top = Max(7, p)" in r.out and "total = p + 7" in r.out

@@ -239,11 +239,13 @@ class _RangeFold(ExprWithLimits):
 
     def __new__(cls, function, *symbols, **assumptions):
         obj = super().__new__(cls, function, *symbols, **assumptions)
-        return obj._value() if isinstance(obj, _RangeFold) and obj._value() is not None else obj
+        value = obj._value() if isinstance(obj, _RangeFold) else None
+        return obj if value is None else value
 
     def _value(self):
         var, lo, last = self.limits[0]
-        if not (lo.is_Integer and last.is_Integer) or int(last) - int(lo) > 100_000:
+        # A long range stays a form: substituting each member into sympy terms is slow.
+        if not (lo.is_Integer and last.is_Integer) or int(last) - int(lo) >= 10_000:
             return None
         members = list(range(int(lo), int(last) + 1))
         terms = [self.function.xreplace({var: sympy.Integer(i)}) for i in members]

@@ -82,6 +82,15 @@ class SympyEval(Evaluator):
         return entry.sympy(*args)
 
 
+def _decide_members(x: sympy.Expr, members: set) -> sympy.Expr:
+    """`x` with each (in)equality between two members of one enum decided (two member
+    symbols are equal only when they are the same member)."""
+    def decided(r):
+        return sympy.true if (r.lhs == r.rhs) == isinstance(r, sympy.Eq) else sympy.false
+    return x.replace(lambda r: isinstance(r, (sympy.Eq, sympy.Ne)) and r.lhs in members and r.rhs in members,
+                     decided)
+
+
 class SymbolEval(Evaluator):
     """Every name a sympy symbol (one level deep), literals as written: the readable
     form of a definition.  `names(e)` gives the symbol of a reference."""
@@ -110,11 +119,35 @@ class SymbolEval(Evaluator):
     def unsupported(self, e):
         raise ValueError(f"no closed form for {type(e).__name__}")
 
+    def _over_members(self, e, local):
+        """A comprehension over an enum, each member the symbol `Enum.member` (as an enum
+        constant reads): a sum, Max or Min of the terms; an argmax/argmin the member
+        (a Piecewise over the comparisons while the terms are not numbers)."""
+        try:
+            names = self.enum_members(e.enum)
+        except Unsupported:
+            return self.unsupported(e)
+        members = [sympy.Symbol(f"{e.enum}.{m}") for m in names]
+        terms = [_decide_members(sympy.sympify(self.visit(e.body, {**local, e.var: m})), set(members))
+                 for m in members]
+        fold = catalog.COMPREHENSIONS[e.kind]
+        if all(t.is_number and t.is_extended_real for t in terms):
+            return sympy.sympify(catalog.fold_values(fold, members, terms))
+        if fold.beats is None:
+            return sympy.Add(*terms)
+        if fold.result == "number":
+            return (sympy.Max if fold.beats == ">" else sympy.Min)(*terms)
+        beats = catalog.BINARY[fold.beats].sympy
+        # Member i wins when it beats every earlier member and no later member beats it.
+        pieces = [(m, sympy.And(*[beats(t, u) for u in terms[:i]], *[sympy.Not(beats(u, t)) for u in terms[i + 1:]]))
+                  for i, (m, t) in enumerate(zip(members, terms))]
+        return sympy.Piecewise(*pieces[:-1], (members[-1], True))
+
     def visit_Comprehension(self, e, local):
         """Over a range: the catalog's sympy form (a Sum, or a max/min/argmax/argmin written
-        as one, a number once its bounds and terms are); over an enum: no closed form."""
+        as one, a number once its bounds and terms are); over an enum: unrolled."""
         if e.enum is not None:
-            return self.unsupported(e)
+            return self._over_members(e, local)
         var = sympy.Symbol(e.var, integer=True)
         body = self.visit(e.body, {**local, e.var: var})
         return catalog.COMPREHENSIONS[e.kind].sympy(body, var, self.visit(e.lo, local), self.visit(e.hi, local))

@@ -110,8 +110,9 @@ class Interpreter(PythonEval):
         in `skip` (the program's `random` set: the values that depend on draws, and
         keys.design_time(d) for a design whose schedule does) is left out, and the others are
         computed.  A per-trial draw (`plan.draws`) whose value the environment holds is
-        taken as drawn: a simulator's trial replayed.  `stage_times`, when given, receives for each design with a computed
-        schedule the (start, end) of each scheduled stage, a list per layer."""
+        taken as drawn: a simulator's trial replayed.  `stage_times`, when given, receives
+        for each design with a computed schedule the (start, end) of each scheduled stage,
+        a list per layer."""
         vals = self.env.values
         self.plan_index = plan.index
         for k in plan.consts:

@@ -114,6 +114,9 @@ class _Forms(SymbolEval):
     def visit_EnumConst(self, e: ir.EnumConst, local):
         return sp.Symbol(f"{e.enum}.{e.member}")
 
+    def enum_members(self, enum: str) -> tuple[str, ...]:
+        return self.program.enum(enum).members
+
 
 def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp.Expr] | None = None) -> sp.Expr:
     """The sympy form of an IR expression; names become symbols, functions are inlined."""

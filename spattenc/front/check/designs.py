@@ -24,8 +24,7 @@ class Designs:
     def check_design(self, d: ir.Design) -> ir.Design:
         """A design: its lets (per layer, in dependency order), schedule, metrics and shows."""
         if self.rows_mode and (d.lets or d.schedule is not None or d.shows or d.draws):
-            where = (d.lets or d.draws)[0].loc if d.lets or d.draws else \
-                d.schedule.loc if d.schedule is not None else d.shows[0].loc
+            where = [x.loc for x in (*d.lets, *d.draws, d.schedule, *d.shows) if x is not None][0]
             fail(f"design '{d.name}': in a table spec designs hold metrics only (per-row formulas go in the "
                  "rows block, per-group ones in a group)", where)
         table: dict[str, tuple[str, object]] = {}

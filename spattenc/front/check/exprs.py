@@ -139,6 +139,8 @@ class Exprs:
                     fail(f"argument '{p}' of '{f}' must be a {tname(want)} value, got a {tname(t)} value",
                          a.loc, (fn.loc, f"'{f}' is defined here"))
             return ir.Apply(e.loc, f, args)
+        if f in COMPREHENSIONS:
+            fail(f"{f}() takes a variable over a range or an enum: {f}(k in range(lo, hi): EXPR)", e.loc)
         known = sorted(set(BUILTINS) | set(self.decl.funcs) | set(self.decl.loops))
         close = closest(f, known, cutoff=NAME_CUTOFF)
         hint = f"did you mean '{close}'? " if close else ""
