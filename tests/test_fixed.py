@@ -565,3 +565,22 @@ design d {
             "[2, 8.58993e+09] <- 'M' [1, 65536] (a param)") in first
     for line, name in ((8, "time_s"), (7, "cycles"), (5, "bytes"), (2, "M")):
         assert f"t.spt:{line}:" in msg and f"note: '{name}' ranges over" in msg
+
+
+def test_a_long_chain_of_joins_stays_narrow():
+    """Ten parallel joins in a row, over 40 layers: each layer's end - start is the sum of
+    the longer branch of each join (2n each), however many joins precede it."""
+    stages = "\n".join(f"  stage p{i} = n\n  stage q{i} = 2 * n" for i in range(10))
+    schedule = " -> ".join(f"(p{i} | q{i})" for i in range(10))
+    _, r = _ranges_of(f"""spec t
+param n: int = 4 in [1, 100]
+layers l in range(40) {{
+{stages}
+}}
+design d {{
+  schedule {schedule}
+  let span = end - start
+  metric m = sum(span)
+}}
+""")
+    assert r["span"] == (20, 2000)
