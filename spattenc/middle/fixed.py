@@ -807,6 +807,7 @@ class _Ranges(Visitor):
 
     # -- linear forms: (atom -> coefficient, constant)
     def form(self, n: Node) -> tuple[dict, int]:
+        """`n` as a linear form (memoized for this layer)."""
         f = self.forms.get(n)
         if f is None:
             f = self.forms[n] = self._build_form(n)
@@ -1198,6 +1199,7 @@ def _growth_chain(fp: FixedPlan, defs: dict, nodes: tuple[Node, ...]) -> list[Ke
 
 
 def _short_range(fp: FixedPlan, var: Key) -> str:
+    """A variable's range in the units of the spec (reals unscaled), for messages."""
     lo, hi = fp.ranges[var]
     if fp.kinds[var] == "fix":
         lo, hi = lo / (1 << fp.frac_bits), hi / (1 << fp.frac_bits)
