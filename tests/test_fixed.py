@@ -239,6 +239,57 @@ def _eval(n, env):
     raise AssertionError(n)
 
 
+def _run_checking_ranges(fp: fx.FixedPlan, env: dict, rng) -> int:
+    """Run the lowered program on one configuration (raw param values in `env`; binomial
+    draws from `rng`), asserting that every intermediate and every variable lies in its
+    interval; the number of layers run."""
+    def within(node):
+        for x in fx.postorder(node):
+            if not isinstance(x, (fx.Lit, fx.Var)):
+                lo, hi = fp.node_ranges[x]
+                v = _eval(x, env)
+                assert lo <= v <= hi, (x, v, lo, hi)
+
+    for a in fp.consts + (fp.count,):
+        within(a.node)
+        env[a.var] = _eval(a.node, env)
+    for s in fp.states:
+        env[s.var] = _eval(s.init, env)
+    for a in [a for d in fp.designs for a in d.accs]:
+        env[a.var] = 0
+    for d in fp.designs:
+        env[d.t_var] = 0
+    for layer in range(env[keys.COUNT]):
+        env[fp.index_var] = layer
+        for s in fp.states:  # a state's register holds the values layers read
+            lo, hi = fp.ranges[s.var]
+            assert lo <= env[s.var] <= hi, (s.var, env[s.var], lo, hi)
+        for item in fp.layer:
+            if isinstance(item, fx.Draw):
+                n = _eval(item.args[0], env)
+                env[item.var] = int(rng.binomial(n, _eval(item.args[1], env) / ONE))
+            else:
+                within(item.node)
+                env[item.var] = _eval(item.node, env)
+        for d in fp.designs:
+            for a in d.steps:
+                within(a.node)
+                env[a.var] = _eval(a.node, env)
+        updates = {a.var: _eval(a.update, env) for d in fp.designs for a in d.accs}
+        nexts = {s.var: _eval(s.next, env) for s in fp.states}
+        for d in fp.designs:
+            env[d.t_var] = env[d.end_var]
+        env.update(updates)
+        env.update(nexts)
+        for var in list(updates) + [d.t_var for d in fp.designs]:
+            lo, hi = fp.ranges[var]
+            assert lo <= env[var] <= hi, (var, env[var], lo, hi)
+    for d in fp.designs:
+        for m in d.metrics:
+            within(m.node)
+    return env[keys.COUNT]
+
+
 @pytest.mark.parametrize("spec", ["cv_demo", "systolic_gemm"])
 def test_every_value_lies_in_its_analyzed_range(spec):
     """Running the lowered program on random configurations (declared ranges, corners
@@ -249,53 +300,10 @@ def test_every_value_lies_in_its_analyzed_range(spec):
     fp, fsim = fx.lower_fixed(compiled.plan), fixed_simulator(compiled)
     rng = np.random.Generator(np.random.PCG64(3))
     checked = 0
-
-    def within(node, env):
-        for x in fx.postorder(node):
-            if isinstance(x, (fx.Lit, fx.Var)):
-                continue
-            lo, hi = fp.node_ranges[x]
-            v = _eval(x, env)
-            assert lo <= v <= hi, (x, v, lo, hi)
-
     for _ in range(20):
         values = fsim.random_params(rng)
         env = {p.var: fsim.raw_value(p.name, values[p.name]) for p in fp.params}
-        for a in fp.consts + (fp.count,):
-            within(a.node, env)
-            env[a.var] = _eval(a.node, env)
-        for s in fp.states:
-            env[s.var] = _eval(s.init, env)
-        for a in [a for d in fp.designs for a in d.accs]:
-            env[a.var] = 0
-        for d in fp.designs:
-            env[d.t_var] = 0
-        for layer in range(env[keys.COUNT]):
-            env[fp.index_var] = layer
-            for item in fp.layer:
-                if isinstance(item, fx.Draw):
-                    n = _eval(item.args[0], env)
-                    env[item.var] = int(rng.binomial(n, _eval(item.args[1], env) / ONE))
-                else:
-                    within(item.node, env)
-                    env[item.var] = _eval(item.node, env)
-            for d in fp.designs:
-                for a in d.steps:
-                    within(a.node, env)
-                    env[a.var] = _eval(a.node, env)
-            updates = {a.var: _eval(a.update, env) for d in fp.designs for a in d.accs}
-            nexts = {s.var: _eval(s.next, env) for s in fp.states}
-            for d in fp.designs:
-                env[d.t_var] = env[d.end_var]
-            env.update(updates)
-            env.update(nexts)
-            for var in list(updates) + list(nexts) + [d.t_var for d in fp.designs]:
-                lo, hi = fp.ranges[var]
-                assert lo <= env[var] <= hi, (var, env[var], lo, hi)
-            checked += 1
-        for d in fp.designs:
-            for m in d.metrics:
-                within(m.node, env)
+        checked += _run_checking_ranges(fp, env, rng)
     assert checked > (250 if spec == "cv_demo" else 100)
 
 
@@ -565,3 +573,74 @@ design d {
             "[2, 8.58993e+09] <- 'M' [1, 65536] (a param)") in first
     for line, name in ((8, "time_s"), (7, "cycles"), (5, "bytes"), (2, "M")):
         assert f"t.spt:{line}:" in msg and f"note: '{name}' ranges over" in msg
+
+
+def test_a_long_chain_of_joins_stays_narrow():
+    """Ten parallel joins in a row, over 40 layers: each layer's end - start is the sum of
+    the longer branch of each join (2n each), however many joins precede it."""
+    stages = "\n".join(f"  stage p{i} = n\n  stage q{i} = 2 * n" for i in range(10))
+    schedule = " -> ".join(f"(p{i} | q{i})" for i in range(10))
+    _, r = _ranges_of(f"""spec t
+param n: int = 4 in [1, 100]
+layers l in range(40) {{
+{stages}
+}}
+design d {{
+  schedule {schedule}
+  let span = end - start
+  metric m = sum(span)
+}}
+""")
+    assert r["span"] == (20, 2000)
+
+
+def _random_schedule(rnd: random.Random, stages: list[str]) -> str:
+    """A random schedule using each stage once: a sequence of stages and parallel groups."""
+    parts, rest = [], list(stages)
+    while rest:
+        take = min(len(rest), rnd.choice([1, 1, 2, 3]))
+        group, rest = rest[:take], rest[take:]
+        if len(group) > 1 and rnd.random() < 0.3:  # a nested sequence in one branch
+            group = [f"{group[0]} -> {group[1]}"] + group[2:]
+        parts.append(group[0] if len(group) == 1 else "(" + " | ".join(group) + ")")
+    return " -> ".join(parts)
+
+
+@pytest.mark.parametrize("exact_splits", [fx._Ranges.EXACT_SPLITS, 0])
+def test_random_layered_specs_stay_within_their_intervals(exact_splits, monkeypatch):
+    """Random stages over params and a state, random schedules with parallel joins, and
+    design lets built from stage times (differences, comparisons, if): over every layer
+    of random configurations, every value lies in its interval (also when every join is
+    split carrying only its widest shared term)."""
+    monkeypatch.setattr(fx._Ranges, "EXACT_SPLITS", exact_splits)
+    rnd = random.Random(12)
+    np_rng = np.random.Generator(np.random.PCG64(12))
+    specs = 0
+    while specs < 25:
+        names = list(_PARAMS) + ["u"]
+        stages = [f"s{i}" for i in range(rnd.randint(2, 7))]
+        body = "\n".join(f"  stage {s} = {_random_expr(rnd, names, 2)}" for s in stages)
+        times = [f"{s}.{w}" for s in stages for w in ("start", "end")] + ["start", "end"]
+        pick = lambda: rnd.choice(times)  # noqa: E731
+        lets = [f"let e0 = end - start", f"let e1 = {pick()} - {pick()}",
+                f"let e2 = if {pick()} > {pick()} then {pick()} - {pick()} else {pick()} - {pick()}",
+                f"let e3 = max({pick()}, {pick()}) - min({pick()}, {pick()})"]
+        text = (f"spec t\nfixed(frac_bits={rnd.choice([4, 16])}, stage_cycles={rnd.choice(['ceil', 'none'])})\n"
+                + "\n".join(p[0] for p in _PARAMS.values())
+                + "\nparam n: int = 3 in [1, 12]\nlayers l in range(n) {\n  state u: int = k then u + b\n"
+                + body + "\n}\ndesign d {\n  schedule " + _random_schedule(rnd, stages) + "\n  "
+                + "\n  ".join(lets) + "\n  metric m = sum(e0 + e1 + e2 + e3)\n}\n")
+        try:
+            fp = fx.lower_fixed(front_end(text, "t.spt").plan)
+        except SpecError:
+            continue  # a literal division by zero, or a register wider than 128 bits
+        specs += 1
+        params = {p.name: p for p in fp.params}
+        bounds = dict((k, v[1:]) for k, v in _PARAMS.items()) | {"n": (1, 12)}
+        for _ in range(8):
+            env = {}
+            for name, (lo, hi) in bounds.items():
+                p = params[name]
+                v = _corner_or_random(rnd, lo, hi, p.kind == "int")
+                env[p.var] = v if p.kind == "int" else fx.to_fixed(v, fp.frac_bits)
+            _run_checking_ranges(fp, env, np_rng)

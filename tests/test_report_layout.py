@@ -23,6 +23,7 @@ REPORTS = {
     "chunk_attention": ["--sweep", "native"],
     "selfspec": ["--sweep", "l_prompt=64,128,256"],
     "spatten_cascade": ["--cases", "ablation"],
+    "systolic_gemm": ["--sweep", "bandwidth"],
     # The real GPT-2 trace: in the one-row small.csv no metric varies over trials, so its
     # report rightly has no histogram (a quantity that never changes gets a note).
     "spatten_trace": ["--input", f"trace={ROOT / 'examples' / 'spatten' / 'summary-gpt2-small-wikitext2-per8.csv'}"],

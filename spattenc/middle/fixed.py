@@ -794,14 +794,17 @@ class _Ranges(Visitor):
     and a max/min/if atom is split into its arms.  Both bounds are sound; the tighter wins.
     """
 
-    #: How many max/min/if atoms one linear form may split (2**SPLITS arms at most).
-    SPLITS = 6
+    #: Splits of one difference that carry every shared term; later ones carry the widest.
+    EXACT_SPLITS = 8
 
     def __init__(self, env: dict[str, tuple[int, int]], defs: dict | None = None):
         self.env = env
         self.defs = defs if defs is not None else {}
         self.memo: dict = {}
         self.forms: dict = {}
+        self.deeps: dict = {}
+        self.splits: dict = {}
+        self.budget = 0
 
     def of(self, n: Node) -> tuple[int, int]:
         r = self.memo.get(n)
@@ -813,6 +816,7 @@ class _Ranges(Visitor):
 
     # -- linear forms: (atom -> coefficient, constant)
     def form(self, n: Node) -> tuple[dict, int]:
+        """`n` as a linear form (memoized for this layer)."""
         f = self.forms.get(n)
         if f is None:
             f = self.forms[n] = self._build_form(n)
@@ -836,32 +840,65 @@ class _Ranges(Visitor):
                 return _combine(self.form(a), v, ({}, 0), 0)
         return {n: 1}, 0
 
-    def form_range(self, terms: dict, const: int, splits: int = SPLITS) -> tuple[int, int]:
-        """The range of sum(c * atom) + const: exact when atoms are independent; a max,
-        min or if atom is replaced by each of its arms (c * max(x, y) + R is
-        max(c*x + R, c*y + R) for c > 0, the min for c < 0)."""
-        if splits > 0:
+    def arms(self, atom: Node) -> tuple[Node, ...]:
+        """The values a max, min or if term takes its value from (an if: the arms its
+        condition can select)."""
+        if isinstance(atom, Mux):
+            return {(1, 1): (atom.a,), (0, 0): (atom.b,)}.get(self.of(atom.c), (atom.a, atom.b))
+        return atom.a, atom.b
+
+    def deep(self, atom: Node) -> frozenset:
+        """Every term the arms of a max, min or if term expand into, through nested ones."""
+        d = self.deeps.get(atom)
+        if d is None:
+            out: set = set()
+            for arm in self.arms(atom):
+                for a in self.form(arm)[0]:
+                    out.add(a)
+                    if isinstance(a, _SPLIT):
+                        out |= self.deep(a)
+            d = self.deeps[atom] = frozenset(out)
+        return d
+
+    def form_range(self, terms: dict, const: int) -> tuple[int, int]:
+        """The range of sum(c * atom) + const.  A max, min or if term M is split into its
+        arms together with the terms its arms share (c * max(x, y) + S is
+        max(c*x + S, c*y + S) for c > 0, the min for c < 0); the other terms add their own
+        range.  Each split is memoized, so a chain of joins costs one split per join."""
+        split = next((a for a in terms if isinstance(a, _SPLIT)), None)
+        if split is None:
+            lo = hi = const
             for atom, c in terms.items():
-                if isinstance(atom, (Max, Min, Mux)):
-                    arms = (atom.a, atom.b)
-                    if isinstance(atom, Mux):
-                        arms = {(1, 1): (atom.a,), (0, 0): (atom.b,)}.get(self.of(atom.c), arms)
-                    rest = ({k: v for k, v in terms.items() if k != atom}, const)
-                    rs = [self.form_range(*_combine(rest, 1, self.form(arm), c), splits - 1) for arm in arms]
-                    los, his = [r[0] for r in rs], [r[1] for r in rs]
-                    if isinstance(atom, Mux):
-                        return min(los), max(his)
-                    pick = max if isinstance(atom, Max) == (c > 0) else min
-                    return pick(los), pick(his)
-        lo = hi = const
-        for atom, c in terms.items():
-            al, ah = self.of(atom)
-            lo, hi = (lo + c * al, hi + c * ah) if c > 0 else (lo + c * ah, hi + c * al)
-        return lo, hi
+                al, ah = self.of(atom)
+                lo, hi = (lo + c * al, hi + c * ah) if c > 0 else (lo + c * ah, hi + c * al)
+            return lo, hi
+        deep, c = self.deep(split), terms[split]
+        shared = {a: v for a, v in terms.items() if a in deep}
+        if self.budget <= 0 and len(shared) > 1:
+            # Out of exact splits: keep only the widest shared term (a layer's start time,
+            # typically), so the splits of a chain of joins stay one per join.
+            widest = max(shared, key=lambda a: abs(shared[a]) * (self.of(a)[1] - self.of(a)[0]))
+            shared = {widest: shared[widest]}
+        self.budget -= 1
+        other = {a: v for a, v in terms.items() if a != split and a not in shared}
+        key = (split, c, frozenset(shared.items()))
+        r = self.splits.get(key)
+        if r is None:
+            rs = [self.form_range(*_combine((shared, 0), 1, self.form(arm), c)) for arm in self.arms(split)]
+            los, his = [x[0] for x in rs], [x[1] for x in rs]
+            if isinstance(split, Mux):
+                r = min(los), max(his)
+            else:
+                pick = max if isinstance(split, Max) == (c > 0) else min
+                r = pick(los), pick(his)
+            self.splits[key] = r
+        olo, ohi = self.form_range(other, const)
+        return r[0] + olo, r[1] + ohi
 
     def difference(self, a: Node, b: Node) -> tuple[int, int]:
         """The range of a - b: interval arithmetic, tightened by the linear forms."""
         (al, ah), (bl, bh) = self.of(a), self.of(b)
+        self.budget = self.EXACT_SPLITS
         lo, hi = self.form_range(*_combine(self.form(a), 1, self.form(b), -1))
         return max(al - bh, lo), min(ah - bl, hi)
 
@@ -918,12 +955,11 @@ class _Ranges(Visitor):
         return min(0, bl + 1), max(0, bh - 1)
 
     def visit_Cmp(self, n: Cmp):
-        """1 or 0 when the operands' ranges decide the comparison, else either."""
-        lo, hi = self.difference(n.a, n.b)
-        always, never = {"<": (hi < 0, lo >= 0), "<=": (hi <= 0, lo > 0), ">": (lo > 0, hi <= 0),
-                         ">=": (lo >= 0, hi < 0), "==": (lo == hi == 0, lo > 0 or hi < 0),
-                         "!=": (lo > 0 or hi < 0, lo == hi == 0)}[n.op]
-        return (1, 1) if always else (0, 0) if never else (0, 1)
+        """1 or 0 when the operands' ranges decide the comparison, else either (the
+        linear forms are tried only when plain intervals leave it open)."""
+        (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
+        decided = _decide(n.op, al - bh, ah - bl)
+        return decided if decided != (0, 1) else _decide(n.op, *self.difference(n.a, n.b))
 
     def visit_Logic(self, n: Logic):
         (al, ah), (bl, bh) = self.of(n.a), self.of(n.b)
@@ -975,6 +1011,18 @@ def _power_value(n: Node, base: Node, x: int) -> int:
     if isinstance(n, Shr):
         return shift_right(_power_value(n.a, base, x), n.k, n.mode)
     return _power_value(n.a, base, x) * x
+
+
+def _decide(op: str, lo: int, hi: int) -> tuple[int, int]:
+    """The values of `a OP b` when a - b lies in [lo, hi]."""
+    always, never = {"<": (hi < 0, lo >= 0), "<=": (hi <= 0, lo > 0), ">": (lo > 0, hi <= 0),
+                     ">=": (lo >= 0, hi < 0), "==": (lo == hi == 0, lo > 0 or hi < 0),
+                     "!=": (lo > 0 or hi < 0, lo == hi == 0)}[op]
+    return (1, 1) if always else (0, 0) if never else (0, 1)
+
+
+#: The terms of a linear form that are split into their arms.
+_SPLIT = (Max, Min, Mux)
 
 
 def _combine(f: tuple[dict, int], cf: int, g: tuple[dict, int], cg: int) -> tuple[dict, int]:
@@ -1164,6 +1212,7 @@ def _growth_chain(fp: FixedPlan, defs: dict, nodes: tuple[Node, ...]) -> list[Ke
 
 
 def _short_range(fp: FixedPlan, var: Key) -> str:
+    """A variable's range in the units of the spec (reals unscaled), for messages."""
     lo, hi = fp.ranges[var]
     if fp.kinds[var] == "fix":
         lo, hi = lo / (1 << fp.frac_bits), hi / (1 << fp.frac_bits)
