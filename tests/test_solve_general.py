@@ -266,3 +266,26 @@ design d {
     r = cli("inspect", path)
     assert r.code == 0, r.err
     assert "t: no closed form (a clamp is undefined (a division by zero) at the current params)" in r.out
+
+
+def test_a_state_without_a_law_hides_only_what_reads_it(cli, tmp_path):
+    # x[l+1] = x^2 + 1 has no linear law; t reads only y: sum over 3 layers of B + 0.5^l
+    # = 3 B + 1.75 = (12 B + 7)/4.
+    path = _spec(tmp_path, """
+spec st "t"
+param B = 4 in [1, 100]
+layers l in range(3) {
+  state x: real = 1 then x * x + 1
+  state y: real = 1 then y * 0.5
+  stage s = B + y
+  let w = x
+}
+design d {
+  schedule s
+  metric t = sum(s)
+  metric u = sum(w)
+}
+""")
+    out = cli("inspect", path).out
+    assert "t = (12*B + 7)/4\n  = 13.75 at the current params" in out
+    assert "u: no closed form (the relaxed recurrence of state x is not linear)" in out
