@@ -289,3 +289,25 @@ design d {
     out = cli("inspect", path).out
     assert "t = (12*B + 7)/4\n  = 13.75 at the current params" in out
     assert "u: no closed form (the relaxed recurrence of state x is not linear)" in out
+
+
+def test_a_report_solve_in_a_table_spec_says_why_it_has_none(cli, tmp_path):
+    (tmp_path / "t.csv").write_text("layer_id,x\n0,3\n1,5\n", encoding="utf-8")
+    path = _spec(tmp_path, """
+spec rw "t"
+param B = 4 in [1, 100]
+input trace: table {
+  column layer_id: int >= 0
+  column x: int >= 0
+}
+rows r in trace {
+  stage fill = x * B
+}
+design d {
+  metric fill = sum(fill)
+}
+report { y = solve B where d.fill == 40 }
+""")
+    r = cli("eval", path, "--input", f"trace={tmp_path / 't.csv'}")
+    assert r.code == 0, r.err
+    assert "y: null (no closed form in B: a table spec's metrics reduce over the rows" in r.out

@@ -48,6 +48,9 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
     if drawn:
         return Solution(None, f"the equation reads {', '.join(drawn)}, which depends on random draws "
                               "(no exact solve; see eval's trials)")
+    if compiled.plan.mode != "layers":
+        return Solution(None, f"no closed form in {target}: a table spec's metrics reduce over the rows of its "
+                              "file, which have no closed form here")
     try:
         interp, _ = symbolic_interpreter(compiled.plan, params, inputs or {}, (target,), unneeded(compiled.plan, sides))
         left, right = interp.eval(it.cond.left), interp.eval(it.cond.right)
