@@ -311,3 +311,26 @@ report { y = solve B where d.fill == 40 }
     r = cli("eval", path, "--input", f"trace={tmp_path / 't.csv'}")
     assert r.code == 0, r.err
     assert "y: null (no closed form in B: a table spec's metrics reduce over the rows" in r.out
+
+
+def test_a_division_by_zero_in_a_report_spec_is_undefined(cli, tmp_path):
+    # F = G = 0: F/G is 0/0 and max(B, 1/G) has no value; both say undefined.
+    path = _spec(tmp_path, """
+spec zr "t"
+param B = 4 in [1, 100]
+param G = 0 in [0, 10]
+param F = 0 in [0, 10]
+layers l in range(2) {
+  stage s = B + F / G
+}
+design d {
+  schedule s
+  metric t = sum(s)
+  metric m = max(B, 1 / G)
+}
+report { y = solve B where d.t == 40 }
+""")
+    r = cli("inspect", path, "--set", "G=0", "--set", "F=0")
+    assert r.code == 0, r.err
+    assert "d.m\n  = undefined (a division by zero)" in r.out
+    assert "none: the equation is undefined (a division by zero) at these params" in r.out

@@ -58,6 +58,8 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
         return Solution(None, f"no closed form in {target}: {e}")
     x = sympy.Symbol(target, real=True)
     eq = sympy.together(left - right)
+    if eq.has(sympy.nan, sympy.zoo):
+        return Solution(None, "the equation is undefined (a division by zero) at these params")
     if x not in eq.free_symbols:
         holds = sympy.simplify(eq) == 0
         return Solution(None, f"the equation does not depend on {target}" +
