@@ -84,7 +84,7 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
                         found.roots, where)
     if not found.closed:
         return Solution(None, f"sympy could not solve the equation for {target} ({found.note})")
-    return Solution(None, f"no real {target} satisfies the equation")
+    return Solution(None, found.note if found.bounded else f"no real {target} satisfies the equation")
 
 
 def root_text(roots: tuple[Root, ...], where: str) -> str:

@@ -646,7 +646,8 @@ def root_lines(unknown: str, sol: Solution, latex: bool) -> list[str]:
         branch = f"  (where {r.branch})" if r.branch else ""
         if r.whole:
             within = f" in {set_text(r.region)}" if r.region is not None else ""
-            out.append(f"  the equation holds for every {unknown}{within} (where {r.branch})")
+            out.append(f"  the equation holds for every {unknown}{within} (where {r.branch})"
+                       + (f": outside the declared range {sol.where}" if r.inside is False else ""))
             continue
         out.append(f"  {unknown} = {_show(r.form, latex)}{branch}")
         if r.value is None:
