@@ -153,12 +153,34 @@ def _extent(u: sp.Expr, x: sp.Symbol, lo, hi) -> tuple[sp.Expr, sp.Expr]:
 def _consistent(values: dict, rounds, at: dict) -> bool | None:
     """Whether each rounding takes its assumed value at the point `at`."""
     for n, r in rounds:
+        quick = _far(r, at, values[n])
+        if quick is not None:
+            if not quick:
+                return False
+            continue
         got = r.xreplace(at)
         if not got.is_number:
             return None
         if got != values[n]:
             return False
     return True
+
+
+def _far(r: sp.Expr, at: dict, n: sp.Integer) -> bool | None:
+    """A float look at the rounding's argument: False when it is clearly not rounded to n,
+    True when clearly it is, None near a boundary (then the exact check decides); exact
+    rounding of a large transcendental number is slow."""
+    if r.func not in (sp.ceiling, sp.floor):
+        return None
+    try:
+        u = float(r.args[0].xreplace(at).evalf(30))
+    except (TypeError, ValueError):
+        return None
+    lo, hi = (int(n) - 1, int(n)) if r.func is sp.ceiling else (int(n), int(n) + 1)
+    tol = 1e-9 * max(1.0, abs(u))
+    if u < lo - tol or u > hi + tol:
+        return False
+    return True if lo + tol < u < hi - tol else None
 
 
 def _branch_roots(expr, found, guard, x, values: dict, rounds, lo, hi, point: dict) -> list[Root]:
