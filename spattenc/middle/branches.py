@@ -147,6 +147,8 @@ def _extent(u: sp.Expr, x: sp.Symbol, lo, hi) -> tuple[sp.Expr, sp.Expr]:
             raise NoBranches(f"cannot bound {u} over [{lo}, {hi}]") from None
         crit = []
     at = [u.xreplace({x: sp.sympify(p)}) for p in [lo, hi] + [c for c in crit if lo <= c <= hi]]
+    if not all(v.is_number and v.is_finite for v in at):
+        raise NoBranches(f"{u} is unbounded over [{lo}, {hi}]")
     return min(at, key=float), max(at, key=float)
 
 
