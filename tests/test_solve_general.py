@@ -240,7 +240,8 @@ def test_tiled_report_entries_take_the_least_root_in_range(cli, tmp_path):
     path = _spec(tmp_path, TILED)
     doc = _eval_json(cli, path)
     assert (doc["xt"], doc["xm"], doc["xw"], doc["xn"]) == (400, 300, 129, None)
-    assert "xn: null (no real B satisfies the equation)" in cli("eval", path).out
+    text = " ".join(cli("eval", path).out.split())
+    assert "xn: null (no B in [1, 65536] satisfies the equation (roundings are searched over that range))" in text
 
 
 def test_too_many_tiles_say_there_is_no_closed_form(cli, tmp_path):
@@ -266,3 +267,71 @@ design d {
     r = cli("inspect", path)
     assert r.code == 0, r.err
     assert "t: no closed form (a clamp is undefined (a division by zero) at the current params)" in r.out
+
+
+def test_a_state_without_a_law_hides_only_what_reads_it(cli, tmp_path):
+    # x[l+1] = x^2 + 1 has no linear law; t reads only y: sum over 3 layers of B + 0.5^l
+    # = 3 B + 1.75 = (12 B + 7)/4.
+    path = _spec(tmp_path, """
+spec st "t"
+param B = 4 in [1, 100]
+layers l in range(3) {
+  state x: real = 1 then x * x + 1
+  state y: real = 1 then y * 0.5
+  stage s = B + y
+  let w = x
+}
+design d {
+  schedule s
+  metric t = sum(s)
+  metric u = sum(w)
+}
+""")
+    out = cli("inspect", path).out
+    assert "t = (12*B + 7)/4\n  = 13.75 at the current params" in out
+    assert "u: no closed form (the relaxed recurrence of state x is not linear)" in out
+
+
+def test_a_report_solve_in_a_table_spec_says_why_it_has_none(cli, tmp_path):
+    (tmp_path / "t.csv").write_text("layer_id,x\n0,3\n1,5\n", encoding="utf-8")
+    path = _spec(tmp_path, """
+spec rw "t"
+param B = 4 in [1, 100]
+input trace: table {
+  column layer_id: int >= 0
+  column x: int >= 0
+}
+rows r in trace {
+  stage fill = x * B
+}
+design d {
+  metric fill = sum(fill)
+}
+report { y = solve B where d.fill == 40 }
+""")
+    r = cli("eval", path, "--input", f"trace={tmp_path / 't.csv'}")
+    assert r.code == 0, r.err
+    assert "y: null (no closed form in B: a table spec's metrics reduce over the rows" in r.out
+
+
+def test_a_division_by_zero_in_a_report_spec_is_undefined(cli, tmp_path):
+    # F = G = 0: F/G is 0/0 and max(B, 1/G) has no value; both say undefined.
+    path = _spec(tmp_path, """
+spec zr "t"
+param B = 4 in [1, 100]
+param G = 0 in [0, 10]
+param F = 0 in [0, 10]
+layers l in range(2) {
+  stage s = B + F / G
+}
+design d {
+  schedule s
+  metric t = sum(s)
+  metric m = max(B, 1 / G)
+}
+report { y = solve B where d.t == 40 }
+""")
+    r = cli("inspect", path, "--set", "G=0", "--set", "F=0")
+    assert r.code == 0, r.err
+    assert "d.m\n  = undefined (a division by zero)" in r.out
+    assert "none: the equation is undefined (a division by zero) at these params" in r.out

@@ -66,6 +66,9 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
         if isinstance(e, str):
             lines.extend([f"  no closed form: {e}", ""])
             return
+        if e.has(sympy.nan, sympy.zoo):
+            lines.extend(["  = undefined (a division by zero)", ""])
+            return
         e = sympy.expand(e) if _polynomial(e, free) else sympy.cancel(sympy.together(e))
         if latex:
             lines.append(f"  = {sympy.latex(e)}")

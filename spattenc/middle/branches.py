@@ -50,6 +50,7 @@ class Found:
     roots: tuple[Root, ...]
     note: str
     closed: bool = True
+    bounded: bool = False  # roundings were searched over the declared range only
 
 
 class NoBranches(Exception):
@@ -61,7 +62,9 @@ def branch_roots(e: sp.Expr, x: sp.Symbol, lo, hi, point: dict, solver) -> Found
     (exact numbers, or None for unbounded); `point`: the other symbols' values (exact);
     `solver(expr, x)` returns a symbolic.Roots."""
     if not e.has(x):
-        return Found((), f"the equation does not depend on {x}")
+        holds = {sp.true: "; it holds for every value", sp.false: "; it never holds"}
+        holds = holds.get(sp.Eq(e.xreplace(point), 0), "")
+        return Found((), f"the equation does not depend on {x}{holds}")
     try:
         rounds, e = _roundings(e, x)
         combos = _combos(rounds, x, lo, hi, point)
@@ -85,8 +88,10 @@ def branch_roots(e: sp.Expr, x: sp.Symbol, lo, hi, point: dict, solver) -> Found
             notes.append(found.note)
         for values in combos:
             roots += _branch_roots(expr, found, guard, x, values, rounds, lo, hi, point)
-    note = "; ".join(dict.fromkeys(notes)) or ("" if roots else "no real solution (the two sides never meet)")
-    return Found(_unique(roots), note, closed)
+    none = (f"no {x} in [{lo}, {hi}] satisfies the equation (roundings are searched over that range)" if rounds
+            else "no real solution (the two sides never meet)")
+    note = "; ".join(dict.fromkeys(notes)) or ("" if roots else none)
+    return Found(_unique(roots), note, closed, bool(rounds))
 
 
 def _piecewise(e: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -142,18 +147,42 @@ def _extent(u: sp.Expr, x: sp.Symbol, lo, hi) -> tuple[sp.Expr, sp.Expr]:
             raise NoBranches(f"cannot bound {u} over [{lo}, {hi}]") from None
         crit = []
     at = [u.xreplace({x: sp.sympify(p)}) for p in [lo, hi] + [c for c in crit if lo <= c <= hi]]
+    if not all(v.is_number and v.is_finite for v in at):
+        raise NoBranches(f"{u} is unbounded over [{lo}, {hi}]")
     return min(at, key=float), max(at, key=float)
 
 
 def _consistent(values: dict, rounds, at: dict) -> bool | None:
     """Whether each rounding takes its assumed value at the point `at`."""
     for n, r in rounds:
+        quick = _far(r, at, values[n])
+        if quick is not None:
+            if not quick:
+                return False
+            continue
         got = r.xreplace(at)
         if not got.is_number:
             return None
         if got != values[n]:
             return False
     return True
+
+
+def _far(r: sp.Expr, at: dict, n: sp.Integer) -> bool | None:
+    """A float look at the rounding's argument: False when it is clearly not rounded to n,
+    True when clearly it is, None near a boundary (then the exact check decides); exact
+    rounding of a large transcendental number is slow."""
+    if r.func not in (sp.ceiling, sp.floor):
+        return None
+    try:
+        u = float(r.args[0].xreplace(at).evalf(30))
+    except (TypeError, ValueError):
+        return None
+    lo, hi = (int(n) - 1, int(n)) if r.func is sp.ceiling else (int(n), int(n) + 1)
+    tol = 1e-9 * max(1.0, abs(u))
+    if u < lo - tol or u > hi + tol:
+        return False
+    return True if lo + tol < u < hi - tol else None
 
 
 def _branch_roots(expr, found, guard, x, values: dict, rounds, lo, hi, point: dict) -> list[Root]:
@@ -185,7 +214,8 @@ def _branch_roots(expr, found, guard, x, values: dict, rounds, lo, hi, point: di
 
 def _whole(guard, values: dict, rounds, x, lo, hi, point: dict, text: str) -> list[Root]:
     """A branch on which the equation holds for every x: the set of such x in the declared
-    range (empty: no root), its least point as the value when it has one."""
+    range, its least point as the value when it has one; or, when none of the set is in
+    the range, the whole set marked outside."""
     conds = [c.xreplace(point) for c in sp.And.make_args(guard) if c != sp.true]
     for n, r in rounds:
         u = _piecewise(r.args[0].xreplace(point), x)
@@ -195,7 +225,7 @@ def _whole(guard, values: dict, rounds, x, lo, hi, point: dict, text: str) -> li
             conds += [u >= values[n], u < values[n] + 1]
         else:
             return [Root(None, None, text, None, whole=True)]
-    region = sp.Interval(lo if lo is not None else -sp.oo, hi if hi is not None else sp.oo)
+    region = sp.S.Reals
     try:
         for c in conds:
             region = region.intersect(sp.solveset(c, x, sp.S.Reals))
@@ -203,6 +233,10 @@ def _whole(guard, values: dict, rounds, x, lo, hi, point: dict, text: str) -> li
         return [Root(None, None, text, None, whole=True)]
     if region is sp.S.EmptySet:
         return []
+    inside = region.intersect(sp.Interval(lo if lo is not None else -sp.oo, hi if hi is not None else sp.oo))
+    if inside is sp.S.EmptySet:
+        return [Root(None, None, text, False, whole=True, region=region)]
+    region = inside
     least = region.inf if region.contains(region.inf) == sp.true else None
     return [Root(None, least, text, True, whole=True, region=region)]
 

@@ -79,6 +79,8 @@ class SympyEval(Evaluator):
         entry = catalog.BUILTINS[func]
         if entry.no_form and any(self.is_symbolic(a) for a in args):
             raise Unsupported(entry.no_form)
+        if any(a is sympy.nan or a is sympy.zoo for a in args if isinstance(a, sympy.Basic)):
+            return sympy.nan  # max(B, 1/0): undefined, as sympy has no order for zoo
         return entry.sympy(*args)
 
 

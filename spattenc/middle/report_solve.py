@@ -48,6 +48,9 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
     if drawn:
         return Solution(None, f"the equation reads {', '.join(drawn)}, which depends on random draws "
                               "(no exact solve; see eval's trials)")
+    if compiled.plan.mode != "layers":
+        return Solution(None, f"no closed form in {target}: a table spec's metrics reduce over the rows of its "
+                              "file, which have no closed form here")
     try:
         interp, _ = symbolic_interpreter(compiled.plan, params, inputs or {}, (target,), unneeded(compiled.plan, sides))
         left, right = interp.eval(it.cond.left), interp.eval(it.cond.right)
@@ -55,6 +58,8 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
         return Solution(None, f"no closed form in {target}: {e}")
     x = sympy.Symbol(target, real=True)
     eq = sympy.together(left - right)
+    if eq.has(sympy.nan, sympy.zoo):
+        return Solution(None, "the equation is undefined (a division by zero) at these params")
     if x not in eq.free_symbols:
         holds = sympy.simplify(eq) == 0
         return Solution(None, f"the equation does not depend on {target}" +
@@ -79,7 +84,7 @@ def solve(compiled, it: ir.ReportItem, params: dict, inputs: dict | None) -> Sol
                         found.roots, where)
     if not found.closed:
         return Solution(None, f"sympy could not solve the equation for {target} ({found.note})")
-    return Solution(None, f"no real {target} satisfies the equation")
+    return Solution(None, found.note if found.bounded else f"no real {target} satisfies the equation")
 
 
 def root_text(roots: tuple[Root, ...], where: str) -> str:

@@ -656,7 +656,8 @@ def root_lines(unknown: str, sol: Solution, latex: bool) -> list[str]:
         branch = f"  (where {r.branch})" if r.branch else ""
         if r.whole:
             within = f" in {set_text(r.region)}" if r.region is not None else ""
-            out.append(f"  the equation holds for every {unknown}{within} (where {r.branch})")
+            out.append(f"  the equation holds for every {unknown}{within} (where {r.branch})"
+                       + (f": outside the declared range {sol.where}" if r.inside is False else ""))
             continue
         out.append(f"  {unknown} = {_show(r.form, latex)}{branch}")
         if r.value is None:
@@ -733,31 +734,42 @@ class _NoForm(Exception):
     """A quantity without a closed form here (the message says why)."""
 
 
-def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool]:
+def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool, dict]:
     """Each state as a closed-form function of the layer index, from its recurrence once
     floors and clamps are dropped (linear, with coefficients free of the index and of
-    other states).  Returns ({state symbol: law}, exact) where `exact` says nothing was
-    dropped; raises _NoForm otherwise."""
+    other states).  Returns ({state symbol: law}, exact, {state symbol: why it has no
+    law}) where `exact` says nothing was dropped from the laws found."""
     l = f.syms[Key("index", program.layers.index)]
     states = [i for i in program.layer_items if isinstance(i, ir.State)]
     state_syms = {f.syms[Key("state", s.name)] for s in states}
-    laws, exact = {}, True
+    laws, exact, failed = {}, True, {}
     for st in states:
         if Key("state", st.name) in program.random:
             continue  # a state that follows draws has no law; what reads it is random too
         n = f.syms[Key("state", st.name)]
         raw = f.expanded[Key("state_next", st.name)]
         nxt = _strip_discrete(raw)
-        exact = exact and nxt == raw
         init = f.expanded[Key("state_init", st.name)]
         if (nxt.free_symbols | init.free_symbols) & (state_syms - {n}) or l in nxt.free_symbols:
-            raise _NoForm(f"the recurrence of state {st.name} reads other states or the layer index")
+            failed[n] = f"the recurrence of state {st.name} reads other states or the layer index"
+            continue
         poly = _linear_in(nxt, n)
         if poly is None:
-            raise _NoForm(f"the relaxed recurrence of state {st.name} is not linear")
+            failed[n] = f"the relaxed recurrence of state {st.name} is not linear"
+            continue
+        exact = exact and nxt == raw
         a, b = poly.all_coeffs()
         laws[n] = init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0)
-    return laws, exact
+    return laws, exact, failed
+
+
+def _with_laws(e: sp.Expr, program: ir.Program, f: Forms) -> sp.Expr:
+    """`e` with each state replaced by its law; _NoForm when it reads a state that has
+    none (a state it does not read never matters)."""
+    laws, _, failed = state_laws(program, f)
+    for s in sorted(e.free_symbols & set(failed), key=str):
+        raise _NoForm(failed[s])
+    return e.xreplace(laws)
 
 
 def _random_symbols(program: ir.Program, f: Forms) -> set:
@@ -768,9 +780,9 @@ def layer_sum(program: ir.Program, f: Forms, per_layer: sp.Expr, values: dict) -
     """Σ over the layers of a per-layer expression in closed form: states replaced by
     their laws; clamps and conditionals resolved, layer by layer, to the branch that
     holds at `values` (consecutive layers with the same branches summed together)."""
-    laws, _ = state_laws(program, f)
+    laws, _, _ = state_laws(program, f)
     l = f.syms[Key("index", program.layers.index)]
-    e = expand_all(per_layer, program, f, _PER_LAYER).xreplace(laws)
+    e = _with_laws(expand_all(per_layer, program, f, _PER_LAYER), program, f)
     if e.free_symbols & (_random_symbols(program, f) | set(laws)):
         raise _NoForm("depends on random draws")
     count = to_sympy(program.layers.count, program, f.syms)
@@ -876,8 +888,8 @@ def _metric_form(program: ir.Program, f: Forms, design: ir.Design, expr: ir.Expr
                 form, note = layer_sum(program, f, per, values)
                 form = form / count if node.kind == "mean" else form
             elif node.kind in ("first", "last"):
-                laws, _ = state_laws(program, f)
-                form = expand_all(arg, program, f, _PER_LAYER).xreplace(laws).xreplace({l: sp.Integer(0) if node.kind == "first" else count - 1})
+                form = _with_laws(expand_all(arg, program, f, _PER_LAYER), program, f)
+                form = form.xreplace({l: sp.Integer(0) if node.kind == "first" else count - 1})
                 if form.free_symbols & _random_symbols(program, f):
                     raise _NoForm("depends on random draws")
                 note = ""
@@ -915,10 +927,7 @@ def _metric_lines(compiled, f: Forms, design: ir.Design, values: dict, overrides
     if not design.metrics:
         return []
     out = ["metrics in closed form (sums over layers at the current branches):"]
-    try:
-        laws, exact = state_laws(program, f)
-    except _NoForm as e:
-        return out + [f"  none: {e}"]
+    laws, exact, _ = state_laws(program, f)
     sub_num = _numeric_subs(program, f, values)
     R = None
     for mt in design.metrics:
