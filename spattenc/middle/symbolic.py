@@ -353,6 +353,14 @@ def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: 
 # ------------------------------------------------------------------ relaxation
 
 
+def linear_law(init: sp.Expr, a: sp.Expr, b: sp.Expr, l: sp.Symbol) -> sp.Expr:
+    """N[l] of the recurrence N[l+1] = a N[l] + b: a^l N[0] + b (1 - a^l) / (1 - a), or the
+    arithmetic progression N[0] + b l when a is 1 (the general form is 0/0 there)."""
+    if a == 1:
+        return init + b * l
+    return init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0)
+
+
 def _strip_discrete(e: sp.Expr) -> sp.Expr:
     """Drop roundings and constant clamps: the continuous relaxation of a recurrence."""
     if isinstance(e, (sp.floor, sp.ceiling, trunc, round_half_even)):
@@ -433,7 +441,7 @@ def total_time(program: ir.Program, f: Forms, design: ir.Design, values: dict[st
     a, b = poly.all_coeffs()
     if a.has(l) or b.has(l):
         return Total(exact, unrolled, None, None, None, "the recurrence varies with the layer index")
-    law = sp.simplify(init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0))
+    law = sp.simplify(linear_law(init, a, b, l))
     count = to_sympy(program.layers.count, program, f.syms)
     sub_num = _numeric_subs(program, f, values)
     L = int(round(float(count.xreplace(sub_num))))
@@ -759,7 +767,7 @@ def state_laws(program: ir.Program, f: Forms) -> tuple[dict, bool, dict]:
             continue
         exact = exact and nxt == raw
         a, b = poly.all_coeffs()
-        laws[n] = init * a ** l + (b * (1 - a ** l) / (1 - a) if b != 0 else 0)
+        laws[n] = linear_law(init, a, b, l)
     return laws, exact, failed
 
 
@@ -912,7 +920,11 @@ def _sim_metrics(compiled, overrides: dict) -> dict:
 
 
 def _check_value(form: sp.Expr, sub_num: dict, sim_value: float | None) -> str:
-    value = number_value(form.xreplace(sub_num))
+    bound = form.xreplace(sub_num)
+    value = number_value(bound)
+    if value is None and getattr(bound, "free_symbols", None):
+        free = ", ".join(sorted(str(x) for x in bound.free_symbols))
+        return f"  (no numeric value at the current params: the form reads {free}, which has no closed form)"
     if value is None:
         return "  = undefined at the current params (a division by zero or a complex value)"
     text = f"  = {value!r} at the current params"
