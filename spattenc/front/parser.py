@@ -562,9 +562,8 @@ class _Builder(Transformer):
         if str(kind) != "table":
             fail(f"unknown input kind '{kind}'; expected table", self.L(kind))
         _each_once([(col.name, col.loc) for col in columns],
-                   lambda n: f"column '{n}' is declared more than once in input '{name}'", "first declared here")
-        if not columns:
-            fail(f"input '{name}' declares no columns (e.g. column layer_id: int)", self.L(name))
+                   lambda n: f"column '{n}' is declared more than once in input '{name}'", "first declared here",
+                   empty=(f"input '{name}' declares no columns (e.g. column layer_id: int)", self.L(name)))
         return ir.TableInput(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(columns))
 
     def column_decl(self, meta, c):
@@ -628,9 +627,8 @@ class _Builder(Transformer):
     def cases_decl(self, meta, c):
         name, title, *cases = c
         _each_once([(case.label, case.loc) for case in cases],
-                   lambda n: f"case {n!r} appears more than once in cases '{name}'", "first here")
-        if not cases:
-            fail(f"cases '{name}' lists no case (e.g. case \"low\" {{ p = 1 }})", self.L(name))
+                   lambda n: f"case {n!r} appears more than once in cases '{name}'", "first here",
+                   empty=(f"cases '{name}' lists no case (e.g. case \"low\" {{ p = 1 }})", self.L(name)))
         return ir.Cases(self.L(name), str(name), _unquote(title) if title is not None else None, tuple(cases))
 
     # ---- fixed point and hardware
@@ -785,8 +783,12 @@ def _clauses(items, where: str) -> dict[str, tuple]:
     return got
 
 
-def _each_once(named: list[tuple[str, ir.Loc]], message, note: str) -> None:
-    """Fail at the second place a name appears, citing the first: `message(name)` says what."""
+def _each_once(named: list[tuple[str, ir.Loc]], message, note: str,
+               empty: tuple[str, ir.Loc] | None = None) -> None:
+    """Fail at the second place a name appears, citing the first: `message(name)` says what.
+    With `empty` (a message and its place), the list must also name something."""
+    if empty is not None and not named:
+        fail(*empty)
     seen: dict[str, ir.Loc] = {}
     for name, loc in named:
         if name in seen:

@@ -8,12 +8,21 @@ The parser builds these nodes with names unresolved (`Name`, `Attr`); the checke
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 from spattenc.ir.keys import Key
 
+_T = TypeVar("_T")
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass_transform(frozen_default=True)
+def frozen(cls: type[_T]) -> type[_T]:
+    """Declares a node class: a frozen dataclass (immutable, so nodes can be shared and
+    hashed) with slots (small, and no stray attributes)."""
+    return dataclass(frozen=True, slots=True)(cls)
+
+
+@frozen
 class Loc:
     """A source span: 1-based line and column of the first character, and of the end."""
 
@@ -33,7 +42,7 @@ NOWHERE = Loc("<builtin>", 0, 0, 0, 0)
 # ---------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Num:
     """A numeric literal; `is_int` when written without a point or exponent."""
 
@@ -42,13 +51,13 @@ class Num:
     is_int: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bool:
     loc: Loc
     value: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Name:
     """An unresolved identifier (parser output only)."""
 
@@ -56,7 +65,7 @@ class Name:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attr:
     """`base.attr` before resolution: a stage time or another design's metric."""
 
@@ -65,7 +74,7 @@ class Attr:
     attr: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Path:
     """A longer access path before resolution: `a.b.c`, `a.b[i]`, `t[i][j]`.
 
@@ -77,7 +86,7 @@ class Path:
     steps: tuple[str | Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Comprehension:
     """`sum(var in DOMAIN: body)`: `body` summed in order over the members of enum
     `enum`, or over the integers lo <= var < hi (`range(lo, hi)`; `range(hi)` has lo 0).
@@ -92,7 +101,7 @@ class Comprehension:
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Unary:
     """`op` is '-' or 'not'."""
 
@@ -101,7 +110,7 @@ class Unary:
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Binary:
     """Arithmetic (+ - * / % ^), comparison (< <= > >= == !=) or logic (and, or).
 
@@ -115,7 +124,7 @@ class Binary:
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Cond:
     """`if test then then_ else else_`."""
 
@@ -125,7 +134,7 @@ class Cond:
     else_: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Call:
     """A call before resolution (builtin, user function or reduction)."""
 
@@ -140,7 +149,7 @@ class Call:
 SCOPES = ("param", "const", "index", "state", "layer", "random", "stage", "design", "time", "local")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ref:
     """A resolved name.  `scope` is one of SCOPES; `design` names the design for
     design-local stages and lets (None otherwise)."""
@@ -151,7 +160,7 @@ class Ref:
     design: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StageTime:
     """`stage.start` / `stage.end` of a scheduled stage in a design, or the layer's
     own `start` / `end` when `stage` is None."""
@@ -162,7 +171,7 @@ class StageTime:
     which: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MetricRef:
     """`design.metric` inside a comparison: the per-trial samples of the metric."""
 
@@ -171,7 +180,7 @@ class MetricRef:
     metric: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reduce:
     """A reduction.  Over layers inside a metric (sum, mean, count, last, first,
     max_over, min_over); over trials inside a comparison (mean, std, min, max).
@@ -191,7 +200,7 @@ class Reduce:
     within: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Builtin:
     """A builtin scalar function (min, max, floor, ceil, round, trunc, abs, sqrt, log, exp)."""
 
@@ -200,7 +209,7 @@ class Builtin:
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Apply:
     """A call of a user function; arity checked."""
 
@@ -209,7 +218,7 @@ class Apply:
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnumConst:
     """`Enum.member`: the member's position `value` (0-based) is its numeric code."""
 
@@ -219,7 +228,7 @@ class EnumConst:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InputRef:
     """A read of an input leaf (see `Leaf`): `var` names it ('model.d_model'); `index`
     has one expression per axis of the leaf (map keys, enum members), outermost first.
@@ -232,7 +241,7 @@ class InputRef:
     given: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GroupRef:
     """A per-group value of group `group`: a key column (`kind` 'key') or one of its
     lets (`kind` 'let')."""
@@ -243,7 +252,7 @@ class GroupRef:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LoopCall:
     """A call of a loop (see `Loop`): one independent run per element; arity checked."""
 
@@ -259,7 +268,7 @@ Expr = (Num | Bool | Name | Attr | Path | Unary | Binary | Cond | Call | Compreh
 # ---------------------------------------------------------------- declarations
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attrs:
     """Display and documentation attributes shared by declarations."""
 
@@ -294,7 +303,7 @@ DEFAULT_FMT = ".2f"
 GANTT_KINDS = ("stage", "overlay", "wasted", "corrective", "none")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Param:
     """A user-settable parameter: `type` is 'int', 'real' or 'bool'; `lo`/`hi` bound
     `--set` values when declared (inclusive).
@@ -315,9 +324,10 @@ class Param:
     hi_value: int | float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Let:
-    """A derived definition (global, per-layer, or design-local per-layer)."""
+@frozen
+class Definition:
+    """The fields of a name defined by one expression: a let, a stage, a metric or a
+    comparison (each its own node type, so equal fields of two kinds stay unequal)."""
 
     loc: Loc
     name: str
@@ -325,7 +335,12 @@ class Let:
     attrs: Attrs
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
+class Let(Definition):
+    """A derived definition (global, per-layer, or design-local per-layer)."""
+
+
+@frozen
 class Func:
     """A user function: `lets` are evaluated in order, then `body` is returned.
 
@@ -341,7 +356,7 @@ class Func:
     param_types: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class State:
     """Per-layer state: `init` at layer 0, `next` gives the value for layer l+1."""
 
@@ -353,7 +368,7 @@ class State:
     attrs: Attrs
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Random:
     """A random variable drawn once per layer (row, loop step) per trial, or once per
     trial when declared at spec level: `dist` names a distribution of
@@ -366,23 +381,18 @@ class Random:
     attrs: Attrs
 
 
-@dataclass(frozen=True, slots=True)
-class Stage:
+@frozen
+class Stage(Definition):
     """A named latency evaluated per layer (cycles unless `attrs.unit` says otherwise: ir.units)."""
 
-    loc: Loc
-    name: str
-    expr: Expr
-    attrs: Attrs
 
-
-@dataclass(frozen=True, slots=True)
+@frozen
 class SchedStage:
     loc: Loc
     stage: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Seq:
     """Sequential composition: each part starts when the previous one ends."""
 
@@ -390,7 +400,7 @@ class Seq:
     parts: tuple[Sched, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Par:
     """Parallel composition: parts start together; it ends when the last one ends."""
 
@@ -401,7 +411,7 @@ class Par:
 Sched = SchedStage | Seq | Par
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Show:
     """A display-only interval of a design's layer, recorded with the Gantt events: it
     runs from `start` to `end` (design expressions that may read stage times).  It
@@ -414,15 +424,12 @@ class Show:
     attrs: Attrs
 
 
-@dataclass(frozen=True, slots=True)
-class Metric:
-    loc: Loc
-    name: str
-    expr: Expr
-    attrs: Attrs
+@frozen
+class Metric(Definition):
+    """A design's result for one trial, usually a reduction over its layers (`last(end)`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Design:
     """A design: its own stages and lets (per layer), a per-layer schedule, metrics, and
     its own draws (one per trial)."""
@@ -437,7 +444,7 @@ class Design:
     draws: tuple[Random, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Layers:
     """The per-layer block: `index` runs over range(count)."""
 
@@ -447,18 +454,15 @@ class Layers:
     items: tuple[Let | State | Random | Stage, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Compare:
-    loc: Loc
-    name: str
-    expr: Expr
-    attrs: Attrs
+@frozen
+class Compare(Definition):
+    """A spec-level value over designs' metrics (`design.metric` is its per-trial samples)."""
 
 
 # ---------------------------------------------------------------- enums, inputs, reports
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Enum:
     """`enum NAME { a, b, ... }`: values are written NAME.a; member i has code i."""
 
@@ -468,7 +472,7 @@ class Enum:
     attrs: Attrs
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bound:
     """A value constraint of an input field: `in [lo, hi]` (op 'in'), or `op lo` with op
     one of >= > <= < != (hi None)."""
@@ -483,7 +487,7 @@ class Bound:
 BOUND_OPS = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than", "!=": "different from"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Check:
     """`check a.b: condition "message"`: a condition over an input's fields; a file
     failing it is reported at key path `where` with `message`."""
@@ -494,7 +498,7 @@ class Check:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Field:
     """One key of an input schema.
 
@@ -524,7 +528,7 @@ class Field:
     attrs: Attrs = Attrs()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Record:
     """`record NAME { fields }`: a group of fields reusable as a field type."""
 
@@ -535,7 +539,7 @@ class Record:
     checks: tuple[Check, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Input:
     """`input NAME "title" from "default file" { fields }`: params bound from a YAML or
     JSON file given as `--input NAME=FILE` (or the default file, relative to the spec)."""
@@ -548,7 +552,7 @@ class Input:
     checks: tuple[Check, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Leaf:
     """A scalar-valued input variable, possibly a table: `var` is 'input.path.to.field'.
 
@@ -565,7 +569,7 @@ class Leaf:
     field: Field
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReportItem:
     """One entry of a `report` block.
 
@@ -585,7 +589,7 @@ class ReportItem:
     params: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Report:
     loc: Loc
     items: tuple[ReportItem, ...]
@@ -595,7 +599,7 @@ class Report:
 ROUNDINGS = ("floor", "ceil", "round", "trunc")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FixedOpts:
     """Fixed-point (RTL) semantics of a spec: every real value is an integer scaled by
     2**frac_bits; `stage_cycles` (one of ROUNDINGS, or None) rounds each stage duration to
@@ -609,7 +613,7 @@ class FixedOpts:
 DEFAULT_FIXED = FixedOpts(NOWHERE)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Limit:
     """`limit param in [lo, hi]`: a narrower range used only to draw DUT configurations."""
 
@@ -619,7 +623,7 @@ class Limit:
     hi: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HwInput:
     """A DUT input port carrying a spec quantity: `scope` is param | const | random once checked."""
 
@@ -628,7 +632,7 @@ class HwInput:
     scope: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Hardware:
     """Hand-written RTL (module `name` in `path`; see verify.find_hardware) checked
     against design `design`: it receives `inputs`, and must report each of `outputs`
@@ -650,7 +654,7 @@ class Hardware:
     max_cycles: Expr | int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SweepAxis:
     """One swept param.  `kind` is list | range | linspace | geomspace, `args` the written
     arguments (list items for a list); the checker folds them into `values`."""
@@ -666,7 +670,7 @@ class SweepAxis:
 SWEEP_GENERATORS = {"range": (1, 3), "linspace": (3, 3), "geomspace": (3, 3)}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Sweep:
     """A named design-space sweep.  `combine` is 'product' (every combination, the last
     axis varying fastest) or 'zip' (axes of equal length, taken together); `trials`
@@ -681,7 +685,7 @@ class Sweep:
     table: SweepTable | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SweepTable:
     """A sweep's CSV in a fixed layout (e.g. a benchmark harness's): `columns` are params
     or metrics of `design`, in that order; `aggregate`, when given, names a column whose
@@ -693,7 +697,7 @@ class SweepTable:
     aggregate: Ident | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ident:
     """A name written in a declaration that refers to another one (a param, design or
     metric), with its own position for error messages."""
@@ -702,7 +706,7 @@ class Ident:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Measured:
     """How rows of a measured table map onto the model.
 
@@ -722,7 +726,7 @@ class Measured:
     axis: Ident | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Roofline:
     """A roofline chart: `compute` is the compute roof (and optionally an achievable
     one) in throughput units; `memory` the bandwidth roof (and optionally an achievable
@@ -737,7 +741,7 @@ class Roofline:
     throughput: Ident
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Solve:
     """`solve NAME for PARAM [in DESIGN]: EQUATION`: the closed-form value of `unknown`
     that satisfies `expr` (an `a == b` equation, or an expression equal to zero), with
@@ -751,7 +755,7 @@ class Solve:
     attrs: Attrs
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Column:
     """A declared column of an input table; `type` is 'int', 'real' or 'bool'; `bound`
     (literal numbers) is checked on every row when the table is read."""
@@ -763,7 +767,7 @@ class Column:
     bound: Bound | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TableInput:
     """`input NAME: table { column ... }`: a CSV file bound at run time with
     `--input NAME=FILE`.  Only the declared columns are read; others are ignored."""
@@ -774,7 +778,7 @@ class TableInput:
     columns: tuple[Column, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rows:
     """The per-row block of a table spec: its items are evaluated for every row of
     `table` at once; `index` is the 0-based row number."""
@@ -785,7 +789,7 @@ class Rows:
     items: tuple[Let | Random | Stage, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Group:
     """`group NAME by KEYS [from SOURCE] { let ... }`: partitions the table rows (or the
     groups of group `source`) by equal values of `keys`.  Lets are per group; the
@@ -801,7 +805,7 @@ class Group:
     lets: tuple[Let, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Loop:
     """`loop NAME(params) { state.. random.. let.. while COND  return EXPR }`.
 
@@ -818,7 +822,7 @@ class Loop:
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CaseSet:
     """`NAME = VALUE` inside a case: a literal param value."""
 
@@ -827,14 +831,14 @@ class CaseSet:
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Case:
     loc: Loc
     label: str
     sets: tuple[CaseSet, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Cases:
     """`cases NAME { case "label" { p = v, ... } ... }`: param settings evaluated side by
     side (`eval --cases NAME`); params a case does not set keep their defaults."""
@@ -845,7 +849,7 @@ class Cases:
     cases: tuple[Case, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Module:
     """A parsed spec, before checking: declarations in source order."""
 
@@ -880,7 +884,7 @@ class Module:
     draws: tuple[Random, ...] = ()  # spec-level `random`: one draw per trial
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Program:
     """A checked spec: every name resolved, definitions in dependency order.
 

@@ -46,7 +46,7 @@ SHIFT_MODES = ("floor", "ceil", "trunc", "round", "nearest")
 # text a node comes from; it takes no part in equality, so equal computations are shared.
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class _Unary:
     """The fields of an operation on one operand."""
 
@@ -55,7 +55,7 @@ class _Unary:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class _Binary:
     """The fields of an operation on two operands."""
 
@@ -65,7 +65,7 @@ class _Binary:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class _Operator:
     """The fields of a comparison or logic operation: its operator `op` and two operands."""
 
@@ -76,14 +76,16 @@ class _Operator:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Lit:
+    """A constant: `value` as an int, or scaled by 2**F when `kind` is "fix"."""
+
     kind: str
     value: int
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Var:
     """A plan variable (a keys.Key: param x, state N, the end time of stage s of design d)."""
 
@@ -92,27 +94,7 @@ class Var:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Add(_Binary):
-    """a + b."""
-
-
-@dataclass(frozen=True, slots=True)
-class Sub(_Binary):
-    """a - b."""
-
-
-@dataclass(frozen=True, slots=True)
-class Mul(_Binary):
-    """a * b (exact; the lowering shifts the scale back)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Neg(_Unary):
-    """-a."""
-
-
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Shl:
     """a * 2**k (exact)."""
 
@@ -122,7 +104,7 @@ class Shl:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Shr:
     """a / 2**k rounded by `mode` (one of SHIFT_MODES)."""
 
@@ -133,32 +115,7 @@ class Shr:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Div(_Binary):
-    """a / b truncated toward zero; 0 when b is 0."""
-
-
-@dataclass(frozen=True, slots=True)
-class Mod(_Binary):
-    """Floored remainder (sign of b), as Python's %; 0 when b is 0."""
-
-
-@dataclass(frozen=True, slots=True)
-class Cmp(_Operator):
-    """a OP b for a comparison OP (a condition)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Logic(_Operator):
-    """'and' / 'or' of two conditions."""
-
-
-@dataclass(frozen=True, slots=True)
-class Not(_Unary):
-    """The negation of a condition."""
-
-
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Mux:
     """c ? a : b."""
 
@@ -169,20 +126,28 @@ class Mux:
     loc: ir.Loc = field(default=ir.NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Min(_Binary):
-    """The smaller of a and b."""
+def _family(base: type, docs: dict[str, str]) -> tuple[type, ...]:
+    """One frozen dataclass per entry of `docs` (name -> docstring), each adding nothing to
+    `base` but its name: the operations of one form differ only in what they compute."""
+    made = (type(name, (base,), {"__doc__": doc, "__module__": __name__, "__qualname__": name})
+            for name, doc in docs.items())
+    return tuple(ir.frozen(cls) for cls in made)
 
 
-@dataclass(frozen=True, slots=True)
-class Max(_Binary):
-    """The larger of a and b."""
-
-
-@dataclass(frozen=True, slots=True)
-class Abs(_Unary):
-    """|a|."""
-
+Add, Sub, Mul, Div, Mod, Min, Max = _family(_Binary, {
+    "Add": "a + b.",
+    "Sub": "a - b.",
+    "Mul": "a * b (exact; the lowering shifts the scale back).",
+    "Div": "a / b truncated toward zero; 0 when b is 0.",
+    "Mod": "Floored remainder (sign of b), as Python's %; 0 when b is 0.",
+    "Min": "The smaller of a and b.",
+    "Max": "The larger of a and b.",
+})
+Neg, Not, Abs = _family(_Unary, {"Neg": "-a.", "Not": "The negation of a condition.", "Abs": "|a|."})
+Cmp, Logic = _family(_Operator, {
+    "Cmp": "a OP b for a comparison OP (a condition).",
+    "Logic": "'and' / 'or' of two conditions.",
+})
 
 Node = Lit | Var | Add | Sub | Mul | Neg | Shl | Shr | Div | Mod | Cmp | Logic | Not | Mux | Min | Max | Abs
 
@@ -219,7 +184,7 @@ def postorder(n: Node):
 # ---------------------------------------------------------------- lowered plan
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Assign:
     """`var` = `node`; `name` is the spec's name for comments and messages."""
 
@@ -229,7 +194,7 @@ class Assign:
     loc: ir.Loc
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Draw:
     """A random draw, one per layer: an input of the RTL model, drawn by the simulator
     from `dist` with `args` (int args as ints, real args as value / 2**F)."""
@@ -242,7 +207,7 @@ class Draw:
     loc: ir.Loc
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Acc:
     """A per-layer accumulator: `var` starts at 0 and becomes `update` after each layer."""
 
@@ -253,7 +218,7 @@ class Acc:
     loc: ir.Loc
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Output:
     """A metric (or DUT run output) computed from accumulators after the last layer."""
 
@@ -263,7 +228,7 @@ class Output:
     attrs: ir.Attrs = ir.Attrs()
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Param:
     name: str
     var: Key
@@ -273,7 +238,7 @@ class Param:
     loc: ir.Loc
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class State:
     var: Key
     name: str
@@ -283,7 +248,7 @@ class State:
     loc: ir.Loc
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class DesignFx:
     """A design's per-layer work: `steps` in order (stages, lets, start/end times), then
     the accumulators; `t_var` carries the time from one layer to the next."""
@@ -299,7 +264,7 @@ class DesignFx:
     metrics: tuple[Output, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class HardwareFx:
     """A DUT check: its inputs (spec name, plan variable, kind), per-layer outputs computed
     after its design's steps, run outputs from accumulators."""
@@ -317,8 +282,6 @@ class FixedPlan:
     """The fixed-point program of a spec with the range of every variable and node."""
 
     plan: Plan
-    frac_bits: int
-    stage_cycles: str | None
     params: tuple[Param, ...]
     consts: tuple[Assign, ...]
     count: Assign
@@ -335,6 +298,16 @@ class FixedPlan:
     @property
     def name(self) -> str:
         return self.plan.program.name
+
+    @property
+    def frac_bits(self) -> int:
+        """F: a real value is held as an integer scaled by 2**F."""
+        return self.plan.program.fixed.frac_bits
+
+    @property
+    def stage_cycles(self) -> str | None:
+        """How stage durations are rounded to whole cycles (one of ir.ROUNDINGS), or None."""
+        return self.plan.program.fixed.stage_cycles
 
     @property
     def count_hi(self) -> int:
@@ -1139,9 +1112,8 @@ def lower_fixed(plan: Plan) -> FixedPlan:
     lw = _Lowerer(plan)
     params, consts, count, index_var, states, layer, designs, hardware = lw.lower()
     ranges, node_ranges = _analyze(params, consts, count, index_var, states, layer, designs, hardware)
-    fp = FixedPlan(plan, lw.F, lw.cycles, tuple(params), tuple(consts), count, index_var, tuple(states),
-                   tuple(layer), tuple(designs), tuple(hardware), dict(lw.kinds), ranges, node_ranges,
-                   dict(lw.names))
+    fp = FixedPlan(plan, tuple(params), tuple(consts), count, index_var, tuple(states), tuple(layer),
+                   tuple(designs), tuple(hardware), dict(lw.kinds), ranges, node_ranges, dict(lw.names))
     _check_widths(fp)
     return fp
 

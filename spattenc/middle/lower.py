@@ -11,7 +11,6 @@ over rows or groups directly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from spattenc.ir import keys
 from spattenc.ir.keys import Key
@@ -20,7 +19,7 @@ from spattenc.ir.errors import fail
 from spattenc.ir.nodes import children, walk
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Step:
     """Assign `expr` to the per-layer variable `var` (a keys.Key, e.g. layer x).
 
@@ -38,7 +37,7 @@ class Step:
     attrs: ir.Attrs = ir.Attrs()
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Timing:
     """A scheduled stage: it starts at `start` (a time variable) and ends at `end`."""
 
@@ -49,7 +48,7 @@ class Timing:
     end: Key
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Join:
     """`var` = max over `parts` (time variables) in the written order: a parallel join."""
 
@@ -57,7 +56,7 @@ class Join:
     parts: tuple[Key, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Accumulator:
     """A per-layer reduction inside a metric: `var` accumulates `arg` with `kind`."""
 
@@ -68,7 +67,7 @@ class Accumulator:
     metric: str
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class DesignPlan:
     name: str
     title: str
@@ -82,7 +81,7 @@ class DesignPlan:
     shows: tuple[ir.Show, ...] = ()  # display-only intervals, recorded after the post lets
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class GroupStep:
     """A group let: `var` ('group:G:name') is `expr`, one value per group."""
 
@@ -94,7 +93,7 @@ class GroupStep:
     random: bool
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class GroupPlan:
     """A group of a table spec: partition its source (None: the rows) by `keys`."""
 
@@ -106,7 +105,7 @@ class GroupPlan:
     steps: tuple[GroupStep, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@ir.frozen
 class Plan:
     """`mode` 'layers': a loop over layers (`layer_count`, `index`, `states`,
     `layer_steps`), after the spec-level `draws` of the trial.  `mode` 'rows': all rows of `table` at once (`index` is the row
