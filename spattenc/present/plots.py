@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GANTT_KINDS",
+    "SavedPlot",
     "GanttBar",
     "GanttPlot",
     "HistogramEntry",
@@ -376,13 +377,19 @@ class GanttLayers:
 
 
 @dataclass(frozen=True, eq=False)
-class GanttPlot:
+class SavedPlot:
+    """What every drawing function returns first: the figure, and the file it was saved to."""
+
+    figure: Figure
+    path: Path
+
+
+@dataclass(frozen=True, eq=False)
+class GanttPlot(SavedPlot):
     """Result of :func:`gantt`: bars in drawing order (``patches[i]`` draws ``bars[i]``);
     ``bar_rows[i]`` is the row of ``bars[i]`` and ``bar_lanes[i]`` its sub-row (parallel
     branches of a row get their own sub-rows); ``zooms`` are the zoom panels."""
 
-    figure: Figure
-    path: Path
     bars: tuple[GanttBar, ...]
     row_labels: tuple[str, ...]
     bar_rows: tuple[int, ...]
@@ -768,11 +775,9 @@ class HistogramEntry:
 
 
 @dataclass(frozen=True, eq=False)
-class HistogramPlot:
+class HistogramPlot(SavedPlot):
     """Result of :func:`histograms`: one entry per subplot, in input order."""
 
-    figure: Figure
-    path: Path
     entries: tuple[HistogramEntry, ...]
 
 
@@ -856,11 +861,9 @@ def histograms(
 
 
 @dataclass(frozen=True, eq=False)
-class ContourPlot:
+class ContourPlot(SavedPlot):
     """Result of :func:`contour`: filled levels, and whether the z = 0 break-even line was drawn."""
 
-    figure: Figure
-    path: Path
     levels: np.ndarray
     sign_change: bool
     zero_line: bool
@@ -1024,11 +1027,9 @@ class SweepSeries:
 
 
 @dataclass(frozen=True, eq=False)
-class SweepPlot:
+class SweepPlot(SavedPlot):
     """Result of :func:`sweep_lines`."""
 
-    figure: Figure
-    path: Path
     x: np.ndarray
     series: tuple[SweepSeries, ...]
     log_x: bool
@@ -1126,11 +1127,9 @@ def _coinciding(drawn: Sequence[SweepSeries]) -> list[int | None]:
 
 
 @dataclass(frozen=True, eq=False)
-class HeatmapPlot:
+class HeatmapPlot(SavedPlot):
     """Result of :func:`heatmap`: the grid and, when annotated, each cell's text (row-major, y then x)."""
 
-    figure: Figure
-    path: Path
     z: np.ndarray
     annotated: bool
     cell_text: tuple[tuple[str, ...], ...]
@@ -1223,11 +1222,9 @@ def _short(v: float, digits: int) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class BarPlot:
+class BarPlot(SavedPlot):
     """Result of :func:`bars`: one value per label, plus the annotation text shown on each bar."""
 
-    figure: Figure
-    path: Path
     labels: tuple[str, ...]
     values: np.ndarray
     annotations: tuple[str, ...]
@@ -1304,11 +1301,9 @@ class OverlayPanel:
 
 
 @dataclass(frozen=True, eq=False)
-class OverlayPlot:
+class OverlayPlot(SavedPlot):
     """Result of :func:`measured_overlay`."""
 
-    figure: Figure
-    path: Path
     panels: tuple[OverlayPanel, ...]
     log_x: bool
 
@@ -1422,11 +1417,9 @@ class RooflineGroup:
 
 
 @dataclass(frozen=True, eq=False)
-class RooflinePlot:
+class RooflinePlot(SavedPlot):
     """Result of :func:`roofline`: the roofs (and their ridge points) and the groups drawn."""
 
-    figure: Figure
-    path: Path
     peak: float
     bandwidth: float
     ridge: float
