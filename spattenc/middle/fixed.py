@@ -251,17 +251,27 @@ class State:
 @ir.frozen
 class DesignFx:
     """A design's per-layer work: `steps` in order (stages, lets, start/end times), then
-    the accumulators; `t_var` carries the time from one layer to the next."""
+    the accumulators; `t_var` carries the time from one layer to the next.  Its times are
+    of `time_kind` ("fix" when a stage duration is real, else "int")."""
 
     name: str
     title: str
     steps: tuple[Assign, ...]
-    t_var: Key
-    start_var: Key
-    end_var: Key
     time_kind: str
     accs: tuple[Acc, ...]
     metrics: tuple[Output, ...]
+
+    @property
+    def t_var(self) -> Key:
+        return keys.time(self.name, None, "t")
+
+    @property
+    def start_var(self) -> Key:
+        return time_var(self.name, None, "start")
+
+    @property
+    def end_var(self) -> Key:
+        return time_var(self.name, None, "end")
 
 
 @ir.frozen
@@ -673,7 +683,7 @@ class _Lowerer(FixedEval):
             mine = [(a, f) for a, f in zip(d.accumulators, accs) if a.metric == mt.name]
             finals = self.finals([a for a, _ in mine], [f for _, f in mine])
             metrics.append(Output(mt.name, self.expr(mt.expr, {}, finals), mt.loc, mt.attrs))
-        return DesignFx(d.name, d.title, tuple(steps), t_var, start, end, time_kind, tuple(accs), tuple(metrics))
+        return DesignFx(d.name, d.title, tuple(steps), time_kind, tuple(accs), tuple(metrics))
 
     def hardware(self, h: ir.Hardware) -> HardwareFx:
         inputs = []

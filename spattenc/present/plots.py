@@ -349,29 +349,32 @@ class GanttBar:
 
 
 @dataclass(frozen=True, eq=False)
-class GanttZoom:
-    """One zoom panel: the bars of one (design, layer) row on a stretched time axis."""
+class GanttPanel:
+    """A panel drawn beside a Gantt chart: its matplotlib axes, the design it shows, and
+    its bars (``patches[i]`` draws ``bars[i]``)."""
 
     axes: object
     design: str
-    layer: int
     bars: tuple[GanttBar, ...]
     patches: tuple[object, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class GanttZoom(GanttPanel):
+    """One zoom panel: the bars of one (design, layer) row on a stretched time axis."""
+
+    layer: int
     lanes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
-class GanttLayers:
+class GanttLayers(GanttPanel):
     """The layer-by-layer panel: every layer of one design on its own stretched time
     axis, so the short late layers get the width of the first; ``bars`` keep their true
     times, ``patches[i]`` draws ``bars[i]`` in the sub-row ``lanes[i]`` of row
     ``rows[i]`` (an index into ``layers``)."""
 
-    axes: object
-    design: str
     layers: tuple[int, ...]
-    bars: tuple[GanttBar, ...]
-    patches: tuple[object, ...]
     rows: tuple[int, ...]
     lanes: tuple[int, ...]
 
@@ -629,8 +632,8 @@ def _draw_layers(fig, ax, design: str, label: str, groups, colors, time_unit: st
     right.set_yticks(ticks, [_fmt_scaled(d, e) for d in durations])
     right.set_ylabel(_scaled_label(f"layer duration ({time_unit})", e))
     right.grid(visible=False)
-    return GanttLayers(ax, design, tuple(layer for layer, _, _ in groups), tuple(drawn), tuple(patches),
-                       tuple(rows), tuple(lanes))
+    return GanttLayers(ax, design, tuple(drawn), tuple(patches), layers=tuple(layer for layer, _, _ in groups),
+                       rows=tuple(rows), lanes=tuple(lanes))
 
 
 def _place_layers(fig, layers: GanttLayers) -> None:
@@ -739,7 +742,7 @@ def gantt(
     for zax, r in zip(axs[1:], zoom_rows):
         members = [b for b, row in zip(bars, bar_rows) if row == r and b.end > b.start]
         zp, zl = _draw_zoom(fig, zax, members, colors, row_labels[r], time_unit)
-        zooms.append(GanttZoom(zax, keys[r][0], keys[r][1], tuple(members), tuple(zp), tuple(zl)))
+        zooms.append(GanttZoom(zax, keys[r][0], tuple(members), tuple(zp), layer=keys[r][1], lanes=tuple(zl)))
         zoom_stages |= {b.stage for b in members}
     layers = None
     if layer_rows:

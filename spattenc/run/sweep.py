@@ -57,7 +57,7 @@ class Axis:
     """One swept param and its values, in order."""
 
     param: str
-    values: tuple
+    values: tuple[float | int | bool, ...]
 
 
 @dataclass(frozen=True)
