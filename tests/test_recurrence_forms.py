@@ -31,3 +31,28 @@ def test_arithmetic_recurrence_has_a_closed_form(tmp_path, cli):
         assert m, r.out
         assert m.group(2) == "38.0", r.out
     assert "nan" not in r.out and "undefined" not in r.out, r.out
+
+
+COND_SPEC = """spec s
+param b: bool = false
+param x: real = 5.375 in [-1.0, 7.0]
+layers l in range(3) {
+  stage s = if (if b then 0 else 3) == l then x else 2.875
+}
+design d {
+  schedule s
+  metric m = last(end)
+}
+"""
+
+
+def test_comparison_of_a_conditional_on_a_bool_param(tmp_path, cli):
+    """`(if b then 0 else 3) == l` keeps its dependence on b in the closed form."""
+    spec = tmp_path / "cond.spt"
+    spec.write_text(COND_SPEC)
+    # By hand: b false -> no layer matches 3 -> 3 * 2.875; b true -> layer 0 takes x.
+    for setting, value in (("b=false", "8.625"), ("b=true", "11.125")):
+        r = cli("inspect", str(spec), "--set", setting)
+        assert r.code == 0, r.err
+        m = re.search(r"^m = (.+)\n  = (\S+) at the current params; simulator (\S+)", r.out, re.M)
+        assert m and m.group(2) == value and m.group(3) == value, r.out

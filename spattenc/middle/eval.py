@@ -44,6 +44,22 @@ def _symbolic(x) -> bool:
     return isinstance(x, sympy.Basic) and bool(x.free_symbols)
 
 
+def as_logic(x):
+    """A condition with no Piecewise inside: sympy mishandles a Piecewise under a relational
+    used as a Piecewise condition (Piecewise((x, Eq(Piecewise((0, b), (3, True)), l)), ...)
+    drops b), so `(if b then 0 else 3) == l` becomes (b & Eq(0, l)) | (~b & Eq(3, l))."""
+    if not isinstance(x, sympy.Basic) or not x.has(sympy.Piecewise):
+        return x
+    folded = sympy.piecewise_fold(x)
+    if not isinstance(folded, sympy.Piecewise):
+        return folded
+    terms, prior = [], sympy.false
+    for value, c in folded.args:
+        terms.append(sympy.And(c, sympy.Not(prior), as_logic(value)))
+        prior = sympy.Or(prior, c)
+    return sympy.Or(*terms)
+
+
 class SympyEval(Evaluator):
     """Exact sympy numbers, with some params as symbols: closed forms of values.  A
     condition on a symbol becomes a Piecewise; what has no exact form raises Unsupported."""
@@ -61,7 +77,7 @@ class SympyEval(Evaluator):
 
     def cond(self, test, then_fn, else_fn, e):
         if self.is_symbolic(test):
-            return sympy.Piecewise((then_fn(), test), (else_fn(), True))
+            return sympy.Piecewise((then_fn(), as_logic(test)), (else_fn(), True))
         return then_fn() if bool(test) else else_fn()
 
     def binary(self, op: str, x, y, e):
@@ -70,7 +86,7 @@ class SympyEval(Evaluator):
         if op in catalog.COMPARISONS:
             if any(v in (sympy.nan, sympy.zoo) for v in (x, y)):
                 return op == "!="  # as numpy compares NaN: every comparison false but !=
-            return entry.sympy(x, y) if symbolic else bool(entry.sympy(x, y))
+            return as_logic(entry.sympy(x, y)) if symbolic else bool(entry.sympy(x, y))
         if op in catalog.LOGIC:
             return entry.sympy(x, y) if symbolic else entry.py(self.truth(x), self.truth(y))
         return entry.sympy(x, y)
@@ -110,10 +126,11 @@ class SymbolEval(Evaluator):
         return catalog.UNARY[op].sympy(x)
 
     def binary(self, op: str, x, y, e):
-        return catalog.BINARY[op].sympy(x, y)
+        r = catalog.BINARY[op].sympy(x, y)
+        return as_logic(r) if op in catalog.COMPARISONS else r
 
     def cond(self, test, then_fn, else_fn, e):
-        return sympy.Piecewise((then_fn(), test), (else_fn(), True))
+        return sympy.Piecewise((then_fn(), as_logic(test)), (else_fn(), True))
 
     def builtin(self, func: str, args: list, e):
         return catalog.BUILTINS[func].sympy(*args)
