@@ -114,7 +114,8 @@ def cv_demo_fixed(raw: dict, draws: list[int]) -> dict:
     def fetch(tokens, vecs):
         nbytes = tokens * bpv * vecs
         over = _div(((nbytes << F) - window) << F, bpc) if (window > 0 and (nbytes << F) > window) else 0
-        return 1 if tokens <= 0 else _cycles(p["mem_latency"] + _div(nbytes << 2 * F, bpc) + over)
+        # Seed 000: a fetch of no tokens, or of no bytes per token, takes one cycle.
+        return 1 if tokens <= 0 or bpv * vecs <= 0 else _cycles(p["mem_latency"] + _div(nbytes << 2 * F, bpc) + over)
 
     L = p["num_layers"]
     N = p["initial_seq_len"]

@@ -97,7 +97,7 @@ class Designs:
                     fail(f"'show {sh.name}' needs times (numbers), not a condition", x.loc)
             shows.append(dataclasses.replace(sh, start=start, end=end))
         # Lets and stages in dependency order (not the written one): the order every back end follows.
-        return dataclasses.replace(d, lets=tuple(done[n] for n in order), metrics=tuple(metrics),
+        return dataclasses.replace(d, lets=tuple(done[n] for n in order if not isinstance(done[n], ir.Random)), metrics=tuple(metrics),
                                    shows=tuple(shows), draws=draws)
 
     def known_design(self, ident: ir.Ident, designs: tuple[ir.Design, ...]) -> ir.Design:
