@@ -849,8 +849,29 @@ class Cases:
     cases: tuple[Case, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Declarations:
+    """The optional declarations a spec may hold, shared by the parsed Module and the
+    checked Program (keyword-only: each is named where a spec is built)."""
+
+    sweeps: tuple[Sweep, ...] = ()
+    measured: tuple[Measured, ...] = ()
+    roofline: Roofline | None = None
+    solves: tuple[Solve, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    report: Report | None = None
+    tables: tuple[TableInput, ...] = ()
+    rows: Rows | None = None
+    groups: tuple[Group, ...] = ()
+    loops: tuple[Loop, ...] = ()
+    cases: tuple[Cases, ...] = ()
+    hardware: tuple[Hardware, ...] = ()
+    draws: tuple[Random, ...] = ()  # spec-level `random`: one draw per trial, before the layers
+
+
 @frozen
-class Module:
+class Module(Declarations):
     """A parsed spec, before checking: declarations in source order."""
 
     file: str
@@ -866,26 +887,12 @@ class Module:
     designs: tuple[Design, ...]
     compares: tuple[Compare, ...]
     decl_locs: tuple[tuple[str, Loc], ...] = ()
-    sweeps: tuple[Sweep, ...] = ()
-    measured: tuple[Measured, ...] = ()
-    roofline: Roofline | None = None
-    solves: tuple[Solve, ...] = ()
-    enums: tuple[Enum, ...] = ()
     records: tuple[Record, ...] = ()
-    inputs: tuple[Input, ...] = ()
-    report: Report | None = None
-    tables: tuple[TableInput, ...] = ()
-    rows: Rows | None = None
-    groups: tuple[Group, ...] = ()
-    loops: tuple[Loop, ...] = ()
-    cases: tuple[Cases, ...] = ()
     fixed: FixedOpts | None = None
-    hardware: tuple[Hardware, ...] = ()
-    draws: tuple[Random, ...] = ()  # spec-level `random`: one draw per trial
 
 
 @frozen
-class Program:
+class Program(Declarations):
     """A checked spec: every name resolved, definitions in dependency order.
 
     `types` maps scoped names (keys.Key: const x, layer N, design d's x) to
@@ -910,23 +917,9 @@ class Program:
     compares: tuple[Compare, ...]
     types: dict[Key, str] = field(default_factory=dict)
     random: frozenset[Key] = frozenset()
-    sweeps: tuple[Sweep, ...] = ()
-    measured: tuple[Measured, ...] = ()
-    roofline: Roofline | None = None
-    solves: tuple[Solve, ...] = ()
-    enums: tuple[Enum, ...] = ()
-    inputs: tuple[Input, ...] = ()
     leaves: tuple[Leaf, ...] = ()
-    report: Report | None = None
-    tables: tuple[TableInput, ...] = ()
-    rows: Rows | None = None
     row_items: tuple[Let | Random | Stage, ...] = ()
-    groups: tuple[Group, ...] = ()
-    loops: tuple[Loop, ...] = ()
-    cases: tuple[Cases, ...] = ()
     fixed: FixedOpts = DEFAULT_FIXED
-    hardware: tuple[Hardware, ...] = ()
-    draws: tuple[Random, ...] = ()  # spec-level `random`: one draw per trial, before the layers
 
     def sweep(self, name: str) -> Sweep:
         return next(s for s in self.sweeps if s.name == name)
@@ -950,9 +943,6 @@ class Program:
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)
-
-    def loop(self, name: str) -> Loop:
-        return next(lp for lp in self.loops if lp.name == name)
 
 
 def children(e: Any) -> tuple:

@@ -897,10 +897,7 @@ def contour(
     z: np.ndarray,
     path: str | Path,
     *,
-    xlabel: str,
-    ylabel: str,
-    zlabel: str,
-    title: str,
+    xlabel: str, ylabel: str, zlabel: str, title: str,
     operating_point: tuple[float, float] | None = None,
     zero_level: bool = True,
     log_x: bool = False,
@@ -1145,10 +1142,7 @@ def heatmap(
     z: np.ndarray,
     path: str | Path,
     *,
-    xlabel: str,
-    ylabel: str,
-    zlabel: str,
-    title: str,
+    xlabel: str, ylabel: str, zlabel: str, title: str,
     fmt: str | None = None,
 ) -> HeatmapPlot:
     """Draw z over a (possibly non-uniform or categorical) x-y grid, annotating cells
