@@ -261,7 +261,7 @@ def fuzz(mutants: int, seed: int, jobs: int = 1, timeout: int = 60, use_subproce
                                          for c in ("check", "eval", "inspect", "compile")}
     failures = []
     if jobs > 1:
-        pool = multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=50)
+        pool = multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=200)
         results = pool.imap_unordered(fuzz_one, work)
     else:
         pool, results = None, map(fuzz_one, work)
