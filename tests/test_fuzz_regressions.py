@@ -165,6 +165,18 @@ def test_param_probability_outside_domain_at_compile(cli, tmp_path):
     located(r, 75, "random 'tp': its arguments at the params' defaults are outside the binomial")
 
 
+def test_closed_form_beyond_float64_at_the_defaults(cli, tmp_path):
+    """spatten_cascade's energy divided by 1e-320: the value at the defaults overflows
+    float64; inspect prints the forms (no 'invalid input: inf' from sympy)."""
+    text = (SPECS / "spatten_cascade.spt").read_text()
+    old = ') / 1e6 label "Energy (uJ)"'
+    assert old in text
+    spec = write(tmp_path, text.replace(old, ') / 1e-320 label "Energy (uJ)"'), "spatten_cascade.spt")
+    r = cli("inspect", str(spec))
+    assert r.code == 0, r.err[-2000:]
+    assert "energy_reduction" in r.out
+
+
 # ------------------------------------------------------------ nesting
 
 
