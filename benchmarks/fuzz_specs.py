@@ -217,6 +217,9 @@ def classify(code, err: str) -> str:
     return "failure"
 
 
+COMMANDS = ("eval", "inspect", "compile")
+
+
 def commands(path: Path, stem: str, out: Path) -> list[tuple[str, list[str]]]:
     """The commands a mutant that passes check goes through."""
     return [("eval", ["eval", str(path), "--trials", "3", *INPUTS.get(stem, [])]),
@@ -226,7 +229,7 @@ def commands(path: Path, stem: str, out: Path) -> list[tuple[str, list[str]]]:
 
 def fuzz_one(job: tuple) -> tuple[int, str, list[str], list[Outcome]]:
     """Write mutant `index`, run it through check and, when it passes, the other commands."""
-    specs, seed, index, timeout, use_subprocess = job
+    specs, seed, index, timeout, use_subprocess, wanted = job
     spec, data, edits = mutant(specs, seed, index)
     run = run_subprocess if use_subprocess else run_inprocess
     outcomes = []
@@ -237,6 +240,8 @@ def fuzz_one(job: tuple) -> tuple[int, str, list[str], list[Outcome]]:
         outcomes.append(Outcome("check", classify(code, err), code, err))
         if code == 0:
             for name, argv in commands(path, spec.stem, Path(tmp) / "out"):
+                if name not in wanted:
+                    continue
                 code, err = run(argv, timeout)
                 outcomes.append(Outcome(name, classify(code, err), code, err))
     return index, spec.name, edits, outcomes
@@ -252,16 +257,18 @@ def save(folder: Path, index: int, spec: str, data: bytes, edits: list[str], o: 
 
 
 def fuzz(mutants: int, seed: int, jobs: int = 1, timeout: int = 60, use_subprocess: bool = False,
-         save_dir: Path | None = None, specs: list[Path] | None = None, echo=print) -> dict:
-    """Run `mutants` mutants; return counts per command and outcome, and the failures."""
+         save_dir: Path | None = None, specs: list[Path] | None = None, echo=print,
+         wanted: tuple[str, ...] = COMMANDS) -> dict:
+    """Run `mutants` mutants through check and, those that pass, the `wanted` commands;
+    return counts per command and outcome, and the failures."""
     specs = specs or sorted((ROOT / "specs").glob("*.spt"))
     os.environ.setdefault("SPATTENC_CACHE", tempfile.mkdtemp(prefix="fuzz-cache-"))
-    work = [(specs, seed, i, timeout, use_subprocess) for i in range(mutants)]
+    work = [(specs, seed, i, timeout, use_subprocess, wanted) for i in range(mutants)]
     counts: dict[str, dict[str, int]] = {c: {"ok": 0, "located": 0, "failure": 0}
                                          for c in ("check", "eval", "inspect", "compile")}
     failures = []
     if jobs > 1:
-        pool = multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=50)
+        pool = multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=200)
         results = pool.imap_unordered(fuzz_one, work)
     else:
         pool, results = None, map(fuzz_one, work)
@@ -297,9 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=60, help="seconds per command (a hang is a failure): CPU seconds in-process, wall with --subprocess")
     p.add_argument("--subprocess", action="store_true", help="run each command as python -m spattenc")
     p.add_argument("--save", type=Path, default=Path("fuzz_failures"), help="folder for failing mutants")
+    p.add_argument("--commands", default=",".join(COMMANDS),
+                   help="the commands a mutant that passes check goes through (default: eval,inspect,compile)")
     args = p.parse_args(argv)
     result = fuzz(args.mutants, args.seed, args.jobs, args.timeout, args.subprocess, args.save,
-                  echo=lambda *a, **k: print(*a, **k, flush=True))
+                  echo=lambda *a, **k: print(*a, **k, flush=True), wanted=tuple(args.commands.split(",")))
     print(f"\n{args.mutants} mutants (seed {args.seed}):")
     print(f"{'command':<9} {'runs':>6} {'ok':>6} {'located':>8} {'failed':>7}")
     for command, c in result["counts"].items():

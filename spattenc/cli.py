@@ -1007,6 +1007,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(draw_error(args, e).render(), file=sys.stderr)
         return 2
+    except RecursionError:  # the parser refuses deep nesting; inlined functions may still nest past it
+        print(f"spattenc: error: {args.spec}: expressions nest too deeply once its functions are inlined; "
+              "name the inner parts with lets", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("spattenc: interrupted", file=sys.stderr)
         return 130

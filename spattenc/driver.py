@@ -45,6 +45,9 @@ def read_spec(path: str | os.PathLike) -> str:
     try:
         return read_text(path, "spec file")
     except InputError as e:
+        if hasattr(e, "line"):  # not UTF-8: cited at the bad byte, like any spec error
+            loc = ir.Loc(str(path), e.line, e.col, e.line, e.col + 1)
+            raise SpecError(e.message.replace(f" at column {e.col}", ""), loc, source=e.text) from None
         raise SpecError(f"{path}: {e.message}") from None
 
 

@@ -92,7 +92,17 @@ def read_text(path: str | os.PathLike, what: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(str(path), "", f"not UTF-8 text (byte {e.start}: {e.reason})") from None
+        line, col = utf8_position(data, e.start)
+        err = InputError(str(path), f"line {line}", f"not UTF-8 text: byte 0x{data[e.start]:02x} at column {col} "
+                         f"({e.reason})")
+        err.line, err.col, err.text = line, col, data.decode("utf-8", "replace")
+        raise err from None
+
+
+def utf8_position(data: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (1-based, in characters) of byte `offset` of not-quite-UTF-8 `data`."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", "replace")) + 1
 
 
 # ---------------------------------------------------------------- output folders

@@ -23,11 +23,17 @@ def closed_forms_body(compiled, bound=None, names: list[str] | tuple = (), latex
     (closed_forms_text), then its `solve` declarations; any other spec gets
     symbolic.inspect_text."""
     program = compiled.program
-    if not (program.inputs or program.report is not None) or program.rows is not None:
-        return inspect_text(compiled, names=names, latex=latex, overrides=overrides)
-    text = closed_forms_text(compiled, bound, overrides or {}, names=names, latex=latex)
-    solves = [sv for sv in program.solves if not names or sv.name in names]
-    extra = solutions_lines(compiled, solves, latex, overrides)
+    try:
+        if not (program.inputs or program.report is not None) or program.rows is not None:
+            return inspect_text(compiled, names=names, latex=latex, overrides=overrides)
+        text = closed_forms_text(compiled, bound, overrides or {}, names=names, latex=latex)
+        solves = [sv for sv in program.solves if not names or sv.name in names]
+        extra = solutions_lines(compiled, solves, latex, overrides)
+    except (OverflowError, RecursionError, ZeroDivisionError) as e:
+        # Exact arithmetic that blows up (a tower of powers at the defaults, a form nested past
+        # sympy's recursion): the spec is fine, it just has no closed form to print.
+        return (f"Closed forms of '{program.name}'\n\nno closed form: sympy cannot evaluate this spec's forms "
+                f"exactly ({type(e).__name__}: {str(e)[:200]})\n")
     return text + ("\n" + "\n".join(extra).rstrip("\n") + "\n" if extra else "")
 
 

@@ -338,26 +338,34 @@ class Distribution:
     fixed: tuple[str, str] | None
     no_fixed: str | None = None
     capped: bool = False
+    domains: tuple[tuple[str, Callable[[float], bool], str], ...] = ()
 
 
-def _dist(name, params, value, support, fixed, no_fixed=None, capped=False) -> tuple[str, Distribution]:
-    return name, Distribution(name, params, value, support, name, fixed, no_fixed, capped)
+def _dist(name, params, value, support, fixed, no_fixed=None, capped=False, domains=()) -> tuple[str, Distribution]:
+    return name, Distribution(name, params, value, support, name, fixed, no_fixed, capped, domains)
+
+
+#: The domains of the arguments the simulators check when they draw (a literal argument
+#: outside one is a located check error): (param, test, the domain as text).
+_PROB = ("p", lambda v: 0 <= v <= 1, "in [0, 1]")
+_COUNT = ("n", lambda v: v >= 0, "at least 0")
 
 
 #: Distributions by name.  `integers(low, high)` draws uniformly from low..high, both
 #: included; `categorical(w0, w1, ...)` index i with probability w_i / sum(w);
 #: `geometric(p)` the failures before the first success (0, 1, 2, ...).
 DISTRIBUTIONS: dict[str, Distribution] = dict([
-    _dist("binomial", ("n", "p"), "int", "0..n", ("int", "count")),
-    _dist("bernoulli", ("p",), "bool", "false, true", ("bool", "bit")),
+    _dist("binomial", ("n", "p"), "int", "0..n", ("int", "count"), domains=(_COUNT, _PROB)),
+    _dist("bernoulli", ("p",), "bool", "false, true", ("bool", "bit"), domains=(_PROB,)),
     _dist("uniform", ("low", "high"), "real", "[low, high)", ("fix", "between")),
     _dist("normal", ("mean", "std"), "real", "all reals", None,
-          "normal draws are unbounded, so they have no fixed-point width; use uniform(low, high) or a binomial"),
+          "normal draws are unbounded, so they have no fixed-point width; use uniform(low, high) or a binomial",
+          domains=(("std", lambda v: v >= 0, "at least 0"),)),
     _dist("integers", ("low", "high"), "int", "low..high", None),
     _dist("categorical", ("weights...",), "int", "0..k-1", None),
     _dist("geometric", ("p",), "int", "0, 1, 2, ... (0..max with `max`)", ("int", "max"),
           "geometric draws are unbounded; declare their largest value (random k ~ geometric(p) max 64) "
-          "so the RTL input has a width", capped=True),
+          "so the RTL input has a width", capped=True, domains=(("p", lambda v: 0 < v <= 1, "in (0, 1]"),)),
 ])
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from spattenc.ir.errors import fail
 from spattenc.ir.visit import Visitor
 from spattenc.middle import fixed as fx
 from spattenc.middle.eval import const_value
@@ -156,7 +157,11 @@ class Draws:
         method = getattr(self, d.dist, None)
         if method is None:
             raise NotImplementedError(f"golden vectors: no draw for distribution {d.dist!r}")
-        values = method(*args)
+        try:
+            values = method(*args)
+        except ValueError as e:  # numpy refuses the arguments (p > 1, n < 0, ...): the spec's values
+            fail(f"random '{d.name}': its arguments at the params' defaults are outside the {d.dist} "
+                 f"distribution's domain ({e}); the test vectors cannot be drawn", d.loc)
         self.record.setdefault(d.name, []).append(values)
         return values
 

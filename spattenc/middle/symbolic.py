@@ -10,6 +10,7 @@ dropped, as a continuous relaxation summed in closed form.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -221,7 +222,13 @@ def _substitute(e: sp.Expr, subs: dict, rounds: int) -> sp.Expr:
 def exact_decimals(e: sp.Expr) -> sp.Expr:
     """Floats written in the spec (1e-12, 0.5) as the exact decimals they denote, so
     cancelling and solving do not print spurious 1.0 factors."""
-    return e.xreplace({x: sp.Rational(repr(float(x))) for x in e.atoms(sp.Float)})
+    return e.xreplace({x: sp.Rational(repr(float(x))) for x in e.atoms(sp.Float) if _plain_decimal(x)})
+
+
+def _plain_decimal(x: sp.Float) -> bool:
+    """Whether float `x` has an exact decimal: a sympy Float beyond float64 (a value at the
+    defaults of 1e6 / 1e-320) has none and stays a float."""
+    return math.isfinite(float(x))
 
 
 def tidy(e: sp.Expr) -> sp.Expr:

@@ -245,6 +245,19 @@ def _sig(v: float) -> float:
     return float(f"{v:.15g}")
 
 
+#: The most values a sweep axis written in a spec may have (a larger grid is an option's job:
+#: `eval --sweep` streams its points; an axis is held as a list).
+MAX_AXIS_VALUES = 1_000_000
+
+
+def _axis_size(kind: str, count) -> int:
+    """`count` values, refused (ValueError) over MAX_AXIS_VALUES."""
+    if count > MAX_AXIS_VALUES:
+        raise ValueError(f"{kind}() gives {float(count):.3g} values, more than the {MAX_AXIS_VALUES:,} "
+                         "an axis may have")
+    return int(count)
+
+
 def axis_values(kind: str, args: list, ptype: str) -> list:
     """The values of a sweep axis: a list, range(start, stop[, step]) with Python's
     exclusive stop, linspace(start, stop, num) or geomspace(start, stop, num) (both
@@ -258,12 +271,14 @@ def axis_values(kind: str, args: list, ptype: str) -> list:
         if step == 0:
             raise ValueError("range() step must not be zero")
         if all(isinstance(x, int) and not isinstance(x, bool) for x in (start, stop, step)):
+            _axis_size(kind, len(range(start, stop, step)))
             values = list(range(start, stop, step))
         else:
-            count = max(0, int(np.ceil((stop - start) / step)))
+            count = max(0, _axis_size(kind, np.ceil((stop - start) / step)))
             values = [_sig(start + i * step) for i in range(count)]
     else:
         start, stop, num = args
+        _axis_size(kind, num)
         if isinstance(num, bool) or float(num) != int(num) or num < 1:
             raise ValueError(f"{kind}() num must be a positive integer, got {num!r}")
         if kind == "geomspace" and (start <= 0 or stop <= 0):

@@ -224,17 +224,17 @@ def _always_zero(e: ir.Expr) -> bool:
         return False
 
 
-def _literal(e: ir.Expr) -> bool:
+def literal_only(e: ir.Expr) -> bool:
     """Whether `e` is made of literals, operators and conditionals only (it folds)."""
     match e:
         case ir.Num() | ir.Bool():
             return True
         case ir.Unary(operand=x):
-            return _literal(x)
+            return literal_only(x)
         case ir.Binary(left=a, right=b):
-            return _literal(a) and _literal(b)
+            return literal_only(a) and literal_only(b)
         case ir.Cond(test=c, then=x, else_=y):
-            return _literal(c) and _literal(x) and _literal(y)
+            return literal_only(c) and literal_only(x) and literal_only(y)
     return False
 
 
@@ -242,6 +242,6 @@ def _in_range(e: ir.Expr) -> ir.Expr:
     """`e`, checked when made of literals only: its value must be one the simulators can hold
     (a 64-bit integer, a finite real), so 10^400 or 2^64 is a located error, not an overflow
     in a generated simulator."""
-    if _literal(e):
+    if literal_only(e):
         const_value(e)
     return e

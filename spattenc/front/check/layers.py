@@ -8,6 +8,8 @@ from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
 from spattenc.ir.catalog import DISTRIBUTIONS
 from spattenc.ir.errors import fail
+from spattenc.ir.visit import const_value
+from spattenc.front.check.exprs import literal_only
 from spattenc.front.check.scope import Scope, dependency_order, layer_deps, shown
 
 
@@ -66,11 +68,17 @@ class Layers:
         in_file_order = tuple(new_states[i.name] if isinstance(i, ir.State) else done[i.name] for i in layers.items)
         return dataclasses.replace(layers, count=count, items=in_file_order), items
 
-    def check_cap(self, item: ir.Random, args: tuple[ir.Expr, ...]) -> None:
-        """A draw's declared `max` (its last argument) must be an integer."""
-        if DISTRIBUTIONS[item.dist].capped and len(args) > len(DISTRIBUTIONS[item.dist].params):
+    def check_draw_args(self, item: ir.Random, args: tuple[ir.Expr, ...]) -> None:
+        """A draw's declared `max` (its last argument) must be an integer, and a literal
+        argument must lie in its domain (a probability of 1e5 is an error here, not when drawing)."""
+        dist = DISTRIBUTIONS[item.dist]
+        if dist.capped and len(args) > len(dist.params):
             if self.type_of(args[-1], None) != "int":
                 fail(f"the max of a {item.dist} draw must be an integer (use trunc/round/floor/ceil)", args[-1].loc)
+        for name, test, text in dist.domains:
+            arg = args[dist.params.index(name)]
+            if literal_only(arg) and not test(const_value(arg)):
+                fail(f"{item.dist} {name} must be {text}, got {const_value(arg)!r}", arg.loc)
 
     def check_draw(self, item: ir.Random, key: Key, scope: Scope) -> ir.Random:
         """A `random` declaration: its arguments checked in `scope`, its value typed by its
@@ -79,7 +87,7 @@ class Layers:
         if item.dist == "binomial" and self.type_of(args[0], None) != "int":
             what = f"'{shown(item.args[0])}' is" if isinstance(item.args[0], ir.Name) else "this expression is"
             fail(f"binomial n must be an integer, but {what} real (use trunc/round/floor/ceil)", item.args[0].loc)
-        self.check_cap(item, args)
+        self.check_draw_args(item, args)
         self.facts.types[key] = DISTRIBUTIONS[item.dist].value
         self.facts.random.add(key)
         return dataclasses.replace(item, args=args)

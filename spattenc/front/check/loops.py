@@ -47,7 +47,7 @@ class Loops:
             if isinstance(item, ir.Random):
                 args = tuple(self.expr(a, scope) for a in item.args)
                 items.append(dataclasses.replace(item, args=args))
-                self.check_cap(item, args)
+                self.check_draw_args(item, args)
                 local[item.name] = DISTRIBUTIONS[item.dist].value
             else:
                 e = self.expr(item.expr, scope)
