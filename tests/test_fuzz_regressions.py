@@ -252,3 +252,18 @@ def test_fuzz_sample_runs_clean(monkeypatch):
     counts = result["counts"]
     assert sum(counts["check"].values()) == 150
     assert counts["check"]["ok"] == sum(counts["eval"].values()) > 0
+
+
+def test_float_power_of_a_layer_value_has_no_closed_form_and_ends(tmp_path):
+    """cv_demo with `N^2` mutated to `N^1e-320`: sympy's sum over layers ran without end in
+    inspect and compile; now the relaxation says it has no closed form."""
+    from conftest import run_subprocess
+    text = (SPECS / "cv_demo.spt").read_text().replace("N^2 * H, N, H)", "N^1e-320 * H, N, H)")
+    spec = write(tmp_path, text, "cv_demo.spt")
+    r = run_subprocess("inspect", str(spec))
+    assert r.code == 0, r.err[-2000:]
+    assert "continuous relaxation: none (the per-layer time is not a polynomial times a geometric term" in r.out
+    # compile ends too: the fixed-point form refuses the float exponent, at the power.
+    r = run_subprocess("compile", str(spec), "-o", str(tmp_path / "out"))
+    assert r.code == 2 and "Traceback" not in r.err, r.err[-2000:]
+    assert re.search(r"cv_demo\.spt:\d+:\d+: error: fixed-point semantics need a literal integer exponent", r.err)
