@@ -267,3 +267,19 @@ def test_float_power_of_a_layer_value_has_no_closed_form_and_ends(tmp_path):
     r = run_subprocess("compile", str(spec), "-o", str(tmp_path / "out"))
     assert r.code == 2 and "Traceback" not in r.err, r.err[-2000:]
     assert re.search(r"cv_demo\.spt:\d+:\d+: error: fixed-point semantics need a literal integer exponent", r.err)
+
+
+def test_functions_nested_by_inlining_end_with_no_closed_form(cli, tmp_path):
+    """f10(a) = f9(f9(a)) ... doubles the inlined form at each level: inspect ran without
+    end; now the stage's form is too large, said so, and eval's figure is still exact."""
+    lines = ['spec fd "nested calls"', "param x = 2 in [1, 10]",
+             "def f0(a) = if a > x then a / 2 else a + x"]
+    lines += [f"def f{i}(a) = f{i - 1}(f{i - 1}(a))" for i in range(1, 11)]
+    lines += ["layers l in range(3) {", "  stage s = f10(l)", "}", "design d {", "  schedule s",
+              "  metric t = last(end)", "}"]
+    spec = write(tmp_path, "\n".join(lines) + "\n", "fd.spt")
+    r = cli("inspect", str(spec))
+    assert r.code == 0, r.err[-2000:]
+    assert "s = s(no closed form: too large)" in r.out, r.out
+    # By hand: f0 maps l to the 2-cycle {2, 4} after a step; 1024 steps from 0, 1, 2 give 4, 2, 2.
+    assert "per layer: 4, 2, 2" in r.out, r.out

@@ -118,6 +118,30 @@ class _Forms(SymbolEval):
     def enum_members(self, enum: str) -> tuple[str, ...]:
         return self.program.enum(enum).members
 
+    def visit_Apply(self, e: ir.Apply, local):
+        # Inlining doubles a form at each level of f(f(x)); past a size a person can read,
+        # sympy's own work on it grows without bound, so the definition has no form.
+        out = super().visit_Apply(e, local)
+        if isinstance(out, sp.Basic) and _larger_than(out, FORM_LIMIT):
+            raise FormTooLarge(f"inlining '{e.func}' gives a form of more than {FORM_LIMIT} terms")
+        return out
+
+
+#: Most nodes of a closed form built by inlining functions.
+FORM_LIMIT = 20000
+
+
+class FormTooLarge(ValueError):
+    """A definition's inlined form is too large to have a closed form worth showing."""
+
+
+def _larger_than(e: sp.Basic, limit: int) -> bool:
+    """True when the expression tree of `e` (shared parts counted each time) has more than `limit` nodes."""
+    for n, _ in enumerate(sp.preorder_traversal(e)):
+        if n >= limit:
+            return True
+    return False
+
 
 def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp.Expr] | None = None) -> sp.Expr:
     """The sympy form of an IR expression; names become symbols, functions are inlined."""
@@ -144,23 +168,23 @@ def forms(program: ir.Program) -> Forms:
     syms = symbols(program)
     direct: dict[Key, sp.Expr] = {}
     for c in program.consts:
-        direct[Key("const", c.name)] = to_sympy(c.expr, program, syms)
+        direct[Key("const", c.name)] = _form(c.expr, program, syms, Key("const", c.name))
     if program.rows is not None:
         for item in program.row_items:
             if isinstance(item, (ir.Let, ir.Stage)):
                 kind = "stage" if isinstance(item, ir.Stage) else "row"
-                direct[Key(kind, item.name)] = to_sympy(item.expr, program, syms)
+                direct[Key(kind, item.name)] = _form(item.expr, program, syms, Key(kind, item.name))
         for g in program.groups:
             for let in g.lets:
-                direct[Key("group", let.name, g.name)] = to_sympy(let.expr, program, syms)
+                direct[Key("group", let.name, g.name)] = _form(let.expr, program, syms, Key("group", let.name, g.name))
         return Forms(syms, direct, dict(direct))
     for item in program.layer_items:
         if isinstance(item, (ir.Let, ir.Stage)):
             kind = "stage" if isinstance(item, ir.Stage) else "layer"
-            direct[Key(kind, item.name)] = to_sympy(item.expr, program, syms)
+            direct[Key(kind, item.name)] = _form(item.expr, program, syms, Key(kind, item.name))
         elif isinstance(item, ir.State):
-            direct[Key("state_next", item.name)] = to_sympy(item.next, program, syms)
-            direct[Key("state_init", item.name)] = to_sympy(item.init, program, syms)
+            direct[Key("state_next", item.name)] = _form(item.next, program, syms, Key("state_next", item.name))
+            direct[Key("state_init", item.name)] = _form(item.init, program, syms, Key("state_init", item.name))
     for d in program.designs:
         for item in d.lets:
             try:
@@ -171,6 +195,16 @@ def forms(program: ir.Program) -> Forms:
     layer_subs = {syms[k]: v for k, v in direct.items() if k.kind in _PER_LAYER}
     expanded = {k: _substitute(v, layer_subs, 32) for k, v in direct.items()}
     return Forms(syms, direct, expanded)
+
+
+
+def _form(e: ir.Expr, program: ir.Program, syms: Symbols, key: Key) -> sp.Expr:
+    """The form of one definition; one too large to show (FormTooLarge) is an opaque symbol
+    named after it, so whatever reads it says it has no closed form."""
+    try:
+        return to_sympy(e, program, syms)
+    except FormTooLarge:
+        return sp.Symbol(f"{key.name}(no closed form: too large)")
 
 
 def schedule_times(program: ir.Program, syms: Symbols, design: ir.Design) -> dict[tuple[str | None, str], sp.Expr]:
