@@ -13,7 +13,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import difftest  # noqa: E402
-from spattenc.driver import front_end  # noqa: E402
+from spattenc.driver import fixed_outputs, front_end  # noqa: E402
 from spattenc.run import loader  # noqa: E402
 from specgen import Generated  # noqa: E402
 from test_rtl import needs_icarus  # noqa: E402
@@ -115,3 +115,12 @@ design d {
     assert ((real["d"]["m"] >= -6) & (real["d"]["m"] <= -3)).all()
     u = np.asarray(draws["u"], dtype=float) / 2 ** 16
     assert ((u >= -2) & (u <= -1)).all()
+
+
+def test_fixed_point_spec_without_metrics_is_a_located_error():
+    # Its RTL had no outputs and did not build (a trailing comma in the port list).
+    c = front_end("spec e\nfixed(frac_bits=24)\nlayers l in range(2) {\n  stage s = 1\n}\n"
+                  "design d {\n  schedule s\n}\n", "e.spt")
+    files, err = fixed_outputs(c)
+    assert files == {} and err.loc.line == 6
+    assert "declares none" in err.message

@@ -985,6 +985,9 @@ def _check_supported(prog: ir.Program) -> None:
                  "(it covers params, constants and per-layer recurrences)", decls[0].loc)
     if prog.rows is not None:
         fail("fixed point: a rows block has no fixed-point semantics", prog.rows.loc)
+    if not any(d.metrics for d in prog.designs):  # the RTL's outputs are the metrics
+        fail("fixed point: the model computes the designs' metrics, and this spec declares none",
+             prog.designs[0].loc if prog.designs else prog.fixed.loc)
 
 
 def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:
