@@ -326,6 +326,44 @@ def _one(args: tuple[int, bool]) -> tuple[int, dict]:
     return seed, run_spec(g, rtl)
 
 
+class Tally:
+    """Comparisons so far: tried and passed per pair, those within 4 ulp, failures."""
+
+    def __init__(self):
+        self.tried, self.passed, self.ulp, self.funcs = Counter(), Counter(), Counter(), Counter()
+        self.failures: list[tuple[int, str, str]] = []
+        self.specs = 0
+
+    def add(self, seed: int, res: dict) -> None:
+        self.specs += 1
+        for pair, (status, detail) in res.items():
+            self.tried[pair] += 1
+            if status == "fail":
+                self.failures.append((seed, pair, detail))
+                continue
+            self.passed[pair] += 1
+            if status == "ulp":
+                self.ulp[pair] += 1
+                self.funcs.update(detail.split(", "))
+
+    def print(self, header: str) -> None:
+        print(header)
+        print(f"{'back end pair':<28} {'tried':>7} {'passed':>7} {'failed':>7}")
+        for pair in PAIRS:
+            if self.tried[pair]:
+                note = f"  ({self.ulp[pair]} within 4 ulp)" if self.ulp[pair] else ""
+                print(f"{pair:<28} {self.tried[pair]:>7} {self.passed[pair]:>7} "
+                      f"{self.tried[pair] - self.passed[pair]:>7}{note}")
+        total, ok = sum(self.tried.values()), sum(self.passed.values())
+        print(f"agreement: {100.0 * ok / max(1, total):.2f}% ({ok} of {total} comparisons)")
+        if self.funcs:
+            print("accepted within 4 ulp where the spec calls: "
+                  + ", ".join(f"{f} ({n})" for f, n in self.funcs.most_common()))
+        for seed, pair, detail in self.failures[:20]:
+            print(f"FAIL spec {seed}: {detail}")
+        sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--specs", type=int, default=100)
@@ -333,50 +371,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rtl", action="store_true", help="generate fixed-point specs and run their RTL on Icarus")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--keep", default=None, help="folder for the (shrunk) failing specs")
+    ap.add_argument("--progress", type=int, default=0, help="print the figures so far every N specs")
+    ap.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds, with the figures so far")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)  # nan metrics (std of nan trials) are compared, not reported
     seeds = [args.seed * 1_000_003 + i for i in range(args.specs)]
     t0 = time.perf_counter()
-    tried, passed, ulp = Counter(), Counter(), Counter()
-    funcs: Counter = Counter()
-    failures = []
+    tally = Tally()
     work = [(s, args.rtl) for s in seeds]
     pool = multiprocessing.get_context("fork").Pool(args.jobs) if args.jobs > 1 else None
     results = pool.imap_unordered(_one, work, chunksize=4) if pool else map(_one, work)
+    stopped = ""
     for seed, res in results:
-        for pair, (status, detail) in res.items():
-            tried[pair] += 1
-            if status != "fail":
-                passed[pair] += 1
-            if status == "ulp":
-                ulp[pair] += 1
-                funcs.update(detail.split(", "))
-            if status == "fail":
-                failures.append((seed, pair, detail))
+        tally.add(seed, res)
+        if args.progress and tally.specs % args.progress == 0:
+            tally.print(f"progress: {tally.specs} of {args.specs} specs, {time.perf_counter() - t0:.0f} s")
+        if args.time_limit is not None and time.perf_counter() - t0 > args.time_limit:
+            stopped = f"; stopped at the time limit after {tally.specs} of {args.specs}"
+            break
     if pool:
-        pool.close()
-    print(f"difftest: {args.specs} specs from seed {args.seed}{' (fixed point, RTL on Icarus)' if args.rtl else ''}, "
-          f"{time.perf_counter() - t0:.1f} s")
-    print(f"{'back end pair':<28} {'tried':>7} {'passed':>7} {'failed':>7}")
-    for pair in PAIRS:
-        if tried[pair]:
-            note = f"  ({ulp[pair]} within 4 ulp)" if ulp[pair] else ""
-            print(f"{pair:<28} {tried[pair]:>7} {passed[pair]:>7} {tried[pair] - passed[pair]:>7}{note}")
-    total, ok = sum(tried.values()), sum(passed.values())
-    print(f"agreement: {100.0 * ok / max(1, total):.2f}% ({ok} of {total} comparisons)")
-    if funcs:
-        print("accepted within 4 ulp where the spec calls: " + ", ".join(f"{f} ({n})" for f, n in funcs.most_common()))
-    for seed, pair, detail in failures[:20]:
-        print(f"FAIL spec {seed}: {detail}")
-    if args.keep and failures:
+        pool.terminate()
+    wall = time.perf_counter() - t0
+    tally.print(f"difftest: {tally.specs} specs from seed {args.seed}"
+                f"{' (fixed point, RTL on Icarus)' if args.rtl else ''}, {wall:.1f} s "
+                f"({wall / max(1, tally.specs):.3f} s per spec, {args.jobs} job{'s' if args.jobs > 1 else ''}){stopped}")
+    if args.keep and tally.failures:
         keep = Path(args.keep)
         keep.mkdir(parents=True, exist_ok=True)
-        for seed, pair, _ in failures[:20]:
+        for seed, pair, _ in tally.failures[:20]:
             g = specgen.generate(seed, fixed=True if args.rtl else None)
             (keep / f"gen{seed}.spt").write_text(shrink(g, pair, args.rtl), encoding="utf-8")
             if g.csv:
                 (keep / f"gen{seed}.csv").write_text(g.csv, encoding="utf-8")
-    return 1 if failures else 0
+    return 1 if tally.failures else 0
 
 
 if __name__ == "__main__":
