@@ -124,3 +124,20 @@ def test_fixed_point_spec_without_metrics_is_a_located_error():
     files, err = fixed_outputs(c)
     assert files == {} and err.loc.line == 6
     assert "declares none" in err.message
+
+
+@pytest.mark.xfail(strict=True, reason="closed forms: a comparison of a conditional on a bool param "
+                   "(sympy folds Piecewise((a, Eq(Piecewise((0, b), (3, True)), 0)), ...) to a)")
+def test_comparison_of_a_conditional_on_a_bool_param_in_closed_forms():
+    # inspect: m = x + 23/4 = 11.125 at the current params, where the simulator gives 8.625.
+    _agree("""spec s
+param b: bool = false
+param x: real = 5.375 in [-1.0, 7.0]
+layers l in range(3) {
+  stage s = if (if b then 0 else 3) == l then x else 2.875
+}
+design d {
+  schedule s
+  metric m = last(end)
+}
+""")
