@@ -141,3 +141,18 @@ design d {
   metric m = last(end)
 }
 """)
+
+
+def test_std_over_trials_of_a_nan_metric_is_zero():
+    _agree("""spec s
+param z = 0.0 in [0, 1]
+layers l in range(2) {
+  random u ~ uniform(0, 1)
+  stage a = 1 + u
+}
+design d {
+  schedule a
+  metric m = z / z + sum(a)
+}
+compare spread = std(d.m)
+""")
