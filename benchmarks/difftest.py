@@ -47,7 +47,7 @@ import specgen  # noqa: E402
 import sympy  # noqa: E402
 
 from spattenc import api  # noqa: E402
-from spattenc.driver import fixed_outputs, front_end  # noqa: E402
+from spattenc.driver import fixed_outputs, front_end, outputs  # noqa: E402
 from spattenc.ir.errors import SpecError  # noqa: E402
 from spattenc.ir.keys import Key  # noqa: E402
 from spattenc.middle.interp import Env, Interpreter, Unsupported, exact, symbolic_interpreter  # noqa: E402
@@ -55,7 +55,7 @@ from spattenc.run import loader  # noqa: E402
 from spattenc.run.verify import Icarus  # noqa: E402
 
 PAIRS = ("check", "numpy sim vs interpreter", "closed form vs numpy sim", "fixed point vs float",
-         "rtl vs golden (icarus)", "tables/loops: sim runs")
+         "rtl vs golden (icarus)", "tables/loops: sim runs", "compile: every file")
 ULP_FUNCS = ("exp", "log", "log2", "log10", "sqrt", "pow")  # numpy routines that may differ from Python's
 
 
@@ -241,8 +241,18 @@ def smoke(compiled, g: specgen.Generated, work: Path) -> None:
         raise Mismatch(PAIRS[5], f"the simulator failed: {e.message}") from None
 
 
-def run_spec(g: specgen.Generated, rtl: bool = False) -> dict[str, tuple[str, str]]:
-    """Every comparison that applies to one generated spec: {pair: (pass|fail|ulp, detail)}."""
+def compile_all(compiled) -> None:
+    """Every file `compile` writes (closed_forms.md, ir.json, the simulators, the RTL) renders."""
+    try:
+        outputs(compiled)
+    except SpecError as e:
+        if "fixed point" not in e.message:  # a spec outside the fixed-point subset: a located error
+            raise Mismatch(PAIRS[6], f"compile: {e.message}") from None
+
+
+def run_spec(g: specgen.Generated, rtl: bool = False, compile_: bool = False) -> dict[str, tuple[str, str]]:
+    """Every comparison that applies to one generated spec: {pair: (pass|fail|ulp, detail)};
+    `compile_` also renders every generated file (slower: the closed forms of every value)."""
     out: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
         work = Path(tmp)
@@ -253,6 +263,8 @@ def run_spec(g: specgen.Generated, rtl: bool = False) -> dict[str, tuple[str, st
         out[PAIRS[0]] = ("pass", "")
         uses_loop = bool(compiled.plan.loops) or compiled.plan.mode != "layers"
         checks = []
+        if compile_ and compiled.program.rows is None:
+            checks.append((PAIRS[6], lambda: compile_all(compiled)))
         if uses_loop:
             checks.append((PAIRS[5], lambda: smoke(compiled, g, work)))
         else:
@@ -301,7 +313,8 @@ def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200
     """Greedy: delete blocks and lines while `pair` still fails the same way; returns the
     smallest text."""
     text = g.text
-    kind = signature(run_spec(g, rtl).get(pair, ("", ""))[1])
+    full = pair == PAIRS[6]  # the compile check runs only when asked
+    kind = signature(run_spec(g, rtl, full).get(pair, ("", ""))[1])
     tries = 0
     changed = True
     while changed and tries < budget:
@@ -311,7 +324,7 @@ def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200
             cand = "\n".join(lines[:a] + lines[b + 1:]) + "\n"
             tries += 1
             trial = specgen.Generated(g.seed, cand, g.csv, g.features, g.fixed, g.random)
-            status, detail = run_spec(trial, rtl).get(pair, ("", ""))
+            status, detail = run_spec(trial, rtl, full).get(pair, ("", ""))
             if status == "fail" and signature(detail) == kind:
                 text, changed = cand, True
                 break
@@ -320,10 +333,10 @@ def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200
     return text
 
 
-def _one(args: tuple[int, bool]) -> tuple[int, dict]:
-    seed, rtl = args
+def _one(args: tuple[int, bool, bool]) -> tuple[int, dict]:
+    seed, rtl, compile_ = args
     g = specgen.generate(seed, fixed=True if rtl else None)
-    return seed, run_spec(g, rtl)
+    return seed, run_spec(g, rtl, compile_)
 
 
 class Tally:
@@ -371,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rtl", action="store_true", help="generate fixed-point specs and run their RTL on Icarus")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--keep", default=None, help="folder for the (shrunk) failing specs")
+    ap.add_argument("--compile", action="store_true", help="also render every file compile writes")
     ap.add_argument("--progress", type=int, default=0, help="print the figures so far every N specs")
     ap.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds, with the figures so far")
     args = ap.parse_args(argv)
@@ -378,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [args.seed * 1_000_003 + i for i in range(args.specs)]
     t0 = time.perf_counter()
     tally = Tally()
-    work = [(s, args.rtl) for s in seeds]
+    work = [(s, args.rtl, args.compile) for s in seeds]
     pool = multiprocessing.get_context("fork").Pool(args.jobs) if args.jobs > 1 else None
     results = pool.imap_unordered(_one, work, chunksize=4) if pool else map(_one, work)
     stopped = ""
