@@ -13,7 +13,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import difftest  # noqa: E402
-from spattenc.driver import front_end  # noqa: E402
+from spattenc.driver import fixed_outputs, front_end  # noqa: E402
 from spattenc.run import loader  # noqa: E402
 from specgen import Generated  # noqa: E402
 from test_rtl import needs_icarus  # noqa: E402
@@ -115,3 +115,42 @@ design d {
     assert ((real["d"]["m"] >= -6) & (real["d"]["m"] <= -3)).all()
     u = np.asarray(draws["u"], dtype=float) / 2 ** 16
     assert ((u >= -2) & (u <= -1)).all()
+
+
+def test_fixed_point_spec_without_metrics_is_a_located_error():
+    # Its RTL had no outputs and did not build (a trailing comma in the port list).
+    c = front_end("spec e\nfixed(frac_bits=24)\nlayers l in range(2) {\n  stage s = 1\n}\n"
+                  "design d {\n  schedule s\n}\n", "e.spt")
+    files, err = fixed_outputs(c)
+    assert files == {} and err.loc.line == 6
+    assert "declares none" in err.message
+
+
+def test_comparison_of_a_conditional_on_a_bool_param_in_closed_forms():
+    # inspect: m = x + 23/4 = 11.125 at the current params, where the simulator gives 8.625.
+    _agree("""spec s
+param b: bool = false
+param x: real = 5.375 in [-1.0, 7.0]
+layers l in range(3) {
+  stage s = if (if b then 0 else 3) == l then x else 2.875
+}
+design d {
+  schedule s
+  metric m = last(end)
+}
+""")
+
+
+def test_std_over_trials_of_a_nan_metric_is_zero():
+    _agree("""spec s
+param z = 0.0 in [0, 1]
+layers l in range(2) {
+  random u ~ uniform(0, 1)
+  stage a = 1 + u
+}
+design d {
+  schedule a
+  metric m = z / z + sum(a)
+}
+compare spread = std(d.m)
+""")

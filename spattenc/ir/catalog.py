@@ -47,6 +47,8 @@ class trunc(sympy.Function):
         if x.is_integer:
             return x
         if x.is_number and x.is_extended_real and x.is_finite:  # an exact constant: log(2), sqrt(30)/4
+            if x.is_nonnegative is None:
+                return None
             whole = sympy.floor(x) if x.is_nonnegative else sympy.ceiling(x)
             return whole if whole.is_Integer else None
         return None

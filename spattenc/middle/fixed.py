@@ -1141,6 +1141,9 @@ def _check_supported(prog: ir.Program) -> None:
     if per_trial:
         fail(f"fixed point: random '{per_trial[0].name}' is drawn once per trial (declared outside the layers "
              "block); the fixed-point semantics and the RTL take per-layer draws only", per_trial[0].loc)
+    if not any(d.metrics for d in prog.designs):  # the RTL's outputs are the metrics
+        fail("fixed point: the model computes the designs' metrics, and this spec declares none",
+             prog.designs[0].loc if prog.designs else prog.fixed.loc)
 
 
 def _show_range(fp: FixedPlan, kind: str, lo: int, hi: int) -> str:

@@ -80,9 +80,10 @@ class Interpreter(PythonEval):
             return self.reduce_values[e.slot]
         if e.axis == "trials":
             # One trial (a deterministic spec, or one replayed trial): the mean is the value,
-            # the population std 0 (the simulators' per-trial comparisons give the same).
-            value = self.visit(e.arg, local)
-            return value if e.kind == "mean" else value * 0
+            # the population std 0, even of nan (as the simulators' per-trial comparisons).
+            if e.kind == "std":
+                return self.number(ir.Num(e.loc, 0, True))
+            return self.visit(e.arg, local)
         return self.unsupported(e)
 
     def visit_InputRef(self, e: ir.InputRef, local):
