@@ -30,6 +30,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -355,10 +356,26 @@ def shrink(g: specgen.Generated, pair: str, rtl: bool = False, budget: int = 200
     return text
 
 
-def _one(args: tuple[int, bool, bool]) -> tuple[int, dict]:
-    seed, rtl, compile_ = args
+class SpecTimeout(Exception):
+    """A spec's comparisons used more CPU time than --spec-limit: a hang is a finding."""
+
+
+def _timeout(signum, frame):
+    raise SpecTimeout("more CPU time than --spec-limit")
+
+
+def _one(args: tuple[int, bool, bool, float]) -> tuple[int, dict]:
+    seed, rtl, compile_, limit = args
     g = specgen.generate(seed, fixed=True if rtl else None)
-    return seed, run_spec(g, rtl, compile_)
+    # CPU time, not wall time: a busy machine must not turn a slow spec into a failure.
+    signal.signal(signal.SIGPROF, _timeout)
+    signal.setitimer(signal.ITIMER_PROF, limit)
+    try:
+        return seed, run_spec(g, rtl, compile_)
+    except SpecTimeout as e:
+        return seed, {PAIRS[0]: ("fail", f"spec {seed}: {e}")}
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 class Tally:
@@ -408,13 +425,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", default=None, help="folder for the (shrunk) failing specs")
     ap.add_argument("--compile", action="store_true", help="also render every file compile writes")
     ap.add_argument("--progress", type=int, default=0, help="print the figures so far every N specs")
+    ap.add_argument("--spec-limit", type=float, default=120.0,
+                    help="CPU seconds one spec may take before it counts as a failure (a hang; default 120)")
     ap.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds, with the figures so far")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)  # nan metrics (std of nan trials) are compared, not reported
     seeds = [args.seed * 1_000_003 + i for i in range(args.specs)]
     t0 = time.perf_counter()
     tally = Tally()
-    work = [(s, args.rtl, args.compile) for s in seeds]
+    work = [(s, args.rtl, args.compile, args.spec_limit) for s in seeds]
     pool = multiprocessing.get_context("fork").Pool(args.jobs) if args.jobs > 1 else None
     results = pool.imap_unordered(_one, work, chunksize=4) if pool else map(_one, work)
     stopped = ""
