@@ -262,7 +262,7 @@ def test_float_power_of_a_layer_value_has_no_closed_form_and_ends(tmp_path):
     spec = write(tmp_path, text, "cv_demo.spt")
     r = run_subprocess("inspect", str(spec))
     assert r.code == 0, r.err[-2000:]
-    assert "continuous relaxation: none (the per-layer time is not a polynomial times a geometric term" in r.out
+    assert "continuous relaxation: none (the per-layer time raises a per-layer value to a float power" in r.out
     # compile ends too: the fixed-point form refuses the float exponent, at the power.
     r = run_subprocess("compile", str(spec), "-o", str(tmp_path / "out"))
     assert r.code == 2 and "Traceback" not in r.err, r.err[-2000:]
