@@ -369,7 +369,8 @@ def _one(args: tuple[int, bool, bool, float]) -> tuple[int, dict]:
     g = specgen.generate(seed, fixed=True if rtl else None)
     # CPU time, not wall time: a busy machine must not turn a slow spec into a failure.
     signal.signal(signal.SIGPROF, _timeout)
-    signal.setitimer(signal.ITIMER_PROF, limit)
+    # Re-armed every 5 s after the limit, in case a handler inside the code swallows one.
+    signal.setitimer(signal.ITIMER_PROF, limit, 5.0)
     try:
         return seed, run_spec(g, rtl, compile_)
     except SpecTimeout as e:
