@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
-import os
 import re
 import signal
 import subprocess

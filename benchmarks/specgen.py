@@ -504,7 +504,7 @@ class Gen:
     def compares(self, out: list[str], designs: list[tuple[str, list[tuple[str, E]]]]) -> None:
         refs = [(f"{d}.{m}", e) for d, ms in designs for m, e in ms]
         for _ in range(self.r.randint(0, 3)):
-            (a, ea), (b, eb) = self.r.choice(refs), self.r.choice(refs)
+            (a, _), (b, _) = self.r.choice(refs), self.r.choice(refs)
             form = self.r.choice((f"mean({a}) - mean({b})", f"std({a})", f"mean({a}) / max(1, mean({b})) * 100",
                                   f"{a} - {b}", f"max(mean({a}), mean({b}))"))
             self.features.add("compare_std" if "std" in form else "compare")

@@ -623,7 +623,7 @@ def test_random_layered_specs_stay_within_their_intervals(exact_splits, monkeypa
         body = "\n".join(f"  stage {s} = {_random_expr(rnd, names, 2)}" for s in stages)
         times = [f"{s}.{w}" for s in stages for w in ("start", "end")] + ["start", "end"]
         pick = lambda: rnd.choice(times)  # noqa: E731
-        lets = [f"let e0 = end - start", f"let e1 = {pick()} - {pick()}",
+        lets = ["let e0 = end - start", f"let e1 = {pick()} - {pick()}",
                 f"let e2 = if {pick()} > {pick()} then {pick()} - {pick()} else {pick()} - {pick()}",
                 f"let e3 = max({pick()}, {pick()}) - min({pick()}, {pick()})"]
         text = (f"spec t\nfixed(frac_bits={rnd.choice([4, 16])}, stage_cycles={rnd.choice(['ceil', 'none'])})\n"

@@ -4,7 +4,6 @@ and the symbolic layer's closed forms against figures computed here independentl
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest

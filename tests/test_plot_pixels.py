@@ -8,7 +8,6 @@ top of each other, plots of quantities that never change, hidden model lines."""
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
