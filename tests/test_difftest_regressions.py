@@ -154,3 +154,20 @@ design d {
 }
 compare spread = std(d.m)
 """)
+
+
+def test_nested_min_max_keep_their_inner_bound_in_closed_forms():
+    # sympy folds Min(1000, Max(4, Min(x, Max(-2, Min(1, y))))) to 1000 (the value is 4):
+    # the closed form said 1000 where the simulator said 4.
+    from spattenc.ir.catalog import Max, Min
+    import sympy
+    x, y = sympy.symbols("x y", real=True)
+    assert Min(1000, Max(4, Min(x, Max(-2, Min(1, y))))).subs({x: 0, y: 0}) == 4
+    out = _agree("""spec s
+param p: real = 0.5 in [0, 1]
+param q: real = 0.25 in [0, 1]
+design d {
+  metric m = max(1, min(1000, clamp(min(p, clamp(8 * q, -1.5, 1.25)), 4, 12)))
+}
+""")
+    assert "closed form vs numpy sim" in out

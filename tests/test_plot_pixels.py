@@ -209,7 +209,6 @@ def test_gantt_of_cv_demo_gives_every_layer_its_own_width(cv_gantt):
     panel = g.layers
     assert panel is not None and panel.design == "lookahead" and panel.layers == tuple(range(12))
     ax = panel.axes
-    ax_w = ax.get_window_extent().width
     main = g.figure.axes[0].get_window_extent().width
     for r, layer in enumerate(panel.layers):
         members = [(b, p, k) for b, p, k, row in zip(panel.bars, panel.patches, panel.lanes, panel.rows) if row == r]

@@ -172,8 +172,36 @@ def _py_clamp(x, lo, hi):
     return max(lo, min(hi, x))
 
 
+class _NoCollapse:
+    """sympy's Min/Max without `_collapse_arguments`, which takes a bound from a join nested
+    deeper than an argument: in sympy 1.14 Min(1000, Max(4, Min(x, Max(-2, Min(1, y)))))
+    is 1000 (it is 4).  Equal and dominated arguments still drop out (`_find_localzeros`),
+    and the class is kept through subs and xreplace."""
+
+    @classmethod
+    def _collapse_arguments(cls, args, **assumptions):
+        return args
+
+    @classmethod
+    def _is_connected(cls, x, y):
+        # sympy answers with its own Max/Min class, which `_find_localzeros` compares with cls.
+        con = super()._is_connected(x, y)
+        return _OURS.get(con, con)
+
+
+class Min(_NoCollapse, sympy.Min):
+    """Min of the closed forms (see _NoCollapse)."""
+
+
+class Max(_NoCollapse, sympy.Max):
+    """Max of the closed forms (see _NoCollapse)."""
+
+
+_OURS = {sympy.Min: Min, sympy.Max: Max}
+
+
 def _sympy_clamp(x, lo, hi):
-    return sympy.Max(lo, sympy.Min(hi, x))
+    return Max(lo, Min(hi, x))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +231,8 @@ def _fn(name, lo, hi, result, py, sym, numpy, fixed, no_form=None) -> tuple[str,
 
 #: Builtin functions by name.
 BUILTINS: dict[str, BuiltinFn] = dict([
-    _fn("min", 2, None, "join", lambda *a: min(a), sympy.Min, _fold("np.minimum"), "min"),
-    _fn("max", 2, None, "join", lambda *a: max(a), sympy.Max, _fold("np.maximum"), "max"),
+    _fn("min", 2, None, "join", lambda *a: min(a), Min, _fold("np.minimum"), "min"),
+    _fn("max", 2, None, "join", lambda *a: max(a), Max, _fold("np.maximum"), "max"),
     _fn("clamp", 3, 3, "join", _py_clamp, _sympy_clamp,
         lambda a: f"np.maximum({a[1]}, np.minimum({a[2]}, {a[0]}))", "clamp"),
     _fn("floor", 1, 1, "int", math.floor, sympy.floor, _call("_floor"), "to_int"),

@@ -155,7 +155,7 @@ class SymbolEval(Evaluator):
         if fold.beats is None:
             return sympy.Add(*terms)
         if fold.result == "number":
-            return (sympy.Max if fold.beats == ">" else sympy.Min)(*terms)
+            return (catalog.Max if fold.beats == ">" else catalog.Min)(*terms)
         beats = catalog.BINARY[fold.beats].sympy
         # Member i wins when it beats every earlier member and no later member beats it.
         pieces = [(m, sympy.And(*[beats(t, u) for u in terms[:i]], *[sympy.Not(beats(u, t)) for u in terms[i + 1:]]))

@@ -18,7 +18,7 @@ import sympy as sp
 from spattenc.ir import keys
 from spattenc.ir.keys import Key
 from spattenc.ir import nodes as ir
-from spattenc.ir.catalog import round_half_even, trunc
+from spattenc.ir.catalog import Max, round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.ir.units import per
 from spattenc.middle.branches import ROUNDINGS, Root, branch_roots, set_text
@@ -224,7 +224,7 @@ def schedule_times(program: ir.Program, syms: Symbols, design: ir.Design) -> dic
             for p in s.parts:
                 start = go(p, start)
             return start
-        return sp.Max(*[go(p, start) for p in s.parts])
+        return Max(*[go(p, start) for p in s.parts])
 
     out[(None, "end")] = go(design.schedule, sp.Integer(0)) if design.schedule is not None else sp.Integer(0)
     return out
@@ -386,7 +386,7 @@ def design_layer_time(program: ir.Program, f: Forms, design: ir.Design, expand: 
             return f.expanded[key] if expand else f.syms[key]
         if isinstance(s, ir.Seq):
             return sp.Add(*[go(p) for p in s.parts])
-        return sp.Max(*[go(p) for p in s.parts])
+        return Max(*[go(p) for p in s.parts])
 
     return go(design.schedule)
 
