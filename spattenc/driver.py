@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from spattenc._version import __version__
@@ -24,6 +24,7 @@ from spattenc.ir.errors import InputError, SpecError
 from spattenc.files import missing_parents, pause_point, read_text, remove_dirs
 from spattenc.middle import golden
 from spattenc.middle.fixed import FixedPlan, lower_fixed
+from spattenc.middle.fixed_error import error_bounds
 from spattenc.middle.lower import Plan, lower
 
 
@@ -134,9 +135,11 @@ def harness_without(compiled: Compiled, omit: frozenset[str]) -> dict[str, str]:
 
 
 def _lower_fixed(compiled: Compiled) -> FixedPlan:
-    """The spec's fixed-point plan; a spec without a fixed-point form raises its SpecError."""
+    """The spec's fixed-point plan with its metrics' error bounds; a spec without a
+    fixed-point form raises its SpecError."""
     try:
-        return lower_fixed(compiled.plan)
+        fp = lower_fixed(compiled.plan)
+        return replace(fp, errors=error_bounds(fp))
     except SpecError as e:
         e.source = compiled.program.source
         raise

@@ -68,6 +68,22 @@ METRICS = {
     },
 }
 
+# design: {metric: bound on |fixed point - float64| over the declared param ranges, with
+# the same draws (None: no finite bound); docs/verilog.md, "Error bound"
+ERROR_BOUNDS = {
+    "baseline": {
+        "total_cycles": None,
+        "dram_mb": 2.037035062154841e+84,
+    },
+    "lookahead": {
+        "total_cycles": None,
+        "dram_mb": 4.0740701243097055e+84,
+        "wasted_mb": 2.0370350621548562e+84,
+        "avg_hidden_cycles": None,
+        "lookahead_finish_rate": 256.0000000003533,
+    },
+}
+
 # hand-written RTL checked against a design (spec 'hardware' blocks)
 HARDWARE = {
     "spatten_lookahead": {

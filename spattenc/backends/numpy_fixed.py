@@ -13,6 +13,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from spattenc.ir.keys import Key
 from spattenc.middle import fixed as fx
+from spattenc.middle.fixed_error import metric_bounds
 from spattenc.middle.golden import word_bits
 from spattenc.ir.visit import const_value
 from spattenc.backends.templates_env import render
@@ -237,7 +238,9 @@ def _draws(fp: fx.FixedPlan) -> list[dict]:
 
 
 def _metric_meta(fp: fx.FixedPlan) -> list[dict]:
-    return [{"design": d.name, "metrics": [{"name": m.name, "kind": m.node.kind, "width": fp.node_width(m.node)}
+    bounds = metric_bounds(fp)
+    return [{"design": d.name, "metrics": [{"name": m.name, "kind": m.node.kind, "width": fp.node_width(m.node),
+                                            "bound": bounds[Key("metric", m.name, d.name)]}
                                            for m in d.metrics]} for d in fp.designs]
 
 

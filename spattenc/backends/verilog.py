@@ -16,6 +16,7 @@ from sympy.printing.codeprinter import CodePrinter
 from spattenc.ir import keys
 from spattenc.ir.keys import Key
 from spattenc.middle import fixed as fx
+from spattenc.middle.fixed_error import metric_bounds
 from spattenc.backends.templates_env import render
 from spattenc.ir.errors import SpecError
 from spattenc.backends.naming import VERILOG_KEYWORDS, code, file_stem, py_part
@@ -372,6 +373,7 @@ def _designs(fp: fx.FixedPlan, w: "_Writer", namer: Namer, names: dict) -> tuple
     """Template context of each design's per-layer wires and accumulators, the metric
     output ports, and the wires computing the metrics after the last layer."""
     designs, metrics, final_wires = [], [], []
+    bounds = metric_bounds(fp)
     for d in fp.designs:
         dw: list[Wire] = []
         for a in d.steps:
@@ -390,8 +392,11 @@ def _designs(fp: fx.FixedPlan, w: "_Writer", namer: Namer, names: dict) -> tuple
             mw = fp.node_width(m.node)
             final_wires += w.wires(None, val, m.node, f"{d.name}.{m.name}", mw)
             lo, hi = fp.node_ranges.get(m.node) or fp.ranges[m.node.var]
+            bound = bounds[Key("metric", m.name, d.name)]
+            note = _comment_range(fp, m.node.kind, lo, hi) + "; |fixed - float64| " + (
+                f"<= {bound:.3g}" if bound is not None else "has no finite bound") + " over the declared ranges"
             metrics.append({"port": port, "value": val, "width": mw, "design": d.name, "metric": m.name,
-                            "kind": m.node.kind, "note": _comment_range(fp, m.node.kind, lo, hi),
+                            "kind": m.node.kind, "note": note,
                             "label": m.attrs.shown_label(m.name)})
     return designs, metrics, final_wires
 

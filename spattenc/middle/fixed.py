@@ -304,6 +304,13 @@ class FixedPlan:
     ranges: dict[str, tuple[int, int]]
     node_ranges: dict
     names: dict[str, str]  # var -> spec name, for messages
+    #: Real literals that lost bits to the scaling (a literal's negation is listed too).
+    inexact: frozenset = frozenset()
+    #: Stages whose durations `stage_cycles` rounds to whole cycles (float keeps the fraction).
+    rounded: frozenset = frozenset()
+    #: Bound on |fixed - float64| of each metric (Key("metric", name, design)) over the
+    #: declared ranges, same draws (middle/fixed_error; inf: none); None until computed.
+    errors: dict | None = None
 
     @property
     def name(self) -> str:
@@ -363,6 +370,7 @@ class FixedEval(Evaluator):
         self.F = frac_bits
         self.kinds: dict[str, str] = {}
         self.reduce: dict[int, Node] | None = None
+        self.inexact: set[Lit] = set()  # real literals that round: the error analysis starts there
 
     def expr(self, e: ir.Expr, local: dict[str, Node], reduce: dict[int, Node] | None = None) -> Node:
         """The node of `e`; `reduce` gives the final value of each layer reduction slot."""
@@ -386,13 +394,18 @@ class FixedEval(Evaluator):
         return tuple(self.fix(n) for n in ns)
 
     def to_int(self, a: Node, mode: str, loc: ir.Loc) -> Node:
+        if a in self.inexact:  # kept as an operation, so the error analysis sees the rounded literal
+            return Shr("int", a, self.F, mode, loc)
         return a if a.kind == "int" else shr(a, self.F, mode, "int", loc)
 
     # -- domain hooks
     def number(self, e: ir.Num) -> Node:
         if e.is_int:
             return Lit("int", int(e.value), e.loc)
-        return Lit("fix", to_fixed(e.value, self.F), e.loc)
+        n = Lit("fix", to_fixed(e.value, self.F), e.loc)
+        if Fraction(n.value, 1 << self.F) != Fraction(e.value):
+            self.inexact |= {n, Lit("fix", -n.value)}
+        return n
 
     def is_symbolic(self, x) -> bool:
         return True  # a node is a circuit: both sides of 'and'/'or' are built
@@ -528,6 +541,7 @@ class _Lowerer(FixedEval):
         self.plan = plan
         self.cycles = plan.program.fixed.stage_cycles
         self.names: dict[str, str] = {}
+        self.rounded: set[Key] = set()
 
     def declare(self, var: Key, kind: str, name: str) -> None:
         self.kinds[var] = kind
@@ -597,6 +611,8 @@ class _Lowerer(FixedEval):
             return Draw(s.var, s.name, s.dist, kind, self.draw_args(dist, s.args), s.loc)
         n = self.expr(s.expr, {})
         if s.kind == "stage" and self.cycles is not None:
+            if n.kind != "int":
+                self.rounded.add(s.var)
             n = self.to_int(n, self.cycles, s.loc)
         self.declare(s.var, n.kind, s.name)
         return Assign(s.var, s.name, n, s.loc)
@@ -1037,9 +1053,31 @@ def _draw_range(d: Draw, args: list[tuple[int, int]]) -> tuple[int, int]:
     return min(args[0][0], args[1][0]), max(args[0][1], args[1][1])  # between the arguments' bounds
 
 
-def _analyze(params, consts, count, index_var, states, layer, designs, hardware):
+class NoErrors:
+    """The hooks `_analyze` calls for an error domain run in lockstep with the ranges
+    (middle/fixed_error); this one tracks nothing."""
+
+    def of(self, r: _Ranges, n: Node) -> float:
+        return 0.0
+
+    def draw(self, d: Draw, layer_no: int, rng: tuple[int, int]) -> tuple[int, int]:
+        """The range of draw `d` at layer `layer_no` (an error domain may know the draw)."""
+        return rng
+
+    def set(self, var: Key, e: float, assign: Assign | None = None) -> None:
+        pass
+
+    def final(self, var: Key, e: float) -> None:
+        """`var`'s error is one its value may have when the metrics read it."""
+
+    def finish(self, r: _Ranges, accs: list[Acc], designs) -> None:
+        pass
+
+
+def _analyze(params, consts, count, index_var, states, layer, designs, hardware, track=NoErrors()):
     """Ranges of every variable and node: the layer loop is unrolled up to the largest
-    layer count, so states, times and accumulators get their exact interval bounds."""
+    layer count, so states, times and accumulators get their exact interval bounds.
+    `track` follows every value through the same steps (an error domain)."""
     ranges: dict[str, tuple[int, int]] = {}
     node_ranges: dict = {}
     env: dict[str, tuple[int, int]] = {p.var: (p.lo, p.hi) for p in params}
@@ -1050,6 +1088,7 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
         env[a.var] = (lo, hi)
         r.defs[a.var] = a.node
         _union(ranges, a.var, lo, hi)
+        track.set(a.var, track.of(r, a.node), a)
 
     def record(r: _Ranges):
         for n, (lo, hi) in r.memo.items():
@@ -1067,52 +1106,50 @@ def _analyze(params, consts, count, index_var, states, layer, designs, hardware)
              f"{MAX_LAYERS} layers (narrow the declared range of what the count depends on)", count.loc)
     for s in states:
         env[s.var] = r.of(s.init)
+        track.set(s.var, track.of(r, s.init))
     record(r)
     all_accs = [a for d in designs for a in d.accs] + [a for h in hardware for a in h.accs]
-    for a in all_accs:
-        env[a.var] = (0, 0)
-        _union(ranges, a.var, 0, 0)
-    for d in designs:
-        env[d.t_var] = (0, 0)
-        _union(ranges, d.t_var, 0, 0)
+    for var in [a.var for a in all_accs] + [d.t_var for d in designs] + [index_var]:
+        env[var] = (0, 0)
+        _union(ranges, var, 0, 0)
+        track.set(var, 0.0)
     _union(ranges, index_var, 0, max(0, count_hi - 1))
+    finals: dict = {}  # the accumulators' values after a number of layers the count can be
+    for a in all_accs if count_lo == 0 else ():
+        _union(finals, a.var, 0, 0)
+        track.final(a.var, 0.0)
     for layer_no in range(count_hi):
         env[index_var] = (layer_no, layer_no)
         for s in states:
             _union(ranges, s.var, *env[s.var])
         r = _Ranges(env, dict(const_defs))
         for item in layer:
-            if isinstance(item, Draw):
-                rng = env[item.var] = _draw_range(item, [r.of(x) for x in item.args])
+            if isinstance(item, Draw):  # an input: both semantics see the same draw
+                rng = env[item.var] = track.draw(item, layer_no, _draw_range(item, [r.of(x) for x in item.args]))
                 _union(ranges, item.var, *rng)
+                track.set(item.var, 0.0)
             else:
                 assign(r, item)
-        for d in designs:
-            for a in d.steps:
-                assign(r, a)
-        for h in hardware:
-            for a in h.steps:
-                assign(r, a)
-        updates = [(a.var, r.of(a.update)) for a in all_accs]
-        nexts = [(s.var, r.of(s.next)) for s in states]
-        ends = [(d.t_var, env[d.end_var]) for d in designs]
+        for a in [a for d in designs for a in d.steps] + [a for h in hardware for a in h.steps]:
+            assign(r, a)
+        updates = [(a.var, a.update) for a in all_accs] + [(s.var, s.next) for s in states]
+        news = [(var, r.of(n), track.of(r, n)) for var, n in updates]
+        news += [(d.t_var, env[d.end_var], track.of(r, Var(d.time_kind, d.end_var))) for d in designs]
         record(r)
-        for var, rng in updates + nexts + ends:
+        for var, rng, e in news:
             env[var] = rng
+            track.set(var, e)
             if var.kind != "state":
                 _union(ranges, var, *rng)
-    # Metrics see the accumulators after any number of layers.
-    final_env = dict(env)
-    for a in all_accs:
-        final_env[a.var] = ranges[a.var]
-    r = _Ranges(final_env, dict(const_defs))
-    for d in designs:
-        for m in d.metrics:
-            r.of(m.node)
-    for h in hardware:
-        for o in h.outputs:
-            r.of(o.node)
+            if var.kind in ("acc", "hwacc") and layer_no + 1 >= count_lo:
+                _union(finals, var, *rng)
+                track.final(var, e)
+    # Metrics see the accumulators after any number of layers the count allows.
+    r = _Ranges(env | finals, dict(const_defs))
+    for n in [m.node for d in designs for m in d.metrics] + [o.node for h in hardware for o in h.outputs]:
+        r.of(n)
     record(r)
+    track.finish(r, all_accs, designs)
     return ranges, node_ranges
 
 
@@ -1123,7 +1160,8 @@ def lower_fixed(plan: Plan) -> FixedPlan:
     params, consts, count, index_var, states, layer, designs, hardware = lw.lower()
     ranges, node_ranges = _analyze(params, consts, count, index_var, states, layer, designs, hardware)
     fp = FixedPlan(plan, tuple(params), tuple(consts), count, index_var, tuple(states), tuple(layer),
-                   tuple(designs), tuple(hardware), dict(lw.kinds), ranges, node_ranges, dict(lw.names))
+                   tuple(designs), tuple(hardware), dict(lw.kinds), ranges, node_ranges, dict(lw.names),
+                   frozenset(lw.inexact), frozenset(lw.rounded))
     _check_widths(fp)
     return fp
 

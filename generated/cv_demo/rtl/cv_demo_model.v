@@ -55,19 +55,26 @@ module cv_demo_model (
     // random draws: layer l's value in bits [l*W +: W], layers 0 .. 255
     input  wire [5631:0] r_tp,  // tp ~ binomial, W = 22
     // metrics, valid while done (raw: reals scaled by 2^32)
-    // baseline.total_cycles: int in [0, 1536000000000000]
+    // baseline.total_cycles: int in [6, 1536000000000000]; |fixed - float64| has no finite bound
+    // over the declared ranges
     output reg  signed [51:0] m_baseline_total_cycles,
-    // baseline.dram_mb: real in [0, 4.5036e+09], x 2^32
+    // baseline.dram_mb: real in [9.99775e-07, 4.5036e+09], x 2^32; |fixed - float64| <= 2.04e+84
+    // over the declared ranges
     output reg  signed [65:0] m_baseline_dram_mb,
-    // lookahead.total_cycles: int in [0, 1792000000000000]
+    // lookahead.total_cycles: int in [7, 1792000000000000]; |fixed - float64| has no finite bound
+    // over the declared ranges
     output reg  signed [51:0] m_lookahead_total_cycles,
-    // lookahead.dram_mb: real in [0, 9.0072e+09], x 2^32
+    // lookahead.dram_mb: real in [9.99775e-07, 9.0072e+09], x 2^32; |fixed - float64| <= 4.07e+84
+    // over the declared ranges
     output reg  signed [66:0] m_lookahead_dram_mb,
-    // lookahead.wasted_mb: real in [0, 4.5036e+09], x 2^32
+    // lookahead.wasted_mb: real in [0, 4.5036e+09], x 2^32; |fixed - float64| <= 2.04e+84 over the
+    // declared ranges
     output reg  signed [65:0] m_lookahead_wasted_mb,
-    // lookahead.avg_hidden_cycles: real in [0, 2.56e+14], x 2^32
+    // lookahead.avg_hidden_cycles: real in [0.00390625, 2.56e+14], x 2^32; |fixed - float64| has no
+    // finite bound over the declared ranges
     output reg  signed [80:0] m_lookahead_avg_hidden_cycles,
-    // lookahead.lookahead_finish_rate: real in [0, 256], x 2^32
+    // lookahead.lookahead_finish_rate: real in [0, 256], x 2^32; |fixed - float64| <= 256 over the
+    // declared ranges
     output reg  signed [41:0] m_lookahead_lookahead_finish_rate
 );
 

@@ -27,8 +27,8 @@ module systolic_gemm_harness;
     wire signed [67:0] m_array_total_cycles;  // array.total_cycles
     wire signed [93:0] m_array_time_us;  // array.time_us
     wire signed [67:0] m_array_stall_cycles;  // array.stall_cycles
-    wire signed [87:0] m_array_utilization;  // array.utilization
-    wire signed [100:0] m_array_tflops;  // array.tflops
+    wire signed [85:0] m_array_utilization;  // array.utilization
+    wire signed [78:0] m_array_tflops;  // array.tflops
 
     systolic_gemm_model model (
         .clk(clk),

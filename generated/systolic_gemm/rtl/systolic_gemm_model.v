@@ -36,14 +36,21 @@ module systolic_gemm_model (
     input  wire signed [46:0] p_bandwidth_gbps,  // bandwidth_gbps: real in [10, 10000], x 2^32
     // random draws: layer l's value in bits [l*W +: W], layers 0 .. 63
     // metrics, valid while done (raw: reals scaled by 2^32)
-    // array.total_cycles: int in [0, 118059162181696683904]
+    // array.total_cycles: int in [3, 118059162181696683904]; |fixed - float64| <= 8.26e+20 over the
+    // declared ranges
     output reg  signed [67:0] m_array_total_cycles,
-    output reg  signed [93:0] m_array_time_us,  // array.time_us: real in [0, 1.18059e+18], x 2^32
-    // array.stall_cycles: int in [0, 118059161879326595520]
+    // array.time_us: real in [0, 1.18059e+18], x 2^32; |fixed - float64| <= 5.29e+20 over the
+    // declared ranges
+    output reg  signed [93:0] m_array_time_us,
+    // array.stall_cycles: int in [0, 118059161879326595520]; |fixed - float64| <= 8.26e+20 over the
+    // declared ranges
     output reg  signed [67:0] m_array_stall_cycles,
-    // array.utilization: real in [0, 1.80144e+16], x 2^32
-    output reg  signed [87:0] m_array_utilization,
-    output reg  signed [100:0] m_array_tflops  // array.tflops: real in [0, 1.54743e+20], x 2^32
+    // array.utilization: real in [0, 6.0048e+15], x 2^32; |fixed - float64| has no finite bound over
+    // the declared ranges
+    output reg  signed [85:0] m_array_utilization,
+    // array.tflops: real in [0, 4.80384e+13], x 2^32; |fixed - float64| has no finite bound over the
+    // declared ranges
+    output reg  signed [78:0] m_array_tflops
 );
 
     // ---- derived constants, layer count, initial states (params only)
@@ -132,13 +139,13 @@ module systolic_gemm_model (
     wire signed [21:0] m_array_utilization__value__3 = p_array_rows * p_array_cols;
     wire signed [87:0] m_array_utilization__value__4 = m_array_utilization__value__3 * acc_array__utilization__0;
     // array.utilization
-    wire signed [87:0] m_array_utilization__value = (m_array_utilization__value__4 == 0) ? 0 : m_array_utilization__value__2 / m_array_utilization__value__4;
+    wire signed [85:0] m_array_utilization__value = m_array_utilization__value__2 / m_array_utilization__value__4;
     wire signed [50:0] m_array_tflops__value__1 = 3'sd2 * macs;
     wire signed [56:0] m_array_tflops__value__2 = m_array_tflops__value__1 * p_num_gemms;
     wire signed [120:0] m_array_tflops__value__3 = m_array_tflops__value__2 <<< 64;
-    wire signed [120:0] m_array_tflops__value__4 = (acc_array__tflops__0 == 0) ? 0 : m_array_tflops__value__3 / acc_array__tflops__0;
+    wire signed [98:0] m_array_tflops__value__4 = (acc_array__tflops__0 == 0) ? 0 : m_array_tflops__value__3 / acc_array__tflops__0;
     // array.tflops
-    wire signed [100:0] m_array_tflops__value = m_array_tflops__value__4 / 21'sd1000000;
+    wire signed [78:0] m_array_tflops__value = m_array_tflops__value__4 / 21'sd1000000;
 
     // ---- control: idle -> one layer per cycle -> done
     always @(posedge clk) begin

@@ -33,8 +33,8 @@ module systolic_gemm_tb;
     wire signed [67:0] m_array_total_cycles;  // array.total_cycles
     wire signed [93:0] m_array_time_us;  // array.time_us
     wire signed [67:0] m_array_stall_cycles;  // array.stall_cycles
-    wire signed [87:0] m_array_utilization;  // array.utilization
-    wire signed [100:0] m_array_tflops;  // array.tflops
+    wire signed [85:0] m_array_utilization;  // array.utilization
+    wire signed [78:0] m_array_tflops;  // array.tflops
 
     systolic_gemm_model model (
         .clk(clk),
@@ -58,10 +58,10 @@ module systolic_gemm_tb;
         .m_array_tflops(m_array_tflops)
     );
 
-    reg [100:0] mem [0:DEPTH - 1];
+    reg [93:0] mem [0:DEPTH - 1];
     reg [8 * 1024 - 1:0] file;
     integer n, v, ptr, l, count, passed, cycles;
-    reg signed [100:0] expected;
+    reg signed [93:0] expected;
 
     initial begin
         if (!$value$plusargs("vectors=%s", file))
@@ -122,14 +122,14 @@ module systolic_gemm_tb;
                 $fatal(1, "systolic_gemm_tb: mismatch");
             end
             ptr = ptr + 1;
-            expected = $signed(mem[ptr][87:0]);
-            if (m_array_utilization !== expected[87:0]) begin
+            expected = $signed(mem[ptr][85:0]);
+            if (m_array_utilization !== expected[85:0]) begin
                 $display("FAIL vector %0d field array.utilization: expected %0d, actual %0d", v, expected, m_array_utilization);
                 $fatal(1, "systolic_gemm_tb: mismatch");
             end
             ptr = ptr + 1;
-            expected = $signed(mem[ptr][100:0]);
-            if (m_array_tflops !== expected[100:0]) begin
+            expected = $signed(mem[ptr][78:0]);
+            if (m_array_tflops !== expected[78:0]) begin
                 $display("FAIL vector %0d field array.tflops: expected %0d, actual %0d", v, expected, m_array_tflops);
                 $fatal(1, "systolic_gemm_tb: mismatch");
             end
