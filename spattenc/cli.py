@@ -31,7 +31,7 @@ from spattenc.run import fit as ft
 from spattenc.run import measured as ms
 from spattenc.run import schedule
 from spattenc.run import sweep as sweeps
-from spattenc.run.loader import fixed_simulator, run_fixed, simulator, summarize
+from spattenc.run.loader import fixed_error_bounds, fixed_simulator, run_fixed, simulator, summarize
 from spattenc.run.meta import SpecInfo
 from spattenc.run.verify import parse_dut_options, verify
 
@@ -530,7 +530,8 @@ def evaluate_fixed(compiled, overrides: dict, trials: int, seed: int, rng: str) 
     """`eval --numeric fixed` at one point: the document of `evaluate` with the metrics of
     the fixed-point semantics (comparisons computed in float64 from them), "numeric":
     "fixed", and `float_rel_diff`: each figure's relative difference from the float run
-    with the same trials, seed and RNG (so the same draws)."""
+    with the same trials, seed and RNG (so the same draws), and `error_bound`: the bound on
+    |fixed - float64| of each metric the fixed-point analysis states at this point."""
     float_doc = evaluate(compiled, overrides, trials, seed, rng)
     sim = simulator(compiled)
     R, _, _ = run_fixed(compiled, overrides, trials, seed, rng)
@@ -549,6 +550,7 @@ def evaluate_fixed(compiled, overrides: dict, trials: int, seed: int, rng: str) 
         "compare": {k: _rel_diff(v["mean"] if isinstance(v, dict) else v,
                                  float_doc["compare"][k]["mean"] if isinstance(v, dict) else float_doc["compare"][k])
                     for k, v in doc["compare"].items()}}
+    doc["error_bound"] = {"designs": fixed_error_bounds(compiled, overrides)}
     doc["_meta"] = info
     return doc
 
@@ -563,9 +565,13 @@ def _rel_diff(fixed: float, reference: float) -> float:
 def rel_diff_text(doc: dict) -> str:
     """The relative differences of a fixed-point run from float, one line per design."""
     rd = doc["float_rel_diff"]
-    lines = ["", "Fixed point vs float64 (relative difference of the means, same draws):"]
+    bounds = doc["error_bound"]["designs"]
+    lines = ["", "Fixed point vs float64, same draws: the relative difference of the means; in brackets "
+             "the stated bound on each trial's absolute difference (none: no finite bound):"]
     for d, metrics in rd["designs"].items():
-        lines.append(f"  {d}: " + ", ".join(f"{m} {v:.3g}" for m, v in metrics.items()))
+        lines.append(f"  {d}: " + ", ".join(
+            f"{m} {v:.3g} [{'none' if bounds[d][m] is None else format(bounds[d][m], '.3g')}]"
+            for m, v in metrics.items()))
     if rd["compare"]:
         lines.append("  compare: " + ", ".join(f"{k} {v:.3g}" for k, v in rd["compare"].items()))
     return "\n".join(lines) + "\n"

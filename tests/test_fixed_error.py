@@ -4,6 +4,7 @@ param that loses bits, a floor that steps, a comparison that decides differently
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -123,3 +124,16 @@ design d {
     R, _, _ = loader.simulator(c).run({"p": 1}, trials=1)
     assert (float(real["d"]["m"].flat[0]), float(R["d"]["m"].flat[0])) == (7.0, 6.0)
     assert error_bounds(lower_fixed(c.plan), {"p": 1})[Key("metric", "m", "d")] >= 1.0
+
+
+def test_eval_states_the_bound_at_the_point(tmp_path, cli):
+    spec = tmp_path / "e.spt"
+    spec.write_text(SPEC.format(cycles=""), encoding="utf-8")
+    r = cli("eval", str(spec), "--numeric", "fixed", "--set", "p=0.7", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    bound = doc["error_bound"]["designs"]["d"]
+    assert bound["stepped"] == 1.0 and bound["scaled"] == pytest.approx(0.0078125, rel=1e-12)
+    assert doc["designs"]["d"]["stepped"]["mean"] == 6.0  # float: 7
+    r = cli("eval", str(spec), "--numeric", "fixed", "--set", "p=0.7")
+    assert "stepped 0.143 [1]" in r.out, r.out

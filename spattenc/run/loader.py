@@ -16,7 +16,10 @@ from spattenc.driver import Compiled, cached_fixed_sim, cached_sim
 from spattenc.ir.catalog import DISTRIBUTIONS
 from spattenc.ir.errors import InputError, SpecError, did_you_mean
 from spattenc.files import check_readable
+from spattenc.ir.keys import Key
+from spattenc.ir.visit import const_value
 from spattenc.middle.fixed import lower_fixed
+from spattenc.middle.fixed_error import error_bounds
 from spattenc.run.meta import QuantityInfo
 
 
@@ -217,6 +220,16 @@ def fixed_kinds(compiled: Compiled) -> dict[str, dict[str, str]]:
     """{design: {metric: kind of its raw fixed-point value}} ('fix': scaled by 2^frac_bits),
     from the spec's fixed-point plan."""
     return {d.name: {m.name: m.node.kind for m in d.metrics} for d in lower_fixed(compiled.plan).designs}
+
+
+def fixed_error_bounds(compiled: Compiled, overrides: dict) -> dict[str, dict[str, float | None]]:
+    """{design: {metric: bound on |fixed - float64|}} at one configuration (the defaults
+    with `overrides`), for any draws (None: no finite bound)."""
+    point = {p.name: const_value(p.default) for p in compiled.program.params} | dict(overrides)
+    fp = lower_fixed(compiled.plan)
+    bounds = error_bounds(fp, point)
+    return {d.name: {m.name: (None if math.isinf(b := bounds[Key("metric", m.name, d.name)]) else b)
+                     for m in d.metrics} for d in fp.designs}
 
 
 def run_fixed(compiled: Compiled, overrides: dict, trials: int, seed: int, rng: str):
