@@ -20,6 +20,7 @@ from spattenc.ir.keys import Key  # noqa: E402
 from spattenc.middle.fixed import lower_fixed  # noqa: E402
 from spattenc.middle.fixed_error import error_bounds  # noqa: E402
 from spattenc.run import loader  # noqa: E402
+from test_rtl import needs_icarus  # noqa: E402
 
 SPEC = """spec e
 fixed(frac_bits=8{cycles})
@@ -137,3 +138,23 @@ def test_eval_states_the_bound_at_the_point(tmp_path, cli):
     assert doc["designs"]["d"]["stepped"]["mean"] == 6.0  # float: 7
     r = cli("eval", str(spec), "--numeric", "fixed", "--set", "p=0.7")
     assert "stepped 0.143 [1]" in r.out, r.out
+
+
+@pytest.mark.rtl
+@needs_icarus
+def test_rounded_literals_build_and_agree_in_the_rtl(tmp_path):
+    # A literal that loses bits stays a rounding in the model: round() of one takes bit
+    # selects, which need a net (a literal cannot be bit-selected).
+    c = front_end("""spec f
+fixed(frac_bits=8)
+param p = 1 in [0, 2]
+layers l in range(2) {
+  stage s = floor(6.999) * p + round(-2.5001)
+}
+design d {
+  schedule s
+  metric m = floor(6.999) * p
+  metric t = last(end)
+}
+""", "f.spt")
+    difftest.rtl_vs_golden(c, tmp_path / "run")

@@ -76,7 +76,7 @@ class VerilogPrinter(CodePrinter):
         return code(self._print(n))
 
     def _operand(self, n: fx.Node) -> str:
-        if isinstance(n, fx.Lit):
+        if isinstance(n, fx.Lit) and n not in self.names:
             return literal(n.value, n.kind)
         return self.names[n]
 
@@ -237,13 +237,15 @@ class _Writer:
 
     def _emit(self, x: fx.Node, name: str, w: int, comment: str) -> list[Wire]:
         signed = x.kind != "bool"
-        if isinstance(x, fx.Shr) and x.mode == "round" and self.width(x.a) < x.k + 1:
-            # Bit selects need the operand at least k+1 bits wide: sign-extend it first.
+        if isinstance(x, fx.Shr) and x.mode == "round" and (self.width(x.a) < x.k + 1 or isinstance(x.a, fx.Lit)):
+            # Bit selects need a net (not a literal) at least k+1 bits wide: sign-extend it first.
             ext = self.namer(f"{name}__x")
-            pre = Wire(ext, x.k + 1, True, self.printer._operand(x.a))
+            pre = Wire(ext, max(x.k + 1, self.width(x.a)), True, self.printer._operand(x.a))
             self.names[x.a] = ext
             inner = fx.Shr(x.kind, x.a, x.k, x.mode)
             text = self.printer.code(inner)
+            if isinstance(x.a, fx.Lit):  # the net is this wire's own; other uses print the literal
+                del self.names[x.a]
             return [pre, Wire(name, w, signed, text, comment)]
         if isinstance(x, fx.Mod):
             a, b = self.printer._operand(x.a), self.printer._operand(x.b)
