@@ -172,6 +172,21 @@ def _py_clamp(x, lo, hi):
     return max(lo, min(hi, x))
 
 
+#: Most nodes of a min/max argument that sympy tries to order against another one.
+CONNECT_LIMIT = 40
+
+
+def larger_than(e, limit: int) -> bool:
+    """True when the expression tree of `e` (shared parts counted each time) has more than
+    `limit` nodes; it stops counting there, so a check costs at most `limit` steps."""
+    if not isinstance(e, sympy.Basic):
+        return False
+    for n, _ in enumerate(sympy.preorder_traversal(e)):
+        if n >= limit:
+            return True
+    return False
+
+
 class _NoCollapse:
     """sympy's Min/Max without `_collapse_arguments`, which takes a bound from a join nested
     deeper than an argument: in sympy 1.14 Min(1000, Max(4, Min(x, Max(-2, Min(1, y)))))
@@ -184,6 +199,12 @@ class _NoCollapse:
 
     @classmethod
     def _is_connected(cls, x, y):
+        # sympy orders two arguments by assumption queries on x - y and factor_terms, whose
+        # cost grows far faster than the arguments (seconds for two nested forms of a few
+        # hundred nodes, each Max/Min they build asking again): past CONNECT_LIMIT nodes two
+        # different arguments are both kept, which is exact, only not shortened.
+        if x != y and (larger_than(x, CONNECT_LIMIT) or larger_than(y, CONNECT_LIMIT)):
+            return False
         # sympy answers with its own Max/Min class, which `_find_localzeros` compares with cls.
         con = super()._is_connected(x, y)
         return _OURS.get(con, con)

@@ -19,7 +19,26 @@ from spattenc.ir import catalog
 from spattenc.ir import nodes as ir
 from spattenc.ir.visit import Evaluator, Folder, Unsupported, const_value
 
-__all__ = ["Evaluator", "Folder", "PythonEval", "SympyEval", "SymbolEval", "Unsupported", "const_value", "exact"]
+__all__ = ["Evaluator", "FORM_LIMIT", "Folder", "FormTooLarge", "PythonEval", "SympyEval", "SymbolEval",
+           "Unsupported", "const_value", "exact", "sized"]
+
+#: Most nodes of a closed form (shared parts counted each time).  Unrolled layers, nested
+#: conditionals and inlined functions can multiply a form at each step; past a size a
+#: person can read, sympy's own work on it grows without bound.
+FORM_LIMIT = 5000
+
+
+class FormTooLarge(Unsupported, ValueError):
+    """A value's form is too large to have a closed form worth showing: decided by its
+    size, never by time, so whether a spec has a form is the same on every machine."""
+
+
+def sized(x, what: str):
+    """`x`, or FormTooLarge when its form has more than FORM_LIMIT nodes (`what` names
+    the operation that built it)."""
+    if catalog.larger_than(x, FORM_LIMIT):
+        raise FormTooLarge(f"{what} gives a form of more than {FORM_LIMIT} terms")
+    return x
 
 
 class PythonEval(Evaluator):
@@ -47,17 +66,18 @@ def _symbolic(x) -> bool:
 def as_logic(x):
     """A condition with no Piecewise inside: sympy mishandles a Piecewise under a relational
     used as a Piecewise condition (Piecewise((x, Eq(Piecewise((0, b), (3, True)), l)), ...)
-    drops b), so `(if b then 0 else 3) == l` becomes (b & Eq(0, l)) | (~b & Eq(3, l))."""
+    drops b), so `(if b then 0 else 3) == l` becomes (b & Eq(0, l)) | (~b & Eq(3, l)).
+    The cases are split here, one Piecewise at a time, rather than by piecewise_fold, whose
+    merging of equal pieces rewrites their conditions in conjunctive normal form (a form
+    that can grow exponentially from a few nested conditions); each split is size-checked."""
     if not isinstance(x, sympy.Basic) or not x.has(sympy.Piecewise):
         return x
-    folded = sympy.piecewise_fold(x)
-    if not isinstance(folded, sympy.Piecewise):
-        return folded
+    p = next(n for n in sympy.preorder_traversal(x) if isinstance(n, sympy.Piecewise))
     terms, prior = [], sympy.false
-    for value, c in folded.args:
-        terms.append(sympy.And(c, sympy.Not(prior), as_logic(value)))
+    for value, c in p.args:
+        terms.append(sympy.And(c, sympy.Not(prior), as_logic(x.xreplace({p: value}))))
         prior = sympy.Or(prior, c)
-    return sympy.Or(*terms)
+    return sized(sympy.Or(*terms), "a condition on a conditional")
 
 
 class SympyEval(Evaluator):
@@ -77,7 +97,7 @@ class SympyEval(Evaluator):
 
     def cond(self, test, then_fn, else_fn, e):
         if self.is_symbolic(test):
-            return sympy.Piecewise((then_fn(), as_logic(test)), (else_fn(), True))
+            return sized(sympy.Piecewise((then_fn(), as_logic(test)), (else_fn(), True)), "a conditional")
         return then_fn() if bool(test) else else_fn()
 
     def binary(self, op: str, x, y, e):
@@ -86,10 +106,10 @@ class SympyEval(Evaluator):
         if op in catalog.COMPARISONS:
             if any(v in (sympy.nan, sympy.zoo) for v in (x, y)):
                 return op == "!="  # as numpy compares NaN: every comparison false but !=
-            return as_logic(entry.sympy(x, y)) if symbolic else bool(entry.sympy(x, y))
+            return sized(as_logic(entry.sympy(x, y)), f"'{op}'") if symbolic else bool(entry.sympy(x, y))
         if op in catalog.LOGIC:
-            return entry.sympy(x, y) if symbolic else entry.py(self.truth(x), self.truth(y))
-        return entry.sympy(x, y)
+            return sized(entry.sympy(x, y), f"'{op}'") if symbolic else entry.py(self.truth(x), self.truth(y))
+        return sized(entry.sympy(x, y), f"'{op}'")
 
     def builtin(self, func: str, args: list, e):
         entry = catalog.BUILTINS[func]
@@ -97,7 +117,7 @@ class SympyEval(Evaluator):
             raise Unsupported(entry.no_form)
         if any(a is sympy.nan or a is sympy.zoo for a in args if isinstance(a, sympy.Basic)):
             return sympy.nan  # max(B, 1/0): undefined, as sympy has no order for zoo
-        return entry.sympy(*args)
+        return sized(entry.sympy(*args), f"{func}()")
 
 
 def _decide_members(x: sympy.Expr, members: set) -> sympy.Expr:

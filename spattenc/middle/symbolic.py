@@ -22,7 +22,7 @@ from spattenc.ir.catalog import Max, round_half_even, trunc
 from spattenc.ir.errors import SpecError, did_you_mean
 from spattenc.ir.units import per
 from spattenc.middle.branches import ROUNDINGS, Root, branch_roots, set_text
-from spattenc.middle.eval import SymbolEval, const_value, exact
+from spattenc.middle.eval import FormTooLarge, SymbolEval, const_value, exact, sized
 from spattenc.middle.interp import Env, Interpreter
 
 
@@ -121,26 +121,7 @@ class _Forms(SymbolEval):
     def visit_Apply(self, e: ir.Apply, local):
         # Inlining doubles a form at each level of f(f(x)); past a size a person can read,
         # sympy's own work on it grows without bound, so the definition has no form.
-        out = super().visit_Apply(e, local)
-        if isinstance(out, sp.Basic) and _larger_than(out, FORM_LIMIT):
-            raise FormTooLarge(f"inlining '{e.func}' gives a form of more than {FORM_LIMIT} terms")
-        return out
-
-
-#: Most nodes of a closed form built by inlining functions.
-FORM_LIMIT = 20000
-
-
-class FormTooLarge(ValueError):
-    """A definition's inlined form is too large to have a closed form worth showing."""
-
-
-def _larger_than(e: sp.Basic, limit: int) -> bool:
-    """True when the expression tree of `e` (shared parts counted each time) has more than `limit` nodes."""
-    for n, _ in enumerate(sp.preorder_traversal(e)):
-        if n >= limit:
-            return True
-    return False
+        return sized(super().visit_Apply(e, local), f"inlining '{e.func}'")
 
 
 def to_sympy(e: ir.Expr, program: ir.Program, syms: Symbols, local: dict[str, sp.Expr] | None = None) -> sp.Expr:
