@@ -10,7 +10,9 @@ results are compared:
   when the spec calls a function numpy computes with its own routine (the table names
   them);
 - closed forms (sympy, every param a symbol, then the default values substituted) vs the
-  simulator, for specs without random draws: 1e-12 relative;
+  simulator, for specs without random draws: 1e-12 relative; a spec without a closed form
+  (a rounding of a symbol, a form past middle/eval.FORM_LIMIT nodes) compares its exact
+  values at the point instead, and the table counts it as "no closed form";
 - fixed point (the generated fixed_sim.py) vs float, the float simulator replaying the
   fixed-point run's draws: within the error bound the fixed-point analysis states for that
   configuration and those draws (middle/fixed_error); a metric whose bound is infinite (a
@@ -163,11 +165,15 @@ def sim_vs_interp(compiled, sim, params: dict, trials: int, seed: int, perturb: 
     return loose
 
 
-def closed_vs_sim(compiled, sim, params: dict) -> None:
-    """Closed forms (every param a symbol) at the point `params` vs the simulator."""
+def closed_vs_sim(compiled, sim, params: dict) -> str:
+    """Closed forms (every param a symbol) at the point `params` vs the simulator; returns
+    why there is no closed form ("" when there is one), the exact values at the point
+    compared instead."""
+    none = ""
     try:
         _, forms = symbolic_interpreter(compiled.plan, params, {}, tuple(params))
-    except Unsupported:
+    except Unsupported as e:
+        none = f"no closed form: {e}"
         _, forms = symbolic_interpreter(compiled.plan, params, {}, ())  # exact values at the point
     subs = {sympy.Symbol(n, real=True): (sympy.true if v else sympy.false) if isinstance(v, bool) else
             sympy.Rational(v) if isinstance(v, float) else sympy.Integer(v) for n, v in params.items()}
@@ -184,6 +190,7 @@ def closed_vs_sim(compiled, sim, params: dict) -> None:
         if not (got == want or (math.isnan(got) and math.isnan(want))
                 or abs(got - want) <= 1e-12 * max(abs(got), abs(want))):
             raise Mismatch(PAIRS[2], f"{key}: simulator {got!r}, closed form {want!r}")
+    return none
 
 
 def fixed_vs_float(compiled, sim, params: dict, trials: int, seed: int, perturb: bool = False) -> None:
@@ -284,7 +291,8 @@ def compile_all(compiled) -> None:
 
 
 def run_spec(g: specgen.Generated, rtl: bool = False, compile_: bool = False) -> dict[str, tuple[str, str]]:
-    """Every comparison that applies to one generated spec: {pair: (pass|fail|ulp, detail)};
+    """Every comparison that applies to one generated spec: {pair: (pass|fail|ulp|unbounded|no form,
+    detail)};
     `compile_` also renders every generated file (slower: the closed forms of every value)."""
     out: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
@@ -314,8 +322,11 @@ def run_spec(g: specgen.Generated, rtl: bool = False, compile_: bool = False) ->
         for pair, fn in checks:
             try:
                 loose = fn()
-                status = "unbounded" if pair == PAIRS[3] else "ulp"
-                out[pair] = (status, ", ".join(sorted(loose))) if loose else ("pass", "")
+                if isinstance(loose, str):  # the closed forms' "no closed form: why"
+                    out[pair] = ("no form", loose) if loose else ("pass", "")
+                else:
+                    status = "unbounded" if pair == PAIRS[3] else "ulp"
+                    out[pair] = (status, ", ".join(sorted(loose))) if loose else ("pass", "")
             except Mismatch as e:
                 out[pair] = ("fail", str(e))
             except Exception as e:  # a crash in a back end is a failure of that pair
@@ -391,11 +402,13 @@ def _one(args: tuple[int, bool, bool, float]) -> tuple[int, dict]:
 
 
 class Tally:
-    """Comparisons so far: tried and passed per pair, those within 4 ulp, failures."""
+    """Comparisons so far: tried and passed per pair, those within 4 ulp, those without a
+    closed form (exact values at the point compared), failures."""
 
     def __init__(self):
         self.tried, self.passed, self.ulp, self.funcs = Counter(), Counter(), Counter(), Counter()
         self.unbounded = Counter()  # specs with a metric whose fixed-point error bound is infinite
+        self.no_form = Counter()
         self.failures: list[tuple[int, str, str]] = []
         self.specs = 0
 
@@ -412,6 +425,8 @@ class Tally:
                 self.funcs.update(detail.split(", "))
             elif status == "unbounded":
                 self.unbounded[pair] += 1
+            elif status == "no form":
+                self.no_form[pair] += 1
 
     def print(self, header: str) -> None:
         print(header)
@@ -421,6 +436,7 @@ class Tally:
                 note = f"  ({self.ulp[pair]} within 4 ulp)" if self.ulp[pair] else ""
                 if self.unbounded[pair]:
                     note = f"  ({self.unbounded[pair]} with a differing metric whose bound is infinite, not compared)"
+                note += f"  ({self.no_form[pair]} no closed form: at the point)" if self.no_form[pair] else ""
                 print(f"{pair:<28} {self.tried[pair]:>7} {self.passed[pair]:>7} "
                       f"{self.tried[pair] - self.passed[pair]:>7}{note}")
         total, ok = sum(self.tried.values()), sum(self.passed.values())

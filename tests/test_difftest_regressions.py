@@ -14,6 +14,8 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import difftest  # noqa: E402
 from spattenc.driver import fixed_outputs, front_end  # noqa: E402
+from spattenc.middle.eval import FORM_LIMIT, FormTooLarge  # noqa: E402
+from spattenc.middle.interp import symbolic_interpreter  # noqa: E402
 from spattenc.run import loader  # noqa: E402
 from specgen import Generated  # noqa: E402
 from test_rtl import needs_icarus  # noqa: E402
@@ -171,3 +173,28 @@ design d {
 }
 """)
     assert "closed form vs numpy sim" in out
+
+
+def test_a_closed_form_past_the_size_limit_has_none():
+    # The condition on s compares a conditional on s itself: each unrolled layer multiplies
+    # the condition, and sympy's folding of it (conjunctive normal form) ran for minutes at
+    # 5 layers.  Past FORM_LIMIT nodes a value has no closed form, by its size: the pair
+    # compares the exact values at the point and says why there is no form.
+    text = """spec s
+param e: int = 0 in [0, 1]
+param p: int = -2 in [-2, 3]
+layers l in range(4) {
+  state s: int = 1 then clamp((if ((if (v != p) then v else s) <= (l % 5)) then e else 0), 0, 40)
+  let v = e * s - 2
+  stage a = 1
+}
+design d {
+  schedule a
+  metric m = last(s)
+}
+"""
+    status, detail = _agree(text)["closed form vs numpy sim"]
+    assert status == "no form", detail
+    assert detail == f"no closed form: a condition on a conditional gives a form of more than {FORM_LIMIT} terms"
+    with pytest.raises(FormTooLarge):
+        symbolic_interpreter(front_end(text, "s.spt").plan, {"e": 0, "p": -2}, {}, ("e", "p"))
