@@ -291,8 +291,8 @@ def compile_all(compiled) -> None:
 
 
 def run_spec(g: specgen.Generated, rtl: bool = False, compile_: bool = False) -> dict[str, tuple[str, str]]:
-    """Every comparison that applies to one generated spec: {pair: (pass|fail|ulp|unbounded|no form,
-    detail)};
+    """Every comparison that applies to one generated spec: {pair: (status, detail)}, the
+    status pass, fail, ulp, unbounded or no form;
     `compile_` also renders every generated file (slower: the closed forms of every value)."""
     out: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
