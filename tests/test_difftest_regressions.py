@@ -266,3 +266,50 @@ design d_nu5 "Design d_nu5" {
 }
 """)
     assert out["closed form vs numpy sim"] == ("pass", "")
+
+
+def test_remainder_of_a_conditional_in_closed_forms():
+    # sympy took the common factor 2 out of Piecewise((16, c), (4, True)) % 6 and gave 0:
+    # the closed form divided by max(1, 0) where the simulator divided by 4.
+    out = _agree("""spec s
+param d: real = 3.5 in [0.625, 7.5]
+param nu: real = 1.5 in [-1.125, 5.5]
+param k: real = 2.125 in [0.125, 7.625]
+layers l in range(2) {
+  let g = if (d >= 2) and (nu == 16) then 0 else (if k >= 2 then 16 else 4)
+}
+design dd {
+  metric m = first(d / max(1, g % 6))
+}
+""")
+    assert out["closed form vs numpy sim"] == ("pass", "")
+
+
+def test_a_param_layer_count_keeps_the_other_params_symbolic():
+    # The layer count's params are taken at their values; the rest stay symbols, so the
+    # remainder above is still checked as a closed form.
+    out = _agree("""spec s
+param n: int = 2 in [1, 6]
+param d: real = 3.5 in [0.625, 7.5]
+param k: real = 2.125 in [0.125, 7.625]
+layers l in range(n) {
+  let g = if k >= 2 then 16 else 4
+}
+design dd {
+  metric m = first(d / max(1, g % 6))
+}
+""")
+    assert out["closed form vs numpy sim"] == ("partial", "partial: n")
+    assert difftest.count_params(front_end("""spec t
+param a: int = 2 in [1, 4]
+param b: int = 1 in [1, 4]
+param c = 1.0
+def f(x: int) = x + b
+let m = a * 2
+layers l in range(f(m)) {
+  stage s = c
+}
+design d {
+  schedule s
+}
+""", "t.spt").plan) == {"a", "b"}

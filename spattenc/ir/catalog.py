@@ -82,6 +82,11 @@ def _sympy_div(x, y):
 def _sympy_mod(x, y):
     if y == 0 and not (isinstance(y, sympy.Basic) and y.free_symbols):
         return sympy.nan
+    if any(isinstance(v, sympy.Basic) and v.has(sympy.Piecewise) for v in (x, y)):
+        # sympy 1.14 takes a common factor out of a Piecewise's arms and loses the
+        # remainder: Mod(Piecewise((16, c), (4, True)), 6) is 0.  Take the remainder of
+        # each arm instead.
+        return sympy.piecewise_fold(sympy.Mod(x, y, evaluate=False))
     return sympy.Mod(x, y)
 
 
