@@ -51,12 +51,11 @@ import sympy  # noqa: E402
 
 from spattenc import api  # noqa: E402
 from spattenc.driver import fixed_outputs, front_end, outputs  # noqa: E402
-from spattenc.ir import nodes as ir  # noqa: E402
 from spattenc.ir.errors import SpecError  # noqa: E402
 from spattenc.ir.keys import Key  # noqa: E402
 from spattenc.middle.fixed import lower_fixed  # noqa: E402
 from spattenc.middle.fixed_error import error_bounds  # noqa: E402
-from spattenc.middle.interp import Env, Interpreter, Unsupported, exact, symbolic_interpreter  # noqa: E402
+from spattenc.middle.interp import Env, Interpreter, Unsupported, count_params, exact, symbolic_interpreter  # noqa: E402
 from spattenc.run import loader  # noqa: E402
 from spattenc.run.verify import Icarus  # noqa: E402
 
@@ -201,24 +200,6 @@ def closed_vs_sim(compiled, sim, params: dict) -> str:
                 or abs(got - want) <= 1e-12 * max(abs(got), abs(want))):
             raise Mismatch(PAIRS[2], f"{key}: simulator {got!r}, closed form {want!r}")
     return none
-
-
-def count_params(plan) -> set[str]:
-    """The params the layer count depends on (through constants and functions)."""
-    consts = {c.name: c.expr for c in plan.consts}
-    funcs = {f.name: [f.body] + [let.expr for let in f.lets] for f in plan.funcs}
-    out, seen, todo = set(), set(), [plan.layer_count] if plan.layer_count is not None else []
-    while todo:
-        for n in ir.walk(todo.pop()):
-            if isinstance(n, ir.Ref) and n.scope == "param":
-                out.add(n.name)
-            elif isinstance(n, ir.Ref) and n.scope == "const" and n.name not in seen:
-                seen.add(n.name)
-                todo.append(consts[n.name])
-            elif isinstance(n, ir.Apply) and ("func", n.func) not in seen:
-                seen.add(("func", n.func))
-                todo.extend(funcs[n.func])
-    return out
 
 
 def fixed_vs_float(compiled, sim, params: dict, trials: int, seed: int, perturb: bool = False) -> set[str]:

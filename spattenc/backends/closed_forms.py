@@ -10,7 +10,7 @@ from spattenc.ir.keys import Key
 from spattenc.backends.naming import md_comment, md_fence
 from spattenc.ir import nodes as ir
 from spattenc.ir.errors import SpecError, did_you_mean
-from spattenc.middle.interp import Unsupported, symbolic_interpreter, unneeded
+from spattenc.middle.interp import Unsupported, count_params, symbolic_interpreter, unneeded
 from spattenc.middle.report_solve import root_text, solve
 from spattenc.middle.symbolic import inspect_text, solutions_lines
 
@@ -53,7 +53,7 @@ def closed_forms_text(compiled, bound, overrides: dict, names=(), latex: bool = 
     prog = compiled.program
     params = {p.name: p.value for p in prog.params}
     params.update(overrides)
-    counted = _count_params(prog)
+    counted = count_params(compiled.plan)
     free = tuple(p.name for p in prog.params if p.name not in overrides and p.name not in counted)
     inputs = bound.values if bound is not None else {}
     fixed = [p for p in prog.params if p.name in counted and p.name not in overrides]
@@ -129,24 +129,6 @@ def _solve_lines(path: str, it: ir.ReportItem, sol) -> list[str]:
     elif sol.value is not None and sol.roots and sol.roots[0].branch:
         out.append(f"  (where {sol.roots[0].branch})")
     return out + [""]
-
-
-def _count_params(prog: ir.Program) -> set[str]:
-    """The params the layer count reads (through constants): a count must be a number, so
-    inspect keeps them at their values."""
-    if prog.layers is None or prog.layers.count is None:
-        return set()
-    consts = {c.name: c.expr for c in prog.consts}
-    out: set[str] = set()
-    todo, seen = [prog.layers.count], set()
-    while todo:
-        for node in ir.walk(todo.pop()):
-            if isinstance(node, ir.Ref) and node.scope == "param":
-                out.add(node.name)
-            elif isinstance(node, ir.Ref) and node.scope == "const" and node.name not in seen:
-                seen.add(node.name)
-                todo.append(consts[node.name])
-    return out
 
 
 def _forms(compiled, params: dict, inputs: dict, free: tuple[str, ...]):

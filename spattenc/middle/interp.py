@@ -322,6 +322,26 @@ def unneeded(plan: Plan, exprs: list[ir.Expr] = (), roots: list[Key] = ()) -> fr
     return frozenset(g) - seen
 
 
+def count_params(plan: Plan) -> set[str]:
+    """The params the layer count reads (through constants and functions): a count must be
+    a number, so the symbolic interpreter needs them at their values."""
+    if plan.layer_count is None:
+        return set()
+    defs = {("const", c.name): [c.expr] for c in plan.consts}
+    defs.update({("func", f.name): [f.body] + [let.expr for let in f.lets] for f in plan.funcs})
+    out, seen, todo = set(), set(), [plan.layer_count]
+    while todo:
+        for n in ir.walk(todo.pop()):
+            if isinstance(n, ir.Ref) and n.scope == "param":
+                out.add(n.name)
+            key = ("const", n.name) if isinstance(n, ir.Ref) and n.scope == "const" else \
+                ("func", n.func) if isinstance(n, ir.Apply) else None
+            if key in defs and key not in seen:
+                seen.add(key)
+                todo.extend(defs[key])
+    return out
+
+
 def symbolic_interpreter(plan: Plan, params: dict[str, Any], inputs: dict[str, Any], free: tuple[str, ...],
                          skip: frozenset[Key] = frozenset()) -> tuple[SympyInterpreter, dict[str, sympy.Expr]]:
     """Closed forms of every metric, comparison and report value of a deterministic plan.
